@@ -1,0 +1,18 @@
+// The fsc verbs. Each Run*Command takes the words after its verb and returns the exit code.
+#ifndef FSC_CLI_COMMANDS_H_
+#define FSC_CLI_COMMANDS_H_
+
+#include <string>
+#include <vector>
+
+namespace fsc::cli {
+
+using Args = std::vector<std::string>;
+
+int Dispatch(const Args& args);
+int RunExtractCommand(const Args& args);
+int RunAlignmentsCommand(const Args& args);
+
+}  // namespace fsc::cli
+
+#endif  // FSC_CLI_COMMANDS_H_

@@ -1,0 +1,42 @@
+// The verb table and top-level help of the fsc client.
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.h"
+
+namespace fsc::cli {
+namespace {
+
+struct Verb {
+  const char* name;
+  const char* summary;
+  int (*run)(const Args&);
+};
+
+const Verb kVerbs[] = {
+    {"extract", "detect, align and crop faces from a video, an image or a folder of images",
+     RunExtractCommand},
+    {"alignments", "inspect an alignments file (dump as JSON)", RunAlignmentsCommand},
+};
+
+void PrintHelp() {
+  std::cout << "usage: fsc VERB [options]   (fsc VERB --help for a verb's options)\n\n"
+               "fsc extracts faces, trains face-swap models and converts videos.\n\nverbs:\n";
+  for (const Verb& verb : kVerbs) std::printf("  %-12s %s\n", verb.name, verb.summary);
+}
+
+}  // namespace
+
+int Dispatch(const Args& args) {
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    PrintHelp();
+    return args.empty() ? 2 : 0;
+  }
+  for (const Verb& verb : kVerbs) {
+    if (args[0] == verb.name) return verb.run(Args(args.begin() + 1, args.end()));
+  }
+  std::cerr << "fsc: unknown verb '" << args[0] << "' (see 'fsc --help')\n";
+  return 2;
+}
+
+}  // namespace fsc::cli

@@ -1,0 +1,11 @@
+// fsc: the client command line. Dispatches the verb to its handler in cli/*_command.cc.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  return fsc::cli::Dispatch(args);
+}

@@ -1,0 +1,41 @@
+// Face alignment maths: the Umeyama similarity transform of 68 landmarks onto fsc's fixed mean
+// face, and the aligned crop it defines. The same transform, inverted, puts a swapped face back.
+#ifndef FSC_CORE_FACE_ALIGNMENT_H_
+#define FSC_CORE_FACE_ALIGNMENT_H_
+
+#include <opencv2/core.hpp>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/face/landmark_net.h"
+
+namespace fsc::face {
+
+// Least-squares similarity transform (rotation, uniform scale, translation; no reflection)
+// mapping `from` onto `to` (Umeyama 1991). Returns a 2x3 CV_64F matrix. INVALID_ARGUMENT when the
+// point sets differ in size, have fewer than 2 points or are degenerate.
+absl::StatusOr<cv::Mat> UmeyamaSimilarity(const std::vector<cv::Point2f>& from,
+                                          const std::vector<cv::Point2f>& to);
+
+// The mean face fsc aligns onto: 68 points in a unit square [0,1]^2 (the inner 51 landmarks are
+// what the transform is fitted to, as in Faceswap; the jaw is too pose-dependent).
+const std::vector<cv::Point2f>& MeanFace68();
+
+struct AlignedFace {
+  cv::Mat image;                // size x size BGR crop
+  cv::Mat transform;            // 2x3 CV_64F: source pixels -> crop pixels
+  Landmarks aligned_landmarks;  // the 68 landmarks in crop pixels
+};
+
+// Fits the transform of `landmarks` onto the mean face scaled into a `size` crop with `padding`
+// (fraction of the size around the mean face; Faceswap's "face" centring) and warps `image`.
+absl::StatusOr<AlignedFace> AlignFace(const cv::Mat& image, const Landmarks& landmarks, int size,
+                                      double padding = 0.25);
+
+// Applies a 2x3 transform to points.
+std::vector<cv::Point2f> TransformPoints(const cv::Mat& transform,
+                                         const std::vector<cv::Point2f>& points);
+
+}  // namespace fsc::face
+
+#endif  // FSC_CORE_FACE_ALIGNMENT_H_

@@ -1,0 +1,60 @@
+// A small declarative command-line parser for fsc's subcommands. Each verb declares its flags
+// with a help text; `--help` and unknown or malformed flags are handled the same way everywhere.
+//
+//   FlagSet flags("fsc extract", "INPUT -o DIR [options]", "Detect, align and crop faces.");
+//   flags.String("output", 'o', &output, "folder for the aligned faces");
+//   FSC_RETURN_IF_ERROR(flags.Parse(args, &positional));
+//   if (flags.help_requested()) { std::cout << flags.Help(); return 0; }
+#ifndef FSC_CORE_UTIL_FLAGS_H_
+#define FSC_CORE_UTIL_FLAGS_H_
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace fsc::util {
+
+class FlagSet {
+ public:
+  FlagSet(std::string command, std::string usage, std::string description);
+
+  // Registers a flag. `short_name` is 0 for none. The pointee keeps its value as the default.
+  void String(const std::string& name, char short_name, std::string* value,
+              const std::string& help);
+  void Int(const std::string& name, char short_name, int* value, const std::string& help);
+  void Double(const std::string& name, char short_name, double* value, const std::string& help);
+  // `--name` sets true, `--no-name` or `--name=false` sets false.
+  void Bool(const std::string& name, char short_name, bool* value, const std::string& help);
+
+  // Parses `args` (the words after the verb). Non-flag words go to `positional`. Returns
+  // INVALID_ARGUMENT naming the flag and the command's --help on any problem.
+  absl::Status Parse(const std::vector<std::string>& args, std::vector<std::string>* positional);
+
+  bool help_requested() const { return help_requested_; }
+  std::string Help() const;
+
+ private:
+  struct Flag {
+    std::string name;
+    char short_name;
+    std::string help;
+    std::string default_text;
+    bool is_bool;
+    std::function<absl::Status(const std::string&)> set;
+  };
+  const Flag* Find(const std::string& name) const;
+  const Flag* FindShort(char short_name) const;
+  absl::Status Error(const std::string& message) const;
+
+  std::string command_;
+  std::string usage_;
+  std::string description_;
+  std::vector<Flag> flags_;
+  bool help_requested_ = false;
+};
+
+}  // namespace fsc::util
+
+#endif  // FSC_CORE_UTIL_FLAGS_H_

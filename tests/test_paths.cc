@@ -1,0 +1,32 @@
+// Test-only path helpers; FSC_SOURCE_DIR and FSC_BINARY_DIR come from tests/CMakeLists.txt.
+#include "tests/test_paths.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+
+namespace fsc::testing {
+namespace {
+
+std::string EnvOr(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? std::string(value) : fallback;
+}
+
+}  // namespace
+
+std::string SourceDir() { return FSC_SOURCE_DIR; }
+std::string BinDir() { return std::string(FSC_BINARY_DIR) + "/bin"; }
+std::string ModelsDir() { return EnvOr("FSC_MODELS_DIR", SourceDir() + "/models"); }
+std::string DataDir() { return EnvOr("FSC_DATA_DIR", SourceDir() + "/data"); }
+
+std::string MakeTempDir(const std::string& prefix) {
+  std::random_device random;
+  auto base = std::filesystem::temp_directory_path();
+  for (;;) {
+    auto dir = base / (prefix + "-" + std::to_string(random()));
+    if (std::filesystem::create_directory(dir)) return dir.string();
+  }
+}
+
+}  // namespace fsc::testing

@@ -1,0 +1,21 @@
+// Where tests find the repository, the fetched models and sample data, and the built binaries.
+#ifndef FSC_TESTS_TEST_PATHS_H_
+#define FSC_TESTS_TEST_PATHS_H_
+
+#include <string>
+
+namespace fsc::testing {
+
+// The source tree (for tests/fixtures).
+std::string SourceDir();
+// build/bin, where fsc and the other binaries land.
+std::string BinDir();
+// models/ and data/ as filled by scripts/setup (FSC_MODELS_DIR / FSC_DATA_DIR override them).
+std::string ModelsDir();
+std::string DataDir();
+// A fresh, empty directory under the system temp dir, unique to this call.
+std::string MakeTempDir(const std::string& prefix);
+
+}  // namespace fsc::testing
+
+#endif  // FSC_TESTS_TEST_PATHS_H_
