@@ -1,0 +1,376 @@
+// FaceExtractor (one frame) and RunExtraction (a whole source over worker threads).
+#include "core/face/extractor.h"
+
+#include <ATen/Parallel.h>
+
+#include <chrono>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "core/face/alignment.h"
+#include "core/face/alignments_file.h"
+#include "core/face/face_png.h"
+#include "core/face/mask.h"
+#include "core/media/frame_source.h"
+#include "core/util/file_io.h"
+#include "core/util/status_macros.h"
+
+namespace fsc::face {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kAlignerName[] = "face-api-landmark68";
+
+void SetPoints(const std::vector<cv::Point2f>& points,
+               google::protobuf::RepeatedPtrField<proto::Point>* out) {
+  out->Clear();
+  for (const cv::Point2f& p : points) {
+    proto::Point* point = out->Add();
+    point->set_x(p.x);
+    point->set_y(p.y);
+  }
+}
+
+// The descriptor of the face in the filter image: an fsc face PNG carries its aligned landmarks;
+// any other photo goes through detection and the landmark net.
+absl::StatusOr<Descriptor> ReferenceDescriptor(const std::string& path, FaceDetector& detector,
+                                               LandmarkNet& landmarks,
+                                               RecognitionNet& recognition) {
+  FSC_ASSIGN_OR_RETURN(std::string bytes, util::ReadFile(path));
+  cv::Mat image = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, bytes.data()),
+                               cv::IMREAD_COLOR);
+  if (image.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--filter ", path, ": cannot decode image; give a photo of the person"));
+  }
+  Landmarks points;
+  auto metadata = ReadPngMetadata(bytes);
+  proto::FaceMetadata face;
+  if (metadata.ok() && face.ParseFromString(*metadata) && face.aligned_landmarks_size() == 68) {
+    for (const proto::Point& p : face.aligned_landmarks()) points.emplace_back(p.x(), p.y());
+  } else {
+    FSC_ASSIGN_OR_RETURN(auto detections, detector.Detect(image));
+    if (detections.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--filter ", path, ": no face found in the image; give a clear photo of the person"));
+    }
+    FSC_ASSIGN_OR_RETURN(auto found, landmarks.Predict(image, {detections.front().box}));
+    points = found.front();
+  }
+  FSC_ASSIGN_OR_RETURN(auto descriptors, recognition.Describe(image, {points}));
+  return descriptors.front();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<FaceExtractor>> FaceExtractor::Create(
+    const ExtractOptions& options) {
+  if (options.size < 32 || options.size > 4096) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--size ", options.size, " is out of range; use 32..4096 pixels"));
+  }
+  if (options.every_n < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--every-n must be >= 1, got ", options.every_n));
+  }
+  if (options.min_score < 0 || options.min_score > 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--min-score must be within 0..1, got ", options.min_score));
+  }
+  std::unique_ptr<FaceExtractor> extractor(new FaceExtractor(options));
+  DetectorOptions detector_options;
+  detector_options.models_dir = options.models_dir;
+  detector_options.min_score = options.min_score;
+  detector_options.input_size = options.detector_input_size;
+  FSC_ASSIGN_OR_RETURN(extractor->detector_, CreateDetector(options.detector, detector_options));
+  FSC_ASSIGN_OR_RETURN(extractor->landmarks_, LandmarkNet::Load(options.models_dir));
+  if (!options.filter_path.empty()) {
+    FSC_ASSIGN_OR_RETURN(extractor->recognition_, RecognitionNet::Load(options.models_dir));
+    FSC_ASSIGN_OR_RETURN(extractor->reference_,
+                         ReferenceDescriptor(options.filter_path, *extractor->detector_,
+                                             *extractor->landmarks_, *extractor->recognition_));
+  }
+  return extractor;
+}
+
+absl::StatusOr<std::vector<ExtractedFace>> FaceExtractor::Process(const cv::Mat& image) {
+  FSC_ASSIGN_OR_RETURN(std::vector<Detection> detections, detector_->Detect(image));
+  std::vector<Detection> kept;
+  for (const Detection& d : detections) {
+    if (std::min(d.box.width, d.box.height) < options_.min_size) continue;
+    if (d.score < options_.min_score) continue;
+    kept.push_back(d);
+  }
+  std::vector<ExtractedFace> faces;
+  if (kept.empty()) return faces;
+  std::vector<cv::Rect2f> boxes;
+  for (const Detection& d : kept) boxes.push_back(d.box);
+  FSC_ASSIGN_OR_RETURN(std::vector<Landmarks> landmarks, landmarks_->Predict(image, boxes));
+
+  std::vector<Descriptor> descriptors;
+  if (reference_) {
+    FSC_ASSIGN_OR_RETURN(descriptors, recognition_->Describe(image, landmarks));
+  }
+
+  for (size_t i = 0; i < kept.size(); ++i) {
+    ExtractedFace out;
+    proto::Face& face = out.face;
+    face.mutable_box()->set_x(kept[i].box.x);
+    face.mutable_box()->set_y(kept[i].box.y);
+    face.mutable_box()->set_width(kept[i].box.width);
+    face.mutable_box()->set_height(kept[i].box.height);
+    face.set_score(kept[i].score);
+    SetPoints(landmarks[i], face.mutable_landmarks());
+    if (reference_) {
+      float distance = DescriptorDistance(descriptors[i], *reference_);
+      face.set_identity_distance(distance);
+      if (distance > options_.filter_threshold) {
+        ++faces_filtered_;
+        continue;
+      }
+      for (float v : descriptors[i]) face.add_identity(v);
+    }
+    FSC_ASSIGN_OR_RETURN(AlignedFace aligned, AlignFace(image, landmarks[i], options_.size));
+    for (int r = 0; r < 2; ++r) {
+      for (int c = 0; c < 3; ++c)
+        face.mutable_transform()->add_m(aligned.transform.at<double>(r, c));
+    }
+    face.set_aligned_size(options_.size);
+    // Masks are stored small, in the aligned frame; consumers scale them to their crop.
+    const float scale = static_cast<float>(options_.mask_size) / options_.size;
+    Landmarks mask_points;
+    for (const cv::Point2f& p : aligned.aligned_landmarks) mask_points.push_back(p * scale);
+    for (MaskType type : {MaskType::kHull, MaskType::kComponents, MaskType::kExtended}) {
+      cv::Mat mask = BuildLandmarkMask(mask_points, {options_.mask_size, options_.mask_size}, type);
+      std::vector<uchar> png;
+      cv::imencode(".png", mask, png);
+      proto::Mask* stored = face.add_masks();
+      stored->set_kind(type == MaskType::kHull         ? proto::MASK_HULL
+                       : type == MaskType::kComponents ? proto::MASK_COMPONENTS
+                                                       : proto::MASK_EXTENDED);
+      stored->set_size(options_.mask_size);
+      stored->set_png(png.data(), png.size());
+    }
+    out.aligned = aligned.image;
+    out.aligned_landmarks = aligned.aligned_landmarks;
+    faces.push_back(std::move(out));
+  }
+  return faces;
+}
+
+namespace {
+
+struct FrameResult {
+  media::SourceFrame frame;
+  absl::StatusOr<std::vector<ExtractedFace>> faces;
+};
+
+// A bounded hand-off from the decoding thread to the workers, and an ordered collection of what
+// they finish, so faces are written in frame order whatever the worker timing.
+class WorkQueue {
+ public:
+  explicit WorkQueue(size_t capacity) : capacity_(capacity) {}
+
+  void Push(media::SourceFrame frame) {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](WorkQueue* q) { return q->pending_.size() < q->capacity_ || q->stopped_; }, this));
+    pending_.push_back(std::move(frame));
+  }
+  std::optional<media::SourceFrame> Pop() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](WorkQueue* q) { return !q->pending_.empty() || q->closed_ || q->stopped_; }, this));
+    if (pending_.empty() || stopped_) return std::nullopt;
+    media::SourceFrame frame = std::move(pending_.front());
+    pending_.pop_front();
+    return frame;
+  }
+  void Close() {
+    absl::MutexLock lock(&mu_);
+    closed_ = true;
+  }
+  void Stop() {
+    absl::MutexLock lock(&mu_);
+    stopped_ = true;
+  }
+  void Finish(int64_t sequence, FrameResult result) {
+    absl::MutexLock lock(&mu_);
+    done_.emplace(sequence, std::move(result));
+  }
+  // The result with sequence number `sequence`, waiting for it if `wait`.
+  std::optional<FrameResult> Take(int64_t sequence, bool wait) {
+    absl::MutexLock lock(&mu_);
+    auto ready = [&] { return done_.count(sequence) != 0; };
+    if (wait) {
+      mu_.Await(absl::Condition(&ready));
+    } else if (!ready()) {
+      return std::nullopt;
+    }
+    auto node = done_.extract(sequence);
+    return std::move(node.mapped());
+  }
+
+ private:
+  absl::Mutex mu_;
+  size_t capacity_;
+  std::deque<media::SourceFrame> pending_;
+  std::map<int64_t, FrameResult> done_;
+  bool closed_ = false;
+  bool stopped_ = false;
+};
+
+std::string FaceFileName(const media::SourceDescription& source, const media::SourceFrame& frame,
+                         int face_index) {
+  std::string stem = frame.name.empty() ? fs::path(source.path).stem().string()
+                                        : fs::path(frame.name).stem().string();
+  return absl::StrFormat("%s_%06d_%d.png", stem, frame.index, face_index);
+}
+
+}  // namespace
+
+absl::StatusOr<ExtractReport> RunExtraction(const std::string& input, const std::string& output_dir,
+                                            const std::string& alignments_path,
+                                            const ExtractOptions& options,
+                                            const ExtractProgress& progress) {
+  auto start = std::chrono::steady_clock::now();
+  ExtractReport report;
+  report.alignments_path = alignments_path.empty()
+                               ? (fs::path(output_dir) / "alignments.fsa").string()
+                               : alignments_path;
+  FSC_ASSIGN_OR_RETURN(std::unique_ptr<media::FrameSource> source, media::FrameSource::Open(input));
+  std::error_code ec;
+  fs::create_directories(output_dir, ec);
+  if (ec || !fs::is_directory(output_dir)) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(output_dir, ": cannot create the output folder (", ec.message(), ")"));
+  }
+
+  // Each worker owns its networks and runs them single-threaded: frames in parallel scale better
+  // than one frame's small convolutions split over cores.
+  const int workers = std::max(1, options.threads);
+  if (workers > 1) at::set_num_threads(1);
+  std::vector<std::unique_ptr<FaceExtractor>> extractors;
+  for (int i = 0; i < workers; ++i) {
+    FSC_ASSIGN_OR_RETURN(auto extractor, FaceExtractor::Create(options));
+    extractors.push_back(std::move(extractor));
+  }
+
+  const media::SourceDescription& description = source->description();
+  proto::Alignments alignments;
+  alignments.set_version(kAlignmentsVersion);
+  alignments.set_detector(options.detector);
+  alignments.set_aligner(kAlignerName);
+  alignments.set_created_by("fsc extract");
+  proto::SourceInfo* info = alignments.mutable_source();
+  info->set_path(input);
+  info->set_width(description.width);
+  info->set_height(description.height);
+  info->set_frame_count(description.frame_count);
+  info->set_fps(description.fps);
+  FSC_ASSIGN_OR_RETURN(std::string fingerprint, SourceFingerprint(input));
+  info->set_sha256(fingerprint);
+  const int64_t expected = description.frame_count > 0
+                               ? (description.frame_count + options.every_n - 1) / options.every_n
+                               : 0;
+
+  WorkQueue queue(static_cast<size_t>(workers) * 2);
+  std::vector<std::thread> threads;
+  for (int w = 0; w < workers; ++w) {
+    threads.emplace_back([&queue, extractor = extractors[w].get()] {
+      while (auto frame = queue.Pop()) {
+        FrameResult result{std::move(*frame), std::vector<ExtractedFace>{}};
+        result.faces = extractor->Process(result.frame.image);
+        int64_t key = result.frame.index;
+        queue.Finish(key, std::move(result));
+      }
+    });
+  }
+
+  absl::Status failure;
+  std::vector<int64_t> order;  // frame indices in submission order
+  size_t next_to_write = 0;
+  auto write_result = [&](FrameResult result) {
+    if (!failure.ok()) return;
+    ++report.frames_processed;
+    if (!result.faces.ok()) {
+      report.warnings.push_back(absl::StrCat(input, " frame ", result.frame.index, ": ",
+                                             result.faces.status().message()));
+      return;
+    }
+    proto::Frame* frame = nullptr;
+    int face_index = 0;
+    for (ExtractedFace& face : *result.faces) {
+      if (frame == nullptr) {
+        frame = alignments.add_frames();
+        frame->set_index(result.frame.index);
+        frame->set_name(result.frame.name);
+      }
+      ++report.faces_found;
+      if (options.write_faces) {
+        std::string file = FaceFileName(description, result.frame, face_index);
+        face.face.set_face_file(file);
+        proto::FaceMetadata metadata;
+        metadata.set_version(kAlignmentsVersion);
+        metadata.set_source(input);
+        metadata.set_source_sha256(fingerprint);
+        metadata.set_frame(result.frame.index);
+        metadata.set_face_index(face_index);
+        *metadata.mutable_face() = face.face;
+        SetPoints(face.aligned_landmarks, metadata.mutable_aligned_landmarks());
+        auto png = EncodePngWithMetadata(face.aligned, metadata.SerializeAsString());
+        absl::Status written =
+            png.ok() ? util::WriteFileAtomically((fs::path(output_dir) / file).string(), *png)
+                     : png.status();
+        if (!written.ok()) {
+          if (failure.ok()) failure = written;
+          return;
+        }
+        ++report.faces_written;
+      }
+      *frame->add_faces() = std::move(face.face);
+      ++face_index;
+    }
+    if (progress) progress(report.frames_processed, expected);
+  };
+  auto drain = [&](bool wait) {
+    while (next_to_write < order.size()) {
+      auto result = queue.Take(order[next_to_write], wait);
+      if (!result) return;
+      ++next_to_write;
+      write_result(std::move(*result));
+    }
+  };
+
+  int64_t seen = 0;
+  while (failure.ok()) {
+    std::optional<media::SourceFrame> frame = source->Next();
+    if (!frame) break;
+    ++report.frames_read;
+    if (seen++ % options.every_n != 0) continue;
+    order.push_back(frame->index);
+    queue.Push(std::move(*frame));
+    drain(/*wait=*/false);
+  }
+  queue.Close();
+  drain(/*wait=*/true);
+  queue.Stop();
+  for (std::thread& t : threads) t.join();
+  if (!failure.ok()) return failure;
+
+  for (const std::string& warning : source->warnings()) report.warnings.push_back(warning);
+  for (const auto& extractor : extractors) report.faces_filtered += extractor->faces_filtered();
+  FSC_RETURN_IF_ERROR(WriteAlignments(report.alignments_path, alignments));
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+}  // namespace fsc::face

@@ -1,0 +1,95 @@
+// The extraction stage: frames -> detected faces -> 68 landmarks -> aligned crops with masks, the
+// way Faceswap's extract does it. FaceExtractor handles one frame at a time with one set of
+// networks; RunExtraction drives a whole source over worker threads and writes the aligned face
+// PNGs (metadata embedded) and the alignments file.
+#ifndef FSC_CORE_FACE_EXTRACTOR_H_
+#define FSC_CORE_FACE_EXTRACTOR_H_
+
+#include <functional>
+#include <memory>
+#include <opencv2/core.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/face/detector.h"
+#include "core/face/landmark_net.h"
+#include "core/face/recognition_net.h"
+#include "proto/fsc.pb.h"
+
+namespace fsc::face {
+
+struct ExtractOptions {
+  std::string detector = "ssd";
+  std::string models_dir = "models";
+  int detector_input_size = 0;  // 0: the detector's default
+  int size = 256;               // aligned crop side in pixels
+  int every_n = 1;              // process every n-th frame
+  float min_size = 0;           // drop faces whose box is smaller (pixels, shorter side)
+  float min_score = 0.5f;       // drop detections below this confidence
+  int mask_size = 128;          // side of the stored landmark masks
+  // Identity filter: keep only faces within `filter_threshold` descriptor distance of the face in
+  // this image (an aligned face PNG from fsc, or any photo with one main face).
+  std::string filter_path;
+  float filter_threshold = 0.55f;
+  int threads = 1;          // worker threads, each with its own networks
+  bool write_faces = true;  // write aligned PNGs (off: alignments only)
+};
+
+// One face found in a frame, ready to be stored.
+struct ExtractedFace {
+  proto::Face face;  // box, score, landmarks, transform, masks, identity (source pixels)
+  cv::Mat aligned;   // size x size BGR crop
+  std::vector<cv::Point2f> aligned_landmarks;
+};
+
+class FaceExtractor {
+ public:
+  // Loads the detector, the landmark net and, with a filter, the recognition net and the
+  // reference descriptor. Errors name the missing model or unusable filter image.
+  static absl::StatusOr<std::unique_ptr<FaceExtractor>> Create(const ExtractOptions& options);
+
+  // All kept faces of one 8-bit BGR frame, ordered by descending detector score.
+  absl::StatusOr<std::vector<ExtractedFace>> Process(const cv::Mat& image);
+
+  // Faces dropped so far by the identity filter.
+  int64_t faces_filtered() const { return faces_filtered_; }
+
+ private:
+  explicit FaceExtractor(const ExtractOptions& options) : options_(options) {}
+
+  ExtractOptions options_;
+  std::unique_ptr<FaceDetector> detector_;
+  std::unique_ptr<LandmarkNet> landmarks_;
+  std::unique_ptr<RecognitionNet> recognition_;
+  std::optional<Descriptor> reference_;
+  int64_t faces_filtered_ = 0;
+};
+
+struct ExtractReport {
+  int64_t frames_read = 0;
+  int64_t frames_processed = 0;
+  int64_t faces_found = 0;     // detections kept after size/score checks
+  int64_t faces_filtered = 0;  // dropped by the identity filter
+  int64_t faces_written = 0;
+  std::vector<std::string> warnings;  // undecodable frames/images, each naming the file
+  std::string alignments_path;
+  double seconds = 0;
+};
+
+// Called after each processed frame with (frames done, frames expected or 0).
+using ExtractProgress = std::function<void(int64_t, int64_t)>;
+
+// Extracts every `every_n`-th frame of `input` (video, image or folder) into `output_dir`
+// (aligned faces `<stem>_<frame>_<n>.png`) and writes `alignments_path` (default
+// output_dir/alignments.fsa) atomically. Frames that fail to decode become warnings; everything
+// that decodes is still extracted and the alignments file is still written.
+absl::StatusOr<ExtractReport> RunExtraction(const std::string& input, const std::string& output_dir,
+                                            const std::string& alignments_path,
+                                            const ExtractOptions& options,
+                                            const ExtractProgress& progress = nullptr);
+
+}  // namespace fsc::face
+
+#endif  // FSC_CORE_FACE_EXTRACTOR_H_

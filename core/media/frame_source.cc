@@ -1,0 +1,150 @@
+// Video (OpenCV/FFmpeg), single-image and image-folder frame sources.
+#include "core/media/frame_source.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/videoio.hpp>
+
+#include "absl/strings/str_cat.h"
+
+namespace fsc::media {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+class VideoSource : public FrameSource {
+ public:
+  VideoSource(SourceDescription description, cv::VideoCapture capture)
+      : description_(std::move(description)), capture_(std::move(capture)) {}
+
+  const SourceDescription& description() const override { return description_; }
+  const std::vector<std::string>& warnings() const override { return warnings_; }
+
+  std::optional<SourceFrame> Next() override {
+    if (done_) return std::nullopt;
+    SourceFrame frame;
+    if (!capture_.read(frame.image) || frame.image.empty()) {
+      done_ = true;
+      // Containers state their length; stopping early means the rest did not decode.
+      if (description_.frame_count > 0 && next_index_ < description_.frame_count) {
+        warnings_.push_back(absl::StrCat(description_.path, ": decoded ", next_index_, " of ",
+                                         description_.frame_count,
+                                         " frames; the rest could not be read (truncated or "
+                                         "corrupt video?)"));
+      }
+      return std::nullopt;
+    }
+    frame.index = next_index_++;
+    return frame;
+  }
+
+ private:
+  SourceDescription description_;
+  cv::VideoCapture capture_;
+  std::vector<std::string> warnings_;
+  int64_t next_index_ = 0;
+  bool done_ = false;
+};
+
+class ImageListSource : public FrameSource {
+ public:
+  ImageListSource(SourceDescription description, std::vector<std::string> files)
+      : description_(std::move(description)), files_(std::move(files)) {}
+
+  const SourceDescription& description() const override { return description_; }
+  const std::vector<std::string>& warnings() const override { return warnings_; }
+
+  std::optional<SourceFrame> Next() override {
+    while (next_ < files_.size()) {
+      size_t index = next_++;
+      SourceFrame frame;
+      frame.index = static_cast<int64_t>(index);
+      frame.name = fs::path(files_[index]).filename().string();
+      frame.image = cv::imread(files_[index], cv::IMREAD_COLOR);
+      if (frame.image.empty()) {
+        warnings_.push_back(
+            absl::StrCat(files_[index], ": cannot decode image (corrupt or unsupported format)"));
+        continue;
+      }
+      return frame;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  SourceDescription description_;
+  std::vector<std::string> files_;
+  std::vector<std::string> warnings_;
+  size_t next_ = 0;
+};
+
+}  // namespace
+
+bool HasImageExtension(const std::string& path) {
+  static const char* kExtensions[] = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"};
+  std::string ext = Lower(fs::path(path).extension().string());
+  return std::find(std::begin(kExtensions), std::end(kExtensions), ext) != std::end(kExtensions);
+}
+
+absl::StatusOr<std::unique_ptr<FrameSource>> FrameSource::Open(const std::string& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    return absl::NotFoundError(absl::StrCat(path, ": no such file or folder"));
+  }
+  SourceDescription description;
+  description.path = path;
+  if (fs::is_directory(path, ec)) {
+    std::vector<std::string> files;
+    for (const auto& entry : fs::directory_iterator(path, ec)) {
+      if (entry.is_regular_file() && HasImageExtension(entry.path().string())) {
+        files.push_back(entry.path().string());
+      }
+    }
+    std::sort(files.begin(), files.end());
+    if (files.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path,
+          ": folder holds no images (.jpg .jpeg .png .bmp .webp .tif); give a folder of "
+          "images, an image or a video"));
+    }
+    description.kind = SourceKind::kImageFolder;
+    description.frame_count = static_cast<int64_t>(files.size());
+    auto source = std::make_unique<ImageListSource>(description, std::move(files));
+    return source;
+  }
+  if (HasImageExtension(path)) {
+    cv::Mat probe = cv::imread(path, cv::IMREAD_COLOR);
+    if (probe.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": cannot decode image (corrupt or unsupported format)"));
+    }
+    description.kind = SourceKind::kImage;
+    description.width = probe.cols;
+    description.height = probe.rows;
+    description.frame_count = 1;
+    return std::make_unique<ImageListSource>(description, std::vector<std::string>{path});
+  }
+  cv::VideoCapture capture(path, cv::CAP_FFMPEG);
+  if (!capture.isOpened()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path,
+                     ": cannot open as a video (corrupt, truncated or unsupported container); fsc "
+                     "reads videos FFmpeg can decode and images (.jpg .png ...)"));
+  }
+  description.kind = SourceKind::kVideo;
+  description.width = static_cast<int>(capture.get(cv::CAP_PROP_FRAME_WIDTH));
+  description.height = static_cast<int>(capture.get(cv::CAP_PROP_FRAME_HEIGHT));
+  description.frame_count = static_cast<int64_t>(capture.get(cv::CAP_PROP_FRAME_COUNT));
+  description.fps = capture.get(cv::CAP_PROP_FPS);
+  return std::make_unique<VideoSource>(description, std::move(capture));
+}
+
+}  // namespace fsc::media
