@@ -1,0 +1,184 @@
+// Runs the real `fsc extract` and `fsc alignments dump` binaries on the sample images and video,
+// and on damaged inputs, the way a user would.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include "core/face/alignments_file.h"
+#include "core/face/face_png.h"
+#include "core/util/file_io.h"
+#include "tests/test_paths.h"
+
+namespace fsc {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Run {
+  int exit_code;
+  std::string output;  // stdout and stderr together
+};
+
+Run RunFsc(const std::string& arguments) {
+  std::string command = testing::BinDir() + "/fsc " + arguments + " 2>&1";
+  Run run{-1, ""};
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return run;
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) run.output.append(buffer, n);
+  int status = pclose(pipe);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
+TEST(ExtractCliTest, HelpForEveryVerb) {
+  for (const char* verb : {"", "extract ", "alignments "}) {
+    Run run = RunFsc(std::string(verb) + "--help");
+    EXPECT_EQ(run.exit_code, 0) << verb;
+    EXPECT_NE(run.output.find("usage: fsc"), std::string::npos) << run.output;
+  }
+}
+
+TEST(ExtractCliTest, ExtractsTheAstronautWithEmbeddedMetadataAndJsonDump) {
+  std::string out = testing::MakeTempDir("fsc-extract");
+  Run run = RunFsc("extract " + testing::DataDir() + "/astronaut.png -o " + out + " --json");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  auto alignments = face::ReadAlignments(out + "/alignments.fsa");
+  ASSERT_TRUE(alignments.ok()) << alignments.status();
+  ASSERT_EQ(alignments->frames_size(), 1);
+  ASSERT_EQ(alignments->frames(0).faces_size(), 1);
+  const proto::Face& face = alignments->frames(0).faces(0);
+  EXPECT_EQ(face.landmarks_size(), 68);
+  EXPECT_EQ(face.masks_size(), 3);
+  EXPECT_EQ(face.transform().m_size(), 6);
+
+  // The face PNG alone says where it came from.
+  std::string png = *util::ReadFile(out + "/" + face.face_file());
+  cv::Mat crop = cv::imread(out + "/" + face.face_file());
+  EXPECT_EQ(crop.cols, 256);
+  EXPECT_EQ(crop.rows, 256);
+  auto metadata_bytes = face::ReadPngMetadata(png);
+  ASSERT_TRUE(metadata_bytes.ok()) << metadata_bytes.status();
+  proto::FaceMetadata metadata;
+  ASSERT_TRUE(metadata.ParseFromString(*metadata_bytes));
+  EXPECT_EQ(metadata.frame(), 0);
+  EXPECT_EQ(metadata.source_sha256(), alignments->source().sha256());
+  EXPECT_EQ(metadata.aligned_landmarks_size(), 68);
+
+  Run dump = RunFsc("alignments dump " + out + "/alignments.fsa --json");
+  ASSERT_EQ(dump.exit_code, 0) << dump.output;
+  nlohmann::json json = nlohmann::json::parse(dump.output);
+  const auto& dumped = json["frames"][0]["faces"][0];
+  ASSERT_EQ(dumped["box"].size(), 4u);
+  ASSERT_EQ(dumped["landmarks"].size(), 68u);
+  EXPECT_NEAR(dumped["landmarks"][30][0].get<double>(), face.landmarks(30).x(), 1e-3);
+}
+
+TEST(ExtractCliTest, VideoEveryNthFrameAndTwoThreadsAgree) {
+  std::string one = testing::MakeTempDir("fsc-extract");
+  std::string two = testing::MakeTempDir("fsc-extract");
+  std::string video = testing::DataDir() + "/Megamind.avi";
+  Run a = RunFsc("extract " + video + " -o " + one + " --every-n 30 --threads 1");
+  Run b = RunFsc("extract " + video + " -o " + two + " --every-n 30 --threads 2 --no-faces");
+  ASSERT_EQ(a.exit_code, 0) << a.output;
+  ASSERT_EQ(b.exit_code, 0) << b.output;
+  auto first = face::ReadAlignments(one + "/alignments.fsa");
+  auto second = face::ReadAlignments(two + "/alignments.fsa");
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(first->source().frame_count(), 270);
+  ASSERT_GE(first->frames_size(), 8);  // 9 frames processed, the face is visible in nearly all
+  ASSERT_EQ(first->frames_size(), second->frames_size());
+  for (int i = 0; i < first->frames_size(); ++i) {
+    EXPECT_EQ(first->frames(i).index() % 30, 0);
+    EXPECT_EQ(first->frames(i).index(), second->frames(i).index());
+    ASSERT_EQ(first->frames(i).faces_size(), second->frames(i).faces_size());
+    EXPECT_NEAR(first->frames(i).faces(0).landmarks(30).x(),
+                second->frames(i).faces(0).landmarks(30).x(), 1e-3);
+  }
+  int pngs = 0;
+  for (const auto& entry : fs::directory_iterator(one)) pngs += entry.path().extension() == ".png";
+  EXPECT_GE(pngs, first->frames_size());
+  int none = 0;
+  for (const auto& entry : fs::directory_iterator(two)) none += entry.path().extension() == ".png";
+  EXPECT_EQ(none, 0);
+}
+
+TEST(ExtractCliTest, TruncatedVideoStillWritesValidAlignmentsAndNamesTheFile) {
+  std::string dir = testing::MakeTempDir("fsc-extract");
+  std::string bytes = *util::ReadFile(testing::DataDir() + "/Megamind.avi");
+  ASSERT_TRUE(util::WriteFileAtomically(dir + "/cut.avi", bytes.substr(0, bytes.size() / 3)).ok());
+  Run run = RunFsc("extract " + dir + "/cut.avi -o " + dir + "/out --every-n 20 --no-faces");
+  EXPECT_EQ(run.exit_code, 3) << run.output;
+  EXPECT_NE(run.output.find("cut.avi"), std::string::npos) << run.output;
+  auto alignments = face::ReadAlignments(dir + "/out/alignments.fsa");
+  ASSERT_TRUE(alignments.ok()) << alignments.status();
+  EXPECT_GE(alignments->frames_size(), 2);
+}
+
+TEST(ExtractCliTest, FolderWithAnUnreadableImage) {
+  std::string dir = testing::MakeTempDir("fsc-extract");
+  fs::create_directory(dir + "/in");
+  fs::copy_file(testing::DataDir() + "/astronaut.png", dir + "/in/astronaut.png");
+  std::ofstream(dir + "/in/broken.jpg") << "definitely not a jpeg";
+  Run run = RunFsc("extract " + dir + "/in -o " + dir + "/out");
+  EXPECT_EQ(run.exit_code, 3) << run.output;
+  EXPECT_NE(run.output.find("broken.jpg"), std::string::npos) << run.output;
+  auto alignments = face::ReadAlignments(dir + "/out/alignments.fsa");
+  ASSERT_TRUE(alignments.ok()) << alignments.status();
+  ASSERT_EQ(alignments->frames_size(), 1);
+  EXPECT_EQ(alignments->frames(0).name(), "astronaut.png");
+}
+
+TEST(ExtractCliTest, ClearErrorsAndNothingWritten) {
+  std::string dir = testing::MakeTempDir("fsc-extract");
+  fs::create_directory(dir + "/empty");
+  Run empty = RunFsc("extract " + dir + "/empty -o " + dir + "/out");
+  EXPECT_EQ(empty.exit_code, 1);
+  EXPECT_NE(empty.output.find("no images"), std::string::npos) << empty.output;
+  EXPECT_FALSE(fs::exists(dir + "/out/alignments.fsa"));
+
+  Run missing = RunFsc("extract " + dir + "/missing.mp4 -o " + dir + "/out");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.output.find("missing.mp4"), std::string::npos);
+
+  Run detector =
+      RunFsc("extract " + testing::DataDir() + "/astronaut.png -o " + dir + "/out --detector nope");
+  EXPECT_EQ(detector.exit_code, 1);
+  EXPECT_NE(detector.output.find("unknown detector 'nope'"), std::string::npos);
+
+  Run usage = RunFsc("extract --size");
+  EXPECT_EQ(usage.exit_code, 2);
+
+  Run models = RunFsc("extract " + testing::DataDir() + "/astronaut.png -o " + dir +
+                      "/out --models-dir " + dir + "/no-models");
+  EXPECT_EQ(models.exit_code, 1);
+  EXPECT_NE(models.output.find("scripts/setup"), std::string::npos) << models.output;
+}
+
+TEST(ExtractCliTest, IdentityFilterKeepsOnlyThePerson) {
+  // The astronaut's own aligned face as the reference: in a folder with her photo and a group
+  // photo of other people, only her face is kept.
+  std::string dir = testing::MakeTempDir("fsc-extract");
+  Run reference = RunFsc("extract " + testing::DataDir() + "/astronaut.png -o " + dir + "/ref");
+  ASSERT_EQ(reference.exit_code, 0) << reference.output;
+  fs::create_directory(dir + "/in");
+  fs::copy_file(testing::DataDir() + "/astronaut.png", dir + "/in/astronaut.png");
+  fs::copy_file(testing::DataDir() + "/sample1.jpg", dir + "/in/sample1.jpg");
+  Run run = RunFsc("extract " + dir + "/in -o " + dir + "/out --no-faces --filter " + dir +
+                   "/ref/astronaut_000000_0.png");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  auto alignments = face::ReadAlignments(dir + "/out/alignments.fsa");
+  ASSERT_TRUE(alignments.ok());
+  ASSERT_EQ(alignments->frames_size(), 1) << run.output;
+  EXPECT_EQ(alignments->frames(0).name(), "astronaut.png");
+  EXPECT_LT(alignments->frames(0).faces(0).identity_distance(), 0.3);
+}
+
+}  // namespace
+}  // namespace fsc
