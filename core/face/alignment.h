@@ -27,12 +27,22 @@ struct AlignedFace {
   Landmarks aligned_landmarks;  // the 68 landmarks in crop pixels
 };
 
+// The 2x3 CV_64F transform from source pixels into a `size` x `size` aligned crop: the inner 51
+// `landmarks` fitted onto the mean face, which fills the crop less `padding` (fraction of the
+// size) on every side, then shifted so the crop is centred on the face as Faceswap's "face"
+// centring does (the centre comes from a rough 3D head pose, so turned heads stay centred).
+// INVALID_ARGUMENT for a landmark count other than 68, a size below 8, padding outside [0, 0.5)
+// or degenerate landmarks.
+absl::StatusOr<cv::Mat> AlignmentTransform(const Landmarks& landmarks, int size,
+                                           double padding = 0.25);
+
 // Fits the transform of `landmarks` onto the mean face scaled into a `size` crop with `padding`
-// (fraction of the size around the mean face; Faceswap's "face" centring) and warps `image`.
+// (fraction of the size around the mean face; Faceswap's "face" centring) and warps `image`
+// (8-bit or 16-bit, grey, BGR or BGRA; the crop is always 8-bit BGR, black outside the image).
 absl::StatusOr<AlignedFace> AlignFace(const cv::Mat& image, const Landmarks& landmarks, int size,
                                       double padding = 0.25);
 
-// Applies a 2x3 transform to points.
+// Applies a 2x3 transform (any floating-point type) to points.
 std::vector<cv::Point2f> TransformPoints(const cv::Mat& transform,
                                          const std::vector<cv::Point2f>& points);
 

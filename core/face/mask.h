@@ -24,6 +24,7 @@ std::string MaskTypeName(MaskType type);
 //  - components: union of the convex hulls of the face's parts (jaw with brows, nose bridge,
 //    eyes and mouth regions), as Faceswap's "components".
 //  - extended: components with the eyebrows lifted away from the eyes to cover the forehead.
+// Returns an empty Mat when `landmarks` is not 68 finite points or `size` is empty.
 cv::Mat BuildLandmarkMask(const Landmarks& landmarks, cv::Size size, MaskType type);
 
 }  // namespace fsc::face
