@@ -1,6 +1,7 @@
 // The Tiny Face Detector against face-api itself: raw grid outputs on astronaut.png at 512 (fed as
 // is) and 416 (through TF's bilinear resize) from tests/fixtures/faceapi/tiny_face_detector.json,
-// end-to-end detections on the sample photos (images.json), Megamind.avi, and error paths.
+// end-to-end detections on the sample photos (images.json), Megamind.avi, and error paths; and the
+// square input tensor both detectors share.
 #include "core/face/tiny_face_detector.h"
 
 #include <gtest/gtest.h>
@@ -47,6 +48,52 @@ std::unique_ptr<TinyFaceDetector> MakeDetector(int input_size = 0) {
   auto detector = TinyFaceDetector::Create(Options(input_size));
   EXPECT_TRUE(detector.ok()) << detector.status();
   return detector.ok() ? std::move(*detector) : nullptr;
+}
+
+// The detectors' input (core/face/image_tensor.h): zero padding at the bottom/right to a square,
+// then TF's legacy bilinear resize, which samples source pixel dst * scale (OpenCV's resize would
+// sample (dst + 0.5) * scale - 0.5 and give other values).
+TEST(SquareInputTensor, PadsBottomRightAndResizesLikeTensorFlow) {
+  // 3 wide, 2 high; R = 40 y + 10 x, G = 100, B = 7 (OpenCV stores B, G, R).
+  cv::Mat image(2, 3, CV_8UC3);
+  for (int y = 0; y < 2; ++y) {
+    for (int x = 0; x < 3; ++x) image.at<cv::Vec3b>(y, x) = cv::Vec3b(7, 100, 40 * y + 10 * x);
+  }
+  SquareInputGeometry geo;
+  auto same = ToSquareInputTensor(image, 3, InputNormalization(), &geo);
+  ASSERT_TRUE(same.ok()) << same.status();
+  ASSERT_EQ(same->sizes(), torch::IntArrayRef({1, 3, 3, 3}));
+  EXPECT_TRUE(same->is_contiguous(at::MemoryFormat::ChannelsLast));
+  EXPECT_EQ(geo.reshaped_width, 3);
+  EXPECT_EQ(geo.reshaped_height, 2);
+  EXPECT_FLOAT_EQ((*same)[0][0][1][2].item<float>(), 60);  // R at y 1, x 2
+  EXPECT_FLOAT_EQ((*same)[0][1][0][0].item<float>(), 100);
+  EXPECT_FLOAT_EQ((*same)[0][2][1][1].item<float>(), 7);
+  EXPECT_FLOAT_EQ((*same)[0][1][2][0].item<float>(), 0);  // padding row
+
+  auto up = ToSquareInputTensor(image, 6, InputNormalization(), &geo);
+  ASSERT_TRUE(up.ok()) << up.status();
+  EXPECT_EQ(geo.reshaped_width, 6);
+  EXPECT_EQ(geo.reshaped_height, 4);
+  torch::Tensor r = (*up)[0][0];
+  EXPECT_FLOAT_EQ(r[1][1].item<float>(), 25);  // source (0.5, 0.5): mean of 0, 10, 40, 50
+  EXPECT_FLOAT_EQ(r[0][5].item<float>(), 20);  // source x 2.5 clamps to the last column
+  EXPECT_FLOAT_EQ(r[3][0].item<float>(), 20);  // source y 1.5: halfway to the zero padding
+  EXPECT_FLOAT_EQ((*up)[0][1][3][0].item<float>(), 50);
+  EXPECT_FLOAT_EQ(r[5][2].item<float>(), 0);  // all padding
+
+  InputNormalization norm;  // the SSD's: v / 127.5 - 1
+  norm.mean_rgb = {127.5f, 127.5f, 127.5f};
+  norm.scale = 1 / 127.5f;
+  auto normalized = ToSquareInputTensor(image, 3, norm, nullptr);
+  ASSERT_TRUE(normalized.ok());
+  EXPECT_FLOAT_EQ((*normalized)[0][1][0][0].item<float>(), 100 / 127.5f - 1);
+  EXPECT_FLOAT_EQ((*normalized)[0][0][2][2].item<float>(), -1);
+
+  EXPECT_EQ(ToSquareInputTensor(cv::Mat(), 3, norm).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ToSquareInputTensor(cv::Mat(2, 2, CV_32FC3), 3, norm).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(TinyFaceDetector, ReadsEveryManifestWeight) {
