@@ -15,6 +15,10 @@
 //            a shared counter; every library is held to 1 thread inside a worker.
 //   intra:   1 worker whose libraries (LibTorch, OpenCV, OpenBLAS) use T threads. dlib's HOG
 //            detector has no intra-op threading, so dlib is only run in the workers layout.
+// On a busy machine the intra layout can collapse (seen here: 1x2 LandmarkNet at 200+ ms a face
+// instead of 4 ms) because LibTorch's OpenMP threads spin-wait for a partner thread that another
+// process has preempted; OMP_WAIT_POLICY=passive (read by libgomp at start-up, so set it in the
+// environment) removes that cliff. The workers layout does not depend on it.
 // The video is decoded into memory before timing; model loading and one warm-up frame per worker
 // are not timed. The program only prints figures; it fails only on missing input or models.
 #include <dlfcn.h>
@@ -27,6 +31,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -302,11 +307,6 @@ absl::StatusOr<std::vector<int>> ParseIntList(const std::string& flag, const std
 }
 
 absl::StatusOr<std::vector<cv::Mat>> DecodeVideo(const std::string& path, int max_frames) {
-  if (!std::filesystem::is_regular_file(path)) {
-    return absl::NotFoundError(absl::StrCat("video not found: ", path,
-                                            "; run scripts/setup for data/Megamind.avi or pass "
-                                            "--video"));
-  }
   cv::VideoCapture capture(path);
   if (!capture.isOpened()) {
     return absl::InvalidArgumentError(absl::StrCat("cannot open ", path, " as a video"));
@@ -377,6 +377,16 @@ absl::Status Main(int argc, char** argv) {
                                             "; run scripts/setup or pass --models-dir"));
   }
 
+  // Fail on missing input or a missing model before decoding or printing anything.
+  if (!std::filesystem::is_regular_file(video)) {
+    return absl::NotFoundError(absl::StrCat("video not found: ", video,
+                                            "; run scripts/setup for data/Megamind.avi or pass "
+                                            "--video"));
+  }
+  Models models{models_dir, nullptr};
+  for (const Method& method : methods) {
+    FSC_RETURN_IF_ERROR(MakePipeline(method, models).status());
+  }
   FSC_ASSIGN_OR_RETURN(std::vector<cv::Mat> frames, DecodeVideo(video, max_frames));
   const int hardware = static_cast<int>(std::thread::hardware_concurrency());
   const int available = CoresAvailable();
@@ -390,13 +400,17 @@ absl::Status Main(int argc, char** argv) {
         "only (no intra-op threading)\n\n",
         video, frames.size(), frames[0].cols, frames[0].rows, hardware, available, TORCH_VERSION,
         CV_VERSION);
+    if (run_intra && std::getenv("OMP_WAIT_POLICY") == nullptr) {
+      std::cout << "note: OMP_WAIT_POLICY is unset; if other processes keep the cores busy, the "
+                   "intra layout can slow down many times over (spinning OpenMP threads); "
+                   "OMP_WAIT_POLICY=passive avoids that\n\n";
+    }
     std::cout << absl::StrFormat("%-14s %7s %9s %9s %10s %10s %7s %8s %10s\n", "method", "threads",
                                  "layout", "fps", "detect ms", "lmarks ms", "0-face", ">1-face",
                                  "detections");
     std::cout.flush();
   }
 
-  Models models{models_dir, nullptr};
   std::vector<RunResult> results;
   for (int t : thread_counts) {
     std::vector<std::pair<int, int>> layouts;  // (workers, intra)
@@ -407,6 +421,12 @@ absl::Status Main(int argc, char** argv) {
         if (method.is_dlib() && intra > 1) continue;
         FSC_ASSIGN_OR_RETURN(RunResult r, Run(method, frames, workers, intra, models));
         if (!json) {
+          if (run_intra && std::getenv("OMP_WAIT_POLICY") == nullptr) {
+            std::cout
+                << "note: OMP_WAIT_POLICY is unset; if other processes keep the cores busy, the "
+                   "intra layout can slow down many times over (spinning OpenMP threads); "
+                   "OMP_WAIT_POLICY=passive avoids that\n\n";
+          }
           std::cout << absl::StrFormat("%-14s %7s %9s %9.2f %10.1f %10.1f %7d %8d %10d\n", r.method,
                                        absl::StrCat(r.workers, "x", r.intra), r.layout, r.fps,
                                        r.detect_ms, r.landmarks_ms, r.zero_face_frames,
