@@ -114,31 +114,33 @@ absl::StatusOr<std::unique_ptr<SsdMobilenetNet>> SsdMobilenetNet::Load(
     FSC_ASSIGN_OR_RETURN(torch::Tensor anchors, w.Get("Output/extra_dim"));
     count += anchors.numel();
     net->stored_anchors_ = anchors.reshape({-1, 4}).contiguous();
+
+    // Recover each predictor layer's anchor box sizes from the stored anchors, reading the cell
+    // nearest the centre of its grid (the sizes are the same in every cell).
+    int64_t needed = 0;
+    for (size_t k = 0; k < net->predictors_.size(); ++k) {
+      needed += DefaultGrids()[k] * DefaultGrids()[k] * net->predictors_[k].anchors_per_cell;
+    }
+    if (needed != net->stored_anchors_.size(0)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(manifest_path, ": Output/extra_dim holds ", net->stored_anchors_.size(0),
+                       " anchors; the 512 px predictor grids need ", needed));
+    }
+    int64_t offset = 0;
+    for (size_t k = 0; k < net->predictors_.size(); ++k) {
+      const int64_t grid = DefaultGrids()[k];
+      const int64_t per_cell = net->predictors_[k].anchors_per_cell;
+      const int64_t first = offset + ((grid / 2) * grid + grid / 2) * per_cell;
+      torch::Tensor cell = net->stored_anchors_.slice(0, first, first + per_cell);
+      net->anchor_sizes_.push_back(
+          torch::stack(
+              {cell.select(1, 2) - cell.select(1, 0), cell.select(1, 3) - cell.select(1, 1)}, 1)
+              .to(torch::kFloat64));
+      offset += grid * grid * per_cell;
+    }
   } catch (const std::exception& e) {
     return absl::InternalError(
         absl::StrCat("loading SSD MobileNetV1 from ", manifest_path, ": ", e.what()));
-  }
-
-  // Recover each predictor layer's anchor box sizes from the stored anchors, reading the cell
-  // nearest the centre of its grid (the sizes are the same in every cell).
-  int64_t offset = 0;
-  for (size_t k = 0; k < net->predictors_.size(); ++k) {
-    const int64_t grid = DefaultGrids()[k];
-    const int64_t per_cell = net->predictors_[k].anchors_per_cell;
-    const int64_t centre = (grid / 2) * grid + grid / 2;
-    const int64_t first = offset + centre * per_cell;
-    if (offset + grid * grid * per_cell > net->stored_anchors_.size(0)) break;
-    torch::Tensor cell = net->stored_anchors_.slice(0, first, first + per_cell);
-    net->anchor_sizes_.push_back(
-        torch::stack({cell.select(1, 2) - cell.select(1, 0), cell.select(1, 3) - cell.select(1, 1)},
-                     1)
-            .to(torch::kFloat64));
-    offset += grid * grid * per_cell;
-  }
-  if (offset != net->stored_anchors_.size(0) || net->anchor_sizes_.size() != 6) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(manifest_path, ": Output/extra_dim holds ", net->stored_anchors_.size(0),
-                     " anchors; the 512 px predictor grids need ", offset));
   }
   return net;
 }
