@@ -23,10 +23,12 @@ void FlagSet::String(const std::string& name, char short_name, std::string* valu
 void FlagSet::Int(const std::string& name, char short_name, int* value, const std::string& help) {
   flags_.push_back({name, short_name, help, std::to_string(*value), false,
                     [value, name](const std::string& text) {
-                      if (!absl::SimpleAtoi(text, value)) {
+                      int parsed;
+                      if (!absl::SimpleAtoi(text, &parsed)) {
                         return absl::InvalidArgumentError(
                             absl::StrCat("--", name, " expects an integer, got '", text, "'"));
                       }
+                      *value = parsed;
                       return absl::OkStatus();
                     }});
 }
@@ -35,10 +37,12 @@ void FlagSet::Double(const std::string& name, char short_name, double* value,
                      const std::string& help) {
   flags_.push_back({name, short_name, help, absl::StrFormat("%g", *value), false,
                     [value, name](const std::string& text) {
-                      if (!absl::SimpleAtod(text, value)) {
+                      double parsed;
+                      if (!absl::SimpleAtod(text, &parsed)) {
                         return absl::InvalidArgumentError(
                             absl::StrCat("--", name, " expects a number, got '", text, "'"));
                       }
+                      *value = parsed;
                       return absl::OkStatus();
                     }});
 }
@@ -46,10 +50,12 @@ void FlagSet::Double(const std::string& name, char short_name, double* value,
 void FlagSet::Bool(const std::string& name, char short_name, bool* value, const std::string& help) {
   flags_.push_back({name, short_name, help, *value ? "true" : "false", true,
                     [value, name](const std::string& text) {
-                      if (!absl::SimpleAtob(text, value)) {
+                      bool parsed;
+                      if (!absl::SimpleAtob(text, &parsed)) {
                         return absl::InvalidArgumentError(
                             absl::StrCat("--", name, " expects true or false, got '", text, "'"));
                       }
+                      *value = parsed;
                       return absl::OkStatus();
                     }});
 }

@@ -19,14 +19,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Run {
+struct CommandResult {
   int exit_code;
   std::string output;  // stdout and stderr together
 };
 
-Run RunFsc(const std::string& arguments) {
+CommandResult RunFsc(const std::string& arguments) {
   std::string command = testing::BinDir() + "/fsc " + arguments + " 2>&1";
-  Run run{-1, ""};
+  CommandResult run{-1, ""};
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return run;
   char buffer[4096];
@@ -39,7 +39,7 @@ Run RunFsc(const std::string& arguments) {
 
 TEST(ExtractCliTest, HelpForEveryVerb) {
   for (const char* verb : {"", "extract ", "alignments "}) {
-    Run run = RunFsc(std::string(verb) + "--help");
+    CommandResult run = RunFsc(std::string(verb) + "--help");
     EXPECT_EQ(run.exit_code, 0) << verb;
     EXPECT_NE(run.output.find("usage: fsc"), std::string::npos) << run.output;
   }
@@ -47,7 +47,8 @@ TEST(ExtractCliTest, HelpForEveryVerb) {
 
 TEST(ExtractCliTest, ExtractsTheAstronautWithEmbeddedMetadataAndJsonDump) {
   std::string out = testing::MakeTempDir("fsc-extract");
-  Run run = RunFsc("extract " + testing::DataDir() + "/astronaut.png -o " + out + " --json");
+  CommandResult run =
+      RunFsc("extract " + testing::DataDir() + "/astronaut.png -o " + out + " --json");
   ASSERT_EQ(run.exit_code, 0) << run.output;
   auto alignments = face::ReadAlignments(out + "/alignments.fsa");
   ASSERT_TRUE(alignments.ok()) << alignments.status();
@@ -71,7 +72,7 @@ TEST(ExtractCliTest, ExtractsTheAstronautWithEmbeddedMetadataAndJsonDump) {
   EXPECT_EQ(metadata.source_sha256(), alignments->source().sha256());
   EXPECT_EQ(metadata.aligned_landmarks_size(), 68);
 
-  Run dump = RunFsc("alignments dump " + out + "/alignments.fsa --json");
+  CommandResult dump = RunFsc("alignments dump " + out + "/alignments.fsa --json");
   ASSERT_EQ(dump.exit_code, 0) << dump.output;
   nlohmann::json json = nlohmann::json::parse(dump.output);
   const auto& dumped = json["frames"][0]["faces"][0];
@@ -84,8 +85,9 @@ TEST(ExtractCliTest, VideoEveryNthFrameAndTwoThreadsAgree) {
   std::string one = testing::MakeTempDir("fsc-extract");
   std::string two = testing::MakeTempDir("fsc-extract");
   std::string video = testing::DataDir() + "/Megamind.avi";
-  Run a = RunFsc("extract " + video + " -o " + one + " --every-n 30 --threads 1");
-  Run b = RunFsc("extract " + video + " -o " + two + " --every-n 30 --threads 2 --no-faces");
+  CommandResult a = RunFsc("extract " + video + " -o " + one + " --every-n 30 --threads 1");
+  CommandResult b =
+      RunFsc("extract " + video + " -o " + two + " --every-n 30 --threads 2 --no-faces");
   ASSERT_EQ(a.exit_code, 0) << a.output;
   ASSERT_EQ(b.exit_code, 0) << b.output;
   auto first = face::ReadAlignments(one + "/alignments.fsa");
@@ -113,7 +115,8 @@ TEST(ExtractCliTest, TruncatedVideoStillWritesValidAlignmentsAndNamesTheFile) {
   std::string dir = testing::MakeTempDir("fsc-extract");
   std::string bytes = *util::ReadFile(testing::DataDir() + "/Megamind.avi");
   ASSERT_TRUE(util::WriteFileAtomically(dir + "/cut.avi", bytes.substr(0, bytes.size() / 3)).ok());
-  Run run = RunFsc("extract " + dir + "/cut.avi -o " + dir + "/out --every-n 20 --no-faces");
+  CommandResult run =
+      RunFsc("extract " + dir + "/cut.avi -o " + dir + "/out --every-n 20 --no-faces");
   EXPECT_EQ(run.exit_code, 3) << run.output;
   EXPECT_NE(run.output.find("cut.avi"), std::string::npos) << run.output;
   auto alignments = face::ReadAlignments(dir + "/out/alignments.fsa");
@@ -126,7 +129,7 @@ TEST(ExtractCliTest, FolderWithAnUnreadableImage) {
   fs::create_directory(dir + "/in");
   fs::copy_file(testing::DataDir() + "/astronaut.png", dir + "/in/astronaut.png");
   std::ofstream(dir + "/in/broken.jpg") << "definitely not a jpeg";
-  Run run = RunFsc("extract " + dir + "/in -o " + dir + "/out");
+  CommandResult run = RunFsc("extract " + dir + "/in -o " + dir + "/out");
   EXPECT_EQ(run.exit_code, 3) << run.output;
   EXPECT_NE(run.output.find("broken.jpg"), std::string::npos) << run.output;
   auto alignments = face::ReadAlignments(dir + "/out/alignments.fsa");
@@ -138,25 +141,25 @@ TEST(ExtractCliTest, FolderWithAnUnreadableImage) {
 TEST(ExtractCliTest, ClearErrorsAndNothingWritten) {
   std::string dir = testing::MakeTempDir("fsc-extract");
   fs::create_directory(dir + "/empty");
-  Run empty = RunFsc("extract " + dir + "/empty -o " + dir + "/out");
+  CommandResult empty = RunFsc("extract " + dir + "/empty -o " + dir + "/out");
   EXPECT_EQ(empty.exit_code, 1);
   EXPECT_NE(empty.output.find("no images"), std::string::npos) << empty.output;
   EXPECT_FALSE(fs::exists(dir + "/out/alignments.fsa"));
 
-  Run missing = RunFsc("extract " + dir + "/missing.mp4 -o " + dir + "/out");
+  CommandResult missing = RunFsc("extract " + dir + "/missing.mp4 -o " + dir + "/out");
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.output.find("missing.mp4"), std::string::npos);
 
-  Run detector =
+  CommandResult detector =
       RunFsc("extract " + testing::DataDir() + "/astronaut.png -o " + dir + "/out --detector nope");
   EXPECT_EQ(detector.exit_code, 1);
   EXPECT_NE(detector.output.find("unknown detector 'nope'"), std::string::npos);
 
-  Run usage = RunFsc("extract --size");
+  CommandResult usage = RunFsc("extract --size");
   EXPECT_EQ(usage.exit_code, 2);
 
-  Run models = RunFsc("extract " + testing::DataDir() + "/astronaut.png -o " + dir +
-                      "/out --models-dir " + dir + "/no-models");
+  CommandResult models = RunFsc("extract " + testing::DataDir() + "/astronaut.png -o " + dir +
+                                "/out --models-dir " + dir + "/no-models");
   EXPECT_EQ(models.exit_code, 1);
   EXPECT_NE(models.output.find("scripts/setup"), std::string::npos) << models.output;
 }
@@ -165,13 +168,14 @@ TEST(ExtractCliTest, IdentityFilterKeepsOnlyThePerson) {
   // The astronaut's own aligned face as the reference: in a folder with her photo and a group
   // photo of other people, only her face is kept.
   std::string dir = testing::MakeTempDir("fsc-extract");
-  Run reference = RunFsc("extract " + testing::DataDir() + "/astronaut.png -o " + dir + "/ref");
+  CommandResult reference =
+      RunFsc("extract " + testing::DataDir() + "/astronaut.png -o " + dir + "/ref");
   ASSERT_EQ(reference.exit_code, 0) << reference.output;
   fs::create_directory(dir + "/in");
   fs::copy_file(testing::DataDir() + "/astronaut.png", dir + "/in/astronaut.png");
   fs::copy_file(testing::DataDir() + "/sample1.jpg", dir + "/in/sample1.jpg");
-  Run run = RunFsc("extract " + dir + "/in -o " + dir + "/out --no-faces --filter " + dir +
-                   "/ref/astronaut_000000_0.png");
+  CommandResult run = RunFsc("extract " + dir + "/in -o " + dir + "/out --no-faces --filter " +
+                             dir + "/ref/astronaut_000000_0.png");
   ASSERT_EQ(run.exit_code, 0) << run.output;
   auto alignments = face::ReadAlignments(dir + "/out/alignments.fsa");
   ASSERT_TRUE(alignments.ok());
