@@ -421,12 +421,6 @@ absl::Status Main(int argc, char** argv) {
         if (method.is_dlib() && intra > 1) continue;
         FSC_ASSIGN_OR_RETURN(RunResult r, Run(method, frames, workers, intra, models));
         if (!json) {
-          if (run_intra && std::getenv("OMP_WAIT_POLICY") == nullptr) {
-            std::cout
-                << "note: OMP_WAIT_POLICY is unset; if other processes keep the cores busy, the "
-                   "intra layout can slow down many times over (spinning OpenMP threads); "
-                   "OMP_WAIT_POLICY=passive avoids that\n\n";
-          }
           std::cout << absl::StrFormat("%-14s %7s %9s %9.2f %10.1f %10.1f %7d %8d %10d\n", r.method,
                                        absl::StrCat(r.workers, "x", r.intra), r.layout, r.fps,
                                        r.detect_ms, r.landmarks_ms, r.zero_face_frames,
