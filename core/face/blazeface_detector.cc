@@ -38,7 +38,8 @@ float Iou(const cv::Rect2f& a, const cv::Rect2f& b) {
 }  // namespace
 
 float NmsThreshold(const DetectorOptions& options) {
-  return std::min(options.iou_threshold, kMediaPipeIouThreshold);
+  return options.iou_threshold > 0 ? std::min(options.iou_threshold, kMediaPipeIouThreshold)
+                                   : kMediaPipeIouThreshold;
 }
 
 std::string ModelPath(const std::string& models_dir) {

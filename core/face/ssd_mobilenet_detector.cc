@@ -288,8 +288,9 @@ absl::StatusOr<std::vector<Detection>> SsdMobilenetDetector::Detect(const cv::Ma
     cand_boxes.emplace_back(r[1], r[0], r[3] - r[1], r[2] - r[0]);
     cand_scores.push_back(s[i]);
   }
-  std::vector<int> kept = NonMaxSuppression(cand_boxes, cand_scores, options_.iou_threshold,
-                                            options_.min_score, options_.max_faces);
+  std::vector<int> kept = NonMaxSuppression(
+      cand_boxes, cand_scores, options_.iou_threshold > 0 ? options_.iou_threshold : 0.5f,
+      options_.min_score, options_.max_faces);
 
   // face-api locateFaces: clamp to the input square, undo the bottom/right padding
   // (input_size / reshaped size), then scale the relative box by the image size.

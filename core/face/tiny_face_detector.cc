@@ -171,8 +171,10 @@ absl::StatusOr<std::vector<Detection>> TinyFaceDetector::Detect(const cv::Mat& i
     boxes.push_back(c.relative_box);
     scores.push_back(c.score);
   }
-  std::vector<int> kept = NonMaxSuppression(boxes, scores, options_.iou_threshold,
-                                            options_.min_score, options_.max_faces);
+  std::vector<int> kept = NonMaxSuppression(
+      boxes, scores,
+      options_.iou_threshold > 0 ? options_.iou_threshold : TinyFaceNet::kFaceApiIouThreshold,
+      options_.min_score, options_.max_faces);
   std::vector<Detection> detections;
   const double w = geo.image_width;
   const double h = geo.image_height;
