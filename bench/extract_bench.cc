@@ -2,8 +2,8 @@
 // detectors (ssd, tiny, blazeface) with fsc's LandmarkNet, next to dlib's HOG frontal face detector
 // + shape_predictor measured on the same frames in the same run. Also counts detections per frame
 // so speed is never read without accuracy. data/Megamind.avi shows one main face in every frame
-// but the first (black); its first shot (to about frame 100) also has a small face in the
-// background, so frames with 2 faces there are right, and --per-frame-csv shows which frames.
+// but the first (black); its first shot (frames 1-97) also has a small face in the background,
+// so frames with 2 faces there are right; --per-frame-csv shows which frames had how many.
 //
 //   extract_bench [--video data/Megamind.avi] [--models-dir models] [--frames N]
 //                 [--threads 1,2] [--layouts workers,intra] [--methods ssd,tiny,blazeface,dlib]

@@ -41,7 +41,8 @@ inline constexpr int kNumKeypoints = 6;
 // DetectorOptions would report such a face twice; faces of different people overlap far less.
 inline constexpr float kMediaPipeIouThreshold = 0.3f;
 // The IoU threshold the detector merges at: DetectorOptions::iou_threshold, capped at
-// kMediaPipeIouThreshold (a caller may ask for stricter suppression, not for looser).
+// kMediaPipeIouThreshold (a caller may ask for stricter suppression, not for looser); 0 or less
+// means kMediaPipeIouThreshold.
 float NmsThreshold(const DetectorOptions& options);
 
 // The model file, relative to DetectorOptions::models_dir.

@@ -100,6 +100,8 @@ TEST(BlazeFaceNmsTest, MergesOverlapsWeightedByScoreAndKeepsSeparateFaces) {
   EXPECT_FLOAT_EQ(blazeface::NmsThreshold(options), 0.3f);
   options.iou_threshold = 0.2f;
   EXPECT_FLOAT_EQ(blazeface::NmsThreshold(options), 0.2f);
+  options.iou_threshold = 0;
+  EXPECT_FLOAT_EQ(blazeface::NmsThreshold(options), 0.3f);
 }
 
 TEST(BlazeFaceDetectorTest, FindsTheAstronautsFaceAndItsKeypoints) {
