@@ -9,12 +9,13 @@ layers.h, model_registry.h), so the parameter count is fsc's (original: 82,062,4
   decoder: upscale per decoder filter -> conv 5x5 pad 2 to 3 channels -> sigmoid
   upscale: conv 3x3 pad 1 to 4x filters -> LeakyReLU(0.1) -> pixel shuffle x2
 
-One training step, as fsc's trainer: a batch of N faces per side (A and B, uniform 0..1 random
-data), the shared encoder and the side's decoder for each, loss SSIM + MSE per side (1 - SSIM with
-an 11x11 Gaussian window, sigma 1.5, "valid", in float32 outside autocast, like core/train/ssim.h),
-the two sides' losses summed, backward, one Adam step over all parameters (lr 5e-5, betas
-0.9/0.999, eps 1e-7). --weighted multiplies both losses by a per-pixel weight map (a face ellipse
-with eyes x3 and mouth x2, like fsc's masked loss); off by default.
+One training step, as fsc's trainer (core/train/train_step.h): a batch of N faces per side (A and
+B, uniform 0..1 random data), both sides through the shared encoder as one 2N batch (--encoder
+split: one pass per side), the latent split, each half through its side's decoder, loss SSIM + MSE
+per side (1 - SSIM with an 11x11 Gaussian window, sigma 1.5, "valid", in float32 outside autocast,
+like core/train/ssim.h), the two sides' losses summed, backward, one Adam step over all
+parameters (lr 5e-5, betas 0.9/0.999, eps 1e-7). --weighted multiplies both losses by a per-pixel
+weight map (a face ellipse with eyes x3 and mouth x2, like fsc's masked loss); off by default.
 
 Written the way a competent PyTorch user writes a CPU training loop: --channels-last (NHWC weights
 and input, so oneDNN runs NHWC kernels without reorders; the NHWC flatten/reshape are then free
@@ -25,6 +26,7 @@ examples/s counts both sides: 2·N faces per step, the same definition as fsc.
 
   train_peer.py [--model original] [--batch 16] [--iterations 5] [--warmup 2] [--threads 2]
                 [--precision fp32|bf16] [--channels-last] [--weighted] [--adam foreach|single]
+                [--encoder joint|split]
   train_peer.py --params [--model NAME]        parameter count and GFLOP per step only
   train_peer.py --gemm [--threads T]           fp32/bf16 GFLOP/s of torch.mm and a 3x3 conv
 
@@ -263,6 +265,9 @@ def main():
     p.add_argument("--channels-last", action="store_true")
     p.add_argument("--weighted", action="store_true", help="masked loss with eye/mouth weights")
     p.add_argument("--adam", default="foreach", choices=["foreach", "single"])
+    p.add_argument("--encoder", default="joint", choices=["joint", "split"],
+                   help="joint: A and B through the encoder as one 2N batch (fsc's step); "
+                   "split: one encoder pass per side")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--params", action="store_true", help="print parameters and GFLOP/step only")
     p.add_argument("--gemm", action="store_true", help="measure matmul GFLOP/s only")
@@ -303,12 +308,20 @@ def main():
     weight = face_weight_map(s) if args.weighted else None
     bf16 = args.precision == "bf16"
 
+    joint = args.encoder == "joint"
+
     def step(i):
         warped_a, target_a, warped_b, target_b = batches[i % len(batches)]
         optimizer.zero_grad(set_to_none=True)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            pred_a = model.decoder_a(model.encoder(warped_a))
-            pred_b = model.decoder_b(model.encoder(warped_b))
+            if joint:  # as fsc: one 2N batch through the shared encoder, the latent split
+                latent = model.encoder(torch.cat([warped_a, warped_b]).contiguous(
+                    memory_format=fmt))
+                pred_a = model.decoder_a(latent[:n])
+                pred_b = model.decoder_b(latent[n:])
+            else:
+                pred_a = model.decoder_a(model.encoder(warped_a))
+                pred_b = model.decoder_b(model.encoder(warped_b))
         loss = ssim_mse_loss(pred_a, target_a, kernels, weight) + \
             ssim_mse_loss(pred_b, target_b, kernels, weight)
         loss.backward()
@@ -340,6 +353,7 @@ def main():
         "channels_last": args.channels_last,
         "weighted": args.weighted,
         "adam": args.adam,
+        "encoder": args.encoder,
         "loss": float(loss),
         "torch": torch.__version__,
     }
