@@ -12,6 +12,8 @@ using Args = std::vector<std::string>;
 int Dispatch(const Args& args);
 int RunExtractCommand(const Args& args);
 int RunAlignmentsCommand(const Args& args);
+int RunTrainCommand(const Args& args);
+int RunBenchCommand(const Args& args);
 
 }  // namespace fsc::cli
 

@@ -17,6 +17,8 @@ const Verb kVerbs[] = {
     {"extract", "detect, align and crop faces from a video, an image or a folder of images",
      RunExtractCommand},
     {"alignments", "inspect an alignments file (dump as JSON)", RunAlignmentsCommand},
+    {"train", "train a face-swap model on two folders of faces (resumable)", RunTrainCommand},
+    {"bench", "measure speed (bench train: the training step on random data)", RunBenchCommand},
 };
 
 void PrintHelp() {

@@ -1,0 +1,240 @@
+// fsc train: flags and wiring for core/train/trainer, with Ctrl-C saving the model before exit.
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "cli/commands.h"
+#include "core/model/model_registry.h"
+#include "core/train/checkpoint.h"
+#include "core/train/trainer.h"
+#include "core/util/file_io.h"
+#include "core/util/flags.h"
+#include "core/util/progress.h"
+
+namespace fsc::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void OnSignal(int) { g_stop = true; }
+
+// --resume DIR or --resume=DIR among the arguments, or "".
+std::string FindResume(const Args& args) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--resume" && i + 1 < args.size()) return args[i + 1];
+    if (args[i].rfind("--resume=", 0) == 0) return args[i].substr(9);
+  }
+  return "";
+}
+
+std::string LossLine(const train::IntervalReport& r, bool gan, bool mask) {
+  std::string line =
+      absl::StrFormat("iter %7d  loss A %.5f  loss B %.5f", r.iteration, r.losses.a, r.losses.b);
+  if (mask) absl::StrAppendFormat(&line, "  mask A %.5f  B %.5f", r.losses.mask_a, r.losses.mask_b);
+  if (gan) {
+    absl::StrAppendFormat(&line, "  G A %.4f  B %.4f  D A %.4f  B %.4f", r.losses.gan_g_a,
+                          r.losses.gan_g_b, r.losses.gan_d_a, r.losses.gan_d_b);
+  }
+  absl::StrAppendFormat(&line, "  %.1f examples/s", r.examples_per_sec);
+  return line;
+}
+
+}  // namespace
+
+int RunTrainCommand(const Args& args) {
+  const std::string resume = FindResume(args);
+  train::TrainOptions options;
+  if (!resume.empty()) {
+    // A resumed run starts from the checkpoint's own options; flags given now override them.
+    absl::StatusOr<train::TrainOptions> saved = train::Trainer::LoadOptions(resume);
+    if (!saved.ok()) {
+      std::cerr << "fsc train: cannot resume: " << saved.status().message() << "\n";
+      return 1;
+    }
+    options = *saved;
+  }
+  std::string resume_flag = resume;
+  bool json = false;
+  int iterations = static_cast<int>(options.iterations);
+  int seed = static_cast<int>(options.seed);
+  util::FlagSet flags(
+      "fsc train", "--a DIR_A --b DIR_B -m MODEL_DIR [options]  |  --resume MODEL_DIR [options]",
+      "Trains a face-swap model on two folders of aligned faces made by fsc extract: one shared\n"
+      "encoder, one decoder per face (A->A, B->B). Checkpoints, previews and snapshots go to\n"
+      "MODEL_DIR; Ctrl-C saves and stops. --resume continues a model exactly where it stopped\n"
+      "(its saved options apply; flags given with it override them).\n"
+      "Exit status: 0 done, 1 error, 2 usage.");
+  flags.String("a", 0, &options.faces_a, "folder of faces A (fsc extract output)");
+  flags.String("b", 0, &options.faces_b, "folder of faces B");
+  flags.String("model-dir", 'm', &options.model_dir, "model folder (checkpoints, previews)");
+  flags.String("resume", 0, &resume_flag, "continue the checkpoint in this model folder");
+  flags.String("model", 0, &options.model, "model: " + absl::StrJoin(model::ModelNames(), ", "));
+  std::string architecture_file;
+  flags.String("architecture", 0, &architecture_file,
+               "JSON file with a custom layout instead of --model (keys as in a checkpoint's "
+               "\"architecture\"; for experiments and tests)");
+  flags.Bool("learn-mask", 0, &options.learn_mask, "also learn a mask output");
+  flags.Int("batch", 'b', &options.batch_size, "faces per side per iteration");
+  flags.Int("iterations", 'i', &iterations, "train until this iteration count");
+  flags.Double("lr", 0, &options.learning_rate, "Adam learning rate");
+  flags.Double("beta1", 0, &options.beta1, "Adam beta1");
+  flags.Double("beta2", 0, &options.beta2, "Adam beta2");
+  flags.Double("epsilon", 0, &options.epsilon, "Adam epsilon");
+  flags.String("loss", 0, &options.loss,
+               "loss terms with weights, e.g. ssim:1,mae:0.5 (mae, mse, ssim, ms-ssim)");
+  flags.Double("eye-multiplier", 0, &options.eye_multiplier, "loss weight of the eyes");
+  flags.Double("mouth-multiplier", 0, &options.mouth_multiplier, "loss weight of the mouth");
+  flags.String("mask", 0, &options.mask_type,
+               "mask for the masked loss and --learn-mask: none, hull, components, extended");
+  flags.Double("mask-loss-weight", 0, &options.mask_loss_weight,
+               "weight of the learned mask's loss");
+  flags.Double("coverage", 0, &options.coverage, "centre fraction of the face the model sees");
+  flags.Bool("augment", 0, &options.augment, "random rotate/zoom/shift/flip and colour jitter");
+  flags.Bool("warp", 0, &options.warp, "Faceswap's random warp of the input");
+  flags.Double("gan-weight", 0, &options.gan_weight,
+               "weight of the adversarial loss (patch discriminator per side); 0: off");
+  flags.String("gan-loss", 0, &options.gan_loss, "adversarial loss: lsgan, bce");
+  flags.Double("gan-lr", 0, &options.gan_learning_rate, "discriminators' Adam learning rate");
+  flags.Double("clip-grad", 0, &options.clip_grad_norm, "clip gradients to this norm; 0: off");
+  flags.Int("save-every", 's', &options.save_every, "checkpoint every N iterations");
+  flags.Int("snapshot-every", 0, &options.snapshot_every,
+            "keep a snapshot every N iterations (0: at every save)");
+  flags.Int("keep-snapshots", 0, &options.keep_snapshots, "snapshots kept (oldest go first)");
+  flags.Int("preview-every", 0, &options.preview_every,
+            "write MODEL_DIR/preview.png every N iterations (0: never)");
+  flags.Bool("timelapse", 0, &options.timelapse, "also keep timelapse/preview_NNNNNN.png");
+  flags.Int("preview-rows", 0, &options.preview_rows, "face pairs in the preview");
+  flags.Int("log-every", 0, &options.log_every, "print losses every N iterations");
+  flags.String("precision", 0, &options.precision,
+               "fp32, bf16 (autocast; CPUs with AVX-512 BF16/AMX, GPUs) or fp16 (GPU only)");
+  flags.String("device", 0, &options.device, "auto, cpu, cuda or cuda:N");
+  flags.Int("threads", 'j', &options.threads, "LibTorch threads (0: one per core)");
+  flags.Int("loader-threads", 0, &options.loader_threads, "augmentation threads");
+  flags.Int("seed", 0, &seed, "seed of the weights, sampling and augmentation");
+  flags.Bool("deterministic", 0, &options.deterministic,
+             "deterministic LibTorch algorithms (bit-exact resume on a GPU)");
+  flags.Bool("json", 0, &json, "print a JSON summary on stdout at the end");
+
+  std::vector<std::string> positional;
+  absl::Status parsed = flags.Parse(args, &positional);
+  if (flags.help_requested()) {
+    std::cout << flags.Help();
+    return 0;
+  }
+  if (!parsed.ok()) {
+    std::cerr << parsed.message() << "\n";
+    return 2;
+  }
+  if (!positional.empty()) {
+    std::cerr << "fsc train: unexpected argument '" << positional[0]
+              << "' (see 'fsc train --help')\n";
+    return 2;
+  }
+  options.iterations = iterations;
+  options.seed = seed;
+  if (!architecture_file.empty()) {
+    absl::StatusOr<std::string> text = util::ReadFile(architecture_file);
+    nlohmann::json layout =
+        text.ok() ? nlohmann::json::parse(*text, nullptr, false) : nlohmann::json();
+    absl::StatusOr<model::Architecture> arch =
+        layout.is_discarded() || layout.is_null()
+            ? absl::InvalidArgumentError("not a readable JSON file")
+            : train::ArchitectureFromJson(layout);
+    if (!arch.ok()) {
+      std::cerr << "fsc train: --architecture " << architecture_file << ": "
+                << arch.status().message() << "\n";
+      return 1;
+    }
+    options.architecture = *arch;
+    options.model = arch->name;
+  }
+  if (resume.empty() &&
+      (options.faces_a.empty() || options.faces_b.empty() || options.model_dir.empty())) {
+    std::cerr << "fsc train: needs --a DIR_A --b DIR_B -m MODEL_DIR, or --resume MODEL_DIR "
+                 "(see 'fsc train --help')\n";
+    return 2;
+  }
+
+  absl::StatusOr<std::unique_ptr<train::Trainer>> trainer =
+      resume.empty() ? train::Trainer::Create(options) : train::Trainer::Resume(resume, options);
+  if (!trainer.ok()) {
+    std::cerr << "fsc train: " << trainer.status().message() << "\n";
+    return 1;
+  }
+  train::Trainer& t = **trainer;
+  const bool gan = t.step().has_gan(), mask = t.step().model().learn_mask();
+  std::cerr << absl::StrFormat(
+      "fsc train: model %s (%d parameters) on %s, %s, %d + %d faces, batch %d, %s at "
+      "iteration %d of %d\n",
+      t.step().model().name(), t.step().model().ParameterCount(), t.step().device().str(),
+      options.precision, t.faces(train::Side::kA), t.faces(train::Side::kB), options.batch_size,
+      resume.empty() ? "starting" : "resuming", t.iteration(), options.iterations);
+
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  const bool terminal = isatty(fileno(stderr)) != 0;
+  util::Progress bar("train", options.iterations, "it");
+  train::TrainCallbacks callbacks;
+  callbacks.should_stop = [] { return g_stop.load(); };
+  callbacks.on_step = [&](int64_t iteration, const train::StepLosses&) {
+    if (terminal) bar.Update(iteration);
+  };
+  callbacks.on_interval = [&](const train::IntervalReport& r) {
+    // On a terminal the line replaces the bar, which is redrawn at the next step.
+    std::fprintf(stderr, "%s%s\n", terminal ? "\r\x1b[K" : "", LossLine(r, gan, mask).c_str());
+  };
+  callbacks.on_event = [&](const std::string& text) {
+    std::fprintf(stderr, "%s%s\n", terminal ? "\r\x1b[K" : "", text.c_str());
+  };
+  absl::StatusOr<train::RunSummary> summary = t.Run(callbacks);
+  if (terminal) bar.Finish();
+  if (!summary.ok()) {
+    std::cerr << "fsc train: " << summary.status().message() << "\n";
+    return 1;
+  }
+  const train::LoaderStats& loader = summary->loader;
+  std::cerr << absl::StrFormat(
+      "fsc train: %s at iteration %d in %.1f s (%.1f examples/s); loader waited %d times, "
+      "%.2f s in all%s\n",
+      summary->stopped ? "stopped" : "done", summary->end_iteration, summary->seconds,
+      summary->examples_per_sec, loader.waits, loader.wait_seconds,
+      summary->stopped ? "; resume with --resume " + options.model_dir : "");
+  if (json) {
+    nlohmann::json losses = nlohmann::json::array();
+    for (const train::StepLosses& l : summary->losses) {
+      nlohmann::json entry = {{"loss_a", l.a}, {"loss_b", l.b}};
+      if (gan) {
+        entry["gan_g_a"] = l.gan_g_a;
+        entry["gan_g_b"] = l.gan_g_b;
+        entry["gan_d_a"] = l.gan_d_a;
+        entry["gan_d_b"] = l.gan_d_b;
+      }
+      losses.push_back(entry);
+    }
+    nlohmann::json out = {{"model", t.step().model().name()},
+                          {"model_dir", options.model_dir},
+                          {"start_iteration", summary->start_iteration},
+                          {"iteration", summary->end_iteration},
+                          {"stopped", summary->stopped},
+                          {"seconds", summary->seconds},
+                          {"examples_per_sec", summary->examples_per_sec},
+                          {"batch", options.batch_size},
+                          {"precision", options.precision},
+                          {"loader_waits", loader.waits},
+                          {"loader_wait_seconds", loader.wait_seconds},
+                          {"loader_produce_seconds", loader.produce_seconds},
+                          {"losses", losses}};
+    std::cout << out.dump(2) << "\n";
+  }
+  return 0;
+}
+
+}  // namespace fsc::cli

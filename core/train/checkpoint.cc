@@ -1,0 +1,327 @@
+// Checkpoint files: manifest JSON, tensor archives, atomic write, verified read.
+#include "core/train/checkpoint.h"
+
+#include <torch/version.h>
+
+#include <algorithm>
+#include <exception>
+#include <filesystem>
+#include <sstream>
+#include <system_error>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/util/file_io.h"
+#include "core/util/sha256.h"
+#include "core/util/status_macros.h"
+
+namespace fsc::train {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kSnapshotDir[] = "snapshots";
+
+std::string IterationTag(int64_t iteration) { return absl::StrFormat("%06d", iteration); }
+
+}  // namespace
+
+nlohmann::json ArchitectureToJson(const model::Architecture& arch) {
+  return {{"name", arch.name},
+          {"input_size", arch.input_size},
+          {"encoder_filters", arch.encoder_filters},
+          {"dense_dim", arch.dense_dim},
+          {"latent_size", arch.latent_size},
+          {"latent_channels", arch.latent_channels},
+          {"encoder_upscale", arch.encoder_upscale},
+          {"decoder_filters", arch.decoder_filters}};
+}
+
+absl::StatusOr<model::Architecture> ArchitectureFromJson(const nlohmann::json& json) {
+  try {
+    model::Architecture arch;
+    arch.name = json.at("name").get<std::string>();
+    arch.input_size = json.at("input_size").get<int64_t>();
+    arch.encoder_filters = json.at("encoder_filters").get<std::vector<int64_t>>();
+    arch.dense_dim = json.at("dense_dim").get<int64_t>();
+    arch.latent_size = json.at("latent_size").get<int64_t>();
+    arch.latent_channels = json.at("latent_channels").get<int64_t>();
+    arch.encoder_upscale = json.at("encoder_upscale").get<int64_t>();
+    arch.decoder_filters = json.at("decoder_filters").get<std::vector<int64_t>>();
+    return arch;
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("bad architecture: ", e.what()));
+  }
+}
+
+bool SameArchitecture(const model::Architecture& a, const model::Architecture& b) {
+  return ArchitectureToJson(a) == ArchitectureToJson(b);
+}
+
+nlohmann::json ManifestToJson(const CheckpointManifest& m) {
+  nlohmann::json files = nlohmann::json::object();
+  for (const auto& [role, file] : m.files) {
+    files[role] = {{"name", file.name}, {"bytes", file.bytes}, {"sha256", file.sha256}};
+  }
+  return {{"format", kCheckpointFormat},
+          {"format_version", m.format_version},
+          {"model", m.model},
+          {"architecture", ArchitectureToJson(m.architecture)},
+          {"model_options",
+           {{"learn_mask", m.model_options.learn_mask},
+            {"icnr_init", m.model_options.icnr_init},
+            {"seed", m.model_options.seed}}},
+          {"config", m.config},
+          {"iteration", m.iteration},
+          {"next_batch", m.next_batch},
+          {"torch_version", m.torch_version},
+          {"files", files},
+          {"loss_history", m.loss_history}};
+}
+
+absl::StatusOr<CheckpointManifest> ManifestFromJson(const nlohmann::json& json,
+                                                    const std::string& what) {
+  if (!json.is_object() || json.value("format", "") != kCheckpointFormat) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " is not an fsc training checkpoint manifest"));
+  }
+  CheckpointManifest m;
+  try {
+    m.format_version = json.at("format_version").get<int>();
+    if (m.format_version > kCheckpointFormatVersion || m.format_version < 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          what, " has checkpoint format version ", m.format_version, "; this fsc reads version ",
+          kCheckpointFormatVersion, " (use the fsc that wrote it)"));
+    }
+    m.model = json.at("model").get<std::string>();
+    FSC_ASSIGN_OR_RETURN(m.architecture, ArchitectureFromJson(json.at("architecture")));
+    const nlohmann::json& mo = json.at("model_options");
+    m.model_options.learn_mask = mo.at("learn_mask").get<bool>();
+    m.model_options.icnr_init = mo.at("icnr_init").get<bool>();
+    m.model_options.seed = mo.at("seed").get<uint64_t>();
+    m.config = json.at("config");
+    m.iteration = json.at("iteration").get<int64_t>();
+    m.next_batch = json.at("next_batch").get<int64_t>();
+    m.torch_version = json.value("torch_version", "");
+    m.loss_history = json.value("loss_history", nlohmann::json::array());
+    for (const auto& [role, file] : json.at("files").items()) {
+      CheckpointFile f;
+      f.name = file.at("name").get<std::string>();
+      f.bytes = file.at("bytes").get<int64_t>();
+      f.sha256 = file.at("sha256").get<std::string>();
+      if (f.name.empty() || absl::StrContains(f.name, "/") || f.name[0] == '.') {
+        return absl::InvalidArgumentError(
+            absl::StrCat(what, ": bad file name \"", f.name, "\" for ", role));
+      }
+      m.files[role] = f;
+    }
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " is not a valid fsc checkpoint manifest: ", e.what()));
+  }
+  return m;
+}
+
+NamedTensors ModuleTensors(const torch::nn::Module& module) {
+  NamedTensors out;
+  for (const auto& item : module.named_parameters(/*recurse=*/true)) {
+    out.emplace_back(item.key(), item.value());
+  }
+  for (const auto& item : module.named_buffers(/*recurse=*/true)) {
+    out.emplace_back(item.key(), item.value());
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> SerializeTensors(const NamedTensors& tensors) {
+  try {
+    torch::serialize::OutputArchive archive;
+    for (const auto& [name, tensor] : tensors) {
+      // Saved as plain (non-parameter) tensors on the CPU, detached from autograd.
+      archive.write(name, tensor.detach().to(torch::kCPU), /*is_buffer=*/true);
+    }
+    std::ostringstream out;
+    archive.save_to(out);
+    return std::move(out).str();
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("serialising tensors: ", e.what()));
+  }
+}
+
+absl::StatusOr<std::map<std::string, torch::Tensor>> ParseTensors(const std::string& bytes,
+                                                                  const std::string& what) {
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(bytes.data(), bytes.size());
+    std::map<std::string, torch::Tensor> out;
+    for (const std::string& key : archive.keys()) {
+      torch::Tensor t;
+      if (archive.try_read(key, t)) out[key] = t;
+    }
+    return out;
+  } catch (const std::exception& e) {
+    std::string message = e.what();
+    message = message.substr(0, message.find('\n'));
+    return absl::DataLossError(
+        absl::StrCat(what, " is not a readable tensor archive (", message, ")"));
+  }
+}
+
+absl::Status RestoreModule(torch::nn::Module& module,
+                           const std::map<std::string, torch::Tensor>& tensors,
+                           const std::string& what) {
+  NamedTensors targets = ModuleTensors(module);
+  for (const auto& [name, target] : targets) {
+    auto it = tensors.find(name);
+    if (it == tensors.end()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          what, " has no tensor \"", name, "\": it was written for another model or architecture"));
+    }
+    if (it->second.sizes() != target.sizes()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(what, ": tensor \"", name, "\" has shape ", c10::str(it->second.sizes()),
+                       " but this model's is ", c10::str(target.sizes()),
+                       "; the checkpoint was written for another architecture"));
+    }
+  }
+  if (tensors.size() != targets.size()) {
+    for (const auto& [name, tensor] : tensors) {
+      bool known = std::any_of(targets.begin(), targets.end(),
+                               [&](const auto& t) { return t.first == name; });
+      if (!known) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(what, " holds tensor \"", name,
+                         "\" that this model lacks; it was written for another architecture"));
+      }
+    }
+  }
+  torch::NoGradGuard no_grad;
+  for (auto& [name, target] : targets) target.copy_(tensors.at(name));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<CheckpointManifest> WriteCheckpoint(const std::string& dir,
+                                                   CheckpointManifest manifest,
+                                                   const std::map<std::string, std::string>& blobs,
+                                                   const CheckpointWriteOptions& options) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot create model folder ", dir, ": ", ec.message()));
+  }
+  const std::string tag = IterationTag(manifest.iteration);
+  manifest.torch_version = TORCH_VERSION;
+  manifest.files.clear();
+  for (const auto& [role, bytes] : blobs) {
+    CheckpointFile file{absl::StrCat(role, "_", tag, ".pt"), static_cast<int64_t>(bytes.size()),
+                        util::Sha256Hex(bytes)};
+    FSC_RETURN_IF_ERROR(util::WriteFileAtomically(dir + "/" + file.name, bytes));
+    manifest.files[role] = file;
+  }
+  const std::string manifest_text = ManifestToJson(manifest).dump(1) + "\n";
+  // The commit point: from here on the new checkpoint is the current one.
+  FSC_RETURN_IF_ERROR(util::WriteFileAtomically(dir + "/" + kManifestFile, manifest_text));
+
+  // Data files of earlier checkpoints (snapshots hold their own links).
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_regular_file() || !absl::EndsWith(name, ".pt")) continue;
+    bool current = std::any_of(manifest.files.begin(), manifest.files.end(),
+                               [&](const auto& f) { return f.second.name == name; });
+    if (!current) fs::remove(entry.path(), ec);
+  }
+
+  if (options.snapshot && options.keep_snapshots > 0) {
+    const std::string snapshots = dir + "/" + kSnapshotDir;
+    const std::string final_dir = snapshots + "/iter_" + tag;
+    const std::string temp_dir = snapshots + "/.tmp_iter_" + tag;
+    fs::remove_all(temp_dir, ec);
+    fs::create_directories(temp_dir, ec);
+    if (ec) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("cannot create snapshot folder ", temp_dir, ": ", ec.message()));
+    }
+    for (const auto& [role, file] : manifest.files) {
+      std::error_code link_error;
+      fs::create_hard_link(dir + "/" + file.name, temp_dir + "/" + file.name, link_error);
+      if (link_error) {
+        FSC_RETURN_IF_ERROR(util::WriteFileAtomically(temp_dir + "/" + file.name, blobs.at(role)));
+      }
+    }
+    FSC_RETURN_IF_ERROR(util::WriteFileAtomically(temp_dir + "/" + kManifestFile, manifest_text));
+    fs::remove_all(final_dir, ec);
+    fs::rename(temp_dir, final_dir, ec);
+    if (ec) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("cannot move snapshot into ", final_dir, ": ", ec.message()));
+    }
+    std::vector<std::string> all = ListSnapshots(dir);
+    for (size_t i = 0; i + options.keep_snapshots < all.size(); ++i) fs::remove_all(all[i], ec);
+  }
+  return manifest;
+}
+
+bool HasCheckpoint(const std::string& dir) {
+  std::error_code ec;
+  return fs::exists(dir + "/" + kManifestFile, ec);
+}
+
+absl::StatusOr<LoadedCheckpoint> ReadCheckpoint(const std::string& dir) {
+  const std::string manifest_path = dir + "/" + kManifestFile;
+  if (!HasCheckpoint(dir)) {
+    return absl::NotFoundError(
+        absl::StrCat("no training checkpoint in ", dir, " (", kManifestFile, " is missing)"));
+  }
+  FSC_ASSIGN_OR_RETURN(std::string text, util::ReadFile(manifest_path));
+  nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) {
+    return absl::DataLossError(absl::StrCat(
+        manifest_path, " is truncated or corrupted (not valid JSON); restore it from a snapshot ",
+        "under ", dir, "/", kSnapshotDir, " or start a new model folder"));
+  }
+  LoadedCheckpoint loaded;
+  loaded.dir = dir;
+  FSC_ASSIGN_OR_RETURN(loaded.manifest, ManifestFromJson(json, manifest_path));
+  if (loaded.manifest.files.count("weights") == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(manifest_path, " names no weights file"));
+  }
+  for (const auto& [role, file] : loaded.manifest.files) {
+    const std::string path = dir + "/" + file.name;
+    absl::StatusOr<std::string> bytes = util::ReadFile(path);
+    if (!bytes.ok()) {
+      return absl::DataLossError(absl::StrCat("checkpoint file ", path, " (", role, ") named in ",
+                                              manifest_path,
+                                              " cannot be read: ", bytes.status().message()));
+    }
+    if (static_cast<int64_t>(bytes->size()) != file.bytes) {
+      return absl::DataLossError(absl::StrCat("checkpoint file ", path,
+                                              " is truncated: ", bytes->size(), " bytes where ",
+                                              manifest_path, " records ", file.bytes));
+    }
+    if (util::Sha256Hex(*bytes) != file.sha256) {
+      return absl::DataLossError(absl::StrCat("checkpoint file ", path,
+                                              " is corrupted: its SHA-256 differs from the one in ",
+                                              manifest_path));
+    }
+    loaded.blobs[role] = *std::move(bytes);
+  }
+  return loaded;
+}
+
+std::vector<std::string> ListSnapshots(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir + "/" + kSnapshotDir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.is_directory() && absl::StartsWith(name, "iter_")) out.push_back(entry.path());
+  }
+  // Zero-padded iteration numbers: shorter names are smaller numbers.
+  std::sort(out.begin(), out.end(), [](const std::string& x, const std::string& y) {
+    return x.size() != y.size() ? x.size() < y.size() : x < y;
+  });
+  return out;
+}
+
+}  // namespace fsc::train

@@ -1,0 +1,121 @@
+// Training checkpoints: a model folder's weights, optimiser state and manifest, written so that a
+// crash at any moment leaves the previous checkpoint or the new one, never a mix.
+//
+// Layout of a model folder:
+//   fsc_model.json              the manifest: format version, model name, architecture and
+//                               options, the train config, iteration, loader position, loss
+//                               history, and for each data file its name, size and SHA-256
+//   weights_000250.pt           named parameters and buffers (torch::serialize archive)
+//   optimizer_000250.pt         optimiser state(s): Adam moments and step counts (adam.h)
+//   snapshots/iter_025000/      older checkpoints kept whole (same three files)
+// Writing: the data files get names of their own (by iteration) and are each written atomically,
+// then the manifest is renamed over the old one (util::WriteFileAtomically): that rename is the
+// commit point. Files the new manifest no longer names are removed afterwards. Snapshots are
+// made as a temporary folder renamed into place, with hard links to the data files where the
+// file system allows (no extra space), and only the newest `keep_snapshots` are kept.
+// Reading verifies before anything is used: the manifest parses and has this format, every data
+// file exists, has the recorded size (else: truncated) and SHA-256 (else: corrupted).
+//
+// Errors name the file: NOT_FOUND (no checkpoint there), DATA_LOSS (truncated or corrupted
+// file), INVALID_ARGUMENT (not an fsc checkpoint, or a newer format), FAILED_PRECONDITION (a
+// checkpoint of another model or architecture than the one it is loaded into).
+#ifndef FSC_CORE_TRAIN_CHECKPOINT_H_
+#define FSC_CORE_TRAIN_CHECKPOINT_H_
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/model/face_swap_model.h"
+
+namespace fsc::train {
+
+inline constexpr char kManifestFile[] = "fsc_model.json";
+inline constexpr char kCheckpointFormat[] = "fsc-train-checkpoint";
+inline constexpr int kCheckpointFormatVersion = 1;
+
+using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
+
+struct CheckpointFile {
+  std::string name;  // file name inside the checkpoint folder
+  int64_t bytes = 0;
+  std::string sha256;
+};
+
+struct CheckpointManifest {
+  int format_version = kCheckpointFormatVersion;
+  std::string model;  // registry name (or a custom architecture's name)
+  model::Architecture architecture;
+  model::ModelOptions model_options;
+  nlohmann::json config = nlohmann::json::object();  // the train options (trainer.h)
+  int64_t iteration = 0;
+  int64_t next_batch = 0;  // the loader's next batch index per side
+  nlohmann::json loss_history = nlohmann::json::array();
+  std::string torch_version;
+  // Role ("weights", "optimizer") -> file; filled in by WriteCheckpoint.
+  std::map<std::string, CheckpointFile> files;
+};
+
+nlohmann::json ArchitectureToJson(const model::Architecture& arch);
+absl::StatusOr<model::Architecture> ArchitectureFromJson(const nlohmann::json& json);
+bool SameArchitecture(const model::Architecture& a, const model::Architecture& b);
+
+nlohmann::json ManifestToJson(const CheckpointManifest& manifest);
+// INVALID_ARGUMENT (naming `what`) when the JSON is not an fsc checkpoint manifest of a format
+// this build reads.
+absl::StatusOr<CheckpointManifest> ManifestFromJson(const nlohmann::json& json,
+                                                    const std::string& what);
+
+// Every parameter and buffer of `module` by its dotted name, in registration order.
+NamedTensors ModuleTensors(const torch::nn::Module& module);
+
+// Tensors <-> bytes of a torch::serialize archive (tensors are saved as they are, on the CPU).
+absl::StatusOr<std::string> SerializeTensors(const NamedTensors& tensors);
+// DATA_LOSS naming `what` when the bytes are not a readable archive.
+absl::StatusOr<std::map<std::string, torch::Tensor>> ParseTensors(const std::string& bytes,
+                                                                  const std::string& what);
+
+// Copies `tensors` into `module`'s parameters and buffers, keeping each one's device and memory
+// format. FAILED_PRECONDITION naming `what` and the entry when one is missing, has another shape
+// or the archive holds entries the module lacks (another architecture); nothing changes then.
+absl::Status RestoreModule(torch::nn::Module& module,
+                           const std::map<std::string, torch::Tensor>& tensors,
+                           const std::string& what);
+
+struct CheckpointWriteOptions {
+  bool snapshot = false;   // also keep this checkpoint under snapshots/iter_NNNNNN/
+  int keep_snapshots = 3;  // snapshots kept (oldest removed first); 0 keeps none
+};
+
+// Writes a checkpoint of iteration manifest.iteration into `dir` (created if missing). `blobs`:
+// role -> file contents; each becomes ROLE_NNNNNN.pt. Returns the manifest as written.
+absl::StatusOr<CheckpointManifest> WriteCheckpoint(const std::string& dir,
+                                                   CheckpointManifest manifest,
+                                                   const std::map<std::string, std::string>& blobs,
+                                                   const CheckpointWriteOptions& options = {});
+
+struct LoadedCheckpoint {
+  std::string dir;
+  CheckpointManifest manifest;
+  std::map<std::string, std::string> blobs;  // role -> verified file contents
+};
+
+// True when `dir` holds a manifest (valid or not).
+bool HasCheckpoint(const std::string& dir);
+
+// Reads and verifies the checkpoint in `dir` (a model folder or one of its snapshots).
+absl::StatusOr<LoadedCheckpoint> ReadCheckpoint(const std::string& dir);
+
+// The snapshot folders of a model folder, oldest first.
+std::vector<std::string> ListSnapshots(const std::string& dir);
+
+}  // namespace fsc::train
+
+#endif  // FSC_CORE_TRAIN_CHECKPOINT_H_

@@ -1,0 +1,322 @@
+// The training loop: data, step, checkpoints, previews, logging.
+#include "core/train/trainer.h"
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/face/mask.h"
+#include "core/model/model_registry.h"
+#include "core/train/checkpoint.h"
+#include "core/train/loss_weight_map.h"
+#include "core/train/preview.h"
+#include "core/util/status_macros.h"
+
+namespace fsc::train {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+absl::StatusOr<std::unique_ptr<FaceSet>> LoadSide(const std::string& dir, const char* side,
+                                                  std::optional<face::MaskType> mask) {
+  if (dir.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("no folder of faces for side ", side, " (--",
+                                                   side == std::string("A") ? "a" : "b",
+                                                   " DIR, made by fsc extract)"));
+  }
+  FaceSetOptions options;
+  options.masks.clear();
+  if (mask) options.masks.push_back(*mask);  // keep only the mask the loss uses
+  absl::StatusOr<FaceSet> set = FaceSet::Load(dir, options);
+  if (!set.ok()) {
+    return absl::Status(set.status().code(),
+                        absl::StrCat("faces ", side, ": ", set.status().message()));
+  }
+  return std::make_unique<FaceSet>(*std::move(set));
+}
+
+void Accumulate(StepLosses& sum, const StepLosses& x) {
+  sum.a += x.a;
+  sum.b += x.b;
+  sum.mask_a += x.mask_a;
+  sum.mask_b += x.mask_b;
+  sum.gan_g_a += x.gan_g_a;
+  sum.gan_g_b += x.gan_g_b;
+  sum.gan_d_a += x.gan_d_a;
+  sum.gan_d_b += x.gan_d_b;
+}
+
+StepLosses Divide(StepLosses s, double n) {
+  s.a /= n;
+  s.b /= n;
+  s.mask_a /= n;
+  s.mask_b /= n;
+  s.gan_g_a /= n;
+  s.gan_g_b /= n;
+  s.gan_d_a /= n;
+  s.gan_d_b /= n;
+  return s;
+}
+
+}  // namespace
+
+nlohmann::json IntervalToJson(const IntervalReport& r, bool gan, bool mask) {
+  nlohmann::json j = {{"iteration", r.iteration},
+                      {"loss_a", r.losses.a},
+                      {"loss_b", r.losses.b},
+                      {"examples_per_sec", r.examples_per_sec}};
+  if (mask) {
+    j["mask_loss_a"] = r.losses.mask_a;
+    j["mask_loss_b"] = r.losses.mask_b;
+  }
+  if (gan) {
+    j["gan_g_a"] = r.losses.gan_g_a;
+    j["gan_g_b"] = r.losses.gan_g_b;
+    j["gan_d_a"] = r.losses.gan_d_a;
+    j["gan_d_b"] = r.losses.gan_d_b;
+  }
+  return j;
+}
+
+Trainer::~Trainer() = default;
+
+absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Build(const TrainOptions& options,
+                                                        int64_t first_batch) {
+  FSC_RETURN_IF_ERROR(ValidateTrainOptions(options));
+  std::unique_ptr<Trainer> t(new Trainer());
+  t->options_ = options;
+  std::optional<face::MaskType> mask;
+  if (options.mask_type != "none") {
+    FSC_ASSIGN_OR_RETURN(mask, face::ParseMaskType(options.mask_type));
+  }
+  FSC_ASSIGN_OR_RETURN(t->set_a_, LoadSide(options.faces_a, "A", mask));
+  FSC_ASSIGN_OR_RETURN(t->set_b_, LoadSide(options.faces_b, "B", mask));
+  FSC_ASSIGN_OR_RETURN(t->step_, TrainStep::Create(options));
+
+  BatchLoaderOptions lo;
+  lo.batch_size = options.batch_size;
+  lo.threads = options.loader_threads;
+  lo.seed = static_cast<uint64_t>(options.seed);
+  lo.rank = options.rank;
+  lo.world_size = options.world_size;
+  lo.mask_type = mask;
+  lo.augment.size = static_cast<int>(t->step_->model().input_size());
+  lo.augment.coverage = options.coverage;
+  lo.augment.augment = options.augment;
+  lo.augment.warp = options.warp;
+  lo.pin_memory = t->step_->device().is_cuda();
+  lo.first_batch = first_batch;
+  if (mask || options.eye_multiplier != 1 || options.mouth_multiplier != 1) {
+    // Mask x eye/mouth emphasis, made on the loader's threads (the step only multiplies).
+    LossWeightOptions weights;
+    weights.eye_multiplier = options.eye_multiplier;
+    weights.mouth_multiplier = options.mouth_multiplier;
+    const int size = lo.augment.size;
+    lo.weight_map = [weights, size](const AugmentedSample& s) {
+      return BuildLossWeightMap(s.landmarks, cv::Size(size, size), s.mask, weights);
+    };
+  }
+  absl::StatusOr<std::unique_ptr<BatchLoader>> loader =
+      BatchLoader::Create(t->set_a_.get(), t->set_b_.get(), lo);
+  if (!loader.ok()) {
+    return absl::Status(loader.status().code(),
+                        absl::StrCat(loader.status().message(), " (faces A: ", options.faces_a,
+                                     ", ", t->set_a_->size(), " faces; faces B: ", options.faces_b,
+                                     ", ", t->set_b_->size(), " faces)"));
+  }
+  t->loader_ = *std::move(loader);
+
+  BatchLoaderOptions plain = lo;
+  plain.weight_map = nullptr;
+  FSC_ASSIGN_OR_RETURN(
+      t->preview_a_, MakePlainBatch(*t->set_a_, Side::kA,
+                                    PreviewFaces(t->set_a_->size(), options.preview_rows), plain));
+  FSC_ASSIGN_OR_RETURN(
+      t->preview_b_, MakePlainBatch(*t->set_b_, Side::kB,
+                                    PreviewFaces(t->set_b_->size(), options.preview_rows), plain));
+  // The loader has its own copies of the faces; the previews need none beyond their batches.
+  return t;
+}
+
+absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& options) {
+  if (options.model_dir.empty()) {
+    return absl::InvalidArgumentError("no model folder (-m DIR) to write the model to");
+  }
+  if (HasCheckpoint(options.model_dir)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        options.model_dir, " already holds a trained model (", kManifestFile, "); pass --resume ",
+        options.model_dir, " to continue training it, or choose another model folder"));
+  }
+  return Build(options, 0);
+}
+
+absl::StatusOr<TrainOptions> Trainer::LoadOptions(const std::string& dir) {
+  FSC_ASSIGN_OR_RETURN(LoadedCheckpoint checkpoint, ReadCheckpoint(dir));
+  TrainOptions options;
+  FSC_RETURN_IF_ERROR(TrainOptionsFromJson(checkpoint.manifest.config, &options));
+  options.model_dir = dir;
+  return options;
+}
+
+absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Resume(const std::string& dir,
+                                                         const TrainOptions& options) {
+  FSC_ASSIGN_OR_RETURN(LoadedCheckpoint checkpoint, ReadCheckpoint(dir));
+  const CheckpointManifest& m = checkpoint.manifest;
+  const std::string manifest_path = dir + "/" + kManifestFile;
+  model::Architecture arch;
+  if (options.architecture) {
+    arch = *options.architecture;
+  } else {
+    FSC_ASSIGN_OR_RETURN(arch, model::FindArchitecture(options.model));
+  }
+  if (m.model != arch.name || !SameArchitecture(m.architecture, arch)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        manifest_path, " is a checkpoint of model \"", m.model, "\" (its architecture), not of \"",
+        arch.name, "\"; resume it with --model ", m.model, " or train a new model folder"));
+  }
+  if (m.model_options.learn_mask != options.learn_mask) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(manifest_path, " was trained ",
+                     m.model_options.learn_mask ? "with" : "without", " a learned mask; resume it ",
+                     m.model_options.learn_mask ? "with" : "without", " --learn-mask"));
+  }
+  FSC_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, Build(options, m.next_batch));
+  const auto file = [&](const std::string& role) { return dir + "/" + m.files.at(role).name; };
+  FSC_ASSIGN_OR_RETURN(auto weights, ParseTensors(checkpoint.blobs.at("weights"), file("weights")));
+  FSC_RETURN_IF_ERROR(t->step_->LoadModel(weights, file("weights")));
+  const bool had_gan = checkpoint.blobs.count("discriminators") > 0;
+  if (had_gan && t->step_->has_gan()) {
+    FSC_ASSIGN_OR_RETURN(
+        auto disc, ParseTensors(checkpoint.blobs.at("discriminators"), file("discriminators")));
+    FSC_RETURN_IF_ERROR(t->step_->LoadDiscriminators(disc, file("discriminators")));
+  }
+  if (checkpoint.blobs.count("optimizer") == 0) {
+    return absl::DataLossError(absl::StrCat(manifest_path, " names no optimizer state file"));
+  }
+  FSC_ASSIGN_OR_RETURN(auto optimizer,
+                       ParseTensors(checkpoint.blobs.at("optimizer"), file("optimizer")));
+  FSC_RETURN_IF_ERROR(
+      t->step_->LoadOptimizers(optimizer, file("optimizer"), had_gan && t->step_->has_gan()));
+  t->iteration_ = m.iteration;
+  t->saved_iteration_ = dir == options.model_dir ? m.iteration : -1;
+  t->loss_history_ = m.loss_history;
+  return t;
+}
+
+absl::StatusOr<StepLosses> Trainer::Step() {
+  FSC_ASSIGN_OR_RETURN(Batch a, loader_->Next(Side::kA));
+  FSC_ASSIGN_OR_RETURN(Batch b, loader_->Next(Side::kB));
+  FSC_ASSIGN_OR_RETURN(StepLosses losses, step_->Run(a, b));
+  ++iteration_;
+  return losses;
+}
+
+absl::Status Trainer::Save() {
+  if (!options_.write_checkpoints) return absl::OkStatus();
+  CheckpointManifest m;
+  const model::FaceSwapModel& model = step_->model();
+  m.model = model.name();
+  m.architecture = model.architecture();
+  m.model_options = model.options();
+  m.config = TrainOptionsToJson(options_);
+  m.iteration = iteration_;
+  m.next_batch = iteration_;  // batch k feeds iteration k + 1
+  m.loss_history = loss_history_;
+  std::map<std::string, std::string> blobs;
+  FSC_ASSIGN_OR_RETURN(blobs["weights"], SerializeTensors(step_->ModelTensors()));
+  FSC_ASSIGN_OR_RETURN(blobs["optimizer"], SerializeTensors(step_->OptimizerTensors()));
+  if (step_->has_gan()) {
+    FSC_ASSIGN_OR_RETURN(blobs["discriminators"], SerializeTensors(step_->DiscriminatorTensors()));
+  }
+  CheckpointWriteOptions write;
+  write.keep_snapshots = options_.keep_snapshots;
+  write.snapshot = options_.snapshot_every == 0 || iteration_ % options_.snapshot_every == 0;
+  FSC_RETURN_IF_ERROR(WriteCheckpoint(options_.model_dir, m, blobs, write).status());
+  saved_iteration_ = iteration_;
+  return absl::OkStatus();
+}
+
+absl::Status Trainer::WritePreview() {
+  if (!options_.write_checkpoints) return absl::OkStatus();
+  FSC_ASSIGN_OR_RETURN(cv::Mat grid, RenderPreview(*step_, preview_a_, preview_b_));
+  FSC_RETURN_IF_ERROR(WritePng(grid, options_.model_dir + "/preview.png"));
+  if (options_.timelapse) {
+    FSC_RETURN_IF_ERROR(WritePng(
+        grid, absl::StrFormat("%s/timelapse/preview_%06d.png", options_.model_dir, iteration_)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RunSummary> Trainer::Run(const TrainCallbacks& callbacks) {
+  RunSummary summary;
+  summary.start_iteration = iteration_;
+  const auto event = [&](const std::string& text) {
+    if (callbacks.on_event) callbacks.on_event(text);
+  };
+  const Clock::time_point start = Clock::now();
+  Clock::time_point interval_start = start;
+  StepLosses interval_sum;
+  int64_t interval_steps = 0;
+  const int64_t examples_per_step = 2LL * options_.batch_size;
+  absl::Status failure;
+  while (iteration_ < options_.iterations) {
+    if (callbacks.should_stop && callbacks.should_stop()) {
+      summary.stopped = true;
+      break;
+    }
+    absl::StatusOr<StepLosses> losses = Step();
+    if (!losses.ok()) {
+      failure = losses.status();
+      break;
+    }
+    summary.losses.push_back(*losses);
+    if (callbacks.on_step) callbacks.on_step(iteration_, *losses);
+    Accumulate(interval_sum, *losses);
+    ++interval_steps;
+    if (iteration_ % options_.log_every == 0 || iteration_ == options_.iterations) {
+      IntervalReport report;
+      report.iteration = iteration_;
+      report.iterations = interval_steps;
+      report.seconds = Since(interval_start);
+      report.losses = Divide(interval_sum, static_cast<double>(interval_steps));
+      report.examples_per_sec =
+          report.seconds > 0 ? interval_steps * examples_per_step / report.seconds : 0;
+      loss_history_.push_back(
+          IntervalToJson(report, step_->has_gan(), step_->model().learn_mask()));
+      if (callbacks.on_interval) callbacks.on_interval(report);
+      interval_sum = StepLosses();
+      interval_steps = 0;
+      interval_start = Clock::now();
+    }
+    if (iteration_ % options_.save_every == 0) {
+      FSC_RETURN_IF_ERROR(Save());
+      event(absl::StrCat("saved iteration ", iteration_, " to ", options_.model_dir));
+    }
+    if (options_.preview_every > 0 && iteration_ % options_.preview_every == 0) {
+      FSC_RETURN_IF_ERROR(WritePreview());
+    }
+  }
+  summary.seconds = Since(start);
+  summary.end_iteration = iteration_;
+  const int64_t steps = summary.end_iteration - summary.start_iteration;
+  summary.examples_per_sec = summary.seconds > 0 ? steps * examples_per_step / summary.seconds : 0;
+  summary.loader = loader_->stats();
+  // Keep what was reached, also when stopped or failed part-way.
+  if (saved_iteration_ != iteration_) {
+    FSC_RETURN_IF_ERROR(Save());
+    event(absl::StrCat("saved iteration ", iteration_, " to ", options_.model_dir));
+  }
+  if (options_.preview_every > 0 && steps > 0 && iteration_ % options_.preview_every != 0) {
+    FSC_RETURN_IF_ERROR(WritePreview());
+  }
+  if (!failure.ok()) return failure;
+  return summary;
+}
+
+}  // namespace fsc::train

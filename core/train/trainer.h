@@ -1,0 +1,123 @@
+// The training engine behind `fsc train`: face sets, the background batch loader, the training
+// step (train_step.h), checkpoints (checkpoint.h), previews (preview.h) and the loop that ties
+// them together with logging.
+//
+//   auto trainer = Trainer::Create(options);        // a fresh model in options.model_dir
+//   auto trainer = Trainer::Resume(dir, options);   // continue the checkpoint in dir
+//   trainer->Run(callbacks);                        // to options.iterations, saving as it goes
+//
+// Determinism: the model's weights come from the seed, the loader's batch k is a function of
+// (seed, k) (batch_loader.h), the optimiser is elementwise (adam.h) and a checkpoint stores
+// weights, optimiser state and the loader position (k = the iteration). So with the same seed
+// and thread count (and options.deterministic), a run of N iterations resumed to N + M gives
+// bit for bit the weights of an uninterrupted N + M run.
+//
+// Data-parallel runs reuse this class: options.rank / world_size shard the loader,
+// options.gradient_hook all-reduces gradients between backward and the optimiser step, and
+// options.write_checkpoints is left on for rank 0 only.
+#ifndef FSC_CORE_TRAIN_TRAINER_H_
+#define FSC_CORE_TRAIN_TRAINER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/train/batch_loader.h"
+#include "core/train/face_set.h"
+#include "core/train/train_options.h"
+#include "core/train/train_step.h"
+
+namespace fsc::train {
+
+// Means over one logging interval.
+struct IntervalReport {
+  int64_t iteration = 0;  // the last iteration of the interval
+  int64_t iterations = 0;
+  StepLosses losses;            // means
+  double examples_per_sec = 0;  // both sides' samples per second of wall time
+  double seconds = 0;
+};
+
+struct TrainCallbacks {
+  std::function<void(int64_t iteration, const StepLosses&)> on_step;
+  std::function<void(const IntervalReport&)> on_interval;
+  std::function<void(const std::string& message)> on_event;  // "saved ...", "preview ..."
+  std::function<bool()> should_stop;  // polled between steps; true: save and return
+};
+
+struct RunSummary {
+  int64_t start_iteration = 0;
+  int64_t end_iteration = 0;
+  double seconds = 0;
+  double examples_per_sec = 0;
+  std::vector<StepLosses> losses;  // every step of this run, in order
+  LoaderStats loader;
+  bool stopped = false;  // should_stop ended the run early
+};
+
+class Trainer {
+ public:
+  // A new model in options.model_dir. FAILED_PRECONDITION when that folder already holds a
+  // checkpoint (pass --resume or choose another folder); NOT_FOUND / FAILED_PRECONDITION /
+  // DATA_LOSS from loading the face sets (naming the folder or file); INVALID_ARGUMENT for bad
+  // options or too few faces for a batch.
+  static absl::StatusOr<std::unique_ptr<Trainer>> Create(const TrainOptions& options);
+
+  // The options stored in the checkpoint in `dir` (with model_dir = dir): the starting point of
+  // a resume, before the caller applies what the user changed.
+  static absl::StatusOr<TrainOptions> LoadOptions(const std::string& dir);
+
+  // Continues the checkpoint in `dir` (a model folder or one of its snapshots), writing new
+  // checkpoints to options.model_dir. The checkpoint must be of the same model, architecture and
+  // learn_mask setting (FAILED_PRECONDITION naming the manifest otherwise); truncated or
+  // corrupted files are DATA_LOSS (checkpoint.h). Nothing is ever silently re-initialised.
+  static absl::StatusOr<std::unique_ptr<Trainer>> Resume(const std::string& dir,
+                                                         const TrainOptions& options);
+
+  ~Trainer();
+
+  // One iteration: the next batch of each side through TrainStep::Run.
+  absl::StatusOr<StepLosses> Step();
+  // Writes a checkpoint of the current state (a snapshot too at snapshot_every).
+  absl::Status Save();
+  // Renders the preview grid to model_dir/preview.png (and timelapse/ with options.timelapse).
+  absl::Status WritePreview();
+  // Steps to options.iterations, logging each log_every, saving each save_every, previewing each
+  // preview_every, and saves at the end (also when stopped early or on an error in a step,
+  // where the last good state is kept).
+  absl::StatusOr<RunSummary> Run(const TrainCallbacks& callbacks = {});
+
+  int64_t iteration() const { return iteration_; }
+  const TrainOptions& options() const { return options_; }
+  TrainStep& step() { return *step_; }
+  LoaderStats loader_stats() const { return loader_->stats(); }
+  int64_t faces(Side side) const { return loader_->num_faces(side); }
+  // Interval means kept in the manifest: [{"iteration", "loss_a", "loss_b", ...}, ...].
+  const nlohmann::json& loss_history() const { return loss_history_; }
+
+ private:
+  Trainer() = default;
+  static absl::StatusOr<std::unique_ptr<Trainer>> Build(const TrainOptions& options,
+                                                        int64_t first_batch);
+
+  TrainOptions options_;
+  std::unique_ptr<FaceSet> set_a_, set_b_;
+  std::unique_ptr<TrainStep> step_;
+  std::unique_ptr<BatchLoader> loader_;
+  Batch preview_a_, preview_b_;
+  int64_t iteration_ = 0;
+  int64_t saved_iteration_ = -1;
+  nlohmann::json loss_history_ = nlohmann::json::array();
+};
+
+// A JSON object of one interval report (for logs and --json output).
+nlohmann::json IntervalToJson(const IntervalReport& report, bool gan, bool mask);
+
+}  // namespace fsc::train
+
+#endif  // FSC_CORE_TRAIN_TRAINER_H_
