@@ -184,9 +184,7 @@ int RunTrainCommand(const Args& args) {
   util::Progress bar("train", options.iterations, "it");
   train::TrainCallbacks callbacks;
   callbacks.should_stop = [] { return g_stop.load(); };
-  callbacks.on_step = [&](int64_t iteration, const train::StepLosses&) {
-    if (terminal) bar.Update(iteration);
-  };
+  callbacks.on_step = [&](int64_t iteration, const train::StepLosses&) { bar.Update(iteration); };
   callbacks.on_interval = [&](const train::IntervalReport& r) {
     // On a terminal the line replaces the bar, which is redrawn at the next step.
     std::fprintf(stderr, "%s%s\n", terminal ? "\r\x1b[K" : "", LossLine(r, gan, mask).c_str());
@@ -195,7 +193,7 @@ int RunTrainCommand(const Args& args) {
     std::fprintf(stderr, "%s%s\n", terminal ? "\r\x1b[K" : "", text.c_str());
   };
   absl::StatusOr<train::RunSummary> summary = t.Run(callbacks);
-  if (terminal) bar.Finish();
+  bar.Finish();
   if (!summary.ok()) {
     std::cerr << "fsc train: " << summary.status().message() << "\n";
     return 1;

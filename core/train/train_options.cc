@@ -65,7 +65,11 @@ nlohmann::json TrainOptionsToJson(const TrainOptions& o) {
                       {"log_every", o.log_every},
                       {"precision", o.precision},
                       {"seed", o.seed},
-                      {"deterministic", o.deterministic}};
+                      {"deterministic", o.deterministic},
+                      // Kept so that a resume computes with the same thread count (bit-exact
+                      // continuation); a flag given with --resume overrides it.
+                      {"threads", o.threads},
+                      {"loader_threads", o.loader_threads}};
   if (o.architecture) j["architecture"] = ArchitectureToJson(*o.architecture);
   return j;
 }
@@ -109,6 +113,8 @@ absl::Status TrainOptionsFromJson(const nlohmann::json& j, TrainOptions* o) {
     get("precision", &o->precision);
     get("seed", &o->seed);
     get("deterministic", &o->deterministic);
+    get("threads", &o->threads);
+    get("loader_threads", &o->loader_threads);
     if (j.contains("architecture")) {
       FSC_ASSIGN_OR_RETURN(o->architecture, ArchitectureFromJson(j.at("architecture")));
     }

@@ -90,7 +90,7 @@ struct TrainOptions {
   GradientHook gradient_hook;
 };
 
-// The saved form; excludes the per-process fields (faces are saved, threads are not).
+// The saved form; excludes the data-parallel fields (rank, world size, hook).
 nlohmann::json TrainOptionsToJson(const TrainOptions& options);
 // Fills `options` from a manifest's config; fields missing from `json` keep their value.
 absl::Status TrainOptionsFromJson(const nlohmann::json& json, TrainOptions* options);
