@@ -326,7 +326,7 @@ absl::Status Main(int argc, char** argv) {
   int max_frames = 0;
   std::string threads_text = "1,2";
   std::string layouts_text = "workers,intra";
-  std::string methods_text = "ssd,tiny,blazeface,dlib";
+  std::string methods_text = "ssd,ssd@512,tiny,blazeface,dlib";
   bool json = false;
   int repeat = 1;
   std::string csv_path;
@@ -392,6 +392,14 @@ absl::Status Main(int argc, char** argv) {
     FSC_RETURN_IF_ERROR(MakePipeline(method, models).status());
   }
   FSC_ASSIGN_OR_RETURN(std::vector<cv::Mat> frames, DecodeVideo(video, max_frames));
+  // A plain "ssd" is what `fsc extract` runs on this video by default ("ssd@512" is face-api's
+  // own size).
+  for (Method& method : methods) {
+    if (method.input_size == 0 && !frames.empty()) {
+      method.input_size =
+          fsc::face::DefaultInputSize(method.detector, frames[0].cols, frames[0].rows);
+    }
+  }
   const int hardware = static_cast<int>(std::thread::hardware_concurrency());
   const int available = CoresAvailable();
   if (!json) {

@@ -33,7 +33,8 @@ int RunExtractCommand(const Args& args) {
   flags.String("detector", 'D', &options.detector,
                "face detector: " + absl::StrJoin(face::DetectorNames(), ", "));
   flags.Int("detector-input-size", 0, &options.detector_input_size,
-            "detector network input side in pixels (0: the detector's default)");
+            "detector network input side in pixels (0: automatic; ssd uses 256 for frames up to "
+            "800 px, else 512)");
   flags.Int("size", 's', &options.size, "side of the aligned face crops in pixels");
   flags.Int("every-n", 'n', &options.every_n, "extract every n-th frame");
   flags.Double("min-size", 0, &min_size, "drop faces whose box is smaller (pixels)");

@@ -254,17 +254,23 @@ absl::StatusOr<ExtractReport> RunExtraction(const std::string& input, const std:
         absl::StrCat(output_dir, ": cannot create the output folder (", ec.message(), ")"));
   }
 
+  const media::SourceDescription& description = source->description();
+  ExtractOptions resolved = options;
+  if (resolved.detector_input_size == 0) {
+    resolved.detector_input_size =
+        DefaultInputSize(options.detector, description.width, description.height);
+  }
+
   // Each worker owns its networks and runs them single-threaded: frames in parallel scale better
   // than one frame's small convolutions split over cores.
   const int workers = std::max(1, options.threads);
   if (workers > 1) at::set_num_threads(1);
   std::vector<std::unique_ptr<FaceExtractor>> extractors;
   for (int i = 0; i < workers; ++i) {
-    FSC_ASSIGN_OR_RETURN(auto extractor, FaceExtractor::Create(options));
+    FSC_ASSIGN_OR_RETURN(auto extractor, FaceExtractor::Create(resolved));
     extractors.push_back(std::move(extractor));
   }
 
-  const media::SourceDescription& description = source->description();
   proto::Alignments alignments;
   alignments.set_version(kAlignmentsVersion);
   alignments.set_detector(options.detector);
