@@ -17,15 +17,7 @@ int RunAlignmentsCommand(const Args& args) {
   flags.Bool("json", 0, &json, "print the whole file as JSON");
   flags.Bool("pretty", 0, &pretty, "indent the JSON");
   std::vector<std::string> positional;
-  absl::Status parsed = flags.Parse(args, &positional);
-  if (flags.help_requested()) {
-    std::cout << flags.Help();
-    return 0;
-  }
-  if (!parsed.ok()) {
-    std::cerr << parsed.message() << "\n";
-    return 2;
-  }
+  if (auto exit_code = flags.ParseOrExit(args, &positional)) return *exit_code;
   if (positional.size() != 2 || positional[0] != "dump") {
     std::cerr << "fsc alignments: usage: fsc alignments dump FILE [--json]\n";
     return 2;

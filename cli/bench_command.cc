@@ -43,15 +43,7 @@ int RunBenchTrain(const Args& args) {
   flags.Double("gan-weight", 0, &options.gan_weight, "with the adversarial loss");
   flags.Bool("json", 0, &json, "print the result as JSON");
   std::vector<std::string> positional;
-  absl::Status parsed = flags.Parse(args, &positional);
-  if (flags.help_requested()) {
-    std::cout << flags.Help();
-    return 0;
-  }
-  if (!parsed.ok()) {
-    std::cerr << parsed.message() << "\n";
-    return 2;
-  }
+  if (auto exit_code = flags.ParseOrExit(args, &positional)) return *exit_code;
   if (iterations < 1 || warmup < 0) {
     std::cerr << "fsc bench train: --iterations must be >= 1 and --warmup >= 0\n";
     return 2;

@@ -49,15 +49,7 @@ int RunExtractCommand(const Args& args) {
   flags.Bool("json", 0, &json, "print the summary as JSON on stdout");
 
   std::vector<std::string> positional;
-  absl::Status parsed = flags.Parse(args, &positional);
-  if (flags.help_requested()) {
-    std::cout << flags.Help();
-    return 0;
-  }
-  if (!parsed.ok()) {
-    std::cerr << parsed.message() << "\n";
-    return 2;
-  }
+  if (auto exit_code = flags.ParseOrExit(args, &positional)) return *exit_code;
   if (positional.size() != 1 || output.empty()) {
     std::cerr << "fsc extract: needs one INPUT and -o DIR (see 'fsc extract --help')\n";
     return 2;

@@ -124,15 +124,7 @@ int RunTrainCommand(const Args& args) {
   flags.Bool("json", 0, &json, "print a JSON summary on stdout at the end");
 
   std::vector<std::string> positional;
-  absl::Status parsed = flags.Parse(args, &positional);
-  if (flags.help_requested()) {
-    std::cout << flags.Help();
-    return 0;
-  }
-  if (!parsed.ok()) {
-    std::cerr << parsed.message() << "\n";
-    return 2;
-  }
+  if (auto exit_code = flags.ParseOrExit(args, &positional)) return *exit_code;
   if (!positional.empty()) {
     std::cerr << "fsc train: unexpected argument '" << positional[0]
               << "' (see 'fsc train --help')\n";

@@ -1,6 +1,9 @@
 // Test-only path helpers; FSC_SOURCE_DIR and FSC_BINARY_DIR come from tests/CMakeLists.txt.
 #include "tests/test_paths.h"
 
+#include <sys/wait.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
@@ -19,6 +22,18 @@ std::string SourceDir() { return FSC_SOURCE_DIR; }
 std::string BinDir() { return std::string(FSC_BINARY_DIR) + "/bin"; }
 std::string ModelsDir() { return EnvOr("FSC_MODELS_DIR", SourceDir() + "/models"); }
 std::string DataDir() { return EnvOr("FSC_DATA_DIR", SourceDir() + "/data"); }
+
+CommandResult RunCommand(const std::string& command) {
+  CommandResult run{-1, ""};
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return run;
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) run.output.append(buffer, n);
+  int status = pclose(pipe);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
 
 std::string MakeTempDir(const std::string& prefix) {
   std::random_device random;

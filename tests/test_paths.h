@@ -13,6 +13,14 @@ std::string BinDir();
 // models/ and data/ as filled by scripts/setup (FSC_MODELS_DIR / FSC_DATA_DIR override them).
 std::string ModelsDir();
 std::string DataDir();
+// The exit code (-1 if it did not exit normally) and the output of a shell command line.
+struct CommandResult {
+  int exit_code;
+  std::string output;
+};
+// Runs `command` through the shell; stdout is captured (add 2>&1 for stderr too).
+CommandResult RunCommand(const std::string& command);
+
 // A fresh, empty directory under the system temp dir, unique to this call.
 std::string MakeTempDir(const std::string& prefix);
 

@@ -1,6 +1,8 @@
 // Parsing and help text for FlagSet.
 #include "core/util/flags.h"
 
+#include <iostream>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -134,6 +136,20 @@ absl::Status FlagSet::Parse(const std::vector<std::string>& args,
     if (!status.ok()) return Error(std::string(status.message()));
   }
   return absl::OkStatus();
+}
+
+std::optional<int> FlagSet::ParseOrExit(const std::vector<std::string>& args,
+                                        std::vector<std::string>* positional) {
+  absl::Status parsed = Parse(args, positional);
+  if (help_requested_) {
+    std::cout << Help();
+    return 0;
+  }
+  if (!parsed.ok()) {
+    std::cerr << parsed.message() << "\n";
+    return 2;
+  }
+  return std::nullopt;
 }
 
 std::string FlagSet::Help() const {

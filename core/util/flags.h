@@ -9,6 +9,7 @@
 #define FSC_CORE_UTIL_FLAGS_H_
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,11 @@ class FlagSet {
   // Parses `args` (the words after the verb). Non-flag words go to `positional`. Returns
   // INVALID_ARGUMENT naming the flag and the command's --help on any problem.
   absl::Status Parse(const std::vector<std::string>& args, std::vector<std::string>* positional);
+
+  // For command-line verbs: parses, then prints the help (exit code 0) or the error (exit code
+  // 2). Returns the exit code when the verb should stop, nullopt when it should go on.
+  std::optional<int> ParseOrExit(const std::vector<std::string>& args,
+                                 std::vector<std::string>* positional);
 
   bool help_requested() const { return help_requested_; }
   std::string Help() const;

@@ -19,22 +19,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CommandResult {
-  int exit_code;
-  std::string output;  // stdout and stderr together
-};
+using testing::CommandResult;
 
 CommandResult RunFsc(const std::string& arguments) {
-  std::string command = testing::BinDir() + "/fsc " + arguments + " 2>&1";
-  CommandResult run{-1, ""};
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return run;
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) run.output.append(buffer, n);
-  int status = pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
+  return testing::RunCommand(testing::BinDir() + "/fsc " + arguments + " 2>&1");
 }
 
 TEST(ExtractCliTest, HelpForEveryVerb) {
