@@ -1,11 +1,13 @@
 // Test-only path helpers; FSC_SOURCE_DIR and FSC_BINARY_DIR come from tests/CMakeLists.txt.
 #include "tests/test_paths.h"
 
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <random>
 
 namespace fsc::testing {
@@ -22,6 +24,16 @@ std::string SourceDir() { return FSC_SOURCE_DIR; }
 std::string BinDir() { return std::string(FSC_BINARY_DIR) + "/bin"; }
 std::string ModelsDir() { return EnvOr("FSC_MODELS_DIR", SourceDir() + "/models"); }
 std::string DataDir() { return EnvOr("FSC_DATA_DIR", SourceDir() + "/data"); }
+
+std::string FaceApiFixture(const std::string& name) {
+  return SourceDir() + "/tests/fixtures/faceapi/" + name;
+}
+
+nlohmann::json ReadJson(const std::string& path) {
+  std::ifstream in(path);
+  EXPECT_TRUE(in.good()) << "cannot read " << path;
+  return nlohmann::json::parse(in);
+}
 
 CommandResult RunCommand(const std::string& command) {
   CommandResult run{-1, ""};

@@ -2,6 +2,7 @@
 #ifndef FSC_TESTS_TEST_PATHS_H_
 #define FSC_TESTS_TEST_PATHS_H_
 
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace fsc::testing {
@@ -20,6 +21,11 @@ struct CommandResult {
 };
 // Runs `command` through the shell; stdout is captured (add 2>&1 for stderr too).
 CommandResult RunCommand(const std::string& command);
+
+// tests/fixtures/faceapi/NAME: reference outputs of face-api itself (see its README.md).
+std::string FaceApiFixture(const std::string& name);
+// Parses a JSON file; a missing file fails the current test with its path.
+nlohmann::json ReadJson(const std::string& path);
 
 // A fresh, empty directory under the system temp dir, unique to this call.
 std::string MakeTempDir(const std::string& prefix);

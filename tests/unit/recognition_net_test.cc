@@ -22,13 +22,9 @@
 namespace fsc::face {
 namespace {
 
-std::string FixtureDir() { return testing::SourceDir() + "/tests/fixtures/faceapi/"; }
+using testing::ReadJson;
 
-nlohmann::json ReadJson(const std::string& path) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in.good()) << "cannot open " << path;
-  return nlohmann::json::parse(in);
-}
+std::string FixtureDir() { return testing::FaceApiFixture(""); }
 
 cv::Mat ReadImage(const std::string& path) {
   cv::Mat image = cv::imread(path, cv::IMREAD_COLOR);

@@ -21,15 +21,9 @@ namespace {
 
 using nlohmann::json;
 
-json ReadJson(const std::string& path) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in.good()) << "cannot read " << path;
-  return json::parse(in);
-}
+using ::fsc::testing::ReadJson;
 
-std::string FixturePath(const std::string& name) {
-  return fsc::testing::SourceDir() + "/tests/fixtures/faceapi/" + name;
-}
+std::string FixturePath(const std::string& name) { return fsc::testing::FaceApiFixture(name); }
 
 DetectorOptions Options() {
   DetectorOptions options;
