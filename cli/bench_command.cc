@@ -36,7 +36,8 @@ int RunBenchTrain(const Args& args) {
   flags.Int("iterations", 'i', &iterations, "timed steps");
   flags.Int("warmup", 0, &warmup, "untimed steps first");
   flags.Int("threads", 'j', &options.threads, "LibTorch threads (0: one per core)");
-  flags.String("precision", 0, &options.precision, "fp32, bf16 or fp16 (GPU)");
+  flags.String("precision", 0, &options.precision,
+               "auto (bf16 where the CPU or GPU has it, else fp32), fp32, bf16 or fp16 (GPU)");
   flags.String("device", 0, &options.device, "auto, cpu, cuda or cuda:N");
   flags.String("loss", 0, &options.loss, "loss spec");
   flags.Bool("learn-mask", 0, &options.learn_mask, "with the mask output");
@@ -76,19 +77,23 @@ int RunBenchTrain(const Args& args) {
       const double eps = 2.0 * options.batch_size / step_seconds;
       const int threads = torch::get_num_threads();
       if (json) {
-        nlohmann::json out = {
-            {"examples_per_sec", eps},        {"step_seconds", step_seconds},
-            {"model", options.model},         {"parameters", (*step)->model().ParameterCount()},
-            {"batch", options.batch_size},    {"threads", threads},
-            {"precision", options.precision}, {"device", (*step)->device().str()},
-            {"iterations", iterations},       {"warmup", warmup}};
+        nlohmann::json out = {{"examples_per_sec", eps},
+                              {"step_seconds", step_seconds},
+                              {"model", options.model},
+                              {"parameters", (*step)->model().ParameterCount()},
+                              {"batch", options.batch_size},
+                              {"threads", threads},
+                              {"precision", train::PrecisionName((*step)->precision())},
+                              {"device", (*step)->device().str()},
+                              {"iterations", iterations},
+                              {"warmup", warmup}};
         std::cout << out.dump() << "\n";
       } else {
         std::cout << absl::StrFormat(
             "train step %s batch %d x 2 sides, %s, %d threads on %s: %.3f s/step, %.1f "
             "examples/s\n",
-            options.model, options.batch_size, options.precision, threads, (*step)->device().str(),
-            step_seconds, eps);
+            options.model, options.batch_size, train::PrecisionName((*step)->precision()), threads,
+            (*step)->device().str(), step_seconds, eps);
       }
     }
   }

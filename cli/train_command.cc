@@ -114,7 +114,8 @@ int RunTrainCommand(const Args& args) {
   flags.Int("preview-rows", 0, &options.preview_rows, "face pairs in the preview");
   flags.Int("log-every", 0, &options.log_every, "print losses every N iterations");
   flags.String("precision", 0, &options.precision,
-               "fp32, bf16 (autocast; CPUs with AVX-512 BF16/AMX, GPUs) or fp16 (GPU only)");
+               "auto (bf16 where the CPU or GPU has it, else fp32), fp32, bf16 (autocast) or fp16 "
+               "(GPU only)");
   flags.String("device", 0, &options.device, "auto, cpu, cuda or cuda:N");
   flags.Int("threads", 'j', &options.threads, "LibTorch threads (0: one per core)");
   flags.Int("loader-threads", 0, &options.loader_threads, "augmentation threads");
@@ -167,8 +168,9 @@ int RunTrainCommand(const Args& args) {
       "fsc train: model %s (%d parameters) on %s, %s, %d + %d faces, batch %d, %s at "
       "iteration %d of %d\n",
       t.step().model().name(), t.step().model().ParameterCount(), t.step().device().str(),
-      options.precision, t.faces(train::Side::kA), t.faces(train::Side::kB), options.batch_size,
-      resume.empty() ? "starting" : "resuming", t.iteration(), options.iterations);
+      train::PrecisionName(t.step().precision()), t.faces(train::Side::kA),
+      t.faces(train::Side::kB), options.batch_size, resume.empty() ? "starting" : "resuming",
+      t.iteration(), options.iterations);
 
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
@@ -217,7 +219,7 @@ int RunTrainCommand(const Args& args) {
                           {"seconds", summary->seconds},
                           {"examples_per_sec", summary->examples_per_sec},
                           {"batch", options.batch_size},
-                          {"precision", options.precision},
+                          {"precision", train::PrecisionName(t.step().precision())},
                           {"loader_waits", loader.waits},
                           {"loader_wait_seconds", loader.wait_seconds},
                           {"loader_produce_seconds", loader.produce_seconds},

@@ -16,7 +16,7 @@ absl::StatusOr<Precision> ParsePrecision(const std::string& name) {
   if (name == "bf16") return Precision::kBf16;
   if (name == "fp16") return Precision::kFp16;
   return absl::InvalidArgumentError(
-      absl::StrCat("unknown precision \"", name, "\"; use fp32, bf16 or fp16"));
+      absl::StrCat("unknown precision \"", name, "\"; use auto, fp32, bf16 or fp16"));
 }
 
 std::string PrecisionName(Precision precision) {
@@ -133,7 +133,7 @@ absl::Status ValidateTrainOptions(const TrainOptions& o) {
   const int64_t size =
       o.architecture ? o.architecture->input_size : model::FindArchitecture(o.model)->input_size;
   FSC_RETURN_IF_ERROR(loss.CheckImageSize(size, size));
-  FSC_RETURN_IF_ERROR(ParsePrecision(o.precision).status());
+  if (o.precision != "auto") FSC_RETURN_IF_ERROR(ParsePrecision(o.precision).status());
   FSC_RETURN_IF_ERROR(model::ParseAdversarialLoss(o.gan_loss).status());
   if (o.mask_type != "none" && o.mask_type != "hull" && o.mask_type != "components" &&
       o.mask_type != "extended") {

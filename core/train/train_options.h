@@ -76,7 +76,10 @@ struct TrainOptions {
   bool timelapse = false;
   int preview_rows = 4;
   int log_every = 50;
-  std::string precision = "fp32";
+  // auto: bf16 autocast on CUDA and on CPUs with bf16 arithmetic (AVX-512 BF16 / AMX), fp32
+  // elsewhere (TrainStep resolves it; the checkpoint keeps "auto", so a resume on the same
+  // machine resolves it the same way).
+  std::string precision = "auto";
   std::string device = "auto";  // auto | cpu | cuda | cuda:N
   int threads = 0;              // LibTorch intra-op threads; 0: LibTorch's default
   int loader_threads = 2;

@@ -178,7 +178,12 @@ absl::StatusOr<std::unique_ptr<TrainStep>> TrainStep::Create(const TrainOptions&
   std::unique_ptr<TrainStep> step(new TrainStep());
   step->options_ = options;
   FSC_ASSIGN_OR_RETURN(step->device_, ResolveDevice(options.device));
-  FSC_ASSIGN_OR_RETURN(step->precision_, ParsePrecision(options.precision));
+  if (options.precision == "auto") {
+    step->precision_ =
+        step->device_.is_cuda() || CpuHasBf16() ? Precision::kBf16 : Precision::kFp32;
+  } else {
+    FSC_ASSIGN_OR_RETURN(step->precision_, ParsePrecision(options.precision));
+  }
   if (step->device_.is_cpu() && step->precision_ == Precision::kFp16) {
     return absl::FailedPreconditionError(
         "fp16 training needs a CUDA GPU (CPUs have no fast fp16 arithmetic and fp16 needs loss "

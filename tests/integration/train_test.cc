@@ -13,6 +13,7 @@
 
 #include "core/train/checkpoint.h"
 #include "core/train/preview.h"
+#include "core/train/train_step.h"
 #include "core/util/file_io.h"
 #include "tests/test_paths.h"
 
@@ -172,7 +173,8 @@ TEST_F(TrainTest, BenchTrainPrintsJson) {
   EXPECT_EQ(out["model"], "lightweight");
   EXPECT_EQ(out["batch"], 2);
   EXPECT_EQ(out["threads"], 2);
-  EXPECT_EQ(out["precision"], "fp32");
+  // The default precision is auto: bf16 autocast where this CPU has bf16 arithmetic.
+  EXPECT_EQ(out["precision"], train::CpuHasBf16() ? "bf16" : "fp32");
 }
 
 }  // namespace
