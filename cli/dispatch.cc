@@ -18,6 +18,8 @@ const Verb kVerbs[] = {
      RunExtractCommand},
     {"alignments", "inspect an alignments file (dump as JSON)", RunAlignmentsCommand},
     {"train", "train a face-swap model on two folders of faces (resumable)", RunTrainCommand},
+    {"convert", "swap faces into a video or images with a trained model (labelled synthetic)",
+     RunConvertCommand},
     {"bench", "measure speed (bench train: the training step on random data)", RunBenchCommand},
 };
 
