@@ -1,28 +1,34 @@
 // fsc's invisible watermark: every frame `fsc convert` swaps carries it, `fsc verify` finds it.
 //
 // Scheme: keyed spread spectrum in the luma, defined relative to the frame size.
-//  * A fixed key (a SHA-256 stream of a constant string) gives kGrid x kGrid random signs K_j.
-//  * The frame's luma is resampled (area average) onto a fixed working grid; the watermark there
-//    is a smooth, band-limited field P = B(sum_j K_j * bump at cell j), i.e. low/mid spatial
-//    frequencies only: a cell is 1/kGrid of the frame width and height, so a 50 % downscale
-//    maps cells onto cells, and the frequencies used (periods of 2+ cells, tens of pixels in a
-//    720p frame) are the ones H.264 at CRF 28 and JPEG keep.
-//  * Embedding adds strength * mask * P, upsampled to the frame, to B, G and R alike (so only
-//    luma changes, colour does not). The mask follows local texture so flat areas (where the
-//    eye sees noise, and codecs drop it) get less, textured areas more. PSNR stays >= 38 dB.
-//  * Detection resamples the luma onto the working grid, removes the low frequencies and
-//    normalises local contrast (whitening, so strong edges do not drown the signal), applies
-//    the adjoint of the embedding filter and reads one value g_j per cell. The statistic is
+//  * A fixed key (bits of SHA-256 of a constant string) gives 96 x 96 random signs K_j, one per
+//    cell; a cell is 1/96 of the frame's width and height whatever its size or aspect, so a 50 %
+//    downscale maps cells onto cells.
+//  * The mark is a smooth, band-limited field P = Blur(sum_j K_j * box of cell j), unit RMS,
+//    built once on a fixed working grid and resized to the frame: low/mid spatial frequencies
+//    only (features of one cell and more, 7+ px in a 720p frame), which are what H.264 at
+//    CRF 28, JPEG and downscaling keep. Embedding adds kStrength * P (2.5 luma levels RMS,
+//    PSNR about 40 dB) to B, G and R alike, so only luma changes and colours do not shift.
+//    The strength is uniform rather than texture-masked: the detector whitens (below), and
+//    with a whitened detector equal strength everywhere measured best for a given PSNR.
+//    The field does not depend on the frame, so embedding is one cached saturating add
+//    (about 1 ms for a 720p frame).
+//  * Detection resamples the luma onto the working grid (area average), removes the coarse
+//    content and normalises local contrast (whitening, so strong edges do not drown the mark),
+//    applies the adjoint of the embedding filter and reads one value g_j per cell:
 //        z = sum_j K_j g_j / sqrt(sum_j g_j^2).
-//    For an unmarked image the key signs are independent of the image, so z is a Rademacher sum
+//    On an unmarked image the key signs are independent of the image, so z is a Rademacher sum
 //    and Hoeffding's inequality bounds P(z >= t) <= exp(-t^2 / 2) whatever the content: the
-//    threshold kFoundZ = 6 gives a false-positive rate below 1.6e-8 per frame, with no tuning
-//    on a particular data set. Marked frames score far higher (see tests and bench figures).
-// Embedding costs a few milliseconds per 720p frame (resize, a few blurs, one add).
+//    threshold kFoundZ = 6 gives a false-positive rate below 1.6e-8 per image with no tuning
+//    on a particular data set. The same bound holds for a sum of several frames' normalised
+//    responses (WatermarkResponse + ScoreResponse), which verify uses to combine a video's frames.
+//    Marked frames score far higher, also after CRF 28 + half size (figures in the tests/bench).
+// What it does not survive: cropping or rotation (the cells no longer line up), heavy blur.
 #ifndef FSC_CORE_CONVERT_WATERMARK_H_
 #define FSC_CORE_CONVERT_WATERMARK_H_
 
 #include <opencv2/core.hpp>
+#include <vector>
 
 namespace fsc::convert {
 
@@ -43,6 +49,12 @@ struct WatermarkScore {
 
 // Scores an 8-bit BGR (CV_8UC3) or grey (CV_8UC1) image. Too small or empty: all zero.
 WatermarkScore DetectWatermark(const cv::Mat& bgr);
+
+// The detector's per-cell responses g_j for one image, scaled to unit length; empty when the
+// image is too small, flat or of another type. Sum several frames' responses and score the sum
+// with ScoreResponse for a combined statistic (it keeps the false-positive bound above).
+std::vector<float> WatermarkResponse(const cv::Mat& image);
+WatermarkScore ScoreResponse(const std::vector<float>& response);
 
 // The confidence DetectWatermark reports for a statistic z (a logistic centred on kFoundZ).
 double ConfidenceFromZ(double z);
