@@ -15,6 +15,7 @@ int RunAlignmentsCommand(const Args& args);
 int RunTrainCommand(const Args& args);
 int RunConvertCommand(const Args& args);
 int RunBenchCommand(const Args& args);
+int RunVerifyCommand(const Args& args);
 
 }  // namespace fsc::cli
 

@@ -20,6 +20,8 @@ const Verb kVerbs[] = {
     {"train", "train a face-swap model on two folders of faces (resumable)", RunTrainCommand},
     {"convert", "swap faces into a video or images with a trained model (labelled synthetic)",
      RunConvertCommand},
+    {"verify", "check a video or image for fsc's synthetic label (watermark, metadata)",
+     RunVerifyCommand},
     {"bench", "measure speed (bench train: the training step on random data)", RunBenchCommand},
 };
 

@@ -29,10 +29,17 @@ struct VerifyReport {
   int frames_checked = 0;
   int frames_with_watermark = 0;  // frames with z >= kFoundZ
   double best_z = 0;              // strongest frame statistic
+  double combined_z = 0;          // statistic of all checked frames together
+  bool metadata_checked = false;  // false when ffprobe is missing or the format has no tags
   bool metadata_found = false;
   std::string metadata;  // what the tag says ("" when none)
   bool is_video = false;
 };
+
+// True when the file carries either half of the label.
+inline bool IsLabelledSynthetic(const VerifyReport& report) {
+  return report.watermark_found || report.metadata_found;
+}
 
 // NOT_FOUND for a missing file, INVALID_ARGUMENT for something that is neither a readable
 // image nor a video OpenCV can decode.
