@@ -51,7 +51,7 @@ std::string AudioCodecFor(const std::string& output_path, const std::string& sou
 struct VideoWriterOptions {
   std::string ffmpeg = "ffmpeg";
   std::string codec = "libx264";
-  int crf = 18;                   // quality for x264/x265/vp9 (lower is better)
+  int crf = 23;  // quality for x264/x265/vp9 (lower is better; 23 is x264's default)
   std::string preset = "medium";  // x264/x265 speed preset
   // Take the audio of this file (its first audio stream, if any) into the output.
   std::string audio_source;

@@ -1,0 +1,228 @@
+// Conversion speed: frames per second of `fsc convert` on a video with the lightweight model,
+// next to its floor measured in the same run: `ffmpeg` alone decoding and re-encoding the same
+// video with the same codec, crf and preset (and the same audio handling). Convert cannot beat
+// that floor (it decodes and encodes the same frames, plus the model and the blend); the target
+// is to stay within 2x of it.
+//
+//   convert_bench [--fsc build/bin/fsc] [--video data/Megamind.avi] [--model DIR]
+//                 [--alignments FILE] [--rounds 3] [--codec libx264] [--crf 23]
+//                 [--preset medium] [--threads 2] [--batch 8] [--precisions fp32,bf16]
+//                 [--color avg-color] [--work DIR] [--json]
+//
+// Without --model/--alignments it prepares them once (not timed): `fsc extract` of the video and
+// `fsc train --model lightweight` for 1 iteration (speed does not depend on how well a model is
+// trained). Rounds alternate floor and convert runs; the best (fastest) of each is reported, as
+// the machine may be shared. Convert is timed as a whole process (model loading included) and
+// its own pipeline figure (frames / seconds after loading, from --json) is printed beside it,
+// with the busy seconds of each pipeline stage to show which one sets the pace.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "core/media/video_writer.h"
+#include "core/util/flags.h"
+#include "core/util/subprocess.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+struct Timed {
+  int exit_code = -1;
+  double seconds = 0;
+  std::string out, err;
+};
+
+Timed Run(const std::vector<std::string>& argv) {
+  const Clock::time_point start = Clock::now();
+  auto result = fsc::util::RunProcess(argv);
+  Timed t;
+  t.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (!result.ok()) {
+    t.err = std::string(result.status().message());
+    return t;
+  }
+  t.exit_code = result->exit_code;
+  t.out = result->out;
+  t.err = result->err;
+  return t;
+}
+
+int Fail(const std::string& what, const Timed& t) {
+  std::cerr << "convert_bench: " << what << " failed (exit " << t.exit_code << "):\n"
+            << t.err << t.out << "\n";
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string fsc = "build/bin/fsc", video = "data/Megamind.avi", model, alignments, work,
+              codec = "libx264", preset = "medium", precisions = "fp32,bf16", color = "avg-color";
+  int rounds = 3, crf = 23, threads = 2, batch = 8;
+  bool json = false;
+  fsc::util::FlagSet flags("convert_bench", "[options]",
+                           "fsc convert frames/s next to ffmpeg's decode + re-encode floor.");
+  flags.String("fsc", 0, &fsc, "the fsc binary");
+  flags.String("video", 0, &video, "input video");
+  flags.String("model", 'm', &model, "model folder (default: train a lightweight one)");
+  flags.String("alignments", 0, &alignments, "alignments of the video (default: extract them)");
+  flags.String("work", 0, &work, "scratch folder (default: a fresh one under /tmp)");
+  flags.Int("rounds", 'r', &rounds, "alternating rounds; the best of each is kept");
+  flags.String("codec", 0, &codec, "video encoder for both");
+  flags.Int("crf", 0, &crf, "encoder crf for both");
+  flags.String("preset", 0, &preset, "encoder preset for both");
+  flags.Int("threads", 'j', &threads, "fsc convert --threads");
+  flags.Int("batch", 'b', &batch, "fsc convert --batch");
+  flags.String("precisions", 0, &precisions, "fsc convert --precision values to measure");
+  flags.String("color", 0, &color, "fsc convert --color");
+  flags.Bool("json", 0, &json, "print the figures as JSON");
+  std::vector<std::string> args(argv + 1, argv + argc), positional;
+  if (auto exit_code = flags.ParseOrExit(args, &positional)) return *exit_code;
+  if (!fs::exists(fsc) || !fs::exists(video)) {
+    std::cerr << "convert_bench: needs " << fsc << " and " << video << " (build, scripts/setup)\n";
+    return 1;
+  }
+  if (work.empty()) {
+    work = (fs::temp_directory_path() / absl::StrCat("fsc-convert-bench-", ::getpid())).string();
+  }
+  fs::create_directories(work);
+
+  if (alignments.empty()) {
+    std::cerr << "preparing: fsc extract " << video << "\n";
+    Timed t = Run({fsc, "extract", video, "-o", work + "/faces", "--threads", "2"});
+    if (t.exit_code != 0) return Fail("fsc extract", t);
+    alignments = work + "/faces/alignments.fsa";
+    if (model.empty()) {
+      std::cerr << "preparing: fsc train --model lightweight (1 iteration)\n";
+      t = Run({fsc, "train", "--model", "lightweight", "--a", work + "/faces", "--b",
+               work + "/faces", "-m", work + "/model", "--iterations", "1", "--batch", "2",
+               "--save-every", "1", "--preview-every", "0"});
+      if (t.exit_code != 0) return Fail("fsc train", t);
+      model = work + "/model";
+    }
+  }
+  if (model.empty()) {
+    std::cerr << "convert_bench: --alignments given without --model\n";
+    return 2;
+  }
+  auto info = fsc::media::ProbeVideo(video);
+  if (!info.ok()) {
+    std::cerr << "convert_bench: " << info.status().message() << "\n";
+    return 1;
+  }
+  const int64_t frames = info->frame_count;
+
+  // The floor: ffmpeg decoding the source and encoding the same way convert's writer does.
+  fsc::media::VideoWriterOptions encode;
+  encode.codec = codec;
+  encode.crf = crf;
+  encode.preset = preset;
+  const std::string floor_out = work + "/floor.mp4";
+  std::vector<std::string> floor_cmd = {"ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin",
+                                        "-y",     "-i",           video,       "-map",  "0:v:0"};
+  if (info->has_audio) {
+    floor_cmd.insert(floor_cmd.end(), {"-map", "0:a:0?", "-c:a",
+                                       fsc::media::AudioCodecFor(floor_out, info->audio_codec)});
+  }
+  floor_cmd.insert(floor_cmd.end(), {"-c:v", codec, "-crf", std::to_string(crf), "-preset", preset,
+                                     "-pix_fmt", "yuv420p", floor_out});
+
+  double best_floor = 1e30;
+  std::vector<std::string> precision_list = absl::StrSplit(precisions, ',', absl::SkipEmpty());
+  struct Best {
+    double seconds = 1e30, pipeline_fps = 0;
+    nlohmann::json stages;
+  };
+  std::vector<Best> best(precision_list.size());
+  for (int round = 0; round < rounds; ++round) {
+    Timed f = Run(floor_cmd);
+    if (f.exit_code != 0) return Fail("ffmpeg floor", f);
+    best_floor = std::min(best_floor, f.seconds);
+    for (size_t p = 0; p < precision_list.size(); ++p) {
+      const std::string out = work + "/convert.mp4";
+      Timed c = Run({fsc,
+                     "convert",
+                     video,
+                     "-m",
+                     model,
+                     "--alignments",
+                     alignments,
+                     "-o",
+                     out,
+                     "--codec",
+                     codec,
+                     "--crf",
+                     std::to_string(crf),
+                     "--preset",
+                     preset,
+                     "--threads",
+                     std::to_string(threads),
+                     "--batch",
+                     std::to_string(batch),
+                     "--precision",
+                     precision_list[p],
+                     "--color",
+                     color,
+                     "--json"});
+      if (c.exit_code != 0) return Fail("fsc convert", c);
+      nlohmann::json report = nlohmann::json::parse(c.out, nullptr, false);
+      if (c.seconds < best[p].seconds) {
+        best[p].seconds = c.seconds;
+        if (!report.is_discarded()) {
+          best[p].pipeline_fps = report.value("frames_per_second", 0.0);
+          best[p].stages = report["stage_seconds"];
+        }
+      }
+      std::cerr << absl::StrFormat("round %d: floor %.2f s, convert %s %.2f s\n", round + 1,
+                                   f.seconds, precision_list[p], c.seconds);
+    }
+  }
+
+  nlohmann::json out = {{"video", video},
+                        {"frames", frames},
+                        {"codec", codec},
+                        {"crf", crf},
+                        {"preset", preset},
+                        {"threads", threads},
+                        {"batch", batch},
+                        {"rounds", rounds},
+                        {"floor_seconds", best_floor},
+                        {"floor_fps", frames / best_floor}};
+  for (size_t p = 0; p < precision_list.size(); ++p) {
+    out["convert"][precision_list[p]] = {{"seconds", best[p].seconds},
+                                         {"fps", frames / best[p].seconds},
+                                         {"pipeline_fps", best[p].pipeline_fps},
+                                         {"x_floor", best[p].seconds / best_floor},
+                                         {"stage_busy_seconds", best[p].stages}};
+  }
+  if (json) {
+    std::cout << out.dump(2) << "\n";
+  } else {
+    std::cout << absl::StrFormat("%s, %d frames, %s crf %d preset %s, best of %d rounds\n", video,
+                                 frames, codec, crf, preset, rounds);
+    std::cout << absl::StrFormat("  ffmpeg decode+encode (floor): %6.2f s  %6.1f frames/s\n",
+                                 best_floor, frames / best_floor);
+    for (size_t p = 0; p < precision_list.size(); ++p) {
+      std::cout << absl::StrFormat(
+          "  fsc convert %-5s:             %6.2f s  %6.1f frames/s  (pipeline %.1f frames/s)  "
+          "%.2fx the floor\n",
+          precision_list[p], best[p].seconds, frames / best[p].seconds, best[p].pipeline_fps,
+          best[p].seconds / best_floor);
+      if (!best[p].stages.is_null()) {
+        std::cout << "      busy seconds per stage: " << best[p].stages.dump() << "\n";
+      }
+    }
+  }
+  return 0;
+}
