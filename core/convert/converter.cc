@@ -246,6 +246,13 @@ absl::StatusOr<ConvertReport> RunConversion(const std::string& input, const std:
   // --- checks before any work --------------------------------------------------------------
   FSC_ASSIGN_OR_RETURN(std::unique_ptr<media::FrameSource> source, media::FrameSource::Open(input));
   const media::SourceDescription description = source->description();
+  {
+    std::error_code ec;
+    if (fs::exists(output, ec) && fs::equivalent(input, output, ec)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "output ", output, " is the input itself; write the conversion somewhere else"));
+    }
+  }
   FSC_ASSIGN_OR_RETURN(OutputPlan plan, PlanOutput(description, output));
   report.video = plan.video;
 

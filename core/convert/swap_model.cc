@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/model/face_swap_model.h"
 #include "core/train/checkpoint.h"
+#include "core/train/train_step.h"
 #include "core/util/file_io.h"
 #include "core/util/sha256.h"
 #include "core/util/status_macros.h"
@@ -89,6 +90,8 @@ absl::StatusOr<SwapDirection> ParseSwapDirection(const std::string& name) {
   return absl::InvalidArgumentError(
       absl::StrCat("unknown swap direction \"", name, "\"; use a-to-b or b-to-a"));
 }
+
+bool CpuHasNativeBf16() { return train::CpuHasBf16(); }
 
 SwapModel::~SwapModel() = default;
 

@@ -24,6 +24,10 @@ enum class SwapDirection { kAToB, kBToA };
 // "a-to-b", "b-to-a"; INVALID_ARGUMENT otherwise.
 absl::StatusOr<SwapDirection> ParseSwapDirection(const std::string& name);
 
+// True when the CPU has native bf16 arithmetic (AVX-512 BF16 or AMX), where bf16 inference is
+// about twice as fast as fp32; elsewhere bf16 is emulated and slower.
+bool CpuHasNativeBf16();
+
 struct SwapModelInfo {
   std::string dir;
   std::string model;   // registry or custom architecture name
