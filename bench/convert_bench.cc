@@ -15,6 +15,9 @@
 // the machine may be shared. Convert is timed as a whole process (model loading included) and
 // its own pipeline figure (frames / seconds after loading, from --json) is printed beside it,
 // with the busy seconds of each pipeline stage to show which one sets the pace.
+// --model-batches 1,8,32 also times the model alone (SwapModel::Swap on the video's own model
+// inputs is not needed for speed: random faces of the model's size), per batch size and
+// precision, to show what the inference stage can reach at best.
 #include <unistd.h>
 
 #include <chrono>
@@ -22,12 +25,15 @@
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "core/convert/swap_model.h"
 #include "core/media/video_writer.h"
 #include "core/util/flags.h"
 #include "core/util/subprocess.h"
@@ -70,7 +76,8 @@ int main(int argc, char** argv) {
   std::string fsc = "build/bin/fsc", video = "data/Megamind.avi", model, alignments, work,
               codec = "libx264", preset = "medium", precisions = "fp32,bf16", color = "avg-color";
   int rounds = 3, crf = 23, threads = 2, batch = 8;
-  bool json = false;
+  std::string model_batches;
+  bool json = false, whole = true;
   fsc::util::FlagSet flags("convert_bench", "[options]",
                            "fsc convert frames/s next to ffmpeg's decode + re-encode floor.");
   flags.String("fsc", 0, &fsc, "the fsc binary");
@@ -86,6 +93,9 @@ int main(int argc, char** argv) {
   flags.Int("batch", 'b', &batch, "fsc convert --batch");
   flags.String("precisions", 0, &precisions, "fsc convert --precision values to measure");
   flags.String("color", 0, &color, "fsc convert --color");
+  flags.String("model-batches", 0, &model_batches,
+               "also time the model alone at these batch sizes (e.g. 1,8,32)");
+  flags.Bool("whole", 0, &whole, "time whole conversions and the floor (--no-whole: model only)");
   flags.Bool("json", 0, &json, "print the figures as JSON");
   std::vector<std::string> args(argv + 1, argv + argc), positional;
   if (auto exit_code = flags.ParseOrExit(args, &positional)) return *exit_code;
@@ -145,7 +155,7 @@ int main(int argc, char** argv) {
     nlohmann::json stages;
   };
   std::vector<Best> best(precision_list.size());
-  for (int round = 0; round < rounds; ++round) {
+  for (int round = 0; whole && round < rounds; ++round) {
     Timed f = Run(floor_cmd);
     if (f.exit_code != 0) return Fail("ffmpeg floor", f);
     best_floor = std::min(best_floor, f.seconds);
@@ -189,6 +199,43 @@ int main(int argc, char** argv) {
     }
   }
 
+  // The model alone, in this process: faces per second per batch size and precision.
+  nlohmann::json model_only = nlohmann::json::object();
+  for (absl::string_view batch_text : absl::StrSplit(model_batches, ',', absl::SkipEmpty())) {
+    int n = 0;
+    if (!absl::SimpleAtoi(batch_text, &n) || n < 1) continue;
+    for (const std::string& precision : precision_list) {
+      fsc::convert::SwapOptions swap_options;
+      swap_options.threads = threads;
+      swap_options.bf16 = precision == "bf16";
+      auto swap = fsc::convert::SwapModel::Load(model, swap_options);
+      if (!swap.ok()) {
+        std::cerr << "convert_bench: " << swap.status().message() << "\n";
+        return 1;
+      }
+      const int size = (*swap)->info().input_size;
+      std::vector<cv::Mat> faces(n);
+      cv::RNG rng(1);
+      for (cv::Mat& face : faces) {
+        face.create(size, size, CV_8UC3);
+        rng.fill(face, cv::RNG::UNIFORM, 0, 256);
+      }
+      double best_seconds = 1e30;
+      const int calls = std::max(2, 64 / n);
+      for (int round = 0; round < std::max(1, rounds) + 1; ++round) {  // the first warms up
+        const Clock::time_point start = Clock::now();
+        for (int c = 0; c < calls; ++c) {
+          if (!(*swap)->Swap(faces, fsc::convert::SwapDirection::kAToB).ok()) return 1;
+        }
+        const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+        if (round > 0) best_seconds = std::min(best_seconds, seconds / calls);
+      }
+      model_only[precision][std::to_string(n)] = n / best_seconds;
+      std::cerr << absl::StrFormat("model alone: %s batch %d: %.1f faces/s\n", precision, n,
+                                   n / best_seconds);
+    }
+  }
+
   nlohmann::json out = {{"video", video},
                         {"frames", frames},
                         {"codec", codec},
@@ -199,6 +246,11 @@ int main(int argc, char** argv) {
                         {"rounds", rounds},
                         {"floor_seconds", best_floor},
                         {"floor_fps", frames / best_floor}};
+  if (!whole) {
+    out.erase("floor_seconds");
+    out.erase("floor_fps");
+    precision_list.clear();
+  }
   for (size_t p = 0; p < precision_list.size(); ++p) {
     out["convert"][precision_list[p]] = {{"seconds", best[p].seconds},
                                          {"fps", frames / best[p].seconds},
@@ -206,13 +258,16 @@ int main(int argc, char** argv) {
                                          {"x_floor", best[p].seconds / best_floor},
                                          {"stage_busy_seconds", best[p].stages}};
   }
+  if (!model_only.empty()) out["model_alone_faces_per_second"] = model_only;
   if (json) {
     std::cout << out.dump(2) << "\n";
   } else {
     std::cout << absl::StrFormat("%s, %d frames, %s crf %d preset %s, best of %d rounds\n", video,
                                  frames, codec, crf, preset, rounds);
-    std::cout << absl::StrFormat("  ffmpeg decode+encode (floor): %6.2f s  %6.1f frames/s\n",
-                                 best_floor, frames / best_floor);
+    if (whole) {
+      std::cout << absl::StrFormat("  ffmpeg decode+encode (floor): %6.2f s  %6.1f frames/s\n",
+                                   best_floor, frames / best_floor);
+    }
     for (size_t p = 0; p < precision_list.size(); ++p) {
       std::cout << absl::StrFormat(
           "  fsc convert %-5s:             %6.2f s  %6.1f frames/s  (pipeline %.1f frames/s)  "
