@@ -57,6 +57,8 @@ int RunConvertCommand(const Args& args) {
   flags.String("precision", 0, &precision,
                "auto, fp32 or bf16 (auto: bf16 where the CPU computes it natively, AVX-512 BF16 "
                "or AMX, about twice as fast; else fp32)");
+  flags.String("device", 0, &options.device,
+               "where the model runs: auto (a CUDA GPU if this build has one), cpu, cuda, cuda:N");
   flags.Bool("json", 0, &json, "print the summary as JSON on stdout");
 
   std::vector<std::string> positional;
@@ -116,26 +118,28 @@ int RunConvertCommand(const Args& args) {
     std::cerr << "fsc convert: error: " << warning << "\n";
   }
   if (json) {
-    nlohmann::json out = {{"input", positional[0]},
-                          {"output", report->output},
-                          {"video", report->video},
-                          {"model", report->model.model},
-                          {"model_dir", model_dir},
-                          {"iteration", report->model.iteration},
-                          {"mask", report->mask},
-                          {"precision", options.bf16 ? "bf16" : "fp32"},
-                          {"color", color},
-                          {"frames", report->frames},
-                          {"frames_swapped", report->frames_swapped},
-                          {"faces_swapped", report->faces_swapped},
-                          {"seconds", report->seconds},
-                          {"frames_per_second", report->frames_per_second},
-                          {"stage_seconds",
-                           {{"decode", report->stages.decode},
-                            {"infer", report->stages.infer},
-                            {"composite", report->stages.composite},
-                            {"encode", report->stages.encode}}},
-                          {"errors", report->warnings}};
+    nlohmann::json out = {
+        {"input", positional[0]},
+        {"output", report->output},
+        {"video", report->video},
+        {"model", report->model.model},
+        {"model_dir", model_dir},
+        {"iteration", report->model.iteration},
+        {"mask", report->mask},
+        {"precision", options.bf16 && report->model.device == "cpu" ? "bf16" : "fp32"},
+        {"device", report->model.device},
+        {"color", color},
+        {"frames", report->frames},
+        {"frames_swapped", report->frames_swapped},
+        {"faces_swapped", report->faces_swapped},
+        {"seconds", report->seconds},
+        {"frames_per_second", report->frames_per_second},
+        {"stage_seconds",
+         {{"decode", report->stages.decode},
+          {"infer", report->stages.infer},
+          {"composite", report->stages.composite},
+          {"encode", report->stages.encode}}},
+        {"errors", report->warnings}};
     std::cout << out.dump(2) << "\n";
   } else {
     std::cout << absl::StrFormat(

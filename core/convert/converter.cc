@@ -294,6 +294,7 @@ absl::StatusOr<ConvertReport> RunConversion(const std::string& input, const std:
   SwapOptions swap_options;
   swap_options.threads = options.threads;
   swap_options.bf16 = options.bf16;
+  swap_options.device = options.device;
   FSC_ASSIGN_OR_RETURN(std::unique_ptr<SwapModel> model, SwapModel::Load(model_dir, swap_options));
   report.model = model->info();
   FSC_ASSIGN_OR_RETURN(std::optional<face::MaskType> mask_type,

@@ -41,9 +41,10 @@ struct ConvertOptions {
   BlendOptions blend;
   media::VideoWriterOptions video;  // codec, crf, preset, ffmpeg program
   std::string ffprobe = "ffprobe";
-  int threads = 2;     // LibTorch intra-op threads for the model
-  int batch_size = 8;  // faces per model call
-  bool bf16 = false;   // bf16 inference (see SwapOptions)
+  int threads = 2;              // LibTorch intra-op threads for the model
+  int batch_size = 8;           // faces per model call
+  bool bf16 = false;            // bf16 inference (see SwapOptions)
+  std::string device = "auto";  // where the model runs (see SwapOptions)
   int jpeg_quality = 95;
   int queue_frames = 8;  // frames each queue between stages holds
 };

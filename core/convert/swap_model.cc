@@ -82,6 +82,24 @@ torch::Tensor ToBatch(const std::vector<cv::Mat>& faces, int size) {
   return batch;
 }
 
+absl::StatusOr<torch::Device> ResolveDevice(const std::string& name) {
+  if (name == "auto") {
+    return torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0)
+                                       : torch::Device(torch::kCPU);
+  }
+  try {
+    torch::Device device(name);
+    if (device.is_cuda() && !torch::cuda::is_available()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "device ", name, " asked for, but this fsc has no usable CUDA GPU; use --device cpu"));
+    }
+    if (device.is_cpu() || device.is_cuda()) return device;
+  } catch (const std::exception&) {
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown device \"", name, "\"; use auto, cpu, cuda or cuda:N"));
+}
+
 }  // namespace
 
 absl::StatusOr<SwapDirection> ParseSwapDirection(const std::string& name) {
@@ -137,12 +155,16 @@ absl::StatusOr<std::unique_ptr<SwapModel>> SwapModel::Load(const std::string& di
                                             " is corrupted: its SHA-256 differs from the one in ",
                                             manifest_path));
   }
+  FSC_ASSIGN_OR_RETURN(torch::Device device, ResolveDevice(options.device));
   FSC_ASSIGN_OR_RETURN(auto tensors, train::ParseTensors(*bytes, weights_path));
   bytes->clear();
 
   std::unique_ptr<SwapModel> swap(new SwapModel());
   swap->options_ = options;
+  swap->options_.bf16 = options.bf16 && device.is_cpu();
+  swap->device_ = std::make_unique<torch::Device>(device);
   SwapModelInfo& info = swap->info_;
+  info.device = device.str();
   info.dir = dir;
   info.model = manifest.model;
   info.input_size = static_cast<int>(manifest.architecture.input_size);
@@ -159,6 +181,7 @@ absl::StatusOr<std::unique_ptr<SwapModel>> SwapModel::Load(const std::string& di
     swap->model_ =
         std::make_shared<model::FaceSwapModel>(manifest.architecture, manifest.model_options);
     FSC_RETURN_IF_ERROR(train::RestoreModule(*swap->model_, tensors, weights_path));
+    swap->model_->to(device);
     swap->model_->eval();
     // oneDNN runs NHWC kernels without reorders when weights and input are channels-last.
     model::ToChannelsLast(*swap->model_);
@@ -183,7 +206,8 @@ absl::StatusOr<std::vector<SwapOutput>> SwapModel::Swap(const std::vector<cv::Ma
   if (faces.empty()) return out;
   try {
     c10::InferenceMode inference;
-    torch::Tensor input = ToBatch(faces, size).contiguous(at::MemoryFormat::ChannelsLast);
+    torch::Tensor input =
+        ToBatch(faces, size).to(*device_).contiguous(at::MemoryFormat::ChannelsLast);
     const model::Side decoder =
         direction == SwapDirection::kAToB ? model::Side::kB : model::Side::kA;
     model::DecoderOutput decoded;
@@ -192,9 +216,10 @@ absl::StatusOr<std::vector<SwapOutput>> SwapModel::Swap(const std::vector<cv::Ma
       decoded = model_->Forward(input, decoder);
     }
     // N x S x S x 3 RGB float, contiguous: rows of interleaved pixels, as OpenCV wants.
-    torch::Tensor face = decoded.face.to(torch::kFloat32).permute({0, 2, 3, 1}).contiguous();
+    torch::Tensor face =
+        decoded.face.to(torch::kCPU, torch::kFloat32).permute({0, 2, 3, 1}).contiguous();
     torch::Tensor mask;
-    if (decoded.mask.defined()) mask = decoded.mask.to(torch::kFloat32).contiguous();
+    if (decoded.mask.defined()) mask = decoded.mask.to(torch::kCPU, torch::kFloat32).contiguous();
     for (size_t i = 0; i < faces.size(); ++i) {
       cv::Mat rgb(size, size, CV_32FC3, face[static_cast<int64_t>(i)].data_ptr<float>());
       cv::cvtColor(rgb, out[i].face, cv::COLOR_RGB2BGR);

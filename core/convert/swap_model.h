@@ -14,6 +14,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
+namespace c10 {
+struct Device;
+}
 namespace fsc::model {
 class FaceSwapModel;
 }
@@ -37,11 +40,15 @@ struct SwapModelInfo {
   std::string mask_type;  // the landmark mask the model was trained with ("none", "extended"...)
   int64_t iteration = 0;
   int64_t parameters = 0;
+  std::string device;  // where the model runs ("cpu", "cuda:0")
 };
 
 struct SwapOptions {
   int threads = 0;    // intra-op threads for LibTorch (0: leave as is)
-  bool bf16 = false;  // bf16 autocast (CPUs with AVX-512 BF16 / AMX): faster, slightly less exact
+  bool bf16 = false;  // CPU bf16 autocast (AVX-512 BF16 / AMX): faster, slightly less exact
+  // "auto" (the first CUDA GPU when this LibTorch has one, else the CPU), "cpu", "cuda",
+  // "cuda:N". On a GPU the model runs in fp32 and bf16 is ignored.
+  std::string device = "auto";
 };
 
 // One swapped face.
@@ -52,7 +59,8 @@ struct SwapOutput {
 
 class SwapModel {
  public:
-  // NOT_FOUND when `dir` holds no model (fsc_model.json missing), DATA_LOSS for a truncated or
+  // NOT_FOUND when `dir` holds no model (fsc_model.json missing), FAILED_PRECONDITION for a
+  // CUDA device this build or machine does not have, DATA_LOSS for a truncated or
   // corrupted manifest or weights file, INVALID_ARGUMENT / FAILED_PRECONDITION when the folder is
   // not an fsc model or its weights do not fit its architecture. Errors name the file.
   static absl::StatusOr<std::unique_ptr<SwapModel>> Load(const std::string& dir,
@@ -71,6 +79,7 @@ class SwapModel {
   SwapModelInfo info_;
   SwapOptions options_;
   std::shared_ptr<model::FaceSwapModel> model_;
+  std::unique_ptr<c10::Device> device_;
 };
 
 }  // namespace fsc::convert
