@@ -18,6 +18,7 @@
 // --model-batches 1,8,32 also times the model alone (SwapModel::Swap on the video's own model
 // inputs is not needed for speed: random faces of the model's size), per batch size and
 // precision, to show what the inference stage can reach at best.
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -46,14 +47,26 @@ using Clock = std::chrono::steady_clock;
 struct Timed {
   int exit_code = -1;
   double seconds = 0;
+  double cpu_seconds = 0;  // user + system time of the process and its children
   std::string out, err;
 };
 
+double ChildrenCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_CHILDREN, &usage);
+  return usage.ru_utime.tv_sec + usage.ru_utime.tv_usec * 1e-6 + usage.ru_stime.tv_sec +
+         usage.ru_stime.tv_usec * 1e-6;
+}
+
+// Runs a program to completion: wall time, and CPU time (which, unlike wall time, does not
+// depend on how many threads each program has when the machine is shared with other work).
 Timed Run(const std::vector<std::string>& argv) {
+  const double cpu_before = ChildrenCpuSeconds();
   const Clock::time_point start = Clock::now();
   auto result = fsc::util::RunProcess(argv);
   Timed t;
   t.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  t.cpu_seconds = ChildrenCpuSeconds() - cpu_before;
   if (!result.ok()) {
     t.err = std::string(result.status().message());
     return t;
@@ -148,10 +161,10 @@ int main(int argc, char** argv) {
   floor_cmd.insert(floor_cmd.end(), {"-c:v", codec, "-crf", std::to_string(crf), "-preset", preset,
                                      "-pix_fmt", "yuv420p", floor_out});
 
-  double best_floor = 1e30;
+  double best_floor = 1e30, best_floor_cpu = 1e30;
   std::vector<std::string> precision_list = absl::StrSplit(precisions, ',', absl::SkipEmpty());
   struct Best {
-    double seconds = 1e30, pipeline_fps = 0;
+    double seconds = 1e30, cpu_seconds = 1e30, pipeline_fps = 0;
     nlohmann::json stages;
   };
   std::vector<Best> best(precision_list.size());
@@ -159,6 +172,7 @@ int main(int argc, char** argv) {
     Timed f = Run(floor_cmd);
     if (f.exit_code != 0) return Fail("ffmpeg floor", f);
     best_floor = std::min(best_floor, f.seconds);
+    best_floor_cpu = std::min(best_floor_cpu, f.cpu_seconds);
     for (size_t p = 0; p < precision_list.size(); ++p) {
       const std::string out = work + "/convert.mp4";
       Timed c = Run({fsc,
@@ -187,6 +201,7 @@ int main(int argc, char** argv) {
                      "--json"});
       if (c.exit_code != 0) return Fail("fsc convert", c);
       nlohmann::json report = nlohmann::json::parse(c.out, nullptr, false);
+      best[p].cpu_seconds = std::min(best[p].cpu_seconds, c.cpu_seconds);
       if (c.seconds < best[p].seconds) {
         best[p].seconds = c.seconds;
         if (!report.is_discarded()) {
@@ -194,8 +209,9 @@ int main(int argc, char** argv) {
           best[p].stages = report["stage_seconds"];
         }
       }
-      std::cerr << absl::StrFormat("round %d: floor %.2f s, convert %s %.2f s\n", round + 1,
-                                   f.seconds, precision_list[p], c.seconds);
+      std::cerr << absl::StrFormat(
+          "round %d: floor %.2f s (cpu %.2f s), convert %s %.2f s (cpu %.2f s)\n", round + 1,
+          f.seconds, f.cpu_seconds, precision_list[p], c.seconds, c.cpu_seconds);
     }
   }
 
@@ -245,10 +261,12 @@ int main(int argc, char** argv) {
                         {"batch", batch},
                         {"rounds", rounds},
                         {"floor_seconds", best_floor},
-                        {"floor_fps", frames / best_floor}};
+                        {"floor_fps", frames / best_floor},
+                        {"floor_cpu_seconds", best_floor_cpu}};
   if (!whole) {
     out.erase("floor_seconds");
     out.erase("floor_fps");
+    out.erase("floor_cpu_seconds");
     precision_list.clear();
   }
   for (size_t p = 0; p < precision_list.size(); ++p) {
@@ -256,6 +274,8 @@ int main(int argc, char** argv) {
                                          {"fps", frames / best[p].seconds},
                                          {"pipeline_fps", best[p].pipeline_fps},
                                          {"x_floor", best[p].seconds / best_floor},
+                                         {"cpu_seconds", best[p].cpu_seconds},
+                                         {"cpu_x_floor", best[p].cpu_seconds / best_floor_cpu},
                                          {"stage_busy_seconds", best[p].stages}};
   }
   if (!model_only.empty()) out["model_alone_faces_per_second"] = model_only;
@@ -265,8 +285,9 @@ int main(int argc, char** argv) {
     std::cout << absl::StrFormat("%s, %d frames, %s crf %d preset %s, best of %d rounds\n", video,
                                  frames, codec, crf, preset, rounds);
     if (whole) {
-      std::cout << absl::StrFormat("  ffmpeg decode+encode (floor): %6.2f s  %6.1f frames/s\n",
-                                   best_floor, frames / best_floor);
+      std::cout << absl::StrFormat(
+          "  ffmpeg decode+encode (floor): %6.2f s  %6.1f frames/s  cpu %6.2f s\n", best_floor,
+          frames / best_floor, best_floor_cpu);
     }
     for (size_t p = 0; p < precision_list.size(); ++p) {
       std::cout << absl::StrFormat(
@@ -274,6 +295,8 @@ int main(int argc, char** argv) {
           "%.2fx the floor\n",
           precision_list[p], best[p].seconds, frames / best[p].seconds, best[p].pipeline_fps,
           best[p].seconds / best_floor);
+      std::cout << absl::StrFormat("      cpu %.2f s = %.2fx the floor's cpu time\n",
+                                   best[p].cpu_seconds, best[p].cpu_seconds / best_floor_cpu);
       if (!best[p].stages.is_null()) {
         std::cout << "      busy seconds per stage: " << best[p].stages.dump() << "\n";
       }
