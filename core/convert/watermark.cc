@@ -2,12 +2,12 @@
 #include "core/convert/watermark.h"
 
 #include <cmath>
-#include <cstdint>
 #include <list>
 #include <mutex>
 #include <opencv2/imgproc.hpp>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "core/util/sha256.h"
@@ -63,11 +63,18 @@ const Key& TheKey() {
   return *key;
 }
 
-// The pattern at a frame's size, in whole luma levels (CV_16S). The watermark does not depend
-// on the frame's content, so embedding is one saturating add with a cached delta.
-cv::Mat DeltaForSize(cv::Size size) {
+// The pattern at one frame size as two saturating 8-bit images, the positive and the negative
+// part of the rounded delta, each on B, G and R alike.
+struct SizedDelta {
+  cv::Mat plus;   // CV_8UC3, max(delta, 0)
+  cv::Mat minus;  // CV_8UC3, max(-delta, 0)
+};
+
+// The watermark does not depend on the frame's content, so embedding is two vectorised
+// saturating operations with a delta cached per frame size.
+SizedDelta DeltaForSize(cv::Size size) {
   static std::mutex mu;
-  static std::list<std::pair<cv::Size, cv::Mat>> cache;  // most recent first
+  static std::list<std::pair<cv::Size, SizedDelta>> cache;  // most recent first
   std::lock_guard<std::mutex> lock(mu);
   for (auto it = cache.begin(); it != cache.end(); ++it) {
     if (it->first == size) {
@@ -75,9 +82,14 @@ cv::Mat DeltaForSize(cv::Size size) {
       return cache.front().second;
     }
   }
-  cv::Mat smooth, delta;
+  cv::Mat smooth, plus, minus;
   cv::resize(TheKey().pattern * kStrength, smooth, size, 0, 0, cv::INTER_LINEAR);
-  smooth.convertTo(delta, CV_16S);  // rounds to nearest
+  smooth.convertTo(plus, CV_8U);  // rounds, and saturates negatives to 0
+  cv::Mat negated = -smooth;
+  negated.convertTo(minus, CV_8U);
+  SizedDelta delta;
+  cv::merge(std::vector<cv::Mat>{plus, plus, plus}, delta.plus);
+  cv::merge(std::vector<cv::Mat>{minus, minus, minus}, delta.minus);
   cache.emplace_front(size, delta);
   if (cache.size() > kCachedSizes) cache.pop_back();
   return delta;
@@ -121,18 +133,12 @@ double ConfidenceFromZ(double z) { return 1.0 / (1.0 + std::exp(-(z - kFoundZ)))
 bool EmbedWatermark(cv::Mat* bgr) {
   if (bgr == nullptr || bgr->empty() || bgr->type() != CV_8UC3) return false;
   if (bgr->cols < kMinWatermarkSide || bgr->rows < kMinWatermarkSide) return false;
-  cv::Mat delta = DeltaForSize(bgr->size());
-  // The same delta on B, G and R moves the luma by exactly delta and leaves chroma alone.
-  for (int y = 0; y < bgr->rows; ++y) {
-    const int16_t* d = delta.ptr<int16_t>(y);
-    uint8_t* p = bgr->ptr<uint8_t>(y);
-    for (int x = 0; x < bgr->cols; ++x, p += 3) {
-      const int add = d[x];
-      p[0] = cv::saturate_cast<uint8_t>(p[0] + add);
-      p[1] = cv::saturate_cast<uint8_t>(p[1] + add);
-      p[2] = cv::saturate_cast<uint8_t>(p[2] + add);
-    }
-  }
+  // The same delta on B, G and R moves the luma by exactly delta and leaves chroma alone. At
+  // most one of plus/minus is non-zero per pixel, so the two saturating steps equal one
+  // saturating add of the signed delta.
+  SizedDelta delta = DeltaForSize(bgr->size());
+  cv::add(*bgr, delta.plus, *bgr);
+  cv::subtract(*bgr, delta.minus, *bgr);
   return true;
 }
 

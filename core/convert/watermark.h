@@ -11,8 +11,9 @@
 //    PSNR about 40 dB) to B, G and R alike, so only luma changes and colours do not shift.
 //    The strength is uniform rather than texture-masked: the detector whitens (below), and
 //    with a whitened detector equal strength everywhere measured best for a given PSNR.
-//    The field does not depend on the frame, so embedding is one cached saturating add
-//    (about 1 ms for a 720p frame).
+//    The field does not depend on the frame, so embedding is two vectorised saturating
+//    operations with a delta cached per frame size (0.3 ms for 1280x720, 1.1 ms for 1920x1080
+//    measured here, against 1.1 / 2.5 ms for one BGR->YCrCb conversion).
 //  * Detection resamples the luma onto the working grid (area average), removes the coarse
 //    content and normalises local contrast (whitening, so strong edges do not drown the mark),
 //    applies the adjoint of the embedding filter and reads one value g_j per cell:
