@@ -23,7 +23,8 @@
 //    threshold kFoundZ = 6 gives a false-positive rate below 1.6e-8 per image with no tuning
 //    on a particular data set. The same bound holds for a sum of several frames' normalised
 //    responses (WatermarkResponse + ScoreResponse), which verify uses to combine a video's frames.
-//    Marked frames score far higher, also after CRF 28 + half size (figures in the tests/bench).
+//    Marked frames score far higher, also after CRF 28 + half size (watermark_test and
+//    verify_test print the figures).
 // What it does not survive: cropping or rotation (the cells no longer line up), heavy blur.
 #ifndef FSC_CORE_CONVERT_WATERMARK_H_
 #define FSC_CORE_CONVERT_WATERMARK_H_
