@@ -56,8 +56,8 @@ class ConvertTest : public ::testing::Test {
     ASSERT_EQ(extract.exit_code, 0) << extract.output;
     CommandResult train = Fsc("train --model lightweight --a " + *root_ + "/faces --b " + *root_ +
                               "/faces -m " + *root_ +
-                              "/model --iterations 2 --batch 4 "
-                              "--save-every 2 --preview-every 0 --log-every 1 --threads 2 "
+                              "/model --iterations 1 --batch 2 "
+                              "--save-every 1 --preview-every 0 --log-every 1 --threads 2 "
                               "--lr 1e-3 --seed 1");
     ASSERT_EQ(train.exit_code, 0) << train.output;
     // A folder of images: one with a face, one without.

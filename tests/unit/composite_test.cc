@@ -220,6 +220,45 @@ TEST(CompositeTest, LandmarkMaskIsDrawnWhenNoneIsStored) {
   EXPECT_EQ(frame.at<cv::Vec3b>(30, 30), original.at<cv::Vec3b>(30, 30));
 }
 
+TEST(CompositeTest, LearnedMaskDecidesWhereTheFaceGoes) {
+  const cv::Mat original = Frame({240, 200}, 5);
+  const cv::Mat to_aligned = ToAligned({120, 100}, 1.2, -15);
+  absl::StatusOr<FaceGeometry> g = ComputeFaceGeometry(to_aligned, 256, 0.875, 64, original.size());
+  ASSERT_TRUE(g.ok());
+  SwappedFace swapped;
+  swapped.to_aligned = to_aligned;
+  swapped.aligned_size = 256;
+  swapped.face = cv::Mat(64, 64, CV_32FC3, cv::Scalar(0.9, 0.1, 0.9));
+  // The model's mask: a disc in the model square; the stored landmark mask must be ignored.
+  swapped.learned_mask = cv::Mat::zeros(64, 64, CV_32FC1);
+  cv::circle(swapped.learned_mask, {32, 32}, 20, 1.0, cv::FILLED);
+  swapped.stored_mask = cv::Mat(128, 128, CV_8UC1, cv::Scalar(255));
+  BlendOptions options;
+  options.color = ColorMethod::kNone;
+  options.blur = 4;
+  cv::Mat frame = original.clone();
+  ASSERT_TRUE(BlendFace(*g, swapped, options, &frame).ok());
+  cv::Mat disc;
+  cv::warpAffine(swapped.learned_mask, disc, g->to_model, original.size(),
+                 cv::INTER_LINEAR | cv::WARP_INVERSE_MAP);
+  int changed = 0;
+  for (int y = 0; y < frame.rows; ++y) {
+    for (int x = 0; x < frame.cols; ++x) {
+      const bool same = frame.at<cv::Vec3b>(y, x) == original.at<cv::Vec3b>(y, x);
+      if (disc.at<float>(y, x) <= 0.5f) {
+        ASSERT_TRUE(same) << "pixel " << x << "," << y << " outside the learned mask changed";
+      } else if (!same) {
+        ++changed;
+      }
+    }
+  }
+  EXPECT_GT(changed, 1000);
+  // The centre is the face's colour exactly (alpha 1 there).
+  const cv::Vec3b centre = frame.at<cv::Vec3b>(100, 120);
+  EXPECT_NEAR(centre[0], 230, 1);
+  EXPECT_NEAR(centre[1], 26, 1);
+}
+
 TEST(CompositeTest, UnsharpSharpensEdgesAndLeavesFlatAreas) {
   cv::Mat image(20, 20, CV_32FC3, cv::Scalar(0.3, 0.3, 0.3));
   image.colRange(10, 20).setTo(cv::Scalar(0.7, 0.7, 0.7));
