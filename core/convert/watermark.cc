@@ -2,11 +2,8 @@
 #include "core/convert/watermark.h"
 
 #include <cmath>
-#include <list>
-#include <mutex>
 #include <opencv2/imgproc.hpp>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -26,12 +23,14 @@ constexpr int kWork = kGrid * kCell;
 constexpr double kSmoothCells = 0.5;
 // The detector's high-pass removes content coarser than this (Gaussian sigma, in cells).
 constexpr double kHighPassCells = 1.0;
-// Pattern RMS in luma levels (PSNR about 40-41 dB once rounding and clipping are counted).
-constexpr double kStrength = 2.5;
+// Pattern RMS in luma levels where the frame is textured (PSNR 39-41 dB on photos, 41 on video).
+constexpr float kStrength = 2.8f;
+// Texture mask: strength x clamp(kMaskFloor + kMaskSlope * local std of the luma, .., 1). Flat
+// areas get half: at full strength the pattern showed as faint grain in large flat dark areas.
+constexpr float kMaskFloor = 0.5f;
+constexpr float kMaskSlope = 0.15f;
 // The key: the bits of SHA-256(kKeySeed + counter), one sign per cell.
 constexpr char kKeySeed[] = "fsc synthetic-content watermark, key v1, #";
-// Frame sizes whose upsampled pattern is kept (convert uses one size, verify a few).
-constexpr size_t kCachedSizes = 4;
 
 void Blur(const cv::Mat& in, cv::Mat* out, double sigma_px) {
   cv::GaussianBlur(in, *out, cv::Size(0, 0), sigma_px, sigma_px, cv::BORDER_REFLECT);
@@ -61,38 +60,6 @@ const Key& TheKey() {
     return k;
   }();
   return *key;
-}
-
-// The pattern at one frame size as two saturating 8-bit images, the positive and the negative
-// part of the rounded delta, each on B, G and R alike.
-struct SizedDelta {
-  cv::Mat plus;   // CV_8UC3, max(delta, 0)
-  cv::Mat minus;  // CV_8UC3, max(-delta, 0)
-};
-
-// The watermark does not depend on the frame's content, so embedding is two vectorised
-// saturating operations with a delta cached per frame size.
-SizedDelta DeltaForSize(cv::Size size) {
-  static std::mutex mu;
-  static std::list<std::pair<cv::Size, SizedDelta>> cache;  // most recent first
-  std::lock_guard<std::mutex> lock(mu);
-  for (auto it = cache.begin(); it != cache.end(); ++it) {
-    if (it->first == size) {
-      cache.splice(cache.begin(), cache, it);
-      return cache.front().second;
-    }
-  }
-  cv::Mat smooth, plus, minus;
-  cv::resize(TheKey().pattern * kStrength, smooth, size, 0, 0, cv::INTER_LINEAR);
-  smooth.convertTo(plus, CV_8U);  // rounds, and saturates negatives to 0
-  cv::Mat negated = -smooth;
-  negated.convertTo(minus, CV_8U);
-  SizedDelta delta;
-  cv::merge(std::vector<cv::Mat>{plus, plus, plus}, delta.plus);
-  cv::merge(std::vector<cv::Mat>{minus, minus, minus}, delta.minus);
-  cache.emplace_front(size, delta);
-  if (cache.size() > kCachedSizes) cache.pop_back();
-  return delta;
 }
 
 // The image's luma resampled onto the working grid (area average when shrinking).
@@ -133,12 +100,36 @@ double ConfidenceFromZ(double z) { return 1.0 / (1.0 + std::exp(-(z - kFoundZ)))
 bool EmbedWatermark(cv::Mat* bgr) {
   if (bgr == nullptr || bgr->empty() || bgr->type() != CV_8UC3) return false;
   if (bgr->cols < kMinWatermarkSide || bgr->rows < kMinWatermarkSide) return false;
-  // The same delta on B, G and R moves the luma by exactly delta and leaves chroma alone. At
-  // most one of plus/minus is non-zero per pixel, so the two saturating steps equal one
-  // saturating add of the signed delta.
-  SizedDelta delta = DeltaForSize(bgr->size());
-  cv::add(*bgr, delta.plus, *bgr);
-  cv::subtract(*bgr, delta.minus, *bgr);
+  // Strength map: full where the content varies (the eye and the codecs forgive changes there),
+  // half where it is flat. It is coarse by nature, so it is computed at half the working grid
+  // (two pixels per cell) from a point-sampled (linear) resize with box filters: a tenth of the
+  // cost of the area resize the detector needs.
+  constexpr int kMaskGrid = kWork / 2;
+  cv::Mat gray, work;
+  cv::cvtColor(*bgr, gray, cv::COLOR_BGR2GRAY);
+  cv::resize(gray, work, cv::Size(kMaskGrid, kMaskGrid), 0, 0, cv::INTER_LINEAR);
+  work.convertTo(work, CV_32F);
+  const cv::Size window(kCell + 1, kCell + 1);  // about one cell either side
+  cv::Mat mean, mean_sq, texture;
+  cv::blur(work, mean, window, cv::Point(-1, -1), cv::BORDER_REFLECT);
+  cv::blur(work.mul(work), mean_sq, window, cv::Point(-1, -1), cv::BORDER_REFLECT);
+  cv::sqrt(cv::max(mean_sq - mean.mul(mean), 0.f), texture);
+  cv::Mat mask = cv::min(texture * kMaskSlope + kMaskFloor, 1.f);
+  cv::resize(mask, mask, cv::Size(kWork, kWork), 0, 0, cv::INTER_LINEAR);
+  cv::Mat delta = TheKey().pattern.mul(mask) * kStrength;
+  // The same delta on B, G and R moves the luma by exactly delta and leaves chroma alone. It is
+  // split into its positive and negative parts (8-bit, on the working grid), each resized to
+  // the frame; two vectorised saturating passes then add the signed delta.
+  cv::Mat plus, minus, negated = -delta;
+  delta.convertTo(plus, CV_8U);  // rounds; negatives saturate to 0
+  negated.convertTo(minus, CV_8U);
+  cv::Mat plus3, minus3;
+  cv::merge(std::vector<cv::Mat>{plus, plus, plus}, plus3);
+  cv::merge(std::vector<cv::Mat>{minus, minus, minus}, minus3);
+  cv::resize(plus3, plus3, bgr->size(), 0, 0, cv::INTER_LINEAR);
+  cv::resize(minus3, minus3, bgr->size(), 0, 0, cv::INTER_LINEAR);
+  cv::add(*bgr, plus3, *bgr);
+  cv::subtract(*bgr, minus3, *bgr);
   return true;
 }
 
