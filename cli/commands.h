@@ -13,7 +13,9 @@ int Dispatch(const Args& args);
 int RunExtractCommand(const Args& args);
 int RunAlignmentsCommand(const Args& args);
 int RunTrainCommand(const Args& args);
+int RunConvertCommand(const Args& args);
 int RunBenchCommand(const Args& args);
+int RunVerifyCommand(const Args& args);
 
 }  // namespace fsc::cli
 

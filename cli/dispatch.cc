@@ -18,6 +18,10 @@ const Verb kVerbs[] = {
      RunExtractCommand},
     {"alignments", "inspect an alignments file (dump as JSON)", RunAlignmentsCommand},
     {"train", "train a face-swap model on two folders of faces (resumable)", RunTrainCommand},
+    {"convert", "swap faces into a video or images with a trained model (labelled synthetic)",
+     RunConvertCommand},
+    {"verify", "check a video or image for fsc's synthetic label (watermark, metadata)",
+     RunVerifyCommand},
     {"bench", "measure speed (bench train: the training step on random data)", RunBenchCommand},
 };
 
