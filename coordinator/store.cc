@@ -575,6 +575,40 @@ absl::StatusOr<std::vector<TaskRecord>> Store::TasksOfJob(const std::string& job
   return QueryTasks("WHERE job_id = ? ORDER BY seq", {job_id});
 }
 
+absl::StatusOr<Store::JobTaskSummary> Store::SummarizeJob(const std::string& job_id) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  FSC_ASSIGN_OR_RETURN(
+      SqliteStatement counts,
+      db_->Prepare(absl::StrCat(
+          "SELECT COUNT(*), COALESCE(SUM(state = ", int{proto::TASK_SUCCEEDED},
+          "), 0), COALESCE(SUM(state IN (", int{proto::TASK_LEASED}, ", ",
+          int{proto::TASK_SUCCEEDED},
+          ") OR attempt > 0), 0), COALESCE(AVG(CASE WHEN state = ", int{proto::TASK_SUCCEEDED},
+          " THEN 1.0 ELSE progress END), 0) FROM tasks WHERE job_id = ?")));
+  counts.Bind(1, job_id);
+  FSC_RETURN_IF_ERROR(counts.Step().status());
+  JobTaskSummary summary;
+  summary.total = counts.Int(0);
+  summary.succeeded = counts.Int(1);
+  summary.started = counts.Int(2);
+  summary.progress = counts.Double(3);
+  FSC_ASSIGN_OR_RETURN(
+      SqliteStatement failed,
+      db_->Prepare(absl::StrCat("SELECT id FROM tasks WHERE job_id = ? AND state = ",
+                                int{proto::TASK_FAILED}, " ORDER BY seq LIMIT 1")));
+  failed.Bind(1, job_id);
+  FSC_ASSIGN_OR_RETURN(bool has_failed, failed.Step());
+  if (has_failed) summary.first_failed = failed.Text(0);
+  return summary;
+}
+
+absl::StatusOr<std::vector<TaskRecord>> Store::FinishedFinalTasks(const std::string& job_id) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  return QueryTasks(absl::StrCat("WHERE job_id = ? AND final = 1 AND state = ",
+                                 int{proto::TASK_SUCCEEDED}, " ORDER BY seq"),
+                    {job_id});
+}
+
 absl::StatusOr<std::optional<TaskRecord>> Store::NextReadyTask(
     const std::vector<proto::WorkerRole>& roles) {
   std::lock_guard<std::recursive_mutex> lock(mu_);

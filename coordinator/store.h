@@ -108,6 +108,17 @@ class Store {
   absl::Status UpdateTask(const TaskRecord& task);
   absl::StatusOr<std::optional<TaskRecord>> GetTask(const std::string& id);
   absl::StatusOr<std::vector<TaskRecord>> TasksOfJob(const std::string& job_id);
+  // What the job's state roll-up needs, in two aggregate queries instead of loading every task.
+  struct JobTaskSummary {
+    int64_t total = 0;
+    int64_t succeeded = 0;
+    int64_t started = 0;       // leased, succeeded, or leased before
+    std::string first_failed;  // id of the first failed task, empty when none
+    double progress = 0;       // mean over tasks (succeeded = 1)
+  };
+  absl::StatusOr<JobTaskSummary> SummarizeJob(const std::string& job_id);
+  // The job's succeeded final tasks (their outputs are the artifacts).
+  absl::StatusOr<std::vector<TaskRecord>> FinishedFinalTasks(const std::string& job_id);
   // The next pending task whose dependencies all succeeded and whose role is in `roles`:
   // highest priority first, then oldest job, then task order. nullopt when none.
   absl::StatusOr<std::optional<TaskRecord>> NextReadyTask(
