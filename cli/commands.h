@@ -14,6 +14,15 @@ int RunExtractCommand(const Args& args);
 int RunAlignmentsCommand(const Args& args);
 int RunTrainCommand(const Args& args);
 int RunBenchCommand(const Args& args);
+// The cluster client verbs.
+int RunClusterCommand(const Args& args);
+int RunSubmitCommand(const Args& args);
+int RunJobsCommand(const Args& args);
+int RunJobCommand(const Args& args);
+int RunLogsCommand(const Args& args);
+int RunCancelCommand(const Args& args);
+int RunDatasetCommand(const Args& args);
+int RunFetchCommand(const Args& args);
 
 }  // namespace fsc::cli
 

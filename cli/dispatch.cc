@@ -19,6 +19,14 @@ const Verb kVerbs[] = {
     {"alignments", "inspect an alignments file (dump as JSON)", RunAlignmentsCommand},
     {"train", "train a face-swap model on two folders of faces (resumable)", RunTrainCommand},
     {"bench", "measure speed (bench train: the training step on random data)", RunBenchCommand},
+    {"cluster", "start, stop or inspect a cluster (up --local, down, status)", RunClusterCommand},
+    {"submit", "run extract, convert, train or swap on the cluster", RunSubmitCommand},
+    {"jobs", "list your jobs on the cluster", RunJobsCommand},
+    {"job", "show one job: state, tasks, artifacts", RunJobCommand},
+    {"logs", "print or follow (-f) a job's log and progress", RunLogsCommand},
+    {"cancel", "cancel one of your jobs", RunCancelCommand},
+    {"dataset", "upload inputs to the cluster, list them", RunDatasetCommand},
+    {"fetch", "download a finished job's results", RunFetchCommand},
 };
 
 void PrintHelp() {

@@ -35,6 +35,15 @@ struct ExtractOptions {
   float filter_threshold = 0.55f;
   int threads = 1;          // worker threads, each with its own networks
   bool write_faces = true;  // write aligned PNGs (off: alignments only)
+  // Frame range [frame_begin, frame_end) of the source (frame_end < 0: to the end), for a
+  // cluster worker's share of a video. Frames are picked by index (index % every_n == 0), so the
+  // union of the ranges' results is exactly what one run over the whole source gives. The
+  // alignments file still describes the whole source (SourceInfo).
+  int64_t frame_begin = 0;
+  int64_t frame_end = -1;
+  // Polled between frames; when it returns true RunExtraction stops and returns CANCELLED
+  // without writing the alignments file.
+  std::function<bool()> cancelled;
 };
 
 // One face found in a frame, ready to be stored.

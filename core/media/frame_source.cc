@@ -46,6 +46,23 @@ class VideoSource : public FrameSource {
     return frame;
   }
 
+  void SkipTo(int64_t index) override {
+    while (!done_ && next_index_ < index) {
+      // grab() demuxes and decodes but skips the colour conversion of read().
+      if (!capture_.grab()) {
+        done_ = true;
+        if (description_.frame_count > 0 && next_index_ < description_.frame_count) {
+          warnings_.push_back(absl::StrCat(description_.path, ": decoded ", next_index_, " of ",
+                                           description_.frame_count,
+                                           " frames; the rest could not be read (truncated or "
+                                           "corrupt video?)"));
+        }
+        return;
+      }
+      ++next_index_;
+    }
+  }
+
  private:
   SourceDescription description_;
   cv::VideoCapture capture_;
@@ -77,6 +94,10 @@ class ImageListSource : public FrameSource {
       return frame;
     }
     return std::nullopt;
+  }
+
+  void SkipTo(int64_t index) override {
+    if (index > 0) next_ = std::max(next_, std::min(files_.size(), static_cast<size_t>(index)));
   }
 
  private:

@@ -42,6 +42,11 @@ class FrameSource {
   // The next frame, or nullopt at the end. Frames that cannot be decoded are skipped and
   // recorded in warnings().
   virtual std::optional<SourceFrame> Next() = 0;
+  // Moves forward so that the next frame returned has index >= `index` (frames before it are
+  // not delivered). Video decodes and drops the skipped frames instead of seeking: container
+  // seeks are not frame-exact for every codec, and a frame range must hold exactly the frames a
+  // full read would give. Image lists skip without decoding. Going backwards is a no-op.
+  virtual void SkipTo(int64_t index) = 0;
   // Problems met so far, each naming the file (and frame); empty when everything decoded.
   virtual const std::vector<std::string>& warnings() const = 0;
 };

@@ -1,0 +1,90 @@
+// Hash-then-upload of client inputs, skipping what the coordinator already has.
+#include "cli/datasets.h"
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "core/rpc/transfer.h"
+#include "core/rpc/version.h"
+#include "core/util/progress.h"
+#include "core/util/status_macros.h"
+
+namespace fsc::cli {
+namespace fs = std::filesystem;
+
+absl::StatusOr<proto::ListDatasetsResponse> ListDatasets(const Client& client) {
+  proto::ListDatasetsRequest request;
+  request.set_version(rpc::kClusterProtoVersion);
+  proto::ListDatasetsResponse response;
+  auto context = client.Context();
+  grpc::Status status = client.stub->ListDatasets(context.get(), request, &response);
+  if (!status.ok()) return RpcError(status, "ListDatasets", client.options);
+  return response;
+}
+
+absl::StatusOr<EnsuredDataset> EnsureDataset(const Client& client, const std::string& path_or_id,
+                                             const std::string& name) {
+  std::error_code error;
+  bool local = fs::exists(path_or_id, error);
+  if (!local && !rpc::ValidateSha256(path_or_id).ok()) {
+    return absl::NotFoundError(absl::StrCat("no such file or folder '", path_or_id,
+                                            "' (nor is it a dataset id: 'fsc dataset list')"));
+  }
+  std::string id = path_or_id;
+  std::vector<proto::FileEntry> files;
+  if (local) {
+    auto listed = rpc::ListDataset(path_or_id);
+    if (!listed.ok()) {
+      return absl::Status(
+          listed.status().code(),
+          absl::StrCat("cannot read the input '", path_or_id, "': ", listed.status().message()));
+    }
+    files = *std::move(listed);
+    id = rpc::DatasetId(files);
+  }
+  FSC_ASSIGN_OR_RETURN(proto::ListDatasetsResponse known, ListDatasets(client));
+  for (const proto::Dataset& dataset : known.datasets()) {
+    if (dataset.id() != id) continue;
+    std::cerr << "dataset " << (local ? path_or_id : dataset.name()) << ": already on the "
+              << "coordinator as " << id.substr(0, 12) << " (" << dataset.files_size() << " files, "
+              << HumanBytes(dataset.total_bytes()) << "), not uploaded again\n";
+    return EnsuredDataset{dataset, false};
+  }
+  if (!local) {
+    return absl::NotFoundError(
+        absl::StrCat("no dataset ", id, " on the coordinator ('fsc dataset list' lists yours)"));
+  }
+
+  std::string label = name;
+  if (label.empty()) {
+    label = fs::path(path_or_id).lexically_normal().filename().string();
+    if (label.empty())
+      label = fs::path(path_or_id).lexically_normal().parent_path().filename().string();
+  }
+  int64_t total = 0;
+  for (const proto::FileEntry& file : files) total += file.size();
+  std::unique_ptr<util::Progress> bar;
+  auto progress = [&](int64_t done, int64_t) {
+    if (!bar)
+      bar = std::make_unique<util::Progress>("upload " + label, (total + 1023) / 1024, "KB");
+    bar->Update(done / 1024);
+  };
+  auto uploaded =
+      rpc::UploadDataset(client.stub.get(), client.options.token, path_or_id, label, progress);
+  if (bar) bar->Finish();
+  if (!uploaded.ok()) {
+    return RpcError(rpc::ToGrpc(uploaded.status()), "UploadDataset " + path_or_id, client.options);
+  }
+  if (uploaded->id() != id) {
+    return absl::DataLossError(absl::StrCat("the coordinator stored ", path_or_id, " as dataset ",
+                                            uploaded->id(), " but its content address is ", id,
+                                            ": client and coordinator disagree on the format"));
+  }
+  std::cerr << "dataset " << path_or_id << ": uploaded as " << id.substr(0, 12) << " ("
+            << files.size() << " files, " << HumanBytes(total) << ")\n";
+  return EnsuredDataset{*std::move(uploaded), true};
+}
+
+}  // namespace fsc::cli

@@ -1,0 +1,94 @@
+// fsc fetch ID -o DIR [--path P]: downloads a finished job's artifacts, each file verified
+// against the job's record (size, sha256) and renamed into place only when complete.
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "cli/client_common.h"
+#include "cli/commands.h"
+#include "core/rpc/transfer.h"
+#include "core/util/flags.h"
+#include "core/util/progress.h"
+
+namespace fsc::cli {
+
+int RunFetchCommand(const Args& args) {
+  rpc::ConnectFlags connect;
+  std::string output, path;
+  bool json = false;
+  util::FlagSet flags("fsc fetch", "ID -o DIR [--path P] [connection flags]",
+                      "Downloads the artifacts of a succeeded job into DIR (extract: alignments\n"
+                      "and faces; train: the model folder; convert/swap: the labelled video).\n"
+                      "Every file is checked against the job's record and appears only when\n"
+                      "complete; existing files of the same name are replaced.");
+  rpc::AddConnectFlags(&flags, &connect);
+  flags.String("output", 'o', &output, "folder to write into (created if missing)");
+  flags.String("path", 0, &path, "only this artifact (a path as 'fsc job ID' lists it)");
+  flags.Bool("json", 0, &json, "print the files written as JSON");
+  std::vector<std::string> positional;
+  if (auto exit_code = flags.ParseOrExit(args, &positional)) return *exit_code;
+  if (positional.size() != 1 || output.empty()) {
+    std::cerr << "fsc fetch: needs one job ID and -o DIR (see --help)\n";
+    return 2;
+  }
+  auto client = Connect(connect);
+  if (!client.ok()) return Fail("fetch", client.status());
+  auto id = ResolveJobId(*client, positional[0]);
+  if (!id.ok()) return Fail("fetch", id.status());
+  auto job = GetJob(*client, *id);
+  if (!job.ok()) return Fail("fetch", job.status());
+  if (job->state() != proto::JOB_SUCCEEDED) {
+    return Fail("fetch", absl::FailedPreconditionError(absl::StrCat(
+                             "job ", *id, " is ", JobStateName(job->state()),
+                             job->state() == proto::JOB_QUEUED || job->state() == proto::JOB_RUNNING
+                                 ? ": its artifacts exist once it succeeded ('fsc logs -f " + *id +
+                                       "' waits for it)"
+                                 : ": it has no artifacts to fetch")));
+  }
+  std::vector<proto::FileEntry> expected(job->artifacts().begin(), job->artifacts().end());
+  int64_t total = 0;
+  bool found = path.empty();
+  for (const proto::FileEntry& file : expected) {
+    if (path.empty() || file.path() == path) total += file.size();
+    found = found || file.path() == path;
+  }
+  if (!found) {
+    return Fail("fetch", absl::NotFoundError(absl::StrCat("job ", *id, " has no artifact '", path,
+                                                          "' ('fsc job ", *id, "' lists them)")));
+  }
+  std::unique_ptr<util::Progress> bar;
+  auto progress = [&](int64_t done, int64_t) {
+    if (!bar) bar = std::make_unique<util::Progress>("fetch", (total + 1023) / 1024, "KB");
+    bar->Update(done / 1024);
+  };
+  auto written = rpc::DownloadArtifacts(client->stub.get(), client->options.token, *id, path,
+                                        output, expected, progress);
+  if (bar) bar->Finish();
+  if (!written.ok()) {
+    return Fail("fetch", RpcError(rpc::ToGrpc(written.status()), "DownloadArtifact " + *id,
+                                  client->options));
+  }
+  std::string folder = std::filesystem::absolute(output).lexically_normal().string();
+  if (json) {
+    nlohmann::json files = nlohmann::json::array();
+    for (const proto::FileEntry& file : *written) {
+      files.push_back({{"path", file.path()},
+                       {"size", file.size()},
+                       {"sha256", file.sha256()},
+                       {"local_path", (std::filesystem::path(folder) / file.path()).string()}});
+    }
+    std::cout << nlohmann::json{{"job_id", *id}, {"folder", folder}, {"files", files}}.dump(2)
+              << "\n";
+    return 0;
+  }
+  for (const proto::FileEntry& file : *written) {
+    std::cout << (std::filesystem::path(folder) / file.path()).string() << "\n";
+  }
+  std::cerr << "fetched " << written->size() << " files (" << HumanBytes(total) << ") of job "
+            << *id << " into " << folder << "\n";
+  return 0;
+}
+
+}  // namespace fsc::cli

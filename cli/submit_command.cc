@@ -1,0 +1,333 @@
+// fsc submit extract|convert|train|swap: uploads the inputs as datasets (skipping what the
+// coordinator already holds), submits the JobSpec with options that mirror the local verbs, and
+// with --wait follows the job to its end.
+#include <functional>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "cli/client_common.h"
+#include "cli/commands.h"
+#include "cli/datasets.h"
+#include "core/rpc/version.h"
+#include "core/util/flags.h"
+
+namespace fsc::cli {
+namespace {
+
+// Every flag of every kind; each kind registers the ones it takes.
+struct SubmitFlags {
+  rpc::ConnectFlags connect;
+  // Job.
+  std::string name;
+  int priority = 0;
+  int frames_per_task = 0;
+  int max_attempts = 0;
+  bool wait = false;
+  bool json = false;
+  // Inputs besides the positional ones.
+  std::string faces_a, faces_b, model_dir, alignments;
+  // Extract.
+  std::string detector;
+  int size = 0, every_n = 0;
+  double min_size = 0, min_score = 0;
+  // Train.
+  std::string model, loss, precision;
+  int batch = 0, iterations = 0, save_every = 0, seed = 0, ranks = 0;
+  double lr = 0, gan_weight = 0;
+  bool learn_mask = false;
+  // Convert.
+  std::string swap, color, codec;
+  int mask_erode = 0, mask_blur = 0, crf = 0;
+};
+
+void AddJobFlags(util::FlagSet* flags, SubmitFlags* f) {
+  rpc::AddConnectFlags(flags, &f->connect);
+  flags->String("name", 0, &f->name, "a label for the job (shown by 'fsc jobs')");
+  flags->Int("priority", 0, &f->priority, "0..9, higher runs first");
+  flags->Int("max-attempts", 0, &f->max_attempts,
+             "attempts per task before the job fails (0: the coordinator's default)");
+  flags->Bool("wait", 'W', &f->wait,
+              "follow the job to its end (progress bar); exit 0 if it succeeded, 1 otherwise");
+  flags->Bool("json", 0, &f->json, "print the job as JSON (with --wait: as it ended)");
+}
+
+void AddSplitFlags(util::FlagSet* flags, SubmitFlags* f) {
+  flags->Int("frames-per-task", 0, &f->frames_per_task,
+             "frames of a video per extract/convert task (0: the coordinator chooses)");
+}
+
+void AddExtractFlags(util::FlagSet* flags, SubmitFlags* f) {
+  flags->String("detector", 'D', &f->detector, "face detector: ssd, tiny, blazeface (empty: ssd)");
+  flags->Int("size", 's', &f->size, "side of the aligned face crops (0: 256)");
+  flags->Int("every-n", 'n', &f->every_n, "extract every n-th frame (0: every frame)");
+  flags->Double("min-size", 0, &f->min_size, "drop faces whose box is smaller (pixels)");
+  flags->Double("min-score", 0, &f->min_score, "drop detections below this confidence (0..1)");
+}
+
+void AddTrainFlags(util::FlagSet* flags, SubmitFlags* f) {
+  flags->String("model", 0, &f->model,
+                "model: original, lightweight, dfl-h128 (empty: original, as fsc train)");
+  flags->Int("batch", 'b', &f->batch, "faces per side per iteration (0: 16)");
+  flags->Int("iterations", 'i', &f->iterations,
+             "train until this iteration count (0: fsc train's)");
+  flags->Double("lr", 0, &f->lr, "Adam learning rate (0: 5e-5)");
+  flags->String("loss", 0, &f->loss, "loss spec, e.g. ssim:1,mse:1 (empty: fsc train's)");
+  flags->String("precision", 0, &f->precision, "fp32, bf16 or fp16 (empty: fp32)");
+  flags->Int("save-every", 0, &f->save_every, "checkpoint every N iterations (0: 250)");
+  flags->Int("seed", 0, &f->seed, "seed of the weights, sampling and augmentation");
+  flags->Bool("learn-mask", 0, &f->learn_mask, "also learn a mask output");
+  flags->Double("gan-weight", 0, &f->gan_weight, "weight of the adversarial loss (0: off)");
+  flags->Int("ranks", 0, &f->ranks, "data-parallel training ranks (0/1: one process)");
+}
+
+void AddConvertFlags(util::FlagSet* flags, SubmitFlags* f) {
+  flags->String("swap", 0, &f->swap, "a-to-b (default) or b-to-a");
+  flags->String("color", 0, &f->color,
+                "colour matching: none, avg-color, rct, hist-match, seamless");
+  flags->Int("mask-erode", 0, &f->mask_erode, "erode the blend mask by N pixels");
+  flags->Int("mask-blur", 0, &f->mask_blur, "blur the blend mask by N pixels");
+  flags->String("codec", 0, &f->codec, "video codec of the output (empty: the default)");
+  flags->Int("crf", 0, &f->crf, "quality of the output video (0: the default)");
+}
+
+void FillExtract(const SubmitFlags& f, proto::ExtractOptions* out) {
+  out->set_detector(f.detector);
+  out->set_size(f.size);
+  out->set_every_n(f.every_n);
+  out->set_min_size(static_cast<int32_t>(f.min_size));
+  out->set_min_score(static_cast<float>(f.min_score));
+}
+
+void FillTrain(const SubmitFlags& f, proto::TrainOptions* out) {
+  out->set_model(f.model);
+  out->set_batch(f.batch);
+  out->set_iterations(f.iterations);
+  out->set_lr(f.lr);
+  out->set_loss(f.loss);
+  out->set_precision(f.precision);
+  out->set_save_every(f.save_every);
+  out->set_seed(static_cast<uint64_t>(f.seed));
+  out->set_learn_mask(f.learn_mask);
+  out->set_gan_weight(f.gan_weight);
+  out->set_ranks(f.ranks);
+}
+
+void FillConvert(const SubmitFlags& f, proto::ConvertOptions* out) {
+  out->set_swap(f.swap);
+  out->set_color(f.color);
+  out->set_mask_erode(f.mask_erode);
+  out->set_mask_blur(f.mask_blur);
+  out->set_codec(f.codec);
+  out->set_crf(f.crf);
+}
+
+// Checks the flags that have a fixed range before anything is uploaded.
+absl::Status CheckFlags(const SubmitFlags& f) {
+  if (f.priority < 0 || f.priority > 9) {
+    return absl::InvalidArgumentError("--priority must be 0..9");
+  }
+  if (f.frames_per_task < 0 || f.max_attempts < 0 || f.size < 0 || f.every_n < 0 || f.batch < 0 ||
+      f.iterations < 0 || f.save_every < 0 || f.ranks < 0 || f.crf < 0) {
+    return absl::InvalidArgumentError("counts and sizes cannot be negative");
+  }
+  if (f.lr < 0 || f.min_score < 0 || f.min_score > 1) {
+    return absl::InvalidArgumentError("--lr must be >= 0 and --min-score in 0..1");
+  }
+  if (!f.swap.empty() && f.swap != "a-to-b" && f.swap != "b-to-a") {
+    return absl::InvalidArgumentError("--swap must be a-to-b or b-to-a");
+  }
+  return absl::OkStatus();
+}
+
+// Uploads (or finds) `path_or_id` and returns its dataset id.
+absl::StatusOr<std::string> Input(const Client& client, const std::string& path_or_id) {
+  auto ensured = EnsureDataset(client, path_or_id);
+  if (!ensured.ok()) return ensured.status();
+  return ensured->dataset.id();
+}
+
+int Submit(const std::string& verb, const Client& client, const SubmitFlags& f,
+           proto::JobSpec spec) {
+  spec.set_version(rpc::kClusterProtoVersion);
+  spec.set_name(f.name);
+  spec.set_priority(f.priority);
+  spec.set_frames_per_task(f.frames_per_task);
+  spec.set_max_attempts(f.max_attempts);
+  proto::SubmitJobRequest request;
+  request.set_version(rpc::kClusterProtoVersion);
+  *request.mutable_spec() = spec;
+  proto::Job job;
+  auto context = client.Context();
+  grpc::Status status = client.stub->SubmitJob(context.get(), request, &job);
+  if (!status.ok()) return Fail(verb, RpcError(status, "SubmitJob", client.options));
+  if (!f.wait) {
+    if (f.json) {
+      std::cout << ToJson(job) << "\n";
+    } else {
+      std::cout << job.id() << "\n";
+      std::cerr << "follow it: fsc logs -f " << job.id() << "\n";
+    }
+    return 0;
+  }
+  if (!f.json) std::cout << job.id() << std::endl;
+  FollowOptions follow;
+  follow.log_out = stderr;  // stdout carries only the id (or the JSON)
+  auto ended = FollowJob(client, job.id(), follow);
+  if (!ended.ok()) return Fail(verb, ended.status());
+  if (f.json) std::cout << ToJson(*ended) << "\n";
+  if (ended->state() != proto::JOB_SUCCEEDED) {
+    std::cerr << "fsc " << verb << ": job " << ended->id() << " " << JobStateName(ended->state())
+              << (ended->error().empty() ? "" : ": " + ended->error()) << "\n";
+    return 1;
+  }
+  std::cerr << "job " << ended->id() << " succeeded; fetch its results: fsc fetch " << ended->id()
+            << " -o DIR\n";
+  return 0;
+}
+
+int Usage() {
+  std::cerr << "usage: fsc submit extract INPUT [options]\n"
+               "       fsc submit train --a FACES_A --b FACES_B [options]\n"
+               "       fsc submit convert INPUT -m MODEL_DIR [--alignments FILE] [options]\n"
+               "       fsc submit swap VIDEO_A INPUT_B [options]\n"
+               "(fsc submit KIND --help for the options of each)\n";
+  return 2;
+}
+
+}  // namespace
+
+int RunSubmitCommand(const Args& args) {
+  if (args.empty()) return Usage();
+  if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    Usage();
+    return 0;
+  }
+  const std::string kind = args[0];
+  const std::string verb = "submit " + kind;
+  const std::string inputs_note =
+      "\nInputs are local files or folders (hashed, then uploaded unless the coordinator already\n"
+      "holds the same bytes) or ids of datasets already there ('fsc dataset list'). Prints the\n"
+      "job id; --wait follows it to its end.";
+  SubmitFlags f;
+  proto::JobSpec spec;
+  std::vector<std::string> positional;
+  Args rest(args.begin() + 1, args.end());
+
+  if (kind == "extract") {
+    util::FlagSet flags(
+        "fsc submit extract", "INPUT [options]",
+        "Extracts faces on the cluster, like 'fsc extract': INPUT is a video (split\n"
+        "into frame ranges across the workers, then merged), an image or a folder\n"
+        "of images. Artifacts: alignments.fsca and faces/*.png." +
+            inputs_note);
+    AddJobFlags(&flags, &f);
+    AddSplitFlags(&flags, &f);
+    AddExtractFlags(&flags, &f);
+    if (auto exit_code = flags.ParseOrExit(rest, &positional)) return *exit_code;
+    if (positional.size() != 1) {
+      std::cerr << "fsc submit extract: needs one INPUT (see --help)\n";
+      return 2;
+    }
+    spec.set_kind(proto::JOB_EXTRACT);
+    FillExtract(f, spec.mutable_extract());
+  } else if (kind == "train") {
+    util::FlagSet flags("fsc submit train", "--a FACES_A --b FACES_B [options]",
+                        "Trains a face-swap model on the cluster, like 'fsc train': FACES_A and\n"
+                        "FACES_B are folders of aligned faces (fsc extract output). With -m it\n"
+                        "resumes that model folder. Artifacts: model/*." +
+                            inputs_note);
+    AddJobFlags(&flags, &f);
+    flags.String("a", 0, &f.faces_a, "faces of identity A (folder or dataset id)");
+    flags.String("b", 0, &f.faces_b, "faces of identity B (folder or dataset id)");
+    flags.String("model-dir", 'm', &f.model_dir, "a model folder to resume (optional)");
+    AddTrainFlags(&flags, &f);
+    if (auto exit_code = flags.ParseOrExit(rest, &positional)) return *exit_code;
+    if (!positional.empty() || f.faces_a.empty() || f.faces_b.empty()) {
+      std::cerr << "fsc submit train: needs --a FACES_A and --b FACES_B (see --help)\n";
+      return 2;
+    }
+    spec.set_kind(proto::JOB_TRAIN);
+    FillTrain(f, spec.mutable_train());
+  } else if (kind == "convert") {
+    util::FlagSet flags("fsc submit convert", "INPUT -m MODEL_DIR [--alignments FILE] [options]",
+                        "Swaps faces in INPUT (a video or images) with a trained model on the\n"
+                        "cluster, like 'fsc convert'; without --alignments INPUT is extracted\n"
+                        "first. The output is labelled as synthetic. Artifact: the video." +
+                            inputs_note);
+    AddJobFlags(&flags, &f);
+    AddSplitFlags(&flags, &f);
+    flags.String("model-dir", 'm', &f.model_dir, "the trained model folder (or dataset id)");
+    flags.String("alignments", 0, &f.alignments, "alignments file of INPUT (optional)");
+    AddExtractFlags(&flags, &f);
+    AddConvertFlags(&flags, &f);
+    if (auto exit_code = flags.ParseOrExit(rest, &positional)) return *exit_code;
+    if (positional.size() != 1 || f.model_dir.empty()) {
+      std::cerr << "fsc submit convert: needs one INPUT and -m MODEL_DIR (see --help)\n";
+      return 2;
+    }
+    spec.set_kind(proto::JOB_CONVERT);
+    FillExtract(f, spec.mutable_extract());
+    FillConvert(f, spec.mutable_convert());
+  } else if (kind == "swap") {
+    util::FlagSet flags("fsc submit swap", "VIDEO_A INPUT_B [options]",
+                        "The whole pipeline on the cluster: extracts the faces of VIDEO_A and of\n"
+                        "INPUT_B (a video, or a folder of photos of the other person), trains a\n"
+                        "model on them, then converts VIDEO_A with it (A's face replaced by B's,\n"
+                        "labelled as synthetic). Artifact: the swapped video." +
+                            inputs_note);
+    AddJobFlags(&flags, &f);
+    AddSplitFlags(&flags, &f);
+    AddExtractFlags(&flags, &f);
+    AddTrainFlags(&flags, &f);
+    AddConvertFlags(&flags, &f);
+    if (auto exit_code = flags.ParseOrExit(rest, &positional)) return *exit_code;
+    if (positional.size() != 2) {
+      std::cerr << "fsc submit swap: needs VIDEO_A and INPUT_B (see --help)\n";
+      return 2;
+    }
+    spec.set_kind(proto::JOB_SWAP);
+    FillExtract(f, spec.mutable_extract());
+    FillTrain(f, spec.mutable_train());
+    FillConvert(f, spec.mutable_convert());
+  } else {
+    std::cerr << "fsc submit: unknown job kind '" << kind << "'\n";
+    return Usage();
+  }
+  absl::Status checked = CheckFlags(f);
+  if (!checked.ok()) {
+    std::cerr << "fsc " << verb << ": " << checked.message() << " (see --help)\n";
+    return 2;
+  }
+
+  auto client = Connect(f.connect);
+  if (!client.ok()) return Fail(verb, client.status());
+  // The inputs the job reads, each a local path (uploaded unless already there) or a dataset id.
+  using Setter = std::function<void(const std::string&)>;
+  std::vector<std::pair<std::string, Setter>> inputs;
+  if (kind == "extract" || kind == "convert" || kind == "swap") {
+    inputs.push_back({positional[0], [&](const std::string& id) { spec.set_input_dataset(id); }});
+  }
+  if (kind == "swap") {
+    inputs.push_back({positional[1], [&](const std::string& id) { spec.set_input_b_dataset(id); }});
+  }
+  if (kind == "train") {
+    inputs.push_back({f.faces_a, [&](const std::string& id) { spec.set_faces_a_dataset(id); }});
+    inputs.push_back({f.faces_b, [&](const std::string& id) { spec.set_faces_b_dataset(id); }});
+  }
+  if (kind == "train" || kind == "convert") {
+    inputs.push_back({f.model_dir, [&](const std::string& id) { spec.set_model_dataset(id); }});
+  }
+  if (kind == "convert") {
+    inputs.push_back(
+        {f.alignments, [&](const std::string& id) { spec.set_alignments_dataset(id); }});
+  }
+  for (const auto& [path, set] : inputs) {
+    if (path.empty()) continue;
+    auto id = Input(*client, path);
+    if (!id.ok()) return Fail(verb, id.status());
+    set(*id);
+  }
+  return Submit(verb, *client, f, spec);
+}
+
+}  // namespace fsc::cli

@@ -1,0 +1,228 @@
+// JobSpec -> task DAG.
+#include "coordinator/planner.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "coordinator/validation.h"
+#include "core/util/status_macros.h"
+
+namespace fsc::coordinator {
+namespace {
+
+InputSource FromDataset(const std::string& id, std::string from, std::string to) {
+  return InputSource{InputSource::kDataset, id, std::move(from), std::move(to)};
+}
+InputSource FromTask(const std::string& id, std::string from, std::string to) {
+  return InputSource{InputSource::kTaskOutputs, id, std::move(from), std::move(to)};
+}
+
+class PlanBuilder {
+ public:
+  PlanBuilder(std::string job_id, const proto::JobSpec& spec, const ShapeFn& shape,
+              const PlanOptions& options)
+      : job_id_(std::move(job_id)), spec_(spec), shape_(shape), options_(options) {}
+
+  // Adds a task and returns its id.
+  std::string Add(proto::TaskKind kind, int64_t begin, int64_t end, std::vector<std::string> deps,
+                  std::vector<InputSource> sources) {
+    TaskRecord record;
+    proto::Task& task = record.task;
+    task.set_version(1);
+    task.set_id(absl::StrFormat("%s-t%04d", job_id_, static_cast<int>(tasks_.size())));
+    task.set_job_id(job_id_);
+    task.set_kind(kind);
+    task.set_state(proto::TASK_PENDING);
+    task.set_frame_begin(begin);
+    task.set_frame_end(end);
+    for (std::string& dep : deps) task.add_depends_on(std::move(dep));
+    task.set_attempt(0);
+    task.set_max_attempts(spec_.max_attempts() > 0 ? spec_.max_attempts() : options_.max_attempts);
+    record.role = RoleFor(kind);
+    record.sources = std::move(sources);
+    tasks_.push_back(std::move(record));
+    return tasks_.back().task.id();
+  }
+
+  void MarkFinal(const std::string& id) {
+    for (TaskRecord& task : tasks_) {
+      if (task.task.id() == id) task.final = true;
+    }
+  }
+
+  absl::StatusOr<DatasetShape> Shape(const std::string& dataset, const std::string& field,
+                                     bool frames = true) {
+    absl::StatusOr<DatasetShape> shape = shape_(dataset, frames);
+    if (!shape.ok()) {
+      return absl::Status(shape.status().code(),
+                          absl::StrCat(field, " ", dataset, ": ", shape.status().message()));
+    }
+    return shape;
+  }
+
+  // The frame ranges of a source with `frames` frames.
+  absl::StatusOr<std::vector<std::pair<int64_t, int64_t>>> Ranges(int64_t frames,
+                                                                  const std::string& field) {
+    if (frames <= 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": the dataset has no frames (no decodable video frames or images)"));
+    }
+    int64_t per_task = spec_.frames_per_task();
+    if (per_task <= 0) {
+      per_task = options_.default_frames_per_task;
+      // Very long sources get longer ranges rather than an unbounded task count.
+      int64_t floor = (frames + kMaxTasksPerJob / 4 - 1) / (kMaxTasksPerJob / 4);
+      if (per_task < floor) per_task = floor;
+    }
+    int64_t count = (frames + per_task - 1) / per_task;
+    if (count > kMaxTasksPerJob / 4) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("spec.frames_per_task: ", per_task, " frames per task would split ", frames,
+                       " frames into ", count, " tasks; the limit is ", kMaxTasksPerJob / 4,
+                       " (use a larger frames_per_task or 0 for the default)"));
+    }
+    std::vector<std::pair<int64_t, int64_t>> ranges;
+    for (int64_t begin = 0; begin < frames; begin += per_task) {
+      ranges.emplace_back(begin, std::min(frames, begin + per_task));
+    }
+    return ranges;
+  }
+
+  // Extract tasks over `dataset` + their merge; returns the merge task's id.
+  absl::StatusOr<std::string> Extract(const std::string& dataset, const std::string& field) {
+    FSC_ASSIGN_OR_RETURN(DatasetShape shape, Shape(dataset, field));
+    FSC_ASSIGN_OR_RETURN(auto ranges, Ranges(shape.frame_count, field));
+    std::vector<std::string> parts;
+    std::vector<InputSource> merge_sources;
+    for (const auto& [begin, end] : ranges) {
+      std::string id =
+          Add(proto::TASK_EXTRACT, begin, end, {}, {FromDataset(dataset, "", "input/")});
+      merge_sources.push_back(FromTask(id, "", absl::StrCat("parts/", id, "/")));
+      parts.push_back(id);
+    }
+    return Add(proto::TASK_MERGE_ALIGNMENTS, 0, 0, parts, std::move(merge_sources));
+  }
+
+  // Convert tasks over `dataset` (+ merge video for a video); marks the final tasks.
+  absl::Status Convert(const std::string& dataset, const std::string& field,
+                       const InputSource& model, const InputSource& alignments,
+                       const std::vector<std::string>& deps) {
+    FSC_ASSIGN_OR_RETURN(DatasetShape shape, Shape(dataset, field));
+    FSC_ASSIGN_OR_RETURN(auto ranges, Ranges(shape.frame_count, field));
+    std::vector<std::string> segments;
+    std::vector<InputSource> merge_sources = {FromDataset(dataset, "", "input/")};
+    for (const auto& [begin, end] : ranges) {
+      std::string id = Add(proto::TASK_CONVERT, begin, end, deps,
+                           {FromDataset(dataset, "", "input/"), model, alignments});
+      segments.push_back(id);
+      merge_sources.push_back(
+          FromTask(id, "segment.mkv", absl::StrCat("parts/", id, "/segment.mkv")));
+    }
+    if (!shape.is_video) {
+      // Converted images are the results themselves; there is nothing to join.
+      for (const std::string& id : segments) MarkFinal(id);
+      return absl::OkStatus();
+    }
+    MarkFinal(Add(proto::TASK_MERGE_VIDEO, 0, 0, segments, std::move(merge_sources)));
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<TaskRecord>> Build() {
+    switch (spec_.kind()) {
+      case proto::JOB_EXTRACT: {
+        FSC_ASSIGN_OR_RETURN(std::string merge,
+                             Extract(spec_.input_dataset(), "spec.input_dataset"));
+        MarkFinal(merge);
+        break;
+      }
+      case proto::JOB_CONVERT: {
+        FSC_RETURN_IF_ERROR(Shape(spec_.model_dataset(), "spec.model_dataset", false).status());
+        InputSource model = FromDataset(spec_.model_dataset(), "", "model/");
+        std::vector<std::string> deps;
+        InputSource alignments;
+        if (!spec_.alignments_dataset().empty()) {
+          FSC_ASSIGN_OR_RETURN(DatasetShape shape,
+                               Shape(spec_.alignments_dataset(), "spec.alignments_dataset", false));
+          if (shape.file_count != 1) {
+            return absl::InvalidArgumentError(
+                "spec.alignments_dataset: an alignments dataset is one .fsca file");
+          }
+          alignments = FromDataset(spec_.alignments_dataset(), "*", "alignments/alignments.fsca");
+        } else {
+          FSC_ASSIGN_OR_RETURN(std::string merge,
+                               Extract(spec_.input_dataset(), "spec.input_dataset"));
+          deps.push_back(merge);
+          alignments = FromTask(merge, "alignments.fsca", "alignments/alignments.fsca");
+        }
+        FSC_RETURN_IF_ERROR(
+            Convert(spec_.input_dataset(), "spec.input_dataset", model, alignments, deps));
+        break;
+      }
+      case proto::JOB_TRAIN: {
+        std::vector<InputSource> sources = {FromDataset(spec_.faces_a_dataset(), "", "faces_a/"),
+                                            FromDataset(spec_.faces_b_dataset(), "", "faces_b/")};
+        FSC_RETURN_IF_ERROR(Shape(spec_.faces_a_dataset(), "spec.faces_a_dataset", false).status());
+        FSC_RETURN_IF_ERROR(Shape(spec_.faces_b_dataset(), "spec.faces_b_dataset", false).status());
+        if (!spec_.model_dataset().empty()) {
+          FSC_RETURN_IF_ERROR(Shape(spec_.model_dataset(), "spec.model_dataset", false).status());
+          sources.push_back(FromDataset(spec_.model_dataset(), "", "model/"));
+        }
+        MarkFinal(Add(proto::TASK_TRAIN, 0, 0, {}, std::move(sources)));
+        break;
+      }
+      case proto::JOB_SWAP: {
+        FSC_ASSIGN_OR_RETURN(std::string merge_a,
+                             Extract(spec_.input_dataset(), "spec.input_dataset"));
+        FSC_ASSIGN_OR_RETURN(std::string merge_b,
+                             Extract(spec_.input_b_dataset(), "spec.input_b_dataset"));
+        std::string train =
+            Add(proto::TASK_TRAIN, 0, 0, {merge_a, merge_b},
+                {FromTask(merge_a, "faces/", "faces_a/"), FromTask(merge_b, "faces/", "faces_b/")});
+        FSC_RETURN_IF_ERROR(Convert(
+            spec_.input_dataset(), "spec.input_dataset", FromTask(train, "model/", "model/"),
+            FromTask(merge_a, "alignments.fsca", "alignments/alignments.fsca"), {merge_a, train}));
+        break;
+      }
+      default:
+        return absl::InvalidArgumentError("spec.kind: not a job kind");
+    }
+    if (static_cast<int>(tasks_.size()) > kMaxTasksPerJob) {
+      return absl::InvalidArgumentError(absl::StrCat("the job would have ", tasks_.size(),
+                                                     " tasks; the limit is ", kMaxTasksPerJob));
+    }
+    return std::move(tasks_);
+  }
+
+ private:
+  std::string job_id_;
+  const proto::JobSpec& spec_;
+  const ShapeFn& shape_;
+  const PlanOptions& options_;
+  std::vector<TaskRecord> tasks_;
+};
+
+}  // namespace
+
+proto::WorkerRole RoleFor(proto::TaskKind kind) {
+  switch (kind) {
+    case proto::TASK_EXTRACT:
+    case proto::TASK_MERGE_ALIGNMENTS:
+      return proto::ROLE_EXTRACT;
+    case proto::TASK_CONVERT:
+    case proto::TASK_MERGE_VIDEO:
+      return proto::ROLE_CONVERT;
+    case proto::TASK_TRAIN:
+      return proto::ROLE_TRAIN;
+    default:
+      return proto::WORKER_ROLE_UNSPECIFIED;
+  }
+}
+
+absl::StatusOr<std::vector<TaskRecord>> PlanJob(const std::string& job_id,
+                                                const proto::JobSpec& spec, const ShapeFn& shape,
+                                                const PlanOptions& options) {
+  return PlanBuilder(job_id, spec, shape, options).Build();
+}
+
+}  // namespace fsc::coordinator

@@ -1,0 +1,142 @@
+// The coordinator's durable state in one SQLite file: users and their tokens, join tokens,
+// workers, datasets and their files, jobs, tasks (state, attempt, lease, inputs, outputs, where
+// their inputs come from, dependencies) and each job's event log. Everything the scheduler
+// decides is written here inside a transaction before it is acted on, so a kill -9 at any point
+// restarts into a consistent state with nothing that succeeded lost.
+//
+// Secrets are never stored: tokens are kept as their SHA-256. The schema carries a version in
+// the `meta` table; opening a database written by a newer schema is refused.
+//
+// Thread-safe: every call, and every Transaction as a whole, holds one (recursive) lock, so the
+// body of a Transaction reads and writes a state no other thread changes meanwhile.
+#ifndef FSC_COORDINATOR_STORE_H_
+#define FSC_COORDINATOR_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "coordinator/sqlite.h"
+#include "proto/fsc.pb.h"
+
+namespace fsc::coordinator {
+
+inline constexpr int kStoreSchemaVersion = 1;
+
+// Where one part of a task's inputs comes from, and how its paths are mapped into the task's
+// folder. `from` selects paths: "" = every path, "dir/" = paths under dir/ (the prefix is
+// replaced by `to`), "*" = the only file of a one-file source (renamed to `to`), anything else =
+// that exact path (renamed to `to`). With `from` "" the path is prefixed with `to`.
+struct InputSource {
+  enum Kind { kDataset = 0, kTaskOutputs = 1 };
+  Kind kind = kDataset;
+  std::string id;  // dataset id or task id
+  std::string from;
+  std::string to;
+};
+
+// A task as stored: the wire Task (spec left empty; it is the job's) plus what the scheduler
+// needs to pick and feed it.
+struct TaskRecord {
+  proto::Task task;
+  proto::WorkerRole role = proto::WORKER_ROLE_UNSPECIFIED;
+  int priority = 0;
+  int64_t job_seq = 0;  // the job's submission order, for FIFO within a priority
+  bool final = false;   // its outputs are the job's artifacts
+  std::vector<InputSource> sources;
+};
+
+// A worker as stored (the live heartbeat time is kept in memory by the scheduler).
+struct WorkerRecord {
+  proto::WorkerInfo info;  // id, name, roles, cpu_threads, gpus, address
+  std::string session_hash;
+  int64_t registered_unix_ms = 0;
+};
+
+class Store {
+ public:
+  // Opens or creates the database at `path` and brings its schema up to date.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path);
+
+  // Runs `body` inside BEGIN IMMEDIATE ... COMMIT; a failing body rolls everything back.
+  absl::Status Transaction(const std::function<absl::Status()>& body);
+
+  // --- users, tokens -------------------------------------------------------------------------
+  absl::Status AddUserToken(const std::string& user, const std::string& token_hash, int64_t now_ms);
+  // The user owning the token, or nullopt.
+  absl::StatusOr<std::optional<std::string>> UserForToken(const std::string& token_hash);
+  absl::Status AddJoinToken(const std::string& token_hash, int64_t now_ms);
+  absl::StatusOr<bool> IsJoinToken(const std::string& token_hash);
+
+  // --- workers -------------------------------------------------------------------------------
+  absl::Status PutWorker(const WorkerRecord& worker);
+  absl::StatusOr<std::optional<WorkerRecord>> GetWorker(const std::string& id);
+  absl::StatusOr<std::optional<WorkerRecord>> WorkerForSession(const std::string& session_hash);
+  absl::StatusOr<std::vector<WorkerRecord>> ListWorkers();
+
+  // --- datasets ------------------------------------------------------------------------------
+  // Records `dataset` for dataset.owner(); re-recording the same id for the same owner updates
+  // its name only (the content is the id).
+  absl::Status PutDataset(const proto::Dataset& dataset);
+  absl::StatusOr<std::optional<proto::Dataset>> GetDataset(const std::string& owner,
+                                                           const std::string& id);
+  // Files of a dataset regardless of owner (for the scheduler: the job's owner was checked).
+  absl::StatusOr<std::vector<proto::FileEntry>> DatasetFiles(const std::string& id);
+  absl::StatusOr<std::vector<proto::Dataset>> ListDatasets(const std::string& owner);
+
+  // --- jobs ----------------------------------------------------------------------------------
+  // Inserts a job (without tasks/artifacts) and returns its submission sequence number.
+  absl::StatusOr<int64_t> InsertJob(const proto::Job& job);
+  // Updates state, timestamps and error.
+  absl::Status UpdateJob(const proto::Job& job);
+  // The job without tasks or artifacts; nullopt when unknown.
+  absl::StatusOr<std::optional<proto::Job>> GetJob(const std::string& id);
+  // Newest first. `owner` empty = every owner; `state` unspecified = every state; limit <= 0 = all.
+  absl::StatusOr<std::vector<proto::Job>> ListJobs(const std::string& owner, proto::JobState state,
+                                                   int limit);
+  absl::StatusOr<std::vector<std::pair<proto::JobState, int64_t>>> CountJobsByState();
+
+  // --- tasks ---------------------------------------------------------------------------------
+  absl::Status InsertTask(const TaskRecord& task);
+  // Updates the mutable fields: state, attempt, worker, lease, error, progress, inputs, outputs.
+  absl::Status UpdateTask(const TaskRecord& task);
+  absl::StatusOr<std::optional<TaskRecord>> GetTask(const std::string& id);
+  absl::StatusOr<std::vector<TaskRecord>> TasksOfJob(const std::string& job_id);
+  // The next pending task whose dependencies all succeeded and whose role is in `roles`:
+  // highest priority first, then oldest job, then task order. nullopt when none.
+  absl::StatusOr<std::optional<TaskRecord>> NextReadyTask(
+      const std::vector<proto::WorkerRole>& roles);
+  // Leased tasks whose lease expired at `now_ms`.
+  absl::StatusOr<std::vector<TaskRecord>> ExpiredLeases(int64_t now_ms);
+  absl::StatusOr<std::vector<std::string>> TasksLeasedBy(const std::string& worker_id);
+  absl::StatusOr<int64_t> CountTasksInState(proto::TaskState state);
+  // Only updates the lease expiry (the hot path of heartbeats).
+  absl::Status SetLeaseExpiry(const std::string& task_id, int64_t expires_unix_ms);
+
+  // --- events --------------------------------------------------------------------------------
+  // Appends `event` to its job's log, assigning the next sequence number (returned, and set in
+  // the event).
+  absl::StatusOr<int64_t> AppendEvent(proto::JobEvent* event);
+  absl::StatusOr<std::vector<proto::JobEvent>> EventsAfter(const std::string& job_id,
+                                                           int64_t after_sequence, int limit);
+
+ private:
+  explicit Store(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
+  absl::Status Migrate();
+  absl::StatusOr<std::vector<TaskRecord>> QueryTasks(const std::string& where,
+                                                     const std::vector<std::string>& args);
+  absl::Status LoadTaskDetails(TaskRecord* task);
+
+  std::recursive_mutex mu_;
+  std::unique_ptr<SqliteDb> db_;
+};
+
+}  // namespace fsc::coordinator
+
+#endif  // FSC_COORDINATOR_STORE_H_

@@ -1,0 +1,192 @@
+// Request validation: paths, hashes, ids, names and job specs.
+#include "coordinator/validation.h"
+
+#include <initializer_list>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "core/util/status_macros.h"
+
+namespace fsc::coordinator {
+namespace {
+
+absl::Status Invalid(const std::string& what, const std::string& problem) {
+  return absl::InvalidArgumentError(absl::StrCat(what, ": ", problem));
+}
+
+absl::Status OneOf(const std::string& value, std::initializer_list<const char*> allowed,
+                   const std::string& what) {
+  if (value.empty()) return absl::OkStatus();  // the default
+  for (const char* candidate : allowed) {
+    if (value == candidate) return absl::OkStatus();
+  }
+  return Invalid(what, absl::StrCat("'", value, "' is not one of: ", absl::StrJoin(allowed, ", ")));
+}
+
+absl::Status InRange(int64_t value, int64_t low, int64_t high, const std::string& what) {
+  if (value < low || value > high) {
+    return Invalid(what, absl::StrCat(value, " is outside ", low, "..", high));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Needs(const std::string& id, const std::string& field, const std::string& kind) {
+  if (id.empty()) return Invalid(field, absl::StrCat("a ", kind, " job needs this dataset id"));
+  return ValidateId(id, field);
+}
+
+absl::Status Forbids(const std::string& id, const std::string& field, const std::string& kind) {
+  if (!id.empty()) return Invalid(field, absl::StrCat("a ", kind, " job does not take it"));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidatePath(const std::string& path, const std::string& what) {
+  if (path.empty()) return Invalid(what, "the path is empty");
+  if (path.size() > static_cast<size_t>(kMaxPathBytes)) {
+    return Invalid(what, absl::StrCat("the path is longer than ", kMaxPathBytes, " bytes"));
+  }
+  for (char c : path) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      return Invalid(what, "the path contains a NUL or control character");
+    }
+    if (c == '\\') return Invalid(what, absl::StrCat("'", path, "' contains a backslash"));
+  }
+  if (path[0] == '/') {
+    return Invalid(what, absl::StrCat("'", path, "' is absolute; paths must be relative"));
+  }
+  for (absl::string_view part : absl::StrSplit(path, '/')) {
+    if (part.empty()) return Invalid(what, absl::StrCat("'", path, "' has an empty component"));
+    if (part == "." || part == "..") {
+      return Invalid(what, absl::StrCat("'", path, "' contains '", part,
+                                        "'; paths must stay inside the dataset"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateSha256(const std::string& hex, const std::string& what) {
+  if (hex.size() != 64) return Invalid(what, "a sha256 must be 64 lowercase hex digits");
+  for (char c : hex) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+      return Invalid(what, "a sha256 must be 64 lowercase hex digits");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateFileEntry(const proto::FileEntry& file, const std::string& what) {
+  FSC_RETURN_IF_ERROR(ValidatePath(file.path(), what));
+  FSC_RETURN_IF_ERROR(InRange(file.size(), 0, kMaxFileBytes, what + " size"));
+  return ValidateSha256(file.sha256(), absl::StrCat(what, " '", file.path(), "'"));
+}
+
+absl::Status ValidateId(const std::string& id, const std::string& what) {
+  if (id.empty() || id.size() > 64) return Invalid(what, "an id has 1 to 64 characters");
+  for (char c : id) {
+    bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              c == '-' || c == '_';
+    if (!ok) return Invalid(what, "an id has only letters, digits, '-' and '_'");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateName(const std::string& name, const std::string& what) {
+  if (name.size() > static_cast<size_t>(kMaxNameBytes)) {
+    return Invalid(what, absl::StrCat("longer than ", kMaxNameBytes, " bytes"));
+  }
+  for (char c : name) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return Invalid(what, "contains a NUL or control character");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateJobSpec(const proto::JobSpec& spec) {
+  if (!proto::JobKind_IsValid(spec.kind()) || spec.kind() == proto::JOB_KIND_UNSPECIFIED) {
+    return Invalid("spec.kind", absl::StrCat(int{spec.kind()},
+                                             " is not a job kind (extract, convert, train, swap)"));
+  }
+  FSC_RETURN_IF_ERROR(ValidateName(spec.name(), "spec.name"));
+  FSC_RETURN_IF_ERROR(InRange(spec.priority(), 0, 9, "spec.priority"));
+  FSC_RETURN_IF_ERROR(InRange(spec.frames_per_task(), 0, 1000000, "spec.frames_per_task"));
+  FSC_RETURN_IF_ERROR(InRange(spec.max_attempts(), 0, kMaxAttemptsLimit, "spec.max_attempts"));
+
+  const proto::ExtractOptions& extract = spec.extract();
+  FSC_RETURN_IF_ERROR(
+      OneOf(extract.detector(), {"ssd", "tiny", "blazeface"}, "spec.extract.detector"));
+  if (extract.size() != 0)
+    FSC_RETURN_IF_ERROR(InRange(extract.size(), 32, 2048, "spec.extract.size"));
+  FSC_RETURN_IF_ERROR(InRange(extract.every_n(), 0, 100000, "spec.extract.every_n"));
+  FSC_RETURN_IF_ERROR(InRange(extract.min_size(), 0, 100000, "spec.extract.min_size"));
+  if (!(extract.min_score() >= 0.0f && extract.min_score() <= 1.0f)) {
+    return Invalid("spec.extract.min_score", "must be within 0..1");
+  }
+
+  const proto::TrainOptions& train = spec.train();
+  FSC_RETURN_IF_ERROR(
+      OneOf(train.model(), {"original", "lightweight", "dfl-h128"}, "spec.train.model"));
+  FSC_RETURN_IF_ERROR(InRange(train.batch(), 0, 4096, "spec.train.batch"));
+  FSC_RETURN_IF_ERROR(InRange(train.iterations(), 0, int64_t{1} << 40, "spec.train.iterations"));
+  if (!(train.lr() >= 0.0 && train.lr() <= 1.0)) {
+    return Invalid("spec.train.lr", "must be within 0..1");
+  }
+  FSC_RETURN_IF_ERROR(ValidateName(train.loss(), "spec.train.loss"));
+  FSC_RETURN_IF_ERROR(OneOf(train.precision(), {"fp32", "bf16", "fp16"}, "spec.train.precision"));
+  FSC_RETURN_IF_ERROR(InRange(train.save_every(), 0, 100000000, "spec.train.save_every"));
+  if (!(train.gan_weight() >= 0.0 && train.gan_weight() <= 1000.0)) {
+    return Invalid("spec.train.gan_weight", "must be within 0..1000");
+  }
+  FSC_RETURN_IF_ERROR(InRange(train.ranks(), 0, 1024, "spec.train.ranks"));
+
+  const proto::ConvertOptions& convert = spec.convert();
+  FSC_RETURN_IF_ERROR(OneOf(convert.swap(), {"a-to-b", "b-to-a"}, "spec.convert.swap"));
+  FSC_RETURN_IF_ERROR(OneOf(convert.color(), {"none", "avg-color", "rct", "hist-match", "seamless"},
+                            "spec.convert.color"));
+  FSC_RETURN_IF_ERROR(InRange(convert.mask_erode(), -100, 100, "spec.convert.mask_erode"));
+  FSC_RETURN_IF_ERROR(InRange(convert.mask_blur(), 0, 200, "spec.convert.mask_blur"));
+  FSC_RETURN_IF_ERROR(ValidateName(convert.codec(), "spec.convert.codec"));
+  FSC_RETURN_IF_ERROR(InRange(convert.crf(), 0, 63, "spec.convert.crf"));
+
+  switch (spec.kind()) {
+    case proto::JOB_EXTRACT:
+      FSC_RETURN_IF_ERROR(Needs(spec.input_dataset(), "spec.input_dataset", "extract"));
+      FSC_RETURN_IF_ERROR(Forbids(spec.input_b_dataset(), "spec.input_b_dataset", "extract"));
+      FSC_RETURN_IF_ERROR(Forbids(spec.faces_a_dataset(), "spec.faces_a_dataset", "extract"));
+      FSC_RETURN_IF_ERROR(Forbids(spec.faces_b_dataset(), "spec.faces_b_dataset", "extract"));
+      FSC_RETURN_IF_ERROR(Forbids(spec.model_dataset(), "spec.model_dataset", "extract"));
+      return Forbids(spec.alignments_dataset(), "spec.alignments_dataset", "extract");
+    case proto::JOB_CONVERT:
+      FSC_RETURN_IF_ERROR(Needs(spec.input_dataset(), "spec.input_dataset", "convert"));
+      FSC_RETURN_IF_ERROR(Needs(spec.model_dataset(), "spec.model_dataset", "convert"));
+      if (!spec.alignments_dataset().empty()) {
+        FSC_RETURN_IF_ERROR(ValidateId(spec.alignments_dataset(), "spec.alignments_dataset"));
+      }
+      FSC_RETURN_IF_ERROR(Forbids(spec.input_b_dataset(), "spec.input_b_dataset", "convert"));
+      FSC_RETURN_IF_ERROR(Forbids(spec.faces_a_dataset(), "spec.faces_a_dataset", "convert"));
+      return Forbids(spec.faces_b_dataset(), "spec.faces_b_dataset", "convert");
+    case proto::JOB_TRAIN:
+      FSC_RETURN_IF_ERROR(Needs(spec.faces_a_dataset(), "spec.faces_a_dataset", "train"));
+      FSC_RETURN_IF_ERROR(Needs(spec.faces_b_dataset(), "spec.faces_b_dataset", "train"));
+      if (!spec.model_dataset().empty()) {
+        FSC_RETURN_IF_ERROR(ValidateId(spec.model_dataset(), "spec.model_dataset"));
+      }
+      FSC_RETURN_IF_ERROR(Forbids(spec.input_dataset(), "spec.input_dataset", "train"));
+      FSC_RETURN_IF_ERROR(Forbids(spec.input_b_dataset(), "spec.input_b_dataset", "train"));
+      return Forbids(spec.alignments_dataset(), "spec.alignments_dataset", "train");
+    case proto::JOB_SWAP:
+      FSC_RETURN_IF_ERROR(Needs(spec.input_dataset(), "spec.input_dataset", "swap"));
+      FSC_RETURN_IF_ERROR(Needs(spec.input_b_dataset(), "spec.input_b_dataset", "swap"));
+      FSC_RETURN_IF_ERROR(Forbids(spec.faces_a_dataset(), "spec.faces_a_dataset", "swap"));
+      FSC_RETURN_IF_ERROR(Forbids(spec.faces_b_dataset(), "spec.faces_b_dataset", "swap"));
+      FSC_RETURN_IF_ERROR(Forbids(spec.model_dataset(), "spec.model_dataset", "swap"));
+      return Forbids(spec.alignments_dataset(), "spec.alignments_dataset", "swap");
+    default:
+      return Invalid("spec.kind", "unknown job kind");
+  }
+}
+
+}  // namespace fsc::coordinator

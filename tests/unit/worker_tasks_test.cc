@@ -1,0 +1,337 @@
+// The worker's task kinds on plain folders (no coordinator): extract over a frame range gives
+// exactly the frames a full local extract gives, merging range parts gives the full extract's
+// alignments and faces, bad parts are refused, and a short training task writes a model folder.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include "core/face/alignments_file.h"
+#include "core/face/extractor.h"
+#include "core/train/trainer.h"
+#include "core/util/file_io.h"
+#include "tests/test_paths.h"
+#include "worker/extract_task.h"
+#include "worker/merge_alignments_task.h"
+#include "worker/task_runner.h"
+#include "worker/train_task.h"
+
+namespace fsc::worker {
+namespace {
+namespace fs = std::filesystem;
+
+constexpr int kEveryN = 3;
+
+// Task folders for one extract task over `source` (hard-linked into in/input/).
+struct TaskDirs {
+  std::string in, out;
+};
+TaskDirs MakeTaskDirs(const std::string& root, const std::string& name,
+                      const std::vector<std::string>& sources) {
+  TaskDirs dirs{root + "/" + name + "/in", root + "/" + name + "/out"};
+  fs::create_directories(dirs.in + "/input");
+  fs::create_directories(dirs.out);
+  for (const std::string& source : sources) {
+    fs::copy_file(source, dirs.in + "/input/" + fs::path(source).filename().string());
+  }
+  return dirs;
+}
+
+proto::Task ExtractTask(int64_t begin, int64_t end) {
+  proto::Task task;
+  task.set_id("t" + std::to_string(begin));
+  task.set_kind(proto::TASK_EXTRACT);
+  task.set_frame_begin(begin);
+  task.set_frame_end(end);
+  task.mutable_spec()->mutable_extract()->set_every_n(kEveryN);
+  return task;
+}
+
+TaskEnv Env(const TaskDirs& dirs, std::vector<TaskProgress>* reports = nullptr) {
+  TaskEnv env;
+  env.in_dir = dirs.in;
+  env.out_dir = dirs.out;
+  env.models_dir = testing::ModelsDir();
+  env.threads = 1;
+  env.report = [reports](const TaskProgress& p) {
+    if (reports) reports->push_back(p);
+  };
+  return env;
+}
+
+// Same frames, faces, boxes, scores, landmarks, transforms and face file names.
+void ExpectSameFrames(const std::vector<const proto::Frame*>& got,
+                      const std::vector<const proto::Frame*>& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    const proto::Frame& a = *got[i];
+    const proto::Frame& b = *want[i];
+    ASSERT_EQ(a.index(), b.index());
+    EXPECT_EQ(a.name(), b.name());
+    ASSERT_EQ(a.faces_size(), b.faces_size()) << "frame " << a.index();
+    for (int f = 0; f < a.faces_size(); ++f) {
+      const proto::Face& x = a.faces(f);
+      const proto::Face& y = b.faces(f);
+      EXPECT_EQ(x.box().SerializeAsString(), y.box().SerializeAsString()) << "frame " << a.index();
+      EXPECT_EQ(x.score(), y.score());
+      ASSERT_EQ(x.landmarks_size(), 68);
+      for (int p = 0; p < 68; ++p) {
+        EXPECT_EQ(x.landmarks(p).x(), y.landmarks(p).x());
+        EXPECT_EQ(x.landmarks(p).y(), y.landmarks(p).y());
+      }
+      EXPECT_EQ(x.transform().SerializeAsString(), y.transform().SerializeAsString());
+      EXPECT_EQ(x.face_file(), y.face_file());
+    }
+  }
+}
+
+std::vector<const proto::Frame*> FramesIn(const proto::Alignments& a, int64_t begin, int64_t end) {
+  std::vector<const proto::Frame*> frames;
+  for (const proto::Frame& f : a.frames()) {
+    if (f.index() >= begin && f.index() < end) frames.push_back(&f);
+  }
+  return frames;
+}
+
+bool SamePixels(const std::string& a, const std::string& b) {
+  cv::Mat x = cv::imread(a, cv::IMREAD_UNCHANGED), y = cv::imread(b, cv::IMREAD_UNCHANGED);
+  return !x.empty() && x.size() == y.size() && x.type() == y.type() && cv::norm(x, y) == 0;
+}
+
+class WorkerTasksTest : public ::testing::Test {
+ protected:
+  // One full local extract of the sample video, shared by the tests (the slow part).
+  static void SetUpTestSuite() {
+    root_ = new std::string(testing::MakeTempDir("worker_tasks"));
+    video_ = new std::string(testing::DataDir() + "/Megamind.avi");
+    face::ExtractOptions options;
+    options.models_dir = testing::ModelsDir();
+    options.every_n = kEveryN;
+    options.threads = 1;
+    auto report =
+        face::RunExtraction(*video_, *root_ + "/full", *root_ + "/full/alignments.fsa", options);
+    ASSERT_TRUE(report.ok()) << report.status();
+    auto full = face::ReadAlignments(*root_ + "/full/alignments.fsa");
+    ASSERT_TRUE(full.ok());
+    full_ = new proto::Alignments(*full);
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*root_);
+    delete root_;
+    delete video_;
+    delete full_;
+  }
+
+  static std::string* root_;
+  static std::string* video_;
+  static proto::Alignments* full_;
+};
+std::string* WorkerTasksTest::root_ = nullptr;
+std::string* WorkerTasksTest::video_ = nullptr;
+proto::Alignments* WorkerTasksTest::full_ = nullptr;
+
+TEST_F(WorkerTasksTest, RangeExtractEqualsTheSameFramesOfAFullExtract) {
+  ASSERT_NE(full_, nullptr);
+  ASSERT_GT(full_->frames_size(), 40) << "the sample video should give faces in most frames";
+  // 100 is not a multiple of every_n: frames are picked by index, as in the full run.
+  TaskDirs dirs = MakeTaskDirs(*root_, "range", {*video_});
+  std::vector<TaskProgress> reports;
+  absl::Status status = RunTaskKind(ExtractTask(100, 200), Env(dirs, &reports));
+  ASSERT_TRUE(status.ok()) << status;
+  auto part = face::ReadAlignments(dirs.out + "/" + kAlignmentsName);
+  ASSERT_TRUE(part.ok()) << part.status();
+  ExpectSameFrames(FramesIn(*part, 0, 1 << 30), FramesIn(*full_, 100, 200));
+  // The whole source's description, not the range's.
+  EXPECT_EQ(part->source().sha256(), full_->source().sha256());
+  EXPECT_EQ(part->source().frame_count(), 270);
+  for (const proto::Frame* frame : FramesIn(*part, 0, 1 << 30)) {
+    for (const proto::Face& face : frame->faces()) {
+      EXPECT_TRUE(
+          SamePixels(dirs.out + "/faces/" + face.face_file(), *root_ + "/full/" + face.face_file()))
+          << face.face_file();
+    }
+  }
+  ASSERT_FALSE(reports.empty());
+  EXPECT_EQ(reports.back().fraction, 1.0);
+  EXPECT_EQ(reports.back().unit, "frames");
+  EXPECT_GT(reports.back().rate, 0);
+}
+
+TEST_F(WorkerTasksTest, MergedRangesEqualTheFullExtract) {
+  ASSERT_NE(full_, nullptr);
+  TaskDirs a = MakeTaskDirs(*root_, "a", {*video_});
+  TaskDirs b = MakeTaskDirs(*root_, "b", {*video_});
+  ASSERT_TRUE(RunTaskKind(ExtractTask(0, 131), Env(a)).ok());
+  ASSERT_TRUE(RunTaskKind(ExtractTask(131, 270), Env(b)).ok());
+
+  // Lay the parts out as the coordinator does: parts/<task id>/..., listed in reverse to show
+  // that the frame order, not the part order, decides.
+  TaskDirs merge{*root_ + "/merge/in", *root_ + "/merge/out"};
+  fs::create_directories(merge.in + "/parts");
+  fs::rename(fs::path(b.out), merge.in + "/parts/tb");
+  fs::rename(fs::path(a.out), merge.in + "/parts/ta");
+  proto::Task task;
+  task.set_kind(proto::TASK_MERGE_ALIGNMENTS);
+  task.add_depends_on("tb");
+  task.add_depends_on("ta");
+  absl::Status status = RunTaskKind(task, Env(merge));
+  ASSERT_TRUE(status.ok()) << status;
+  auto merged = face::ReadAlignments(merge.out + "/" + kAlignmentsName);
+  ASSERT_TRUE(merged.ok());
+  ExpectSameFrames(FramesIn(*merged, 0, 1 << 30), FramesIn(*full_, 0, 1 << 30));
+  EXPECT_EQ(merged->source().sha256(), full_->source().sha256());
+  EXPECT_EQ(merged->detector(), full_->detector());
+  // The same face files, with the same pixels.
+  size_t files = 0;
+  for (const auto& entry : fs::directory_iterator(merge.out + "/faces")) {
+    ++files;
+    EXPECT_TRUE(
+        SamePixels(entry.path().string(), *root_ + "/full/" + entry.path().filename().string()))
+        << entry.path();
+  }
+  size_t full_files = 0;
+  for (const auto& entry : fs::directory_iterator(*root_ + "/full")) {
+    full_files += entry.path().extension() == ".png";
+  }
+  EXPECT_EQ(files, full_files);
+
+  // Overlapping parts are refused, naming the frame.
+  TaskDirs again = MakeTaskDirs(*root_, "again", {*video_});
+  ASSERT_TRUE(RunTaskKind(ExtractTask(120, 140), Env(again)).ok());
+  absl::Status overlap =
+      MergeAlignmentParts({merge.in + "/parts/ta", again.out}, *root_ + "/overlap-out");
+  EXPECT_EQ(overlap.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(overlap.message().find("frame 120"), std::string::npos) << overlap;
+}
+
+TEST_F(WorkerTasksTest, MergeRefusesPartsOfAnotherSourceAndMissingFaces) {
+  std::string dir = *root_ + "/foreign";
+  proto::Alignments one;
+  one.set_version(face::kAlignmentsVersion);
+  one.mutable_source()->set_sha256(std::string(64, 'a'));
+  one.add_frames()->set_index(0);
+  proto::Alignments two = one;
+  two.mutable_source()->set_sha256(std::string(64, 'b'));
+  two.mutable_frames(0)->set_index(5);
+  ASSERT_TRUE(face::WriteAlignments(dir + "/p1/" + kAlignmentsName, one).ok());
+  ASSERT_TRUE(face::WriteAlignments(dir + "/p2/" + kAlignmentsName, two).ok());
+  absl::Status status = MergeAlignmentParts({dir + "/p1", dir + "/p2"}, dir + "/out");
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("another source"), std::string::npos) << status;
+
+  // A face listed without its file.
+  two.mutable_source()->set_sha256(std::string(64, 'a'));
+  two.mutable_frames(0)->add_faces()->set_face_file("missing.png");
+  ASSERT_TRUE(face::WriteAlignments(dir + "/p2/" + kAlignmentsName, two).ok());
+  status = MergeAlignmentParts({dir + "/p1", dir + "/p2"}, dir + "/out");
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("missing.png"), std::string::npos) << status;
+  // A face path that escapes the part.
+  two.mutable_frames(0)->mutable_faces(0)->set_face_file("../../evil.png");
+  ASSERT_TRUE(face::WriteAlignments(dir + "/p2/" + kAlignmentsName, two).ok());
+  EXPECT_EQ(MergeAlignmentParts({dir + "/p1", dir + "/p2"}, dir + "/out").code(),
+            absl::StatusCode::kInvalidArgument);
+  // Nothing to merge, and a part that is not an alignments file.
+  EXPECT_FALSE(MergeAlignmentParts({}, dir + "/out").ok());
+  ASSERT_TRUE(util::WriteFileAtomically(dir + "/p3/" + kAlignmentsName, "junk").ok());
+  EXPECT_FALSE(MergeAlignmentParts({dir + "/p1", dir + "/p3"}, dir + "/out").ok());
+}
+
+TEST_F(WorkerTasksTest, ImageFolderRangesAreImagesInSortedOrder) {
+  std::vector<std::string> images = {testing::DataDir() + "/astronaut.png",
+                                     testing::DataDir() + "/sample1.jpg",
+                                     testing::DataDir() + "/sample2.jpg"};
+  TaskDirs full = MakeTaskDirs(*root_, "images-full", images);
+  proto::Task whole = ExtractTask(0, 0);  // [0, 0): the whole input
+  ASSERT_TRUE(RunTaskKind(whole, Env(full)).ok());
+  TaskDirs part = MakeTaskDirs(*root_, "images-part", images);
+  proto::Task range = ExtractTask(1, 3);
+  range.mutable_spec()->mutable_extract()->set_every_n(1);
+  ASSERT_TRUE(RunTaskKind(range, Env(part)).ok());
+  auto a = face::ReadAlignments(full.out + "/" + kAlignmentsName);
+  auto b = face::ReadAlignments(part.out + "/" + kAlignmentsName);
+  ASSERT_TRUE(a.ok() && b.ok());
+  // every_n 3 over 3 images keeps image 0 only; the range [1, 3) with every_n 1 holds
+  // sample1 and sample2.
+  for (const proto::Frame& f : a->frames()) EXPECT_EQ(f.index(), 0);
+  ASSERT_FALSE(b->frames().empty());
+  for (const proto::Frame& f : b->frames()) {
+    EXPECT_GE(f.index(), 1);
+    EXPECT_EQ(f.name(), f.index() == 1 ? "sample1.jpg" : "sample2.jpg");
+  }
+}
+
+TEST_F(WorkerTasksTest, BadInputsAndCancellation) {
+  TaskDirs empty{*root_ + "/empty/in", *root_ + "/empty/out"};
+  fs::create_directories(empty.in);
+  absl::Status status = RunTaskKind(ExtractTask(0, 10), Env(empty));
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
+  EXPECT_FALSE(IsRetryable(status));
+
+  TaskDirs garbage = MakeTaskDirs(*root_, "garbage", {});
+  ASSERT_TRUE(util::WriteFileAtomically(garbage.in + "/input/clip.avi", "not a video").ok());
+  status = RunTaskKind(ExtractTask(0, 10), Env(garbage));
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_FALSE(IsRetryable(status));
+
+  TaskDirs cancelled = MakeTaskDirs(*root_, "cancelled", {*video_});
+  TaskEnv env = Env(cancelled);
+  env.cancelled = [] { return true; };
+  status = RunTaskKind(ExtractTask(0, 270), env);
+  EXPECT_EQ(status.code(), absl::StatusCode::kCancelled) << status;
+  EXPECT_FALSE(fs::exists(cancelled.out + "/" + kAlignmentsName));
+
+  proto::Task unknown;
+  unknown.set_kind(proto::TASK_KIND_UNSPECIFIED);
+  EXPECT_EQ(RunTaskKind(unknown, Env(cancelled)).code(), absl::StatusCode::kUnimplemented);
+  EXPECT_TRUE(IsRetryable(absl::InternalError("disk hiccup")));
+}
+
+TEST_F(WorkerTasksTest, TrainTaskWritesAResumableModelFolder) {
+  ASSERT_NE(full_, nullptr);
+  TaskDirs dirs{*root_ + "/train/in", *root_ + "/train/out"};
+  // faces_a as a merge output (alignments + faces/), faces_b as a bare folder of faces.
+  fs::create_directories(dirs.in + "/faces_a/faces");
+  fs::create_directories(dirs.in + "/faces_b");
+  int n = 0;
+  for (const auto& entry : fs::directory_iterator(*root_ + "/full")) {
+    if (entry.path().extension() != ".png") continue;
+    std::string name = entry.path().filename().string();
+    fs::copy_file(entry.path(), dirs.in + (n++ % 2 ? "/faces_a/faces/" : "/faces_b/") + name);
+  }
+  fs::copy_file(*root_ + "/full/alignments.fsa", dirs.in + "/faces_a/alignments.fsca");
+  proto::Task task;
+  task.set_kind(proto::TASK_TRAIN);
+  proto::TrainOptions* train = task.mutable_spec()->mutable_train();
+  train->set_model("lightweight");
+  train->set_batch(2);
+  train->set_iterations(2);
+  train->set_seed(7);
+  std::vector<TaskProgress> reports;
+  absl::Status status = RunTaskKind(task, Env(dirs, &reports));
+  ASSERT_TRUE(status.ok()) << status;
+  auto saved = train::Trainer::LoadOptions(dirs.out + "/model");
+  ASSERT_TRUE(saved.ok()) << saved.status();
+  EXPECT_EQ(saved->model, "lightweight");
+  EXPECT_EQ(saved->batch_size, 2);
+  EXPECT_FALSE(fs::exists(dirs.out + "/model/snapshots") &&
+               !fs::is_empty(dirs.out + "/model/snapshots"));
+  ASSERT_FALSE(reports.empty());
+  EXPECT_EQ(reports.back().fraction, 1.0);
+  EXPECT_EQ(reports.back().unit, "it");
+
+  // Resume: model/* among the inputs continues to the new iteration count.
+  fs::rename(dirs.out + "/model", dirs.in + "/model");
+  train->set_iterations(3);
+  status = RunTaskKind(task, Env(dirs));
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_TRUE(fs::exists(dirs.out + "/model/fsc_model.json"));
+
+  // Data-parallel ranks are not this worker's job.
+  train->set_ranks(2);
+  EXPECT_EQ(RunTaskKind(task, Env(dirs)).code(), absl::StatusCode::kUnimplemented);
+}
+
+}  // namespace
+}  // namespace fsc::worker

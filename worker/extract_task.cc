@@ -1,0 +1,75 @@
+// TASK_EXTRACT over a frame range with core/face's RunExtraction.
+#include "worker/extract_task.h"
+
+#include <chrono>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "core/util/status_macros.h"
+
+namespace fsc::worker {
+namespace fs = std::filesystem;
+
+face::ExtractOptions ExtractOptionsFromSpec(const proto::ExtractOptions& spec) {
+  face::ExtractOptions options;
+  if (!spec.detector().empty()) options.detector = spec.detector();
+  if (spec.size() > 0) options.size = spec.size();
+  if (spec.every_n() > 0) options.every_n = spec.every_n();
+  if (spec.min_size() > 0) options.min_size = static_cast<float>(spec.min_size());
+  if (spec.min_score() > 0) options.min_score = spec.min_score();
+  return options;
+}
+
+absl::StatusOr<std::string> ResolveSource(const std::string& dir) {
+  std::error_code ec;
+  std::vector<fs::path> entries;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    entries.push_back(it->path());
+  }
+  if (ec || entries.empty()) {
+    return absl::NotFoundError(absl::StrCat("the task's input folder ", dir,
+                                            " is empty or missing: the coordinator ",
+                                            "sent no input/ files"));
+  }
+  if (entries.size() == 1 && fs::is_regular_file(entries[0], ec)) return entries[0].string();
+  return dir;
+}
+
+absl::Status RunExtractTask(const proto::Task& task, const TaskEnv& env) {
+  FSC_ASSIGN_OR_RETURN(std::string source,
+                       ResolveSource((fs::path(env.in_dir) / "input").string()));
+  face::ExtractOptions options = ExtractOptionsFromSpec(task.spec().extract());
+  options.models_dir = env.models_dir;
+  options.threads = std::max(1, env.threads);
+  options.frame_begin = task.frame_begin();
+  // [0, 0) is "the whole source" (a task over a single image or an unsplit input).
+  options.frame_end = (task.frame_begin() == 0 && task.frame_end() == 0) ? -1 : task.frame_end();
+  options.cancelled = env.cancelled;
+
+  const auto start = std::chrono::steady_clock::now();
+  auto progress = [&](int64_t done, int64_t expected) {
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    TaskProgress p;
+    p.fraction = expected > 0 ? std::min(1.0, static_cast<double>(done) / expected) : 0;
+    p.rate = seconds > 0 ? done / seconds : 0;
+    p.unit = "frames";
+    env.Report(p);
+  };
+  FSC_ASSIGN_OR_RETURN(
+      face::ExtractReport report,
+      face::RunExtraction(source, (fs::path(env.out_dir) / kFacesFolder).string(),
+                          (fs::path(env.out_dir) / kAlignmentsName).string(), options, progress));
+  TaskProgress done;
+  done.fraction = 1;
+  done.rate = report.seconds > 0 ? report.frames_processed / report.seconds : 0;
+  done.unit = "frames";
+  done.message =
+      absl::StrCat("extracted frames [", task.frame_begin(), ", ", task.frame_end(),
+                   "): ", report.frames_processed, " frames, ", report.faces_found, " faces");
+  for (const std::string& warning : report.warnings) absl::StrAppend(&done.message, "; ", warning);
+  env.Report(done);
+  return absl::OkStatus();
+}
+
+}  // namespace fsc::worker

@@ -1,0 +1,167 @@
+// fsc-worker: joins a cluster and runs its extract / convert / train tasks until SIGTERM/SIGINT.
+#include <pthread.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "core/rpc/client_config.h"
+#include "core/util/flags.h"
+#include "core/util/paths.h"
+#include "worker/gpu_info.h"
+#include "worker/session.h"
+#include "worker/worker.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using fsc::worker::Log;
+
+absl::StatusOr<std::vector<fsc::proto::WorkerRole>> ParseRoles(const std::string& text) {
+  std::vector<fsc::proto::WorkerRole> roles;
+  for (absl::string_view word : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+    std::string role = absl::AsciiStrToLower(absl::StripAsciiWhitespace(word));
+    fsc::proto::WorkerRole value;
+    if (role == "extract") {
+      value = fsc::proto::ROLE_EXTRACT;
+    } else if (role == "convert") {
+      value = fsc::proto::ROLE_CONVERT;
+    } else if (role == "train") {
+      value = fsc::proto::ROLE_TRAIN;
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--roles: unknown role '", role, "'; use extract, convert, train"));
+    }
+    if (std::find(roles.begin(), roles.end(), value) == roles.end()) roles.push_back(value);
+  }
+  if (roles.empty()) return absl::InvalidArgumentError("--roles is empty");
+  return roles;
+}
+
+std::string Env(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? value : fallback;
+}
+
+std::string HostName() {
+  char buffer[256] = {0};
+  if (gethostname(buffer, sizeof(buffer) - 1) != 0) return "worker";
+  return buffer;
+}
+
+int Main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  fsc::rpc::ConnectFlags connect;
+  std::string join_token, roles_text = "extract,convert,train", name = HostName();
+  int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::string cache_dir =
+      (fs::path(Env("XDG_CACHE_HOME", Env("HOME", "/tmp") + "/.cache")) / "fsc" / "worker-blobs")
+          .string();
+  std::string work_dir;
+  std::string models_dir = fsc::util::DefaultModelsDir();
+  int lease_wait_ms = 10000, max_tasks = 0;
+  bool keep_task_dirs = false;
+
+  fsc::util::FlagSet flags(
+      "fsc-worker", "--coordinator HOST:PORT --join-token TOKEN [options]",
+      "Joins an fsc cluster and runs the tasks of its roles in-process: extract over frame\n"
+      "ranges, merging alignments, training (and convert, once this build has it). Inputs are\n"
+      "fetched into a content-addressed cache; outputs are uploaded when a task succeeds.\n"
+      "Reconnects by itself when the coordinator restarts. SIGTERM/Ctrl-C: the current task is\n"
+      "stopped and handed back (retryable), then the worker exits.\n"
+      "Exit status: 0 stopped, 1 error (e.g. a refused join token), 2 usage.");
+  fsc::rpc::AddConnectFlags(&flags, &connect, /*with_token=*/false);
+  flags.String("join-token", 0, &join_token, "the cluster join token (else $FSC_JOIN_TOKEN)");
+  flags.String("roles", 0, &roles_text, "comma-separated roles: extract, convert, train");
+  flags.String("name", 0, &name, "name shown in `fsc cluster status` (default: host name)");
+  flags.Int("threads", 'j', &threads, "CPU threads a task may use");
+  flags.String("cache-dir", 0, &cache_dir, "blob cache, kept across runs");
+  flags.String("work-dir", 0, &work_dir,
+               "task folders (default: a folder under the system temp dir)");
+  flags.String("models-dir", 0, &models_dir, "pretrained face models");
+  flags.Int("lease-wait-ms", 0, &lease_wait_ms, "long-poll length when asking for a task");
+  flags.Int("max-tasks", 0, &max_tasks, "exit after this many tasks (0: run until stopped)");
+  flags.Bool("keep-task-dirs", 0, &keep_task_dirs, "keep task folders after they end (debug)");
+  std::vector<std::string> positional;
+  if (auto exit_code = flags.ParseOrExit(args, &positional)) return *exit_code;
+  if (!positional.empty()) {
+    std::cerr << "fsc-worker: unexpected argument '" << positional[0]
+              << "' (see 'fsc-worker --help')\n";
+    return 2;
+  }
+  if (join_token.empty()) join_token = Env("FSC_JOIN_TOKEN", "");
+  auto roles = ParseRoles(roles_text);
+  if (!roles.ok()) {
+    std::cerr << "fsc-worker: " << roles.status().message() << "\n";
+    return 2;
+  }
+  if (threads < 1) {
+    std::cerr << "fsc-worker: --threads must be >= 1\n";
+    return 2;
+  }
+  auto options = fsc::rpc::ResolveConnectOptions(connect);
+  if (!options.ok()) {
+    std::cerr << "fsc-worker: " << options.status().message() << "\n";
+    return 2;
+  }
+  if (work_dir.empty()) {
+    work_dir = (fs::temp_directory_path() / absl::StrCat("fsc-worker-", getpid())).string();
+  }
+
+  fsc::worker::WorkerOptions worker_options;
+  fsc::worker::SessionOptions& session = worker_options.session;
+  session.connect = *options;
+  session.join_token = join_token;
+  session.name = name;
+  session.roles = *roles;
+  session.cpu_threads = threads;
+  session.gpus = fsc::worker::DetectGpus();
+  worker_options.cache_dir = cache_dir;
+  worker_options.work_dir = work_dir;
+  worker_options.models_dir = models_dir;
+  worker_options.threads = threads;
+  worker_options.lease_wait = std::chrono::milliseconds(std::max(100, lease_wait_ms));
+  worker_options.keep_task_dirs = keep_task_dirs;
+  worker_options.max_tasks = max_tasks;
+
+  // Signals go to one thread that asks the worker to stop, instead of interrupting whatever
+  // thread they hit: blocked here, before any thread starts, so every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Never destroyed: the detached signal thread may still reach it while the process exits.
+  auto& worker = *new fsc::worker::Worker(worker_options);
+  std::thread([&worker, signals] {
+    int signal = 0;
+    if (sigwait(&signals, &signal) == 0) {
+      Log(absl::StrCat("got ", signal == SIGTERM ? "SIGTERM" : "SIGINT",
+                       ": stopping (the current task is handed back)"));
+      worker.Stop();
+    }
+  }).detach();
+
+  Log(absl::StrCat("worker '", name, "' (", roles_text, ", ", threads, " threads, ",
+                   session.gpus.size(), " GPUs) joining ", options->address,
+                   options->insecure ? " without TLS" : " over TLS"));
+  absl::Status status = worker.Run();
+  std::error_code ec;
+  if (!keep_task_dirs) fs::remove(work_dir, ec);  // only when empty: task folders are removed
+  if (!status.ok()) {
+    std::cerr << "fsc-worker: " << status.message() << "\n";
+    return 1;
+  }
+  Log("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return Main(argc, argv); }

@@ -1,0 +1,30 @@
+// TASK_MERGE_ALIGNMENTS: joins the extract tasks' outputs of one source into one alignments file
+// and one faces folder, as if one `fsc extract` had run over the whole source.
+//   in:  parts/<task id>/alignments.fsca, parts/<task id>/faces/*.png
+//   out: alignments.fsca, faces/*.png
+// Frames are concatenated in frame order. Parts must describe the same source (same sha256) and
+// must not both hold a frame. Face files keep their names (ranges of one source never collide);
+// should two different files share a name, the later one is renamed <stem>-<n>.png and its
+// face_file updated.
+#ifndef FSC_WORKER_MERGE_ALIGNMENTS_TASK_H_
+#define FSC_WORKER_MERGE_ALIGNMENTS_TASK_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "proto/fsc.pb.h"
+#include "worker/task_env.h"
+
+namespace fsc::worker {
+
+// Merges the part folders (each holding alignments.fsca and faces/) into `out_dir`.
+// INVALID_ARGUMENT for parts of different sources or overlapping frames, naming the parts.
+absl::Status MergeAlignmentParts(const std::vector<std::string>& part_dirs,
+                                 const std::string& out_dir);
+
+absl::Status RunMergeAlignmentsTask(const proto::Task& task, const TaskEnv& env);
+
+}  // namespace fsc::worker
+
+#endif  // FSC_WORKER_MERGE_ALIGNMENTS_TASK_H_

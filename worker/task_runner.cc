@@ -1,0 +1,320 @@
+// One task end to end: inputs from the blob cache, the task kind's function, uploads, outcome.
+#include "worker/task_runner.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/rpc/version.h"
+#include "core/util/status_macros.h"
+#include "worker/extract_task.h"
+#include "worker/merge_alignments_task.h"
+#include "worker/train_task.h"
+
+namespace fsc::worker {
+namespace fs = std::filesystem;
+namespace {
+
+using std::chrono::milliseconds;
+
+// Sends a task's progress to the coordinator from its own thread, at most every 500 ms (the
+// latest value wins; log lines are all sent), so that a slow or absent coordinator never stalls
+// the task. A `cancel` answer sets the task's cancel flag.
+class ProgressReporter {
+ public:
+  ProgressReporter(Session* session, std::string task_id, std::atomic<bool>* cancel)
+      : session_(session), task_id_(std::move(task_id)), cancel_(cancel) {
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~ProgressReporter() { Finish(); }
+
+  void Report(const TaskProgress& progress) {
+    std::lock_guard<std::mutex> lock(mu_);
+    latest_ = progress;
+    latest_.message.clear();
+    dirty_ = true;
+    if (!progress.message.empty()) messages_.push_back(progress.message);
+  }
+
+  // Sends what is pending (best effort) and stops the thread.
+  void Finish() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (done_) return;
+      done_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      wake_.wait_for(lock, milliseconds(500), [&] { return done_; });
+      bool finishing = done_;
+      while (dirty_ || !messages_.empty()) {
+        proto::ReportProgressRequest request;
+        request.set_version(rpc::kClusterProtoVersion);
+        request.set_worker_id(session_->worker_id());
+        request.set_task_id(task_id_);
+        request.set_progress(latest_.fraction);
+        request.set_rate(latest_.rate);
+        request.set_unit(latest_.unit);
+        if (!messages_.empty()) {
+          request.set_message(messages_.front());
+          messages_.pop_front();
+        }
+        dirty_ = false;
+        lock.unlock();
+        proto::ReportProgressResponse response;
+        absl::Status status = session_->Once(
+            "ReportProgress",
+            [&](proto::WorkerService::Stub* stub, grpc::ClientContext* context) {
+              return stub->ReportProgress(context, request, &response);
+            },
+            milliseconds(5000));
+        lock.lock();
+        if (status.ok() && response.cancel()) cancel_->store(true);
+        if (!status.ok()) {
+          // The coordinator is away: drop what is pending except the newest log lines, and try
+          // again at the next tick.
+          while (messages_.size() > 20) messages_.pop_front();
+          break;
+        }
+      }
+      if (finishing) return;
+    }
+  }
+
+  Session* session_;
+  std::string task_id_;
+  std::atomic<bool>* cancel_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  TaskProgress latest_;
+  bool dirty_ = false;
+  bool done_ = false;
+  std::deque<std::string> messages_;
+  std::thread thread_;
+};
+
+std::string KindName(proto::TaskKind kind) {
+  std::string name = proto::TaskKind_Name(kind);
+  return name.empty() ? absl::StrCat("kind ", static_cast<int>(kind)) : name;
+}
+
+}  // namespace
+
+bool CanRun(proto::TaskKind kind) {
+  switch (kind) {
+    case proto::TASK_EXTRACT:
+    case proto::TASK_MERGE_ALIGNMENTS:
+    case proto::TASK_TRAIN:
+      return true;
+    default:
+      return false;
+  }
+}
+
+absl::Status RunTaskKind(const proto::Task& task, const TaskEnv& env) {
+  switch (task.kind()) {
+    case proto::TASK_EXTRACT:
+      return RunExtractTask(task, env);
+    case proto::TASK_MERGE_ALIGNMENTS:
+      return RunMergeAlignmentsTask(task, env);
+    case proto::TASK_TRAIN:
+      return RunTrainTask(task, env);
+    default:
+      return absl::UnimplementedError(
+          absl::StrCat("this fsc-worker cannot run ", KindName(task.kind()), " tasks"));
+  }
+}
+
+TaskRunner::TaskRunner(TaskRunnerOptions options, Session* session, const std::atomic<bool>* stop)
+    : options_(std::move(options)), session_(session), stop_(stop), cache_(options_.cache_dir) {}
+
+std::vector<std::string> TaskRunner::HeldTasks() {
+  absl::MutexLock lock(&mu_);
+  if (current_.empty()) return {};
+  return {current_};
+}
+
+void TaskRunner::Cancel(const std::string& task_id) {
+  absl::MutexLock lock(&mu_);
+  if (task_id == current_) {
+    cancelled_ = true;
+    Log(absl::StrCat("task ", task_id, ": cancelled by the coordinator"));
+  }
+}
+
+absl::Status TaskRunner::Materialize(const proto::Task& task, const std::string& in_dir) {
+  int64_t bytes = 0;
+  for (const proto::FileEntry& input : task.inputs()) {
+    FSC_RETURN_IF_ERROR(rpc::ValidateRelativePath(input.path()));
+    FSC_RETURN_IF_ERROR(rpc::ValidateSha256(input.sha256()));
+    if (cancelled_ || stop_->load()) return absl::CancelledError("stopped while fetching inputs");
+    if (!cache_.Has(input.sha256())) {
+      absl::Status fetched = session_->Run(
+          "FetchBlob",
+          [&](proto::WorkerService::Stub* stub, grpc::ClientContext*) {
+            return rpc::ToGrpc(cache_.Fetch(stub, session_->token(), input.sha256(), input.size()));
+          },
+          *stop_, milliseconds(600000));
+      if (!fetched.ok()) {
+        return absl::Status(fetched.code(),
+                            absl::StrCat("input ", input.path(), ": ", fetched.message()));
+      }
+      bytes += input.size();
+    }
+    FSC_RETURN_IF_ERROR(
+        cache_.Materialize(input.sha256(), (fs::path(in_dir) / input.path()).string()));
+  }
+  if (bytes > 0) {
+    Log(absl::StrFormat("task %s: fetched %.1f MB of inputs", task.id(), bytes / 1e6));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<proto::FileEntry>> TaskRunner::Upload(const std::string& out_dir) {
+  std::vector<proto::FileEntry> outputs;
+  bool any = false;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(out_dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->is_regular_file()) {
+      any = true;
+      break;
+    }
+  }
+  if (!any) return outputs;
+  FSC_ASSIGN_OR_RETURN(std::vector<proto::FileEntry> files, rpc::ListDataset(out_dir));
+  // Uploads finish even while the worker is stopping (within a bound): the work is done.
+  std::atomic<bool> never{false};
+  for (const proto::FileEntry& file : files) {
+    proto::FileEntry entry;
+    absl::Status status = session_->Run(
+        "UploadBlob",
+        [&](proto::WorkerService::Stub* stub, grpc::ClientContext*) {
+          auto uploaded = rpc::UploadBlob(stub, session_->token(),
+                                          (fs::path(out_dir) / file.path()).string(), file.path());
+          if (uploaded.ok()) entry = *uploaded;
+          return rpc::ToGrpc(uploaded.status());
+        },
+        never, milliseconds(600000), milliseconds(120000));
+    if (!status.ok()) return status;
+    outputs.push_back(entry);
+  }
+  return outputs;
+}
+
+absl::Status TaskRunner::Execute(const proto::Task& task) {
+  {
+    absl::MutexLock lock(&mu_);
+    current_ = task.id();
+    cancelled_ = false;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  std::string range;
+  if (task.kind() == proto::TASK_EXTRACT || task.kind() == proto::TASK_CONVERT) {
+    range = absl::StrCat(" frames [", task.frame_begin(), ", ", task.frame_end(), ")");
+  }
+  Log(absl::StrCat("task ", task.id(), " (", KindName(task.kind()), range, ") of job ",
+                   task.job_id(), ", attempt ", task.attempt()));
+
+  const fs::path dir = fs::path(options_.work_dir) / absl::StrCat(task.id(), "-", task.attempt());
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  fs::create_directories(dir / "in", ec);
+  fs::create_directories(dir / "out", ec);
+  absl::Status status;
+  if (ec) {
+    status = absl::ResourceExhaustedError(
+        absl::StrCat("cannot create the task folder ", dir.string(), ": ", ec.message()));
+  }
+
+  ProgressReporter reporter(session_, task.id(), &cancelled_);
+  if (status.ok()) status = Materialize(task, (dir / "in").string());
+  std::vector<proto::FileEntry> outputs;
+  if (status.ok()) {
+    TaskEnv env;
+    env.in_dir = (dir / "in").string();
+    env.out_dir = (dir / "out").string();
+    env.scratch_dir = (dir / "scratch").string();
+    env.models_dir = options_.models_dir;
+    env.threads = options_.threads;
+    env.report = [&](const TaskProgress& p) { reporter.Report(p); };
+    env.cancelled = [this] { return cancelled_.load() || stop_->load(); };
+    try {
+      status = RunTaskKind(task, env);
+    } catch (const std::exception& e) {
+      // LibTorch and OpenCV throw; a task must fail, not the worker.
+      status = absl::InternalError(absl::StrCat("task crashed: ", e.what()));
+    }
+    if (status.ok() && (cancelled_ || stop_->load())) status = absl::CancelledError("stopped");
+  }
+  if (status.ok()) {
+    auto uploaded = Upload((dir / "out").string());
+    if (uploaded.ok()) {
+      outputs = *std::move(uploaded);
+    } else {
+      status = uploaded.status();
+    }
+  }
+  reporter.Finish();
+
+  absl::Status reported;
+  std::atomic<bool> never{false};
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (status.ok()) {
+    proto::CompleteTaskRequest request;
+    request.set_version(rpc::kClusterProtoVersion);
+    request.set_worker_id(session_->worker_id());
+    request.set_task_id(task.id());
+    for (const auto& output : outputs) *request.add_outputs() = output;
+    reported = session_->Run(
+        "CompleteTask",
+        [&](proto::WorkerService::Stub* stub, grpc::ClientContext* context) {
+          request.set_worker_id(session_->worker_id());
+          proto::CompleteTaskResponse response;
+          return stub->CompleteTask(context, request, &response);
+        },
+        never, milliseconds(30000), milliseconds(stop_->load() ? 15000 : 300000));
+    Log(absl::StrFormat(
+        "task %s: done in %.1f s, %d outputs%s", task.id(), seconds, outputs.size(),
+        reported.ok() ? "" : absl::StrCat(" (not acknowledged: ", reported.message(), ")")));
+  } else if (cancelled_) {
+    Log(absl::StrFormat("task %s: stopped after %.1f s (cancelled)", task.id(), seconds));
+  } else {
+    const bool stopping = stop_->load();
+    const bool retryable = stopping || IsRetryable(status);
+    std::string error = stopping ? absl::StrCat("worker shutting down (", status.message(), ")")
+                                 : std::string(status.message());
+    proto::FailTaskRequest request;
+    request.set_version(rpc::kClusterProtoVersion);
+    request.set_task_id(task.id());
+    request.set_error(error);
+    request.set_retryable(retryable);
+    reported = session_->Run(
+        "FailTask",
+        [&](proto::WorkerService::Stub* stub, grpc::ClientContext* context) {
+          request.set_worker_id(session_->worker_id());
+          proto::FailTaskResponse response;
+          return stub->FailTask(context, request, &response);
+        },
+        never, milliseconds(30000), milliseconds(stopping ? 10000 : 300000));
+    Log(absl::StrFormat("task %s: failed after %.1f s (%s): %s", task.id(), seconds,
+                        retryable ? "retryable" : "not retryable", error));
+  }
+  if (!options_.keep_task_dirs) fs::remove_all(dir, ec);
+  absl::MutexLock lock(&mu_);
+  current_.clear();
+  return reported;
+}
+
+}  // namespace fsc::worker

@@ -1,0 +1,127 @@
+// TASK_TRAIN with core/train's Trainer.
+#include "worker/train_task.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <limits>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/train/trainer.h"
+#include "core/util/status_macros.h"
+
+namespace fsc::worker {
+namespace fs = std::filesystem;
+namespace {
+
+bool HasPng(const fs::path& dir) {
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string ext = absl::AsciiStrToLower(it->path().extension().string());
+    if (ext == ".png" && it->is_regular_file()) return true;
+  }
+  return false;
+}
+
+// The job's TrainOptions over fsc train's defaults (zero/empty = the default).
+void ApplySpec(const proto::TrainOptions& spec, train::TrainOptions* options) {
+  if (!spec.model().empty()) options->model = spec.model();
+  if (spec.batch() > 0) options->batch_size = spec.batch();
+  if (spec.iterations() > 0) options->iterations = spec.iterations();
+  if (spec.lr() > 0) options->learning_rate = spec.lr();
+  if (!spec.loss().empty()) options->loss = spec.loss();
+  if (!spec.precision().empty()) options->precision = spec.precision();
+  if (spec.save_every() > 0) options->save_every = spec.save_every();
+  if (spec.seed() != 0) options->seed = static_cast<int64_t>(spec.seed());
+  if (spec.learn_mask()) options->learn_mask = true;
+  if (spec.gan_weight() > 0) options->gan_weight = spec.gan_weight();
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> FindFacesFolder(const std::string& dir) {
+  if (HasPng(dir)) return dir;
+  fs::path nested = fs::path(dir) / "faces";
+  if (HasPng(nested)) return nested.string();
+  return absl::NotFoundError(absl::StrCat("no face PNGs in ", dir, " (nor in its faces/): the ",
+                                          "face dataset must be an fsc extract output"));
+}
+
+absl::Status RunTrainTask(const proto::Task& task, const TaskEnv& env) {
+  const proto::TrainOptions& spec = task.spec().train();
+  if (spec.ranks() > 1) {
+    return absl::UnimplementedError(
+        absl::StrCat("this worker trains on one rank; the job asks for ", spec.ranks(), " ranks"));
+  }
+  const fs::path in(env.in_dir);
+  const std::string model_out = (fs::path(env.out_dir) / "model").string();
+  const fs::path model_in = in / "model";
+  std::error_code ec;
+  const bool resume = fs::is_directory(model_in, ec);
+
+  train::TrainOptions options;
+  if (resume) {
+    FSC_ASSIGN_OR_RETURN(options, train::Trainer::LoadOptions(model_in.string()));
+  }
+  ApplySpec(spec, &options);
+  FSC_ASSIGN_OR_RETURN(options.faces_a, FindFacesFolder((in / "faces_a").string()));
+  FSC_ASSIGN_OR_RETURN(options.faces_b, FindFacesFolder((in / "faces_b").string()));
+  options.model_dir = model_out;
+  options.threads = std::max(1, env.threads);
+  options.loader_threads = std::clamp(env.threads / 2, 1, 4);
+  // Only the final model travels back; snapshots would multiply the upload.
+  options.snapshot_every = std::numeric_limits<int>::max();
+  options.keep_snapshots = 0;
+
+  auto trainer =
+      resume ? train::Trainer::Resume(model_in.string(), options) : train::Trainer::Create(options);
+  if (!trainer.ok()) return trainer.status();
+  train::Trainer& t = **trainer;
+  const int64_t first = t.iteration();
+  const int64_t target = options.iterations;
+  env.Report({0, 0, "it",
+              absl::StrFormat("training %s (%d parameters), %d + %d faces, batch %d, from "
+                              "iteration %d to %d on %s",
+                              t.step().model().name(), t.step().model().ParameterCount(),
+                              t.faces(train::Side::kA), t.faces(train::Side::kB),
+                              options.batch_size, first, target, t.step().device().str())});
+
+  const auto start = std::chrono::steady_clock::now();
+  train::TrainCallbacks callbacks;
+  callbacks.should_stop = [&] { return env.Cancelled(); };
+  callbacks.on_step = [&](int64_t iteration, const train::StepLosses&) {
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    TaskProgress p;
+    p.fraction = target > first ? static_cast<double>(iteration - first) / (target - first) : 1;
+    p.rate = seconds > 0 ? (iteration - first) / seconds : 0;
+    p.unit = "it";
+    env.Report(p);
+  };
+  callbacks.on_interval = [&](const train::IntervalReport& r) {
+    TaskProgress p;
+    p.fraction = target > first ? static_cast<double>(r.iteration - first) / (target - first) : 1;
+    p.rate = r.seconds > 0 ? r.iterations / r.seconds : 0;
+    p.unit = "it";
+    p.message = absl::StrFormat("iter %d  loss A %.5f  loss B %.5f  %.1f examples/s", r.iteration,
+                                r.losses.a, r.losses.b, r.examples_per_sec);
+    env.Report(p);
+  };
+  FSC_ASSIGN_OR_RETURN(train::RunSummary summary, t.Run(callbacks));
+  if (summary.stopped) {
+    return absl::CancelledError(
+        absl::StrCat("training stopped at iteration ", summary.end_iteration, " of ", target));
+  }
+  TaskProgress done;
+  done.fraction = 1;
+  done.rate = summary.seconds > 0 ? (summary.end_iteration - first) / summary.seconds : 0;
+  done.unit = "it";
+  done.message = absl::StrFormat("trained to iteration %d in %.1f s (%.1f examples/s)",
+                                 summary.end_iteration, summary.seconds, summary.examples_per_sec);
+  env.Report(done);
+  return absl::OkStatus();
+}
+
+}  // namespace fsc::worker

@@ -1,0 +1,27 @@
+// TASK_TRAIN: trains a model on two face sets with core/train's Trainer, as `fsc train` does, and
+// returns the model folder (checkpoint with its manifest, preview).
+//   in:  faces_a/*, faces_b/* [, model/* to resume]
+//   out: model/*
+// A face set folder may hold the faces directly or, when it is an extract/merge output, in a
+// faces/ subfolder beside alignments.fsca.
+#ifndef FSC_WORKER_TRAIN_TASK_H_
+#define FSC_WORKER_TRAIN_TASK_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "proto/fsc.pb.h"
+#include "worker/task_env.h"
+
+namespace fsc::worker {
+
+// The folder of face PNGs inside a face dataset folder (see above); NOT_FOUND naming the folder
+// when it holds none.
+absl::StatusOr<std::string> FindFacesFolder(const std::string& dir);
+
+absl::Status RunTrainTask(const proto::Task& task, const TaskEnv& env);
+
+}  // namespace fsc::worker
+
+#endif  // FSC_WORKER_TRAIN_TASK_H_
