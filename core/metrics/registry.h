@@ -19,6 +19,8 @@
 // the existing family; any other definition is an AlreadyExists error. So is a name that clashes
 // with a histogram's generated series (NAME_bucket, NAME_sum, NAME_count).
 //
+// Help texts and label values are exposed as given (escaped); they should be UTF-8.
+//
 // Registry::Default() is the process-wide registry that /metrics serves; tests construct their
 // own. Collect() snapshots everything in a deterministic order (families by name, children by
 // label values) for core/metrics/text_format.
