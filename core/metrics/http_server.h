@@ -6,7 +6,10 @@
 //   ... server.port() is the bound port ...
 //   server.Stop();  // or let the destructor do it
 //
-// Each scrape collects the registry on one of civetweb's threads (callbacks run there).
+// Each scrape collects the registry on one of civetweb's two request threads (callbacks run
+// there). Note civetweb's process-wide side effect: starting it sets SIGPIPE to SIG_IGN, so a
+// write to a closed pipe fails with EPIPE instead of killing the process. Stop() can take up to
+// civetweb's poll interval (2 s).
 #ifndef FSC_CORE_METRICS_HTTP_SERVER_H_
 #define FSC_CORE_METRICS_HTTP_SERVER_H_
 
