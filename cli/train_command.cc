@@ -1,4 +1,5 @@
-// fsc train: flags and wiring for core/train/trainer, with Ctrl-C saving the model before exit.
+// fsc train: flags and wiring for core/train/trainer, with Ctrl-C saving the model before exit
+// and, with --metrics-port, Prometheus metrics served while training.
 #include <unistd.h>
 
 #include <atomic>
@@ -7,11 +8,15 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "cli/commands.h"
+#include "core/metrics/http_server.h"
+#include "core/metrics/process_metrics.h"
+#include "core/metrics/standard_metrics.h"
 #include "core/model/model_registry.h"
 #include "core/train/checkpoint.h"
 #include "core/train/trainer.h"
@@ -46,6 +51,47 @@ std::string LossLine(const train::IntervalReport& r, bool gan, bool mask) {
   absl::StrAppendFormat(&line, "  %.1f examples/s", r.examples_per_sec);
   return line;
 }
+
+// The training gauges of the standard metrics, children looked up once.
+class TrainGauges {
+ public:
+  explicit TrainGauges(const metrics::StandardMetrics& m)
+      : iteration_(*m.train_iteration),
+        examples_per_second_(m.train_examples_per_second->WithLabels({"0"})),
+        loss_a_(m.train_loss->WithLabels({"a"})),
+        loss_b_(m.train_loss->WithLabels({"b"})),
+        mask_a_(m.train_mask_loss->WithLabels({"a"})),
+        mask_b_(m.train_mask_loss->WithLabels({"b"})),
+        gan_g_a_(m.train_gan_loss->WithLabels({"a", "generator"})),
+        gan_g_b_(m.train_gan_loss->WithLabels({"b", "generator"})),
+        gan_d_a_(m.train_gan_loss->WithLabels({"a", "discriminator"})),
+        gan_d_b_(m.train_gan_loss->WithLabels({"b", "discriminator"})) {}
+
+  void Start(int64_t iteration) { iteration_.Set(static_cast<double>(iteration)); }
+  void Step(int64_t iteration, const train::StepLosses& l, bool gan, bool mask) {
+    iteration_.Set(static_cast<double>(iteration));
+    if (l.skipped) return;
+    loss_a_.Set(l.a);
+    loss_b_.Set(l.b);
+    if (mask) {
+      mask_a_.Set(l.mask_a);
+      mask_b_.Set(l.mask_b);
+    }
+    if (gan) {
+      gan_g_a_.Set(l.gan_g_a);
+      gan_g_b_.Set(l.gan_g_b);
+      gan_d_a_.Set(l.gan_d_a);
+      gan_d_b_.Set(l.gan_d_b);
+    }
+  }
+  void Interval(const train::IntervalReport& r) { examples_per_second_.Set(r.examples_per_sec); }
+
+ private:
+  metrics::Gauge& iteration_;
+  metrics::Gauge& examples_per_second_;
+  metrics::Gauge &loss_a_, &loss_b_, &mask_a_, &mask_b_;
+  metrics::Gauge &gan_g_a_, &gan_g_b_, &gan_d_a_, &gan_d_b_;
+};
 
 }  // namespace
 
@@ -123,6 +169,12 @@ int RunTrainCommand(const Args& args) {
   flags.Bool("deterministic", 0, &options.deterministic,
              "deterministic LibTorch algorithms (bit-exact resume on a GPU)");
   flags.Bool("json", 0, &json, "print a JSON summary on stdout at the end");
+  int metrics_port = -1;
+  std::string metrics_host = "0.0.0.0";
+  flags.Int("metrics-port", 0, &metrics_port,
+            "serve Prometheus metrics at http://HOST:PORT/metrics while training (0: any free "
+            "port; -1: off)");
+  flags.String("metrics-host", 0, &metrics_host, "address --metrics-port listens on");
 
   std::vector<std::string> positional;
   if (auto exit_code = flags.ParseOrExit(args, &positional)) return *exit_code;
@@ -156,6 +208,20 @@ int RunTrainCommand(const Args& args) {
     return 2;
   }
 
+  // Metrics first, so that a taken port fails before any work.
+  metrics::MetricsServer metrics_server;
+  std::optional<TrainGauges> gauges;
+  if (metrics_port >= 0) {
+    absl::Status started = metrics::RegisterProcessMetrics(&metrics::Registry::Default());
+    if (started.ok()) started = metrics_server.Start(metrics_host, metrics_port);
+    if (!started.ok()) {
+      std::cerr << "fsc train: --metrics-port: " << started.message() << "\n";
+      return 1;
+    }
+    gauges.emplace(metrics::Standard());
+    std::cerr << "fsc train: metrics at " << metrics_server.url() << "\n";
+  }
+
   absl::StatusOr<std::unique_ptr<train::Trainer>> trainer =
       resume.empty() ? train::Trainer::Create(options) : train::Trainer::Resume(resume, options);
   if (!trainer.ok()) {
@@ -172,14 +238,19 @@ int RunTrainCommand(const Args& args) {
       t.faces(train::Side::kB), options.batch_size, resume.empty() ? "starting" : "resuming",
       t.iteration(), options.iterations);
 
+  if (gauges) gauges->Start(t.iteration());
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   const bool terminal = isatty(fileno(stderr)) != 0;
   util::Progress bar("train", options.iterations, "it");
   train::TrainCallbacks callbacks;
   callbacks.should_stop = [] { return g_stop.load(); };
-  callbacks.on_step = [&](int64_t iteration, const train::StepLosses&) { bar.Update(iteration); };
+  callbacks.on_step = [&](int64_t iteration, const train::StepLosses& losses) {
+    if (gauges) gauges->Step(iteration, losses, gan, mask);
+    bar.Update(iteration);
+  };
   callbacks.on_interval = [&](const train::IntervalReport& r) {
+    if (gauges) gauges->Interval(r);
     // On a terminal the line replaces the bar, which is redrawn at the next step.
     std::fprintf(stderr, "%s%s\n", terminal ? "\r\x1b[K" : "", LossLine(r, gan, mask).c_str());
   };

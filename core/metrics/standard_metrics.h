@@ -1,0 +1,77 @@
+// The cluster's metric families, defined once so that the coordinator, every worker and every
+// trainer rank register the same names, help texts, labels and buckets (Grafana dashboards and
+// alerts depend on them). Names follow Prometheus conventions: base units (seconds, bytes) in
+// the name, counters end in _total.
+//
+// Coordinator
+//   fsc_jobs{state}                        gauge      jobs in the store by state (queued,
+//                                                     running, done, failed, cancelled)
+//   fsc_queue_depth                        gauge      tasks waiting for a worker
+//   fsc_workers{role,state}                gauge      registered workers by role (extract,
+//                                                     convert, train) and state (idle, busy, lost)
+//   fsc_lease_expiries_total               counter    task leases that expired (task requeued)
+//   fsc_rpc_duration_seconds{method,code}  histogram  time to answer a gRPC call (any server)
+// Training (every rank)
+//   fsc_train_iteration                    gauge      last completed iteration
+//   fsc_train_examples_per_second{rank}    gauge      faces of both sides per second, last
+//                                                     logging interval
+//   fsc_train_loss{side}                   gauge      reconstruction loss of the last step (a, b)
+//   fsc_train_mask_loss{side}              gauge      learned mask's loss of the last step
+//   fsc_train_gan_loss{side,net}           gauge      adversarial loss of the last step, net =
+//                                                     generator | discriminator
+//   fsc_train_step_seconds{phase}          histogram  step time by phase (compute, allreduce)
+//   fsc_allreduce_bytes_total              counter    gradient bytes all-reduced by this rank
+//   fsc_checkpoint_seconds                 histogram  time to write a checkpoint
+//   fsc_checkpoint_bytes                   gauge      size of the last checkpoint written
+// Extract / convert workers
+//   fsc_extract_frames_total               counter    frames decoded by extraction
+//   fsc_extract_faces_total                counter    aligned faces written by extraction
+//   fsc_frames_per_second{stage}           gauge      frames per second by stage (extract,
+//                                                     convert), last interval
+// Any process with a GPU
+//   fsc_gpu_memory_bytes{device}           gauge      GPU memory allocated by this process
+//
+// Plus the process_* metrics of core/metrics/process_metrics.h.
+#ifndef FSC_CORE_METRICS_STANDARD_METRICS_H_
+#define FSC_CORE_METRICS_STANDARD_METRICS_H_
+
+#include "absl/status/statusor.h"
+#include "core/metrics/registry.h"
+
+namespace fsc::metrics {
+
+// The families above; unlabelled metrics are given as their single child.
+struct StandardMetrics {
+  Family<Gauge>* jobs = nullptr;
+  Gauge* queue_depth = nullptr;
+  Family<Gauge>* workers = nullptr;
+  Counter* lease_expiries = nullptr;
+  Family<Histogram>* rpc_duration_seconds = nullptr;
+
+  Gauge* train_iteration = nullptr;
+  Family<Gauge>* train_examples_per_second = nullptr;
+  Family<Gauge>* train_loss = nullptr;
+  Family<Gauge>* train_mask_loss = nullptr;
+  Family<Gauge>* train_gan_loss = nullptr;
+  Family<Histogram>* train_step_seconds = nullptr;
+  Counter* allreduce_bytes = nullptr;
+  Histogram* checkpoint_seconds = nullptr;
+  Gauge* checkpoint_bytes = nullptr;
+
+  Counter* extract_frames = nullptr;
+  Counter* extract_faces = nullptr;
+  Family<Gauge>* frames_per_second = nullptr;
+
+  Family<Gauge>* gpu_memory_bytes = nullptr;
+};
+
+// Registers every family above in `registry` (again: the same pointers).
+absl::StatusOr<StandardMetrics> RegisterStandardMetrics(Registry* registry);
+
+// The families in Registry::Default(), registered on first use. A clash with a different
+// definition registered earlier under one of these names is a programming error: it aborts.
+const StandardMetrics& Standard();
+
+}  // namespace fsc::metrics
+
+#endif  // FSC_CORE_METRICS_STANDARD_METRICS_H_
