@@ -123,11 +123,11 @@ bool EmbedWatermark(cv::Mat* bgr) {
   cv::Mat plus, minus, negated = -delta;
   delta.convertTo(plus, CV_8U);  // rounds; negatives saturate to 0
   negated.convertTo(minus, CV_8U);
+  cv::resize(plus, plus, bgr->size(), 0, 0, cv::INTER_LINEAR);
+  cv::resize(minus, minus, bgr->size(), 0, 0, cv::INTER_LINEAR);
   cv::Mat plus3, minus3;
   cv::merge(std::vector<cv::Mat>{plus, plus, plus}, plus3);
   cv::merge(std::vector<cv::Mat>{minus, minus, minus}, minus3);
-  cv::resize(plus3, plus3, bgr->size(), 0, 0, cv::INTER_LINEAR);
-  cv::resize(minus3, minus3, bgr->size(), 0, 0, cv::INTER_LINEAR);
   cv::add(*bgr, plus3, *bgr);
   cv::subtract(*bgr, minus3, *bgr);
   return true;
