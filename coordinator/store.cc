@@ -156,6 +156,16 @@ absl::Status Store::Transaction(const std::function<absl::Status()>& body) {
   // physical transaction: the thread that opens it (the leader) lets the threads already queued
   // add theirs, then commits all of them with one flush. Nobody returns before the flush that
   // makes their change durable, so every acknowledged decision survives a kill -9.
+  // A nested call would wait for the commit of its own batch forever; refuse it instead.
+  thread_local int depth = 0;
+  if (depth > 0) {
+    return absl::InternalError("Store::Transaction called inside a transaction (a bug)");
+  }
+  struct DepthGuard {
+    int& depth;
+    explicit DepthGuard(int& d) : depth(d) { ++depth; }
+    ~DepthGuard() { --depth; }
+  } guard(depth);
   waiting_.fetch_add(1);
   std::unique_lock<std::recursive_mutex> lock(mu_);
   waiting_.fetch_sub(1);
