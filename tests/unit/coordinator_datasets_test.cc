@@ -6,6 +6,7 @@
 
 #include "coordinator/datasets.h"
 #include "coordinator/validation.h"
+#include "core/util/file_io.h"
 #include "core/util/sha256.h"
 #include "tests/test_paths.h"
 
@@ -111,6 +112,28 @@ TEST_F(DatasetsTest, UploadRefusesMisorderedOrCorruptChunks) {
   EXPECT_FALSE(unfinished->Finish("alice", 0).ok());
   auto missing = Start({Entry("a.png", "hello")});
   EXPECT_FALSE(missing->Finish("alice", 0).ok());
+}
+
+TEST_F(DatasetsTest, ProbeCountsVideoFramesAndImages) {
+  // The blob has no extension: the probe must open it by content.
+  absl::StatusOr<std::string> video = util::ReadFile(fsc::testing::DataDir() + "/Megamind.avi");
+  ASSERT_TRUE(video.ok()) << video.status();
+  proto::FileEntry clip = Entry("Megamind.avi", *video);
+  ASSERT_TRUE(blobs_->Put(*video).ok());
+  absl::StatusOr<DatasetShape> shape = ProbeDataset({clip}, *blobs_);
+  ASSERT_TRUE(shape.ok()) << shape.status();
+  EXPECT_TRUE(shape->is_video);
+  EXPECT_EQ(shape->frame_count, 270);
+
+  proto::FileEntry junk = Entry("clip.mp4", "this is not a video at all");
+  ASSERT_TRUE(blobs_->Put("this is not a video at all").ok());
+  EXPECT_EQ(ProbeDataset({junk}, *blobs_).status().code(), absl::StatusCode::kInvalidArgument);
+
+  shape =
+      ProbeDataset({Entry("b.jpg", "x"), Entry("a.png", "y"), Entry("notes.txt", "z")}, *blobs_);
+  ASSERT_TRUE(shape.ok());
+  EXPECT_FALSE(shape->is_video);
+  EXPECT_EQ(shape->frame_count, 2);
 }
 
 TEST_F(DatasetsTest, HeaderValidation) {
