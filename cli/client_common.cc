@@ -90,7 +90,13 @@ class JobProgressView {
     }
     double interval = terminal_ ? 0.1 : 5.0;
     if (now - last_draw_ < absl::Seconds(interval) && progress_ < 1.0) return;
+    // In a log, a line per 1 % of progress at most, and one every 30 s while it creeps.
+    if (!terminal_ && progress_ - last_logged_ < 0.01 && now - last_draw_ < absl::Seconds(30) &&
+        progress_ < 1.0) {
+      return;
+    }
     last_draw_ = now;
+    last_logged_ = progress_;
     if (terminal_) {
       Draw();
       bar_drawn_ = true;
@@ -133,6 +139,7 @@ class JobProgressView {
   absl::Time first_time_;
   double first_progress_ = 0;
   double progress_ = 0;
+  double last_logged_ = -1;
   double rate_ = 0;
   std::string unit_;
   absl::Time last_draw_ = absl::InfinitePast();
@@ -301,8 +308,10 @@ std::string ShortTaskId(const std::string& job_id, const std::string& task_id) {
 }
 
 std::string StateDetail(const proto::JobEvent& event) {
-  const std::string& message = event.message();
-  if (message.empty() || message == "job " + JobStateName(event.state())) return "";
+  std::string message = event.message();
+  const std::string repeated = "job " + JobStateName(event.state());
+  if (message.rfind(repeated + ": ", 0) == 0) message = message.substr(repeated.size() + 2);
+  if (message.empty() || message == repeated) return "";
   return ": " + message;
 }
 
