@@ -86,6 +86,14 @@ std::string FirstLine(const std::string& text) {
   return std::string(absl::StripAsciiWhitespace(text.substr(0, text.find('\n'))));
 }
 
+// True once a task of the job is leased and has reported progress.
+bool TaskUnderWay(const proto::Job& job) {
+  for (const proto::Task& task : job.tasks()) {
+    if (task.state() == proto::TASK_LEASED && task.progress() > 0) return true;
+  }
+  return false;
+}
+
 class WorkerProcessTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -195,7 +203,7 @@ class WorkerProcessTest : public ::testing::Test {
     return job;
   }
 
-  std::string SubmitVideoExtract() {
+  std::string SubmitVideoExtract(int every_n = 3, int frames_per_task = 100) {
     auto dataset = rpc::UploadDataset(client_.get(), user_token_,
                                       testing::DataDir() + "/Megamind.avi", "megamind");
     EXPECT_TRUE(dataset.ok()) << dataset.status();
@@ -209,8 +217,9 @@ class WorkerProcessTest : public ::testing::Test {
     spec->set_kind(proto::JOB_EXTRACT);
     spec->set_name("megamind faces");
     spec->set_input_dataset(dataset->id());
-    spec->mutable_extract()->set_every_n(3);
-    spec->set_frames_per_task(100);  // 3 ranges: [0,100) [100,200) [200,270), then a merge
+    spec->mutable_extract()->set_every_n(every_n);
+    // By default 3 ranges: [0,100) [100,200) [200,270), then a merge.
+    spec->set_frames_per_task(frames_per_task);
     proto::Job job;
     grpc::Status status = client_->SubmitJob(&context, request, &job);
     EXPECT_TRUE(status.ok()) << status.error_message();
@@ -286,14 +295,9 @@ TEST_F(WorkerProcessTest, SurvivesACoordinatorKillAndRestart) {
   std::string id = SubmitVideoExtract();
   ASSERT_FALSE(id.empty());
   // Kill the coordinator once the first range is under way, restart it on the same port.
-  bool running = false;
-  WaitForJob(id, seconds(120), [&](const proto::Job& job) {
-    for (const proto::Task& task : job.tasks()) {
-      if (task.state() == proto::TASK_LEASED && task.progress() > 0) running = true;
-    }
-    return running;
-  });
-  if (!running) GTEST_SKIP() << "the job ended before it could be interrupted";
+  if (!TaskUnderWay(WaitForJob(id, seconds(120), TaskUnderWay))) {
+    GTEST_SKIP() << "the job ended before it could be interrupted";
+  }
   std::string port = address_.substr(address_.rfind(':') + 1);
   coordinator_->Kill(SIGKILL);
   coordinator_->Wait(seconds(10));
@@ -312,6 +316,50 @@ TEST_F(WorkerProcessTest, SurvivesACoordinatorKillAndRestart) {
     EXPECT_EQ(task.attempt(), 1) << task.id() << "\n" << worker->Log();
   }
   ExpectEqualsLocalExtract(job);
+}
+
+TEST_F(WorkerProcessTest, CancelStopsTheTaskAndSigtermHandsItBack) {
+  auto worker = StartWorker(join_token_, "w3");
+  // One long range (every frame), so that there is time to act while it runs.
+  std::string id = SubmitVideoExtract(/*every_n=*/1, /*frames_per_task=*/270);
+  ASSERT_FALSE(id.empty());
+  proto::Job job = WaitForJob(id, seconds(120), TaskUnderWay);
+  if (!TaskUnderWay(job)) GTEST_SKIP() << "the task ended before it could be cancelled";
+  {
+    grpc::ClientContext context;
+    rpc::AddAuth(&context, user_token_);
+    proto::CancelJobRequest request;
+    request.set_version(rpc::kClusterProtoVersion);
+    request.set_job_id(id);
+    proto::Job cancelled;
+    ASSERT_TRUE(client_->CancelJob(&context, request, &cancelled).ok());
+  }
+  // The worker stops the task and goes on serving.
+  auto until = std::chrono::steady_clock::now() + seconds(60);
+  while (worker->Log().find("(cancelled)") == std::string::npos &&
+         std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_NE(worker->Log().find("(cancelled)"), std::string::npos) << worker->Log();
+  EXPECT_TRUE(worker->running()) << worker->Log();
+  EXPECT_EQ(WaitForJob(id, seconds(30)).state(), proto::JOB_CANCELLED);
+
+  // SIGTERM in the middle of a task: handed back as retryable, the worker exits 0.
+  std::string second = SubmitVideoExtract(1, 270);
+  ASSERT_FALSE(second.empty());
+  job = WaitForJob(second, seconds(120), TaskUnderWay);
+  if (!TaskUnderWay(job)) GTEST_SKIP() << "the task ended before SIGTERM";
+  worker->Kill(SIGTERM);
+  EXPECT_EQ(worker->Wait(seconds(60)), 0) << worker->Log();
+  EXPECT_NE(worker->Log().find("worker shutting down"), std::string::npos) << worker->Log();
+  auto after = GetJob(second);
+  ASSERT_TRUE(after.ok());
+  EXPECT_NE(after->state(), proto::JOB_FAILED) << after->error();
+  for (const proto::Task& task : after->tasks()) {
+    if (task.kind() == proto::TASK_EXTRACT) {
+      EXPECT_EQ(task.state(), proto::TASK_PENDING) << "a shut-down worker's task is retried";
+    }
+  }
 }
 
 TEST_F(WorkerProcessTest, WrongJoinTokenAndUsage) {
