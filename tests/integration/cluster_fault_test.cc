@@ -46,7 +46,7 @@ std::set<int64_t> FetchedFrames(const testing::LocalCluster& cluster, const std:
 
 TEST(ClusterFaultTest, AWorkerKilledMidTaskIsReplacedAfterItsLease) {
   // A short lease so the lost task comes back quickly.
-  testing::LocalCluster cluster(2, "--lease-ttl-ms 3000");
+  testing::LocalCluster cluster(2, "--lease-ttl-ms 5000");
   ASSERT_TRUE(cluster.ok()) << cluster.up_result().output;
   std::string id = SubmitExtract(cluster, "--every-n 2 --frames-per-task 90");
   ASSERT_FALSE(id.empty());
