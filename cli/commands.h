@@ -13,6 +13,7 @@ int Dispatch(const Args& args);
 int RunExtractCommand(const Args& args);
 int RunAlignmentsCommand(const Args& args);
 int RunTrainCommand(const Args& args);
+int RunConvertCommand(const Args& args);
 int RunBenchCommand(const Args& args);
 // The cluster client verbs.
 int RunClusterCommand(const Args& args);
@@ -23,6 +24,7 @@ int RunLogsCommand(const Args& args);
 int RunCancelCommand(const Args& args);
 int RunDatasetCommand(const Args& args);
 int RunFetchCommand(const Args& args);
+int RunVerifyCommand(const Args& args);
 
 }  // namespace fsc::cli
 

@@ -1,0 +1,522 @@
+// The conversion pipeline of fsc convert (see converter.h).
+#include "core/convert/converter.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <opencv2/imgcodecs.hpp>
+#include <optional>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/convert/bounded_queue.h"
+#include "core/convert/face_warp.h"
+#include "core/convert/synthetic_label.h"
+#include "core/convert/watermark.h"
+#include "core/face/alignments_file.h"
+#include "core/face/mask.h"
+#include "core/media/frame_source.h"
+#include "core/util/status_macros.h"
+
+namespace fsc::convert {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double Since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+struct FaceJob {
+  FaceGeometry geometry;
+  SwappedFace swapped;  // face / learned_mask filled in by the inference stage
+  cv::Mat input;        // S x S model input
+};
+
+struct FrameJob {
+  int64_t index = 0;
+  std::string name;
+  cv::Mat image;
+  std::vector<FaceJob> faces;
+};
+
+using FrameQueue = BoundedQueue<FrameJob>;
+
+// The first error any stage meets; it cancels every queue so all stages stop.
+class ErrorSlot {
+ public:
+  void Set(absl::Status status, std::initializer_list<FrameQueue*> queues) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (status_.ok()) status_ = std::move(status);
+    }
+    for (FrameQueue* q : queues) q->Cancel();
+  }
+  absl::Status Get() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return status_;
+  }
+
+ private:
+  std::mutex mu_;
+  absl::Status status_;
+};
+
+proto::MaskKind ToProtoKind(face::MaskType type) {
+  switch (type) {
+    case face::MaskType::kHull:
+      return proto::MASK_HULL;
+    case face::MaskType::kComponents:
+      return proto::MASK_COMPONENTS;
+    case face::MaskType::kExtended:
+      return proto::MASK_EXTENDED;
+  }
+  return proto::MASK_UNKNOWN;
+}
+
+// The 2x3 CV_64F matrix of a stored transform; empty when it is not 6 finite numbers.
+cv::Mat TransformOf(const proto::Face& face) {
+  if (face.transform().m_size() != 6) return {};
+  cv::Mat m(2, 3, CV_64F);
+  for (int i = 0; i < 6; ++i) {
+    const double v = face.transform().m(i);
+    if (!std::isfinite(v)) return {};
+    m.at<double>(i / 3, i % 3) = v;
+  }
+  return m;
+}
+
+// Where the outputs go and how they are committed.
+struct OutputPlan {
+  bool video = false;
+  bool single_image = false;  // one image in, OUTPUT is an image file
+  std::string final_path;     // OUTPUT
+  std::string temp_dir;       // images: the temporary folder renamed to OUTPUT at the end
+};
+
+absl::Status CheckWritableFolder(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "output folder ", dir.string(), " does not exist; create it or choose another output"));
+  }
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("output folder ", dir.string(), " is not writable; choose another output"));
+  }
+  return absl::OkStatus();
+}
+
+fs::path ParentOf(const std::string& path) {
+  const fs::path p = fs::path(path).lexically_normal();
+  fs::path parent = p.has_filename() ? p.parent_path() : p.parent_path().parent_path();
+  return parent.empty() ? fs::path(".") : parent;
+}
+
+absl::StatusOr<OutputPlan> PlanOutput(const media::SourceDescription& source,
+                                      const std::string& output) {
+  OutputPlan plan;
+  plan.final_path = output;
+  std::error_code ec;
+  const bool image_name = media::HasImageExtension(output);
+  if (source.kind == media::SourceKind::kVideo) {
+    if (image_name || fs::is_directory(output, ec)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the input is a video, so the output must be a video file name (e.g. out.mp4), not ",
+          output));
+    }
+    if (fs::path(output).extension().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "output ", output, " has no extension; name the container (e.g. out.mp4 or out.mkv)"));
+    }
+    plan.video = true;
+    FSC_RETURN_IF_ERROR(CheckWritableFolder(ParentOf(output)));
+    return plan;
+  }
+  if (source.kind == media::SourceKind::kImage && image_name) {
+    plan.single_image = true;
+    FSC_RETURN_IF_ERROR(CheckWritableFolder(ParentOf(output)));
+    return plan;
+  }
+  // Images into a folder: a fresh one (or an empty one), filled under a temporary name.
+  if (fs::exists(output, ec)) {
+    if (!fs::is_directory(output, ec)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "output ", output, " exists and is not a folder; images are written into a folder"));
+    }
+    if (!fs::is_empty(output, ec)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "output folder ", output, " is not empty; choose a new folder (nothing is overwritten)"));
+    }
+  }
+  const fs::path parent = ParentOf(output);
+  FSC_RETURN_IF_ERROR(CheckWritableFolder(parent));
+  plan.temp_dir = (parent / absl::StrCat(".fsc-tmp-", ::getpid(), "-",
+                                         fs::path(output).lexically_normal().filename().string()))
+                      .string();
+  return plan;
+}
+
+// Resolves --mask against the model: the learned mask or a landmark mask type.
+absl::StatusOr<std::optional<face::MaskType>> ResolveMask(const std::string& mask,
+                                                          const SwapModelInfo& model,
+                                                          std::string* used) {
+  if (mask == "auto") {
+    if (model.learn_mask) {
+      *used = "learned";
+      return std::optional<face::MaskType>();
+    }
+    *used = model.mask_type == "none" || model.mask_type.empty() ? "extended" : model.mask_type;
+  } else if (mask == "learned") {
+    if (!model.learn_mask) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--mask learned: the model in ", model.dir,
+          " has no learned mask (train with --learn-mask); use hull, components or extended"));
+    }
+    *used = "learned";
+    return std::optional<face::MaskType>();
+  } else {
+    *used = mask;
+  }
+  absl::StatusOr<face::MaskType> type = face::ParseMaskType(*used);
+  if (!type.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown mask \"", mask, "\"; use one of: auto, learned, hull, components, extended"));
+  }
+  return std::optional<face::MaskType>(*type);
+}
+
+}  // namespace
+
+absl::Status ValidateConvertOptions(const ConvertOptions& o) {
+  if (o.batch_size < 1 || o.batch_size > 256) {
+    return absl::InvalidArgumentError(absl::StrCat("--batch ", o.batch_size, " not in 1..256"));
+  }
+  if (o.threads < 1 || o.threads > 256) {
+    return absl::InvalidArgumentError(absl::StrCat("--threads ", o.threads, " not in 1..256"));
+  }
+  if (o.video.crf < 0 || o.video.crf > 63) {
+    return absl::InvalidArgumentError(absl::StrCat("--crf ", o.video.crf, " not in 0..63"));
+  }
+  if (o.blend.blur < 0 || o.blend.blur > 128) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--mask-blur ", o.blend.blur, " not in 0..128 (aligned-face pixels)"));
+  }
+  if (o.blend.erode < -64 || o.blend.erode > 64) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--mask-erode ", o.blend.erode, " not in -64..64 (aligned-face pixels)"));
+  }
+  if (o.blend.sharpen_amount < 0 || o.blend.sharpen_amount > 5) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--sharpen-amount ", o.blend.sharpen_amount, " not in 0..5"));
+  }
+  if (o.jpeg_quality < 1 || o.jpeg_quality > 100) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("JPEG quality ", o.jpeg_quality, " not in 1..100"));
+  }
+  static const char* const kPresets[] = {"ultrafast", "superfast", "veryfast", "faster",  "fast",
+                                         "medium",    "slow",      "slower",   "veryslow"};
+  if (std::find(std::begin(kPresets), std::end(kPresets), o.video.preset) == std::end(kPresets)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown --preset \"", o.video.preset,
+        "\"; use one of: ", absl::StrJoin(std::begin(kPresets), std::end(kPresets), ", ")));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ConvertReport> RunConversion(const std::string& input, const std::string& model_dir,
+                                            const std::string& output,
+                                            const ConvertOptions& options,
+                                            const ConvertProgress& progress) {
+  const Clock::time_point start = Clock::now();
+  FSC_RETURN_IF_ERROR(ValidateConvertOptions(options));
+  ConvertReport report;
+  report.output = output;
+
+  // --- checks before any work --------------------------------------------------------------
+  FSC_ASSIGN_OR_RETURN(std::unique_ptr<media::FrameSource> source, media::FrameSource::Open(input));
+  const media::SourceDescription description = source->description();
+  {
+    std::error_code ec;
+    if (fs::exists(output, ec) && fs::equivalent(input, output, ec)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "output ", output, " is the input itself; write the conversion somewhere else"));
+    }
+  }
+  FSC_ASSIGN_OR_RETURN(OutputPlan plan, PlanOutput(description, output));
+  report.video = plan.video;
+
+  if (options.alignments_path.empty()) {
+    return absl::InvalidArgumentError(
+        "no alignments file: pass --alignments DIR/alignments.fsa as written by fsc extract");
+  }
+  absl::StatusOr<proto::Alignments> alignments = face::ReadAlignments(options.alignments_path);
+  if (!alignments.ok()) {
+    if (alignments.status().code() == absl::StatusCode::kNotFound) {
+      return absl::NotFoundError(
+          absl::StrCat("alignments file ", options.alignments_path, " not found; run fsc extract ",
+                       input, " -o DIR first and pass --alignments DIR/alignments.fsa"));
+    }
+    return alignments.status();
+  }
+  FSC_ASSIGN_OR_RETURN(std::string fingerprint, face::SourceFingerprint(input));
+  const proto::SourceInfo& made_from = alignments->source();
+  if (made_from.sha256() != fingerprint) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("alignments file ", options.alignments_path, " belongs to another source (",
+                     made_from.path(), ", ", made_from.frame_count(), " frames), not to ", input,
+                     ": its fingerprint differs; run fsc extract ", input,
+                     " -o DIR and use that folder's "
+                     "alignments.fsa"));
+  }
+  if (made_from.frame_count() != description.frame_count) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "alignments file ", options.alignments_path, " lists ", made_from.frame_count(),
+        " frames but ", input, " has ", description.frame_count, "; extract it again"));
+  }
+
+  media::VideoInfo video_info;
+  if (plan.video) {
+    FSC_RETURN_IF_ERROR(media::CheckEncoder(options.video.codec, options.video.ffmpeg));
+    FSC_ASSIGN_OR_RETURN(video_info, media::ProbeVideo(input, options.ffprobe));
+  }
+
+  SwapOptions swap_options;
+  swap_options.threads = options.threads;
+  swap_options.bf16 = options.bf16;
+  swap_options.device = options.device;
+  FSC_ASSIGN_OR_RETURN(std::unique_ptr<SwapModel> model, SwapModel::Load(model_dir, swap_options));
+  report.model = model->info();
+  FSC_ASSIGN_OR_RETURN(std::optional<face::MaskType> mask_type,
+                       ResolveMask(options.mask, model->info(), &report.mask));
+  const int model_size = model->info().input_size;
+  const double coverage = model->info().coverage;
+
+  std::map<int64_t, const proto::Frame*> faces_by_frame;
+  for (const proto::Frame& frame : alignments->frames()) {
+    if (frame.faces_size() > 0) faces_by_frame[frame.index()] = &frame;
+  }
+
+  // --- outputs -----------------------------------------------------------------------------
+  std::unique_ptr<media::VideoWriter> writer;
+  if (plan.video) {
+    media::VideoWriterOptions video = options.video;
+    if (video_info.has_audio) {
+      video.audio_source = input;
+      video.audio_codec = video_info.audio_codec;
+    }
+    const std::vector<std::string> tags = SyntheticMetadataArgs();
+    video.extra_output_args.insert(video.extra_output_args.end(), tags.begin(), tags.end());
+    FSC_ASSIGN_OR_RETURN(writer,
+                         media::VideoWriter::Open(output, description.width, description.height,
+                                                  video_info.frame_rate, video));
+  } else if (!plan.single_image) {
+    std::error_code ec;
+    fs::create_directories(plan.temp_dir, ec);
+    if (ec) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot create ", plan.temp_dir, ": ", ec.message()));
+    }
+  }
+  // Removes the image temporary on every early return; cleared once it has been renamed.
+  struct TempDirGuard {
+    std::string path;
+    ~TempDirGuard() {
+      std::error_code ec;
+      if (!path.empty()) fs::remove_all(path, ec);
+    }
+  } temp_guard{plan.temp_dir};
+
+  // --- the pipeline ------------------------------------------------------------------------
+  const size_t depth = static_cast<size_t>(std::max(2, options.queue_frames));
+  FrameQueue decoded(depth), swapped(depth), blended(depth);
+  ErrorSlot error;
+  StageSeconds busy;
+  std::atomic<int64_t> frames_swapped{0}, faces_swapped{0}, frames_written{0};
+  const Clock::time_point pipeline_start = Clock::now();
+
+  std::thread infer_thread([&] {
+    std::vector<FrameJob> pending;
+    size_t pending_faces = 0;
+    auto flush = [&]() -> bool {
+      if (pending_faces > 0) {
+        const Clock::time_point t0 = Clock::now();
+        std::vector<cv::Mat> inputs;
+        inputs.reserve(pending_faces);
+        for (FrameJob& job : pending) {
+          for (FaceJob& face : job.faces) inputs.push_back(face.input);
+        }
+        absl::StatusOr<std::vector<SwapOutput>> out = model->Swap(inputs, options.direction);
+        if (!out.ok()) {
+          error.Set(out.status(), {&decoded, &swapped, &blended});
+          return false;
+        }
+        size_t k = 0;
+        for (FrameJob& job : pending) {
+          for (FaceJob& face : job.faces) {
+            face.swapped.face = std::move((*out)[k].face);
+            if (!mask_type.has_value()) face.swapped.learned_mask = std::move((*out)[k].mask);
+            face.input.release();
+            ++k;
+          }
+        }
+        busy.infer += Since(t0);
+      }
+      for (FrameJob& job : pending) {
+        if (!swapped.Push(std::move(job))) return false;
+      }
+      pending.clear();
+      pending_faces = 0;
+      return true;
+    };
+    while (std::optional<FrameJob> job = decoded.Pop()) {
+      if (job->faces.empty() && pending.empty()) {
+        if (!swapped.Push(std::move(*job))) return;
+        continue;
+      }
+      pending_faces += job->faces.size();
+      pending.push_back(std::move(*job));
+      // Batch across frames, but never hold more frames than a queue's worth.
+      if (pending_faces >= static_cast<size_t>(options.batch_size) || pending.size() >= depth) {
+        if (!flush()) return;
+      }
+    }
+    if (flush()) swapped.Close();
+  });
+
+  std::thread composite_thread([&] {
+    while (std::optional<FrameJob> job = swapped.Pop()) {
+      const Clock::time_point t0 = Clock::now();
+      int blended_faces = 0;
+      for (FaceJob& face : job->faces) {
+        absl::Status status = BlendFace(face.geometry, face.swapped, options.blend, &job->image);
+        if (!status.ok()) {
+          error.Set(absl::Status(status.code(),
+                                 absl::StrCat("frame ", job->index, ": ", status.message())),
+                    {&decoded, &swapped, &blended});
+          return;
+        }
+        ++blended_faces;
+      }
+      if (blended_faces > 0) {
+        EmbedWatermark(&job->image);
+        frames_swapped += 1;
+        faces_swapped += blended_faces;
+      }
+      job->faces.clear();
+      busy.composite += Since(t0);
+      if (!blended.Push(std::move(*job))) return;
+    }
+    blended.Close();
+  });
+
+  std::thread encode_thread([&] {
+    while (std::optional<FrameJob> job = blended.Pop()) {
+      const Clock::time_point t0 = Clock::now();
+      absl::Status status;
+      if (writer) {
+        status = writer->Write(job->image);
+      } else if (plan.single_image) {
+        status = WriteLabelledImage(plan.final_path, job->image, options.jpeg_quality);
+      } else {
+        status = WriteLabelledImage((fs::path(plan.temp_dir) / job->name).string(), job->image,
+                                    options.jpeg_quality);
+      }
+      if (!status.ok()) {
+        error.Set(status, {&decoded, &swapped, &blended});
+        return;
+      }
+      busy.encode += Since(t0);
+      const int64_t done = ++frames_written;
+      if (progress) progress(done, description.frame_count);
+    }
+  });
+
+  // Decode on this thread.
+  while (true) {
+    Clock::time_point t0 = Clock::now();
+    std::optional<media::SourceFrame> frame = source->Next();
+    if (!frame) break;
+    FrameJob job;
+    job.index = frame->index;
+    job.name = frame->name;
+    job.image = std::move(frame->image);
+    auto it = faces_by_frame.find(job.index);
+    if (it != faces_by_frame.end()) {
+      for (const proto::Face& stored : it->second->faces()) {
+        FaceJob face;
+        face.swapped.to_aligned = TransformOf(stored);
+        face.swapped.aligned_size = stored.aligned_size();
+        if (face.swapped.to_aligned.empty() || stored.aligned_size() < 8) {
+          error.Set(absl::DataLossError(absl::StrCat(
+                        "alignments file ", options.alignments_path, ": frame ", job.index,
+                        " has a face without a usable transform; extract the source again")),
+                    {&decoded, &swapped, &blended});
+          break;
+        }
+        absl::StatusOr<FaceGeometry> geometry = ComputeFaceGeometry(
+            face.swapped.to_aligned, stored.aligned_size(), coverage, model_size, job.image.size());
+        if (!geometry.ok() || geometry->roi.empty()) continue;  // degenerate or off-frame
+        face.geometry = *std::move(geometry);
+        if (mask_type.has_value()) {
+          face.swapped.mask_type = *mask_type;
+          for (const proto::Point& p : stored.landmarks()) {
+            face.swapped.landmarks.emplace_back(p.x(), p.y());
+          }
+          for (const proto::Mask& mask : stored.masks()) {
+            if (mask.kind() != ToProtoKind(*mask_type)) continue;
+            const std::string& png = mask.png();
+            face.swapped.stored_mask = cv::imdecode(
+                cv::Mat(1, static_cast<int>(png.size()), CV_8U, const_cast<char*>(png.data())),
+                cv::IMREAD_GRAYSCALE);
+          }
+        }
+        face.input = WarpToModel(job.image, face.geometry);
+        job.faces.push_back(std::move(face));
+      }
+    }
+    busy.decode += Since(t0);
+    if (!decoded.Push(std::move(job))) break;
+  }
+  decoded.Close();
+  infer_thread.join();
+  composite_thread.join();
+  encode_thread.join();
+
+  FSC_RETURN_IF_ERROR(error.Get());
+  report.stages = busy;
+  report.frames = frames_written.load();
+  report.frames_swapped = frames_swapped.load();
+  report.faces_swapped = faces_swapped.load();
+  report.warnings = source->warnings();
+
+  // --- commit --------------------------------------------------------------------------------
+  if (writer) {
+    FSC_RETURN_IF_ERROR(writer->Finish());
+  } else if (!plan.single_image) {
+    std::error_code ec;
+    if (fs::is_directory(output, ec)) fs::remove(output, ec);  // known to be empty
+    fs::rename(plan.temp_dir, output, ec);
+    if (ec) {
+      return absl::InternalError(
+          absl::StrCat("cannot rename ", plan.temp_dir, " to ", output, ": ", ec.message()));
+    }
+    temp_guard.path.clear();
+  }
+  const double pipeline_seconds = Since(pipeline_start);
+  report.seconds = Since(start);
+  report.frames_per_second = pipeline_seconds > 0 ? report.frames / pipeline_seconds : 0;
+  return report;
+}
+
+}  // namespace fsc::convert

@@ -1,0 +1,237 @@
+// Loading a trained model folder for inference and running the swap (see swap_model.h).
+#include "core/convert/swap_model.h"
+
+#include <ATen/autocast_mode.h>
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "core/model/face_swap_model.h"
+#include "core/train/checkpoint.h"
+#include "core/train/train_step.h"
+#include "core/util/file_io.h"
+#include "core/util/sha256.h"
+#include "core/util/status_macros.h"
+
+namespace fsc::convert {
+namespace {
+
+namespace fs = std::filesystem;
+
+// bf16 autocast on the CPU for one scope (inference only: no cast-cache concerns). LibTorch 2.4
+// moved the per-device calls behind a device-type argument.
+class CpuAutocast {
+ public:
+  explicit CpuAutocast(bool on) : on_(on) {
+    if (!on_) return;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    was_enabled_ = at::autocast::is_autocast_enabled(at::kCPU);
+    old_dtype_ = at::autocast::get_autocast_dtype(at::kCPU);
+    at::autocast::set_autocast_enabled(at::kCPU, true);
+    at::autocast::set_autocast_dtype(at::kCPU, at::kBFloat16);
+#else
+    was_enabled_ = at::autocast::is_cpu_enabled();
+    old_dtype_ = at::autocast::get_autocast_cpu_dtype();
+    at::autocast::set_cpu_enabled(true);
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+#endif
+    at::autocast::increment_nesting();
+  }
+  ~CpuAutocast() {
+    if (!on_) return;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    at::autocast::set_autocast_enabled(at::kCPU, was_enabled_);
+    at::autocast::set_autocast_dtype(at::kCPU, old_dtype_);
+#else
+    at::autocast::set_cpu_enabled(was_enabled_);
+    at::autocast::set_autocast_cpu_dtype(old_dtype_);
+#endif
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  }
+
+ private:
+  bool on_;
+  bool was_enabled_ = false;
+  at::ScalarType old_dtype_ = at::kBFloat16;
+};
+
+// 8-bit BGR faces -> one N x 3 x S x S float RGB tensor in 0..1 (the trainer's layout).
+torch::Tensor ToBatch(const std::vector<cv::Mat>& faces, int size) {
+  const int64_t n = static_cast<int64_t>(faces.size());
+  torch::Tensor batch = torch::empty({n, 3, size, size}, torch::kFloat32);
+  float* data = batch.data_ptr<float>();
+  const size_t plane = static_cast<size_t>(size) * size;
+  for (int64_t i = 0; i < n; ++i) {
+    float* red = data + i * 3 * plane;
+    float* green = red + plane;
+    float* blue = green + plane;
+    for (int y = 0; y < size; ++y) {
+      const uint8_t* src = faces[i].ptr<uint8_t>(y);
+      for (int x = 0; x < size; ++x) {
+        const size_t at = static_cast<size_t>(y) * size + x;
+        blue[at] = src[3 * x] / 255.0f;
+        green[at] = src[3 * x + 1] / 255.0f;
+        red[at] = src[3 * x + 2] / 255.0f;
+      }
+    }
+  }
+  return batch;
+}
+
+absl::StatusOr<torch::Device> ResolveDevice(const std::string& name) {
+  if (name == "auto") {
+    return torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0)
+                                       : torch::Device(torch::kCPU);
+  }
+  try {
+    torch::Device device(name);
+    if (device.is_cuda() && !torch::cuda::is_available()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "device ", name, " asked for, but this fsc has no usable CUDA GPU; use --device cpu"));
+    }
+    if (device.is_cpu() || device.is_cuda()) return device;
+  } catch (const std::exception&) {
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown device \"", name, "\"; use auto, cpu, cuda or cuda:N"));
+}
+
+}  // namespace
+
+absl::StatusOr<SwapDirection> ParseSwapDirection(const std::string& name) {
+  if (name == "a-to-b") return SwapDirection::kAToB;
+  if (name == "b-to-a") return SwapDirection::kBToA;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown swap direction \"", name, "\"; use a-to-b or b-to-a"));
+}
+
+bool CpuHasNativeBf16() { return train::CpuHasBf16(); }
+
+SwapModel::~SwapModel() = default;
+
+absl::StatusOr<std::unique_ptr<SwapModel>> SwapModel::Load(const std::string& dir,
+                                                           const SwapOptions& options) {
+  const std::string manifest_path = dir + "/" + train::kManifestFile;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    return absl::NotFoundError(
+        absl::StrCat("model folder ", dir, " does not exist; train one with fsc train -m ", dir));
+  }
+  if (!fs::exists(manifest_path, ec)) {
+    return absl::NotFoundError(absl::StrCat("no trained model in ", dir, " (", train::kManifestFile,
+                                            " is missing); train one with fsc train -m ", dir));
+  }
+  FSC_ASSIGN_OR_RETURN(std::string text, util::ReadFile(manifest_path));
+  nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) {
+    return absl::DataLossError(absl::StrCat(
+        manifest_path, " is truncated or corrupted (not valid JSON); restore it from a snapshot ",
+        "under ", dir, "/snapshots or train the model again"));
+  }
+  FSC_ASSIGN_OR_RETURN(train::CheckpointManifest manifest,
+                       train::ManifestFromJson(json, manifest_path));
+  auto file = manifest.files.find("weights");
+  if (file == manifest.files.end()) {
+    return absl::InvalidArgumentError(absl::StrCat(manifest_path, " names no weights file"));
+  }
+  const std::string weights_path = dir + "/" + file->second.name;
+  absl::StatusOr<std::string> bytes = util::ReadFile(weights_path);
+  if (!bytes.ok()) {
+    return absl::DataLossError(absl::StrCat("weights file ", weights_path, " named in ",
+                                            manifest_path,
+                                            " cannot be read: ", bytes.status().message()));
+  }
+  if (static_cast<int64_t>(bytes->size()) != file->second.bytes) {
+    return absl::DataLossError(absl::StrCat("weights file ", weights_path,
+                                            " is truncated: ", bytes->size(), " bytes where ",
+                                            manifest_path, " records ", file->second.bytes));
+  }
+  if (util::Sha256Hex(*bytes) != file->second.sha256) {
+    return absl::DataLossError(absl::StrCat("weights file ", weights_path,
+                                            " is corrupted: its SHA-256 differs from the one in ",
+                                            manifest_path));
+  }
+  FSC_ASSIGN_OR_RETURN(torch::Device device, ResolveDevice(options.device));
+  FSC_ASSIGN_OR_RETURN(auto tensors, train::ParseTensors(*bytes, weights_path));
+  bytes->clear();
+
+  std::unique_ptr<SwapModel> swap(new SwapModel());
+  swap->options_ = options;
+  swap->options_.bf16 = options.bf16 && device.is_cpu();
+  swap->device_ = std::make_unique<torch::Device>(device);
+  SwapModelInfo& info = swap->info_;
+  info.device = device.str();
+  info.dir = dir;
+  info.model = manifest.model;
+  info.input_size = static_cast<int>(manifest.architecture.input_size);
+  info.learn_mask = manifest.model_options.learn_mask;
+  info.iteration = manifest.iteration;
+  info.coverage = manifest.config.value("coverage", 0.875);
+  info.mask_type = manifest.config.value("mask_type", std::string("extended"));
+  if (!(info.coverage > 0 && info.coverage <= 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(manifest_path, ": coverage ", info.coverage, " is not in (0, 1]"));
+  }
+  if (options.threads > 0) torch::set_num_threads(options.threads);
+  try {
+    swap->model_ =
+        std::make_shared<model::FaceSwapModel>(manifest.architecture, manifest.model_options);
+    FSC_RETURN_IF_ERROR(train::RestoreModule(*swap->model_, tensors, weights_path));
+    swap->model_->to(device);
+    swap->model_->eval();
+    // oneDNN runs NHWC kernels without reorders when weights and input are channels-last.
+    model::ToChannelsLast(*swap->model_);
+    info.parameters = model::CountParameters(*swap->model_);
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(manifest_path, ": cannot build model \"", manifest.model, "\": ", e.what()));
+  }
+  return swap;
+}
+
+absl::StatusOr<std::vector<SwapOutput>> SwapModel::Swap(const std::vector<cv::Mat>& faces,
+                                                        SwapDirection direction) {
+  const int size = info_.input_size;
+  for (const cv::Mat& face : faces) {
+    if (face.rows != size || face.cols != size || face.type() != CV_8UC3) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("model input must be ", size, "x", size, " 8-bit BGR"));
+    }
+  }
+  std::vector<SwapOutput> out(faces.size());
+  if (faces.empty()) return out;
+  try {
+    c10::InferenceMode inference;
+    torch::Tensor input =
+        ToBatch(faces, size).to(*device_).contiguous(at::MemoryFormat::ChannelsLast);
+    const model::Side decoder =
+        direction == SwapDirection::kAToB ? model::Side::kB : model::Side::kA;
+    model::DecoderOutput decoded;
+    {
+      CpuAutocast autocast(options_.bf16);
+      decoded = model_->Forward(input, decoder);
+    }
+    // N x S x S x 3 RGB float, contiguous: rows of interleaved pixels, as OpenCV wants.
+    torch::Tensor face =
+        decoded.face.to(torch::kCPU, torch::kFloat32).permute({0, 2, 3, 1}).contiguous();
+    torch::Tensor mask;
+    if (decoded.mask.defined()) mask = decoded.mask.to(torch::kCPU, torch::kFloat32).contiguous();
+    for (size_t i = 0; i < faces.size(); ++i) {
+      cv::Mat rgb(size, size, CV_32FC3, face[static_cast<int64_t>(i)].data_ptr<float>());
+      cv::cvtColor(rgb, out[i].face, cv::COLOR_RGB2BGR);
+      if (mask.defined()) {
+        cv::Mat m(size, size, CV_32FC1, mask[static_cast<int64_t>(i)].data_ptr<float>());
+        out[i].mask = m.clone();
+      }
+    }
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("model inference failed: ", e.what()));
+  }
+  return out;
+}
+
+}  // namespace fsc::convert
