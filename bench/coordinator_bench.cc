@@ -215,7 +215,7 @@ int Main(const std::vector<std::string>& args) {
   int workers = 500;
   int threads = 16;
   double seconds = 10;
-  int jobs = 40;
+  int jobs = 200;
   int frames = 64;
   bool json = false;
   util::FlagSet flags("coordinator_bench", "[--workers N] [--seconds S] [--threads T] [--json]",

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <ctime>
 #include <iostream>
+#include <map>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -52,7 +53,7 @@ class JobProgressView {
         break;
     }
     if (event.progress() > 0 || event.kind() == proto::JobEvent::PROGRESS) {
-      Progress(event.progress(), event.rate(), event.unit());
+      Progress(event.task_id(), event.progress(), event.rate(), event.unit());
     }
   }
 
@@ -76,7 +77,7 @@ class JobProgressView {
     if (terminal_ && bar_drawn_) Draw();
   }
 
-  void Progress(double progress, double rate, const std::string& unit) {
+  void Progress(const std::string& task_id, double progress, double rate, const std::string& unit) {
     absl::Time now = absl::Now();
     if (!seen_progress_) {
       seen_progress_ = true;
@@ -84,13 +85,31 @@ class JobProgressView {
       first_progress_ = progress;
     }
     progress_ = std::clamp(progress, 0.0, 1.0);
+    // Tasks run side by side on several workers: the job's rate is the sum of the latest rates
+    // of the tasks (of the current unit) that reported in the last few seconds.
     if (rate > 0) {
-      rate_ = rate;
+      if (unit != unit_) task_rates_.clear();
       unit_ = unit;
+      task_rates_[task_id] = {rate, now};
+    }
+    rate_ = 0;
+    for (auto it = task_rates_.begin(); it != task_rates_.end();) {
+      if (now - it->second.second > absl::Seconds(3)) {
+        it = task_rates_.erase(it);
+      } else {
+        rate_ += it->second.first;
+        ++it;
+      }
     }
     double interval = terminal_ ? 0.1 : 5.0;
     if (now - last_draw_ < absl::Seconds(interval) && progress_ < 1.0) return;
+    // In a log, a line per 1 % of progress at most, and one every 30 s while it creeps.
+    if (!terminal_ && progress_ - last_logged_ < 0.01 && now - last_draw_ < absl::Seconds(30) &&
+        progress_ < 1.0) {
+      return;
+    }
     last_draw_ = now;
+    last_logged_ = progress_;
     if (terminal_) {
       Draw();
       bar_drawn_ = true;
@@ -133,8 +152,10 @@ class JobProgressView {
   absl::Time first_time_;
   double first_progress_ = 0;
   double progress_ = 0;
+  double last_logged_ = -1;
   double rate_ = 0;
   std::string unit_;
+  std::map<std::string, std::pair<double, absl::Time>> task_rates_;  // task -> (rate, when)
   absl::Time last_draw_ = absl::InfinitePast();
 };
 
@@ -301,8 +322,10 @@ std::string ShortTaskId(const std::string& job_id, const std::string& task_id) {
 }
 
 std::string StateDetail(const proto::JobEvent& event) {
-  const std::string& message = event.message();
-  if (message.empty() || message == "job " + JobStateName(event.state())) return "";
+  std::string message = event.message();
+  const std::string repeated = "job " + JobStateName(event.state());
+  if (message.rfind(repeated + ": ", 0) == 0) message = message.substr(repeated.size() + 2);
+  if (message.empty() || message == repeated) return "";
   return ": " + message;
 }
 

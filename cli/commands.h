@@ -15,7 +15,6 @@ int RunAlignmentsCommand(const Args& args);
 int RunTrainCommand(const Args& args);
 int RunConvertCommand(const Args& args);
 int RunBenchCommand(const Args& args);
-int RunVerifyCommand(const Args& args);
 // The cluster client verbs.
 int RunClusterCommand(const Args& args);
 int RunSubmitCommand(const Args& args);
@@ -25,6 +24,7 @@ int RunLogsCommand(const Args& args);
 int RunCancelCommand(const Args& args);
 int RunDatasetCommand(const Args& args);
 int RunFetchCommand(const Args& args);
+int RunVerifyCommand(const Args& args);
 
 }  // namespace fsc::cli
 

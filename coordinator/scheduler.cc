@@ -430,15 +430,19 @@ absl::StatusOr<proto::RegisterResponse> Scheduler::Register(const proto::Registe
   record.info.set_address(request.address());
   record.session_hash = HashToken(session_token);
   record.registered_unix_ms = NowMs();
-  FSC_ASSIGN_OR_RETURN(std::optional<WorkerRecord> previous, store_->GetWorker(worker_id));
-  FSC_RETURN_IF_ERROR(store_->PutWorker(record));
+  bool known = false;
+  FSC_RETURN_IF_ERROR(store_->Transaction([&]() -> absl::Status {
+    FSC_ASSIGN_OR_RETURN(std::optional<WorkerRecord> previous, store_->GetWorker(worker_id));
+    known = previous.has_value();
+    return store_->PutWorker(record);
+  }));
   {
     std::lock_guard<std::mutex> lock(mu_);
     last_heartbeat_ms_[worker_id] = NowMs();
   }
   Effects effects;
   effects.logs.push_back(absl::StrCat("worker ", worker_id, " (", request.name(), ") ",
-                                      previous ? "re-registered" : "registered"));
+                                      known ? "re-registered" : "registered"));
   effects.tasks_changed = true;
   Publish(effects);
   proto::RegisterResponse response;

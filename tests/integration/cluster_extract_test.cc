@@ -85,6 +85,13 @@ TEST(ClusterExtractTest, TwoWorkersMatchALocalExtract) {
 
   json status = cluster.FscJson("cluster status --json");
   ASSERT_EQ(status["workers"].size(), 2u) << status.dump(1);
+  for (const json& worker : status["workers"]) EXPECT_TRUE(worker.value("alive", false));
+  // `up` again is idempotent: nothing new starts, the same config comes back.
+  CommandResult up_again = cluster.Up(2);
+  ASSERT_EQ(up_again.exit_code, 0) << up_again.output;
+  EXPECT_NE(up_again.output.find("already up"), std::string::npos) << up_again.output;
+  EXPECT_EQ(up_again.output.find("starting"), std::string::npos) << up_again.output;
+  EXPECT_EQ(testing::ReadJson(cluster.config()), config);
 
   // Submit and follow to the end; stdout is the Job as it ended.
   CommandResult submitted =

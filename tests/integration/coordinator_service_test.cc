@@ -678,6 +678,42 @@ TEST_F(CoordinatorServiceTest, SilentWorkerLosesItsTaskToAnother) {
   EXPECT_NE(coordinator_->Log().find("stopped heartbeating"), std::string::npos);
 }
 
+TEST_F(CoordinatorServiceTest, SigtermEndsFollowingStreamsAndLongPollsAndExitsCleanly) {
+  StartCoordinator({"--insecure"});
+  proto::Dataset dataset;
+  ASSERT_TRUE(Upload(client_.get(), alice_, Images(1), &dataset).ok());
+  std::string job_id = SubmitExtract(alice_, dataset.id(), 0);
+  TestWorker worker = NewWorker();
+  ASSERT_TRUE(worker.Register(join_, proto::ROLE_TRAIN).ok());  // nothing to lease: it waits
+
+  proto::StreamJobEventsRequest request;
+  request.set_version(1);
+  request.set_job_id(job_id);
+  request.set_follow(true);
+  auto context = Ctx(alice_, 60);
+  auto reader = client_->StreamJobEvents(context.get(), request);
+  proto::JobEvent event;
+  ASSERT_TRUE(reader->Read(&event));  // the stream is live (replayed "submitted")
+  grpc::Status lease_status;
+  std::thread poller([&] {
+    proto::LeaseTaskResponse response;
+    lease_status = worker.Lease(&response, 50000);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(coordinator_->Kill(SIGTERM), 0) << "SIGTERM must exit 0";
+  while (reader->Read(&event)) {
+  }
+  grpc::Status stream_status = reader->Finish();
+  poller.join();
+  // Both calls ended (no 50 s wait): the stream says why, the long-poll came back empty or
+  // unavailable.
+  EXPECT_EQ(stream_status.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << stream_status.error_message();
+  EXPECT_TRUE(lease_status.ok() || lease_status.error_code() == grpc::StatusCode::UNAVAILABLE)
+      << lease_status.error_message();
+  EXPECT_NE(coordinator_->Log().find("stopped"), std::string::npos);
+}
+
 TEST_F(CoordinatorServiceTest, RendezvousIsForTheTrainingTasksWorkers) {
   StartCoordinator({"--insecure"});
   proto::Dataset faces_a, faces_b;

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <atomic>
+#include <thread>
+
 #include "coordinator/datasets.h"
 #include "coordinator/store.h"
 #include "tests/test_paths.h"
@@ -201,6 +204,38 @@ TEST_F(StoreTest, FailedTransactionChangesNothing) {
   });
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_FALSE(store->GetJob("j1").value().has_value());
+}
+
+TEST_F(StoreTest, ConcurrentTransactionsShareCommitsButStayAtomic) {
+  {
+    auto store = Open();
+    std::vector<std::thread> threads;
+    std::atomic<int> failures{0};
+    for (int t = 0; t < 8; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < 25; ++i) {
+          std::string id = "j" + std::to_string(t) + "_" + std::to_string(i);
+          // Every third body fails after writing: its job must not exist afterwards.
+          bool fail = i % 3 == 0;
+          absl::Status status = store->Transaction([&]() -> absl::Status {
+            if (auto s = store->InsertJob(Job(id, "alice", 0)).status(); !s.ok()) return s;
+            if (fail) return absl::AbortedError("changed my mind");
+            return absl::OkStatus();
+          });
+          if (fail != !status.ok()) ++failures;
+        }
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+    EXPECT_EQ(failures.load(), 0);
+  }
+  auto store = Open();
+  std::vector<proto::Job> jobs = store->ListJobs("alice", proto::JOB_STATE_UNSPECIFIED, 0).value();
+  EXPECT_EQ(jobs.size(), 8u * 16u);
+  for (const proto::Job& job : jobs) {
+    int i = std::stoi(job.id().substr(job.id().find('_') + 1));
+    EXPECT_NE(i % 3, 0) << job.id();
+  }
 }
 
 TEST_F(StoreTest, NextReadyTaskOrdersByPriorityThenFifoAndHonoursRolesAndDependencies) {
