@@ -258,8 +258,9 @@ const fsc = path.join(binDir, "fsc");
 
 // Wait until the three workers have registered (Deployment pods would be named after the pod;
 // here they carry this machine's host name, so count them rather than look for names).
+// Bounded by wall time: each status call can take seconds on a loaded machine.
 let status = "";
-for (let i = 0; i < 120; i++) {
+for (const deadline = Date.now() + 120 * 1000; Date.now() < deadline; ) {
   try {
     status = run(fsc, ["cluster", "status"], clientEnv);
     if (Number((status.match(/workers: \d+ \((\d+) alive\)/) ?? [])[1] ?? 0) >= 3) break;
