@@ -37,14 +37,15 @@ class JobProgressView {
     switch (event.kind()) {
       case proto::JobEvent::LOG:
         if (show_logs_) {
-          std::string task = event.task_id().empty() ? "" : " [" + ShortId(event.task_id()) + "]";
+          std::string task = event.task_id().empty()
+                                 ? ""
+                                 : " [" + ShortTaskId(event.job_id(), event.task_id()) + "]";
           Line(absl::StrCat(ClockNow(), task, " ", event.message()));
         }
         break;
       case proto::JobEvent::STATE:
         Line(absl::StrCat(ClockNow(), " job ", ShortId(event.job_id()), " ",
-                          JobStateName(event.state()),
-                          event.message().empty() ? "" : ": " + event.message()));
+                          JobStateName(event.state()), StateDetail(event)));
         break;
       case proto::JobEvent::PROGRESS:
       default:
@@ -291,6 +292,20 @@ std::string TaskStateName(proto::TaskState state) {
   }
 }
 
+std::string ShortTaskId(const std::string& job_id, const std::string& task_id) {
+  if (!job_id.empty() && task_id.size() > job_id.size() + 1 &&
+      task_id.rfind(job_id + "-", 0) == 0) {
+    return task_id.substr(job_id.size() + 1);
+  }
+  return task_id.substr(0, 12);
+}
+
+std::string StateDetail(const proto::JobEvent& event) {
+  const std::string& message = event.message();
+  if (message.empty() || message == "job " + JobStateName(event.state())) return "";
+  return ": " + message;
+}
+
 bool IsFinal(proto::JobState state) {
   return state == proto::JOB_SUCCEEDED || state == proto::JOB_FAILED ||
          state == proto::JOB_CANCELLED;
@@ -373,6 +388,10 @@ absl::StatusOr<std::string> ResolveJobId(const Client& client, const std::string
 absl::StatusOr<proto::Job> FollowJob(const Client& client, const std::string& job_id,
                                      const FollowOptions& options) {
   JobProgressView view(options.log_out, options.show_logs);
+  // After a lost connection the stream is retried on a fresh channel: one whose connection
+  // failed waits out gRPC's reconnect backoff (up to 20 s) before it notices a restarted server.
+  Client current{client.options, client.channel, nullptr};
+  current.stub = proto::ClientService::NewStub(current.channel);
   int64_t after_sequence = 0;
   absl::Time failing_since = absl::InfiniteFuture();
   bool reported_loss = false;
@@ -382,8 +401,8 @@ absl::StatusOr<proto::Job> FollowJob(const Client& client, const std::string& jo
     request.set_job_id(job_id);
     request.set_after_sequence(after_sequence);
     request.set_follow(true);
-    auto context = client.Context(absl::InfiniteDuration());
-    auto reader = client.stub->StreamJobEvents(context.get(), request);
+    auto context = current.Context(absl::InfiniteDuration());
+    auto reader = current.stub->StreamJobEvents(context.get(), request);
     proto::JobEvent event;
     bool ended = false;
     while (reader->Read(&event)) {
@@ -400,7 +419,7 @@ absl::StatusOr<proto::Job> FollowJob(const Client& client, const std::string& jo
     if (ended || status.ok()) {
       // The stream closes when the job ends; confirm, since a coordinator shutting down may
       // also close it cleanly.
-      absl::StatusOr<proto::Job> job = GetJob(client, job_id);
+      absl::StatusOr<proto::Job> job = GetJob(current, job_id);
       if (job.ok() && IsFinal(job->state())) {
         view.Finish();
         return job;
@@ -430,6 +449,11 @@ absl::StatusOr<proto::Job> FollowJob(const Client& client, const std::string& jo
       reported_loss = true;
     }
     absl::SleepFor(absl::Seconds(1));
+    auto fresh = rpc::MakeChannel(client.options);
+    if (fresh.ok()) {
+      current.channel = *fresh;
+      current.stub = proto::ClientService::NewStub(current.channel);
+    }
   }
 }
 

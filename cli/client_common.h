@@ -54,6 +54,10 @@ std::string JobKindName(proto::JobKind kind);
 std::string TaskKindName(proto::TaskKind kind);
 std::string TaskStateName(proto::TaskState state);
 bool IsFinal(proto::JobState state);
+// A task id for tables and log lines: "t0003" for "<job id>-t0003", else the id's first 12 chars.
+std::string ShortTaskId(const std::string& job_id, const std::string& task_id);
+// ": message" of a STATE event, or "" when the message only repeats the state.
+std::string StateDetail(const proto::JobEvent& event);
 
 // A message as JSON (proto3 JSON mapping, default values included, field names as in the
 // .proto file so they match what scripts read from other fsc verbs).

@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <set>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "core/rpc/transfer.h"
@@ -13,6 +15,16 @@
 
 namespace fsc::cli {
 namespace fs = std::filesystem;
+namespace {
+
+bool SameFiles(const proto::Dataset& dataset, const std::vector<proto::FileEntry>& files) {
+  std::set<std::tuple<std::string, int64_t, std::string>> a, b;
+  for (const proto::FileEntry& f : dataset.files()) a.insert({f.path(), f.size(), f.sha256()});
+  for (const proto::FileEntry& f : files) b.insert({f.path(), f.size(), f.sha256()});
+  return !a.empty() && a == b;
+}
+
+}  // namespace
 
 absl::StatusOr<proto::ListDatasetsResponse> ListDatasets(const Client& client) {
   proto::ListDatasetsRequest request;
@@ -46,10 +58,12 @@ absl::StatusOr<EnsuredDataset> EnsureDataset(const Client& client, const std::st
   }
   FSC_ASSIGN_OR_RETURN(proto::ListDatasetsResponse known, ListDatasets(client));
   for (const proto::Dataset& dataset : known.datasets()) {
-    if (dataset.id() != id) continue;
+    // The same id, or (for a local input) the same files: a match on the file list does not
+    // depend on both sides spelling the id the same way.
+    if (dataset.id() != id && !(local && SameFiles(dataset, files))) continue;
     std::cerr << "dataset " << (local ? path_or_id : dataset.name()) << ": already on the "
-              << "coordinator as " << id.substr(0, 12) << " (" << dataset.files_size() << " files, "
-              << HumanBytes(dataset.total_bytes()) << "), not uploaded again\n";
+              << "coordinator as " << dataset.id().substr(0, 12) << " (" << dataset.files_size()
+              << " files, " << HumanBytes(dataset.total_bytes()) << "), not uploaded again\n";
     return EnsuredDataset{dataset, false};
   }
   if (!local) {
@@ -77,11 +91,12 @@ absl::StatusOr<EnsuredDataset> EnsureDataset(const Client& client, const std::st
   if (!uploaded.ok()) {
     return RpcError(rpc::ToGrpc(uploaded.status()), "UploadDataset " + path_or_id, client.options);
   }
-  if (uploaded->id() != id) {
+  if (!SameFiles(*uploaded, files)) {
     return absl::DataLossError(absl::StrCat("the coordinator stored ", path_or_id, " as dataset ",
-                                            uploaded->id(), " but its content address is ", id,
-                                            ": client and coordinator disagree on the format"));
+                                            uploaded->id(), " with another file list than the ",
+                                            "one sent: upload it again"));
   }
+  id = uploaded->id();
   std::cerr << "dataset " << path_or_id << ": uploaded as " << id.substr(0, 12) << " ("
             << files.size() << " files, " << HumanBytes(total) << ")\n";
   return EnsuredDataset{*std::move(uploaded), true};

@@ -45,7 +45,7 @@ void PrintJob(const proto::Job& job) {
                               ? absl::StrCat(task.attempt(), "/", task.max_attempts())
                               : absl::StrCat(task.attempt());
     std::cout << absl::StrFormat("  %-10s %-17s %-10s %-13s %-8s %-10s %4.0f%% %s\n",
-                                 task.id().substr(0, 8), TaskKindName(task.kind()),
+                                 ShortTaskId(job.id(), task.id()), TaskKindName(task.kind()),
                                  TaskStateName(task.state()), frames, attempt,
                                  task.worker_id().empty() ? "-" : task.worker_id().substr(0, 8),
                                  task.progress() * 100, task.error());

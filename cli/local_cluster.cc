@@ -132,8 +132,10 @@ absl::Status Start(const StatePaths& state, const std::string& name,
 // early, with its log's tail, when the coordinator process exits.
 absl::StatusOr<int> AwaitCluster(const StatePaths& state, const rpc::ConnectOptions& connect,
                                  int want_workers, absl::Duration timeout) {
-  FSC_ASSIGN_OR_RETURN(auto channel, rpc::MakeChannel(connect));
-  Client client{connect, channel, proto::ClientService::NewStub(channel)};
+  // A channel whose first connection was refused waits out gRPC's reconnect backoff (up to
+  // 20 s) before it tries again; a fresh channel per attempt notices a new server at once.
+  Client client;
+  bool answered = false;
   absl::Time deadline = absl::Now() + timeout;
   std::string last_error = "no answer yet";
   bool announced_workers = false;
@@ -143,11 +145,17 @@ absl::StatusOr<int> AwaitCluster(const StatePaths& state, const rpc::ConnectOpti
                                                         state.log("coordinator"), ":\n",
                                                         TailFile(state.log("coordinator"), 15)));
     }
+    if (!answered) {
+      FSC_ASSIGN_OR_RETURN(client.channel, rpc::MakeChannel(connect));
+      client.options = connect;
+      client.stub = proto::ClientService::NewStub(client.channel);
+    }
     proto::ClusterStatusRequest request;
     request.set_version(rpc::kClusterProtoVersion);
     proto::ClusterStatusResponse response;
     auto context = client.Context(absl::Seconds(2));
     grpc::Status status = client.stub->ClusterStatus(context.get(), request, &response);
+    answered = answered || status.ok();
     if (status.ok()) {
       int alive = 0;
       for (const auto& worker : response.workers()) alive += worker.alive() ? 1 : 0;

@@ -62,15 +62,15 @@ int RunLogsCommand(const Args& args) {
       std::cout << ToJson(event, /*pretty=*/false) << "\n" << std::flush;
       continue;
     }
-    std::string task = event.task_id().empty() ? "" : " [" + event.task_id().substr(0, 8) + "]";
+    std::string task =
+        event.task_id().empty() ? "" : " [" + ShortTaskId(*id, event.task_id()) + "]";
     std::string when = FormatUnixMs(event.unix_ms());
     switch (event.kind()) {
       case proto::JobEvent::LOG:
         std::cout << when << task << " " << event.message() << "\n";
         break;
       case proto::JobEvent::STATE:
-        std::cout << when << " job " << JobStateName(event.state())
-                  << (event.message().empty() ? "" : ": " + event.message()) << "\n";
+        std::cout << when << " job " << JobStateName(event.state()) << StateDetail(event) << "\n";
         break;
       case proto::JobEvent::PROGRESS: {
         int step = static_cast<int>(event.progress() * 10);

@@ -213,21 +213,12 @@ absl::Status Scheduler::RollUp(const std::string& job_id, Effects* effects) {
   FSC_ASSIGN_OR_RETURN(std::optional<proto::Job> job, store_->GetJob(job_id));
   if (!job) return absl::NotFoundError("no job " + job_id);
   if (JobFinished(job->state())) return absl::OkStatus();
-  FSC_ASSIGN_OR_RETURN(std::vector<TaskRecord> tasks, store_->TasksOfJob(job_id));
-  const TaskRecord* failed = nullptr;
-  bool all_succeeded = !tasks.empty();
-  bool started = false;
-  for (const TaskRecord& task : tasks) {
-    proto::TaskState state = task.task.state();
-    if (state == proto::TASK_FAILED && failed == nullptr) failed = &task;
-    if (state != proto::TASK_SUCCEEDED) all_succeeded = false;
-    if (state == proto::TASK_LEASED || state == proto::TASK_SUCCEEDED || task.task.attempt() > 0) {
-      started = true;
-    }
-  }
-  if (failed != nullptr) {
+  FSC_ASSIGN_OR_RETURN(Store::JobTaskSummary summary, store_->SummarizeJob(job_id));
+  if (!summary.first_failed.empty()) {
+    FSC_ASSIGN_OR_RETURN(std::optional<TaskRecord> failed, store_->GetTask(summary.first_failed));
     // The job has failed: nothing else of it should run.
-    for (TaskRecord task : tasks) {
+    FSC_ASSIGN_OR_RETURN(std::vector<TaskRecord> tasks, store_->TasksOfJob(job_id));
+    for (TaskRecord& task : tasks) {
       proto::TaskState state = task.task.state();
       if (state == proto::TASK_PENDING || state == proto::TASK_LEASED) {
         task.task.set_state(proto::TASK_CANCELLED);
@@ -240,8 +231,10 @@ absl::Status Scheduler::RollUp(const std::string& job_id, Effects* effects) {
         absl::StrCat(failed->task.id(), " (", Describe(failed->task), "): ", failed->task.error()),
         effects);
   }
-  if (all_succeeded) return SetJobState(&*job, proto::JOB_SUCCEEDED, "", effects);
-  if (started) return SetJobState(&*job, proto::JOB_RUNNING, "", effects);
+  if (summary.total > 0 && summary.succeeded == summary.total) {
+    return SetJobState(&*job, proto::JOB_SUCCEEDED, "", effects);
+  }
+  if (summary.started > 0) return SetJobState(&*job, proto::JOB_RUNNING, "", effects);
   return absl::OkStatus();
 }
 
@@ -283,16 +276,16 @@ absl::StatusOr<proto::Job> Scheduler::Submit(const std::string& owner, const pro
 
 absl::StatusOr<proto::Job> Scheduler::JobView(const proto::Job& stored, bool with_tasks) {
   proto::Job job = stored;
-  FSC_ASSIGN_OR_RETURN(std::vector<TaskRecord> tasks, store_->TasksOfJob(job.id()));
-  double progress = 0;
-  for (const TaskRecord& record : tasks) {
-    progress += record.task.state() == proto::TASK_SUCCEEDED ? 1.0 : record.task.progress();
-    if (record.final && record.task.state() == proto::TASK_SUCCEEDED) {
-      for (const proto::FileEntry& file : record.task.outputs()) *job.add_artifacts() = file;
-    }
-    if (with_tasks) *job.add_tasks() = record.task;
+  FSC_ASSIGN_OR_RETURN(Store::JobTaskSummary summary, store_->SummarizeJob(job.id()));
+  job.set_progress(summary.progress);
+  FSC_ASSIGN_OR_RETURN(std::vector<TaskRecord> finals, store_->FinishedFinalTasks(job.id()));
+  for (const TaskRecord& record : finals) {
+    for (const proto::FileEntry& file : record.task.outputs()) *job.add_artifacts() = file;
   }
-  job.set_progress(tasks.empty() ? 0 : progress / static_cast<double>(tasks.size()));
+  if (with_tasks) {
+    FSC_ASSIGN_OR_RETURN(std::vector<TaskRecord> tasks, store_->TasksOfJob(job.id()));
+    for (TaskRecord& record : tasks) *job.add_tasks() = std::move(record.task);
+  }
   return job;
 }
 
@@ -437,15 +430,19 @@ absl::StatusOr<proto::RegisterResponse> Scheduler::Register(const proto::Registe
   record.info.set_address(request.address());
   record.session_hash = HashToken(session_token);
   record.registered_unix_ms = NowMs();
-  FSC_ASSIGN_OR_RETURN(std::optional<WorkerRecord> previous, store_->GetWorker(worker_id));
-  FSC_RETURN_IF_ERROR(store_->PutWorker(record));
+  bool known = false;
+  FSC_RETURN_IF_ERROR(store_->Transaction([&]() -> absl::Status {
+    FSC_ASSIGN_OR_RETURN(std::optional<WorkerRecord> previous, store_->GetWorker(worker_id));
+    known = previous.has_value();
+    return store_->PutWorker(record);
+  }));
   {
     std::lock_guard<std::mutex> lock(mu_);
     last_heartbeat_ms_[worker_id] = NowMs();
   }
   Effects effects;
   effects.logs.push_back(absl::StrCat("worker ", worker_id, " (", request.name(), ") ",
-                                      previous ? "re-registered" : "registered"));
+                                      known ? "re-registered" : "registered"));
   effects.tasks_changed = true;
   Publish(effects);
   proto::RegisterResponse response;
@@ -592,19 +589,19 @@ absl::StatusOr<bool> Scheduler::ReportProgress(const proto::ReportProgressReques
     }
     task->task.set_progress(request.progress());
     FSC_RETURN_IF_ERROR(store_->UpdateTask(*task));
-    FSC_ASSIGN_OR_RETURN(std::optional<proto::Job> job, store_->GetJob(task->task.job_id()));
-    FSC_ASSIGN_OR_RETURN(proto::Job view, JobView(*job, false));
+    const std::string& job_id = task->task.job_id();
+    FSC_ASSIGN_OR_RETURN(Store::JobTaskSummary summary, store_->SummarizeJob(job_id));
     proto::JobEvent event;
-    event.set_job_id(job->id());
+    event.set_job_id(job_id);
     event.set_kind(proto::JobEvent::PROGRESS);
     event.set_task_id(request.task_id());
     event.set_message(request.message());
-    event.set_progress(view.progress());
+    event.set_progress(summary.progress);
     event.set_rate(request.rate());
     event.set_unit(request.unit());
     if (!request.message().empty()) {
       effects.logs.push_back(
-          absl::StrCat("job ", job->id(), ": ", request.task_id(), ": ", request.message()));
+          absl::StrCat("job ", job_id, ": ", request.task_id(), ": ", request.message()));
     }
     return Emit(std::move(event), &effects);
   }));

@@ -1,6 +1,7 @@
 // The coordinator's SQLite schema and typed queries.
 #include "coordinator/store.h"
 
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -150,15 +151,62 @@ absl::Status Store::Migrate() {
 }
 
 absl::Status Store::Transaction(const std::function<absl::Status()>& body) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
-  FSC_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
-  absl::Status status = body();
-  if (status.ok()) {
-    status = db_->Exec("COMMIT");
-    if (status.ok()) return status;
+  // Group commit. With synchronous=FULL every COMMIT waits for the disk, which bounds the
+  // coordinator at one decision per flush. So logical transactions are savepoints inside one
+  // physical transaction: the thread that opens it (the leader) lets the threads already queued
+  // add theirs, then commits all of them with one flush. Nobody returns before the flush that
+  // makes their change durable, so every acknowledged decision survives a kill -9.
+  // A nested call would wait for the commit of its own batch forever; refuse it instead.
+  thread_local int depth = 0;
+  if (depth > 0) {
+    return absl::InternalError("Store::Transaction called inside a transaction (a bug)");
   }
-  db_->Exec("ROLLBACK").IgnoreError();
-  return status;
+  struct DepthGuard {
+    int& depth;
+    explicit DepthGuard(int& d) : depth(d) { ++depth; }
+    ~DepthGuard() { --depth; }
+  } guard(depth);
+  waiting_.fetch_add(1);
+  std::unique_lock<std::recursive_mutex> lock(mu_);
+  waiting_.fetch_sub(1);
+  bool leader = !batch_open_;
+  if (leader) {
+    FSC_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
+    batch_open_ = true;
+    ++batch_seq_;
+    batch_size_ = 0;
+  }
+  int64_t mine = batch_seq_;
+  ++batch_size_;
+  absl::Status status = db_->Exec("SAVEPOINT fsc_tx");
+  if (status.ok()) {
+    status = body();
+    if (status.ok()) {
+      status = db_->Exec("RELEASE fsc_tx");
+    } else {
+      // Undo this body only; the others in the batch stand.
+      db_->Exec("ROLLBACK TO fsc_tx").IgnoreError();
+      db_->Exec("RELEASE fsc_tx").IgnoreError();
+    }
+  }
+  if (!leader) {
+    batch_done_.wait(lock, [&] { return committed_seq_ >= mine; });
+    return status.ok() ? commit_status_ : status;
+  }
+  // Let the threads waiting for the lock join this batch (bounded, so the leader's caller is not
+  // starved under constant load).
+  for (int round = 0; round < 64 && waiting_.load() > 0 && batch_size_ < 256; ++round) {
+    lock.unlock();
+    std::this_thread::yield();
+    lock.lock();
+  }
+  absl::Status commit = db_->Exec("COMMIT");
+  if (!commit.ok()) db_->Exec("ROLLBACK").IgnoreError();
+  batch_open_ = false;
+  committed_seq_ = mine;
+  commit_status_ = commit;
+  batch_done_.notify_all();
+  return status.ok() ? commit : status;
 }
 
 // --- users, tokens ---------------------------------------------------------------------------
@@ -263,7 +311,10 @@ absl::StatusOr<std::vector<WorkerRecord>> Store::ListWorkers() {
 // --- datasets --------------------------------------------------------------------------------
 
 absl::Status Store::PutDataset(const proto::Dataset& dataset) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
+  return Transaction([&] { return PutDatasetRows(dataset); });
+}
+
+absl::Status Store::PutDatasetRows(const proto::Dataset& dataset) {
   FSC_ASSIGN_OR_RETURN(SqliteStatement exists,
                        db_->Prepare("SELECT COUNT(*) FROM dataset_files WHERE dataset_id = ?"));
   exists.Bind(1, dataset.id());
@@ -573,6 +624,40 @@ absl::StatusOr<std::optional<TaskRecord>> Store::GetTask(const std::string& id) 
 absl::StatusOr<std::vector<TaskRecord>> Store::TasksOfJob(const std::string& job_id) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   return QueryTasks("WHERE job_id = ? ORDER BY seq", {job_id});
+}
+
+absl::StatusOr<Store::JobTaskSummary> Store::SummarizeJob(const std::string& job_id) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  FSC_ASSIGN_OR_RETURN(
+      SqliteStatement counts,
+      db_->Prepare(absl::StrCat(
+          "SELECT COUNT(*), COALESCE(SUM(state = ", int{proto::TASK_SUCCEEDED},
+          "), 0), COALESCE(SUM(state IN (", int{proto::TASK_LEASED}, ", ",
+          int{proto::TASK_SUCCEEDED},
+          ") OR attempt > 0), 0), COALESCE(AVG(CASE WHEN state = ", int{proto::TASK_SUCCEEDED},
+          " THEN 1.0 ELSE progress END), 0) FROM tasks WHERE job_id = ?")));
+  counts.Bind(1, job_id);
+  FSC_RETURN_IF_ERROR(counts.Step().status());
+  JobTaskSummary summary;
+  summary.total = counts.Int(0);
+  summary.succeeded = counts.Int(1);
+  summary.started = counts.Int(2);
+  summary.progress = counts.Double(3);
+  FSC_ASSIGN_OR_RETURN(
+      SqliteStatement failed,
+      db_->Prepare(absl::StrCat("SELECT id FROM tasks WHERE job_id = ? AND state = ",
+                                int{proto::TASK_FAILED}, " ORDER BY seq LIMIT 1")));
+  failed.Bind(1, job_id);
+  FSC_ASSIGN_OR_RETURN(bool has_failed, failed.Step());
+  if (has_failed) summary.first_failed = failed.Text(0);
+  return summary;
+}
+
+absl::StatusOr<std::vector<TaskRecord>> Store::FinishedFinalTasks(const std::string& job_id) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  return QueryTasks(absl::StrCat("WHERE job_id = ? AND final = 1 AND state = ",
+                                 int{proto::TASK_SUCCEEDED}, " ORDER BY seq"),
+                    {job_id});
 }
 
 absl::StatusOr<std::optional<TaskRecord>> Store::NextReadyTask(

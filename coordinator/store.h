@@ -12,6 +12,8 @@
 #ifndef FSC_COORDINATOR_STORE_H_
 #define FSC_COORDINATOR_STORE_H_
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -64,7 +66,9 @@ class Store {
   // Opens or creates the database at `path` and brings its schema up to date.
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path);
 
-  // Runs `body` inside BEGIN IMMEDIATE ... COMMIT; a failing body rolls everything back.
+  // Runs `body` as one atomic, durable unit: a failing body changes nothing; when this returns
+  // OK the change is on disk. Concurrent transactions share one disk flush (group commit).
+  // Must not be called from inside another Transaction's body.
   absl::Status Transaction(const std::function<absl::Status()>& body);
 
   // --- users, tokens -------------------------------------------------------------------------
@@ -108,6 +112,17 @@ class Store {
   absl::Status UpdateTask(const TaskRecord& task);
   absl::StatusOr<std::optional<TaskRecord>> GetTask(const std::string& id);
   absl::StatusOr<std::vector<TaskRecord>> TasksOfJob(const std::string& job_id);
+  // What the job's state roll-up needs, in two aggregate queries instead of loading every task.
+  struct JobTaskSummary {
+    int64_t total = 0;
+    int64_t succeeded = 0;
+    int64_t started = 0;       // leased, succeeded, or leased before
+    std::string first_failed;  // id of the first failed task, empty when none
+    double progress = 0;       // mean over tasks (succeeded = 1)
+  };
+  absl::StatusOr<JobTaskSummary> SummarizeJob(const std::string& job_id);
+  // The job's succeeded final tasks (their outputs are the artifacts).
+  absl::StatusOr<std::vector<TaskRecord>> FinishedFinalTasks(const std::string& job_id);
   // The next pending task whose dependencies all succeeded and whose role is in `roles`:
   // highest priority first, then oldest job, then task order. nullopt when none.
   absl::StatusOr<std::optional<TaskRecord>> NextReadyTask(
@@ -132,9 +147,18 @@ class Store {
   absl::StatusOr<std::vector<TaskRecord>> QueryTasks(const std::string& where,
                                                      const std::vector<std::string>& args);
   absl::Status LoadTaskDetails(TaskRecord* task);
+  absl::Status PutDatasetRows(const proto::Dataset& dataset);
 
-  std::recursive_mutex mu_;
+  std::recursive_mutex mu_;  // the connection, and the batch state below
   std::unique_ptr<SqliteDb> db_;
+  // Group commit (see Transaction).
+  std::atomic<int> waiting_{0};
+  std::condition_variable_any batch_done_;
+  bool batch_open_ = false;
+  int64_t batch_seq_ = 0;
+  int64_t committed_seq_ = 0;
+  int batch_size_ = 0;
+  absl::Status commit_status_;
 };
 
 }  // namespace fsc::coordinator

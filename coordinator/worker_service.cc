@@ -63,7 +63,6 @@ grpc::Status WorkerServiceImpl::LeaseTask(grpc::ServerContext* context,
     FSC_ASSIGN_OR_RETURN(std::optional<proto::Task> task,
                          scheduler_->LeaseTask(worker, request->wait_ms(),
                                                [context] { return context->IsCancelled(); }));
-    response->set_has_task(task.has_value());
     if (task) *response->mutable_task() = std::move(*task);
     return absl::OkStatus();
   });

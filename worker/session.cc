@@ -50,13 +50,33 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(SessionOptions options)
     return absl::InvalidArgumentError("no roles: pass --roles extract,convert,train (any of them)");
   }
   std::unique_ptr<Session> session(new Session(std::move(options)));
-  rpc::ConnectOptions connect = session->options_.connect;
-  connect.token.clear();
-  auto channel = rpc::MakeChannel(connect);
+  session->connect_ = session->options_.connect;
+  session->connect_.token.clear();
+  auto channel = rpc::MakeChannel(session->connect_);
   if (!channel.ok()) return channel.status();
-  session->channel_ = *channel;
-  session->stub_ = proto::WorkerService::NewStub(session->channel_);
+  absl::MutexLock lock(&session->mu_);
+  session->stub_ = proto::WorkerService::NewStub(*channel);
+  session->last_reconnect_ = std::chrono::steady_clock::now();
   return session;
+}
+
+std::shared_ptr<proto::WorkerService::Stub> Session::Stub() const {
+  absl::MutexLock lock(&mu_);
+  return stub_;
+}
+
+void Session::Reconnect() {
+  auto now = std::chrono::steady_clock::now();
+  {
+    absl::MutexLock lock(&mu_);
+    if (now - last_reconnect_ < std::chrono::seconds(2)) return;
+    last_reconnect_ = now;
+  }
+  auto channel = rpc::MakeChannel(connect_);  // validated in Create: cannot fail now
+  if (!channel.ok()) return;
+  auto stub = std::shared_ptr<proto::WorkerService::Stub>(proto::WorkerService::NewStub(*channel));
+  absl::MutexLock lock(&mu_);
+  stub_ = std::move(stub);
 }
 
 absl::Status Session::RegisterOnce() {
@@ -71,7 +91,7 @@ absl::Status Session::RegisterOnce() {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + options_.call_timeout);
   proto::RegisterResponse response;
-  grpc::Status status = stub_->Register(&context, request, &response);
+  grpc::Status status = Stub()->Register(&context, request, &response);
   if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
       status.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
     return absl::Status(
@@ -110,6 +130,7 @@ absl::Status Session::Register(const std::atomic<bool>& stop) {
       return status;
     }
     if (!rpc::IsTransient(status)) return status;
+    if (status.code() == absl::StatusCode::kUnavailable) Reconnect();
     if (!logged) {
       Log(absl::StrCat(status.message(), "; retrying with backoff"));
       logged = true;
@@ -132,8 +153,10 @@ absl::Status Session::Once(const std::string& what, const Call& call,
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + deadline);
   rpc::AddAuth(&context, token());
-  absl::Status status = rpc::FromGrpc(call(stub_.get(), &context), what);
+  std::shared_ptr<proto::WorkerService::Stub> stub = Stub();
+  absl::Status status = rpc::FromGrpc(call(stub.get(), &context), what);
   if (status.code() == absl::StatusCode::kUnauthenticated) Invalidate();
+  if (status.code() == absl::StatusCode::kUnavailable) Reconnect();
   return status;
 }
 

@@ -74,7 +74,10 @@ class Session {
   std::string token() const;
   std::chrono::milliseconds heartbeat_interval() const;
   std::chrono::milliseconds lease_ttl() const;
-  proto::WorkerService::Stub* stub() { return stub_.get(); }
+  // Replaces the channel with a fresh one (at most every 2 s). A channel that lost its
+  // coordinator can stay in gRPC's reconnect backoff (and keep failing handshakes) long after a
+  // restarted coordinator listens again; a new channel connects at once.
+  void Reconnect();
   const SessionOptions& options() const { return options_; }
 
  private:
@@ -82,8 +85,11 @@ class Session {
   absl::Status RegisterOnce();
 
   SessionOptions options_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<proto::WorkerService::Stub> stub_;
+  std::shared_ptr<proto::WorkerService::Stub> Stub() const;
+
+  rpc::ConnectOptions connect_;
+  std::shared_ptr<proto::WorkerService::Stub> stub_ ABSL_GUARDED_BY(mu_);
+  std::chrono::steady_clock::time_point last_reconnect_ ABSL_GUARDED_BY(mu_);
   absl::Mutex register_mu_;  // one registration at a time
   mutable absl::Mutex mu_;
   std::string worker_id_ ABSL_GUARDED_BY(mu_);

@@ -147,7 +147,9 @@ std::vector<std::string> TaskRunner::HeldTasks() {
 
 void TaskRunner::Cancel(const std::string& task_id) {
   absl::MutexLock lock(&mu_);
-  if (task_id == current_) {
+  // A heartbeat racing the task's completion is answered "cancel" for a task that is no longer
+  // leased: nothing to stop then.
+  if (task_id == current_ && !finishing_) {
     cancelled_ = true;
     Log(absl::StrCat("task ", task_id, ": cancelled by the coordinator"));
   }
@@ -216,6 +218,7 @@ absl::Status TaskRunner::Execute(const proto::Task& task) {
   {
     absl::MutexLock lock(&mu_);
     current_ = task.id();
+    finishing_ = false;
     cancelled_ = false;
   }
   const auto start = std::chrono::steady_clock::now();
@@ -266,6 +269,10 @@ absl::Status TaskRunner::Execute(const proto::Task& task) {
     }
   }
   reporter.Finish();
+  {
+    absl::MutexLock lock(&mu_);
+    finishing_ = true;
+  }
 
   absl::Status reported;
   std::atomic<bool> never{false};

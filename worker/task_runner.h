@@ -59,6 +59,7 @@ class TaskRunner {
   absl::Mutex mu_;
   std::string current_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> cancelled_{false};
+  bool finishing_ ABSL_GUARDED_BY(mu_) = false;  // the outcome is being reported
 };
 
 }  // namespace fsc::worker

@@ -10,6 +10,9 @@
 namespace fsc::rpc {
 namespace {
 
+constexpr char kUnavailableHint[] =
+    " (is the coordinator running and reachable, with matching TLS?)";
+
 absl::StatusOr<std::string> ReadPem(const std::string& path, const std::string& what) {
   auto contents = util::ReadFile(path);
   if (!contents.ok()) {
@@ -38,6 +41,9 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const ConnectOptions&
   // A restarted coordinator should be found again quickly.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+  // Each channel owns its connections: a fresh channel made to get past a stale connection must
+  // not be handed the same one from gRPC's process-wide pool.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
 
   if (options.insecure) {
     if (!options.tls_ca.empty() || !options.tls_cert.empty()) {
@@ -81,8 +87,9 @@ grpc::Status ToGrpc(const absl::Status& status) {
 absl::Status FromGrpc(const grpc::Status& status, const std::string& what) {
   if (status.ok()) return absl::OkStatus();
   std::string message = absl::StrCat(what, ": ", status.error_message());
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
-    absl::StrAppend(&message, " (is the coordinator running and reachable, with matching TLS?)");
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+      message.find(kUnavailableHint) == std::string::npos) {
+    absl::StrAppend(&message, kUnavailableHint);
   }
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()), message);
 }

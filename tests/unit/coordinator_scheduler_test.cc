@@ -1,0 +1,393 @@
+// The scheduler over a real SQLite store and blob store: priority then FIFO order, role
+// matching, dependency gating with resolved inputs, lease expiry and re-lease with attempt+1,
+// max attempts failing the job with the task's error, non-retryable failures, cancel, long-poll
+// wake-up, event log, and a restart on the same database.
+#include <gtest/gtest.h>
+
+#include <future>
+#include <thread>
+
+#include "absl/strings/str_format.h"
+#include "coordinator/datasets.h"
+#include "coordinator/scheduler.h"
+#include "coordinator/tokens.h"
+#include "core/util/sha256.h"
+#include "tests/test_paths.h"
+
+namespace fsc::coordinator {
+namespace {
+
+class SchedulerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fsc::testing::MakeTempDir("coordinator_scheduler");
+    blobs_ = BlobStore::Open(dir_ + "/data").value();
+    options_.lease_ttl_ms = 2000;
+    options_.heartbeat_ms = 200;
+    options_.max_attempts = 2;
+    options_.log_to_stderr = false;
+    Reopen();
+  }
+
+  void Reopen() {
+    scheduler_.reset();
+    store_.reset();
+    store_ = Store::Open(dir_ + "/fsc.db").value();
+    scheduler_ = std::make_unique<Scheduler>(store_.get(), blobs_.get(), options_);
+  }
+
+  proto::FileEntry Blob(const std::string& path, const std::string& bytes) {
+    proto::FileEntry file;
+    file.set_path(path);
+    file.set_size(static_cast<int64_t>(bytes.size()));
+    file.set_sha256(blobs_->Put(bytes).value());
+    return file;
+  }
+
+  // A dataset of `n` images of `owner` (frames = images; nothing is decoded to count them).
+  std::string Images(const std::string& owner, int n, const std::string& tag = "") {
+    proto::Dataset dataset;
+    std::vector<proto::FileEntry> files;
+    for (int i = 0; i < n; ++i) {
+      files.push_back(Blob(absl::StrFormat("img_%03d.png", i), tag + "image " + std::to_string(i)));
+      *dataset.add_files() = files.back();
+    }
+    dataset.set_id(DatasetId(files));
+    dataset.set_owner(owner);
+    dataset.set_name("images");
+    EXPECT_TRUE(store_->PutDataset(dataset).ok());
+    return dataset.id();
+  }
+
+  std::string Worker(std::vector<proto::WorkerRole> roles, const std::string& name = "w") {
+    proto::RegisterRequest request;
+    request.set_name(name);
+    for (proto::WorkerRole role : roles) request.add_roles(role);
+    auto response = scheduler_->Register(request, NewToken("fscw_"));
+    EXPECT_TRUE(response.ok()) << response.status();
+    return response->worker_id();
+  }
+
+  std::string SubmitExtract(const std::string& owner, const std::string& dataset, int priority,
+                            int frames_per_task = 0) {
+    proto::JobSpec spec;
+    spec.set_kind(proto::JOB_EXTRACT);
+    spec.set_input_dataset(dataset);
+    spec.set_priority(priority);
+    spec.set_frames_per_task(frames_per_task);
+    auto job = scheduler_->Submit(owner, spec);
+    EXPECT_TRUE(job.ok()) << job.status();
+    return job->id();
+  }
+
+  std::optional<proto::Task> Lease(const std::string& worker) {
+    auto task = scheduler_->LeaseTask(worker, 0, nullptr);
+    EXPECT_TRUE(task.ok()) << task.status();
+    return task.ok() ? *task : std::nullopt;
+  }
+
+  absl::Status Complete(const std::string& worker, const proto::Task& task) {
+    std::vector<proto::FileEntry> outputs = {
+        Blob("alignments.fsca", "alignments of " + task.id()),
+        Blob("faces/" + task.id() + ".png", "face of " + task.id())};
+    return scheduler_->CompleteTask(worker, task.id(), outputs);
+  }
+
+  proto::Job Job(const std::string& owner, const std::string& id) {
+    auto job = scheduler_->GetJob(owner, id);
+    EXPECT_TRUE(job.ok()) << job.status();
+    return *job;
+  }
+
+  std::string dir_;
+  SchedulerOptions options_;
+  std::unique_ptr<BlobStore> blobs_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Scheduler> scheduler_;
+};
+
+TEST_F(SchedulerTest, HigherPriorityFirstThenFifo) {
+  std::string images = Images("alice", 3);
+  std::string low = SubmitExtract("alice", images, 1);
+  std::string high1 = SubmitExtract("alice", images, 8);
+  std::string high2 = SubmitExtract("alice", images, 8);
+  std::string worker = Worker({proto::ROLE_EXTRACT});
+  std::vector<std::string> jobs;
+  while (auto task = Lease(worker)) jobs.push_back(task->job_id());
+  // Merges wait for their extract tasks, so only the three extracts are leased.
+  EXPECT_EQ(jobs, (std::vector<std::string>{high1, high2, low}));
+}
+
+TEST_F(SchedulerTest, RolesMatchTaskKinds) {
+  std::string images = Images("alice", 2);
+  SubmitExtract("alice", images, 0);
+  proto::JobSpec train;
+  train.set_kind(proto::JOB_TRAIN);
+  train.set_faces_a_dataset(Images("alice", 2, "a"));
+  train.set_faces_b_dataset(Images("alice", 2, "b"));
+  ASSERT_TRUE(scheduler_->Submit("alice", train).ok());
+
+  EXPECT_FALSE(Lease(Worker({proto::ROLE_CONVERT})).has_value());
+  auto trained = Lease(Worker({proto::ROLE_TRAIN}));
+  ASSERT_TRUE(trained.has_value());
+  EXPECT_EQ(trained->kind(), proto::TASK_TRAIN);
+  EXPECT_EQ(trained->spec().kind(), proto::JOB_TRAIN);
+  EXPECT_EQ(trained->inputs_size(), 4);
+  EXPECT_EQ(trained->inputs(0).path(), "faces_a/img_000.png");
+  EXPECT_EQ(trained->inputs(2).path(), "faces_b/img_000.png");
+  auto extracted = Lease(Worker({proto::ROLE_EXTRACT}));
+  ASSERT_TRUE(extracted.has_value());
+  EXPECT_EQ(extracted->kind(), proto::TASK_EXTRACT);
+}
+
+TEST_F(SchedulerTest, DependenciesGateTheMergeWhichGetsEveryPart) {
+  std::string images = Images("alice", 5);
+  std::string job_id = SubmitExtract("alice", images, 0, /*frames_per_task=*/2);
+  std::string worker = Worker({proto::ROLE_EXTRACT});
+  std::vector<proto::Task> parts;
+  while (auto task = Lease(worker)) parts.push_back(*task);
+  ASSERT_EQ(parts.size(), 3u);
+  EXPECT_EQ(parts[0].frame_begin(), 0);
+  EXPECT_EQ(parts[0].frame_end(), 2);
+  EXPECT_EQ(parts[2].frame_begin(), 4);
+  EXPECT_EQ(parts[2].frame_end(), 5);
+  EXPECT_EQ(parts[0].attempt(), 1);
+  EXPECT_EQ(parts[0].worker_id(), worker);
+  ASSERT_EQ(parts[0].inputs_size(), 5);
+  EXPECT_EQ(parts[0].inputs(0).path(), "input/img_000.png");
+  EXPECT_EQ(Job("alice", job_id).state(), proto::JOB_RUNNING);
+
+  ASSERT_TRUE(Complete(worker, parts[0]).ok());
+  ASSERT_TRUE(Complete(worker, parts[1]).ok());
+  EXPECT_FALSE(Lease(worker).has_value()) << "the merge must wait for every part";
+  ASSERT_TRUE(Complete(worker, parts[2]).ok());
+  auto merge = Lease(worker);
+  ASSERT_TRUE(merge.has_value());
+  EXPECT_EQ(merge->kind(), proto::TASK_MERGE_ALIGNMENTS);
+  ASSERT_EQ(merge->inputs_size(), 6);
+  EXPECT_EQ(merge->inputs(0).path(), "parts/" + parts[0].id() + "/alignments.fsca");
+  EXPECT_EQ(merge->inputs(1).path(), "parts/" + parts[0].id() + "/faces/" + parts[0].id() + ".png");
+
+  // Outputs must have been uploaded and carry what the kind promises.
+  proto::FileEntry missing;
+  missing.set_path("alignments.fsca");
+  missing.set_size(3);
+  missing.set_sha256(util::Sha256Hex("not uploaded"));
+  EXPECT_EQ(scheduler_->CompleteTask(worker, merge->id(), {missing}).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(scheduler_->CompleteTask(worker, merge->id(), {Blob("faces/x.png", "x")}).code(),
+            absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(Complete(worker, *merge).ok());
+  // A repeated CompleteTask (lost answer) is accepted.
+  EXPECT_TRUE(Complete(worker, *merge).ok());
+
+  proto::Job job = Job("alice", job_id);
+  EXPECT_EQ(job.state(), proto::JOB_SUCCEEDED);
+  EXPECT_DOUBLE_EQ(job.progress(), 1.0);
+  ASSERT_EQ(job.artifacts_size(), 2);
+  EXPECT_EQ(job.artifacts(0).path(), "alignments.fsca");
+  EXPECT_GT(job.finished_unix_ms(), 0);
+}
+
+TEST_F(SchedulerTest, ExpiredLeaseGoesToAnotherWorkerWithTheNextAttempt) {
+  std::string job_id = SubmitExtract("alice", Images("alice", 1), 0);
+  std::string w1 = Worker({proto::ROLE_EXTRACT}, "one");
+  std::string w2 = Worker({proto::ROLE_EXTRACT}, "two");
+  auto first = Lease(w1);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_FALSE(Lease(w2).has_value());
+  // Heartbeats renew the lease; an expiry check before it ran out changes nothing.
+  ASSERT_TRUE(scheduler_->Heartbeat(w1, {first->id()}).value().cancel_task_ids().empty());
+  ASSERT_TRUE(scheduler_->ExpireLeases(first->lease_expires_unix_ms() - 1).ok());
+  EXPECT_FALSE(Lease(w2).has_value());
+
+  ASSERT_TRUE(scheduler_->ExpireLeases(Scheduler::NowMs() + options_.lease_ttl_ms + 1).ok());
+  auto second = Lease(w2);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->id(), first->id());
+  EXPECT_EQ(second->attempt(), 2);
+  EXPECT_EQ(second->worker_id(), w2);
+  // The first worker learns it lost the lease, and its late result is refused.
+  auto beat = scheduler_->Heartbeat(w1, {first->id()}).value();
+  ASSERT_EQ(beat.cancel_task_ids_size(), 1);
+  EXPECT_EQ(beat.cancel_task_ids(0), first->id());
+  proto::ReportProgressRequest progress;
+  progress.set_worker_id(w1);
+  progress.set_task_id(first->id());
+  progress.set_progress(0.5);
+  EXPECT_TRUE(scheduler_->ReportProgress(progress).value());
+  EXPECT_EQ(Complete(w1, *first).code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(Complete(w2, *second).ok());
+  proto::Job job = Job("alice", job_id);
+  EXPECT_EQ(job.tasks(0).state(), proto::TASK_SUCCEEDED);
+  EXPECT_EQ(job.tasks(0).attempt(), 2);
+}
+
+TEST_F(SchedulerTest, OutOfAttemptsFailsTheJobWithTheTaskError) {
+  std::string job_id = SubmitExtract("alice", Images("alice", 3), 0, /*frames_per_task=*/1);
+  std::string worker = Worker({proto::ROLE_EXTRACT});
+  auto task = Lease(worker);
+  ASSERT_TRUE(task.has_value());
+  ASSERT_TRUE(scheduler_->FailTask(worker, task->id(), "decoder crashed", true).ok());
+  // Retry goes to the back of nothing: same task, next attempt (it is first in FIFO order).
+  auto again = Lease(worker);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->id(), task->id());
+  EXPECT_EQ(again->attempt(), 2);
+  auto other = Lease(worker);
+  ASSERT_TRUE(other.has_value());
+  ASSERT_TRUE(scheduler_->FailTask(worker, again->id(), "decoder crashed again", true).ok());
+
+  proto::Job job = Job("alice", job_id);
+  EXPECT_EQ(job.state(), proto::JOB_FAILED);
+  EXPECT_NE(job.error().find("decoder crashed again"), std::string::npos) << job.error();
+  EXPECT_NE(job.error().find(task->id()), std::string::npos) << job.error();
+  for (const proto::Task& t : job.tasks()) {
+    if (t.id() == task->id()) {
+      EXPECT_EQ(t.state(), proto::TASK_FAILED);
+    } else {
+      EXPECT_EQ(t.state(), proto::TASK_CANCELLED) << t.id();
+    }
+  }
+  // The other leased task is told to stop, and nothing more is handed out.
+  EXPECT_EQ(scheduler_->Heartbeat(worker, {other->id()}).value().cancel_task_ids_size(), 1);
+  EXPECT_FALSE(Lease(worker).has_value());
+}
+
+TEST_F(SchedulerTest, LeaseExpiryCountsAsAnAttempt) {
+  std::string job_id = SubmitExtract("alice", Images("alice", 1), 0);
+  std::string worker = Worker({proto::ROLE_EXTRACT});
+  for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
+    auto task = Lease(worker);
+    ASSERT_TRUE(task.has_value());
+    EXPECT_EQ(task->attempt(), attempt);
+    ASSERT_TRUE(scheduler_->ExpireLeases(Scheduler::NowMs() + options_.lease_ttl_ms + 1).ok());
+  }
+  proto::Job job = Job("alice", job_id);
+  EXPECT_EQ(job.state(), proto::JOB_FAILED);
+  EXPECT_NE(job.error().find("lease expired"), std::string::npos) << job.error();
+}
+
+TEST_F(SchedulerTest, NonRetryableFailureFailsAtOnce) {
+  std::string job_id = SubmitExtract("alice", Images("alice", 1), 0);
+  std::string worker = Worker({proto::ROLE_EXTRACT});
+  auto task = Lease(worker);
+  ASSERT_TRUE(task.has_value());
+  EXPECT_EQ(scheduler_->FailTask("someone-else", task->id(), "x", false).code(),
+            absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(scheduler_->FailTask(worker, task->id(), "not a video", false).ok());
+  proto::Job job = Job("alice", job_id);
+  EXPECT_EQ(job.state(), proto::JOB_FAILED);
+  EXPECT_NE(job.error().find("not a video"), std::string::npos);
+  EXPECT_EQ(job.tasks(0).attempt(), 1);
+}
+
+TEST_F(SchedulerTest, CancelStopsTheJobForItsOwnerOnly) {
+  std::string job_id = SubmitExtract("alice", Images("alice", 4), 0, 1);
+  std::string worker = Worker({proto::ROLE_EXTRACT});
+  auto task = Lease(worker);
+  ASSERT_TRUE(task.has_value());
+  EXPECT_EQ(scheduler_->Cancel("bob", job_id).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(scheduler_->GetJob("bob", job_id).status().code(), absl::StatusCode::kNotFound);
+  auto cancelled = scheduler_->Cancel("alice", job_id);
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status();
+  EXPECT_EQ(cancelled->state(), proto::JOB_CANCELLED);
+  for (const proto::Task& t : cancelled->tasks()) EXPECT_EQ(t.state(), proto::TASK_CANCELLED);
+  EXPECT_EQ(scheduler_->Heartbeat(worker, {task->id()}).value().cancel_task_ids_size(), 1);
+  EXPECT_FALSE(Lease(worker).has_value());
+  EXPECT_EQ(Complete(worker, *task).code(), absl::StatusCode::kFailedPrecondition);
+  // Cancelling again is harmless.
+  EXPECT_EQ(scheduler_->Cancel("alice", job_id)->state(), proto::JOB_CANCELLED);
+  EXPECT_EQ(scheduler_->ListJobs("bob", proto::JOB_STATE_UNSPECIFIED, 0)->size(), 0u);
+  EXPECT_EQ(scheduler_->ListJobs("alice", proto::JOB_CANCELLED, 0)->size(), 1u);
+}
+
+TEST_F(SchedulerTest, SubmitRefusesOtherUsersDatasetsAndBadSpecs) {
+  std::string images = Images("alice", 2);
+  proto::JobSpec spec;
+  spec.set_kind(proto::JOB_EXTRACT);
+  spec.set_input_dataset(images);
+  EXPECT_EQ(scheduler_->Submit("bob", spec).status().code(), absl::StatusCode::kInvalidArgument);
+  spec.set_priority(10);
+  EXPECT_EQ(scheduler_->Submit("alice", spec).status().code(), absl::StatusCode::kInvalidArgument);
+  spec.set_priority(0);
+  spec.set_kind(static_cast<proto::JobKind>(42));
+  EXPECT_EQ(scheduler_->Submit("alice", spec).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(scheduler_->ListJobs("", proto::JOB_STATE_UNSPECIFIED, 0)->empty());
+}
+
+TEST_F(SchedulerTest, LongPollWakesWhenWorkArrives) {
+  std::string worker = Worker({proto::ROLE_EXTRACT});
+  std::string images = Images("alice", 1);
+  auto waiting =
+      std::async(std::launch::async, [&] { return scheduler_->LeaseTask(worker, 30000, nullptr); });
+  // Submit while the lease call waits (or before it starts: either way it must get the task).
+  std::string job_id = SubmitExtract("alice", images, 0);
+  auto task = waiting.get();
+  ASSERT_TRUE(task.ok()) << task.status();
+  ASSERT_TRUE(task->has_value());
+  EXPECT_EQ((*task)->job_id(), job_id);
+}
+
+TEST_F(SchedulerTest, EventsRecordTheJobsHistory) {
+  std::string job_id = SubmitExtract("alice", Images("alice", 1), 0);
+  std::string worker = Worker({proto::ROLE_EXTRACT});
+  auto task = Lease(worker);
+  proto::ReportProgressRequest progress;
+  progress.set_worker_id(worker);
+  progress.set_task_id(task->id());
+  progress.set_progress(0.5);
+  progress.set_rate(12.5);
+  progress.set_unit("frames/s");
+  progress.set_message("halfway");
+  EXPECT_FALSE(scheduler_->ReportProgress(progress).value());
+  bool done = false;
+  auto events = scheduler_->Events(job_id, 0, 100, 0, &done).value();
+  EXPECT_FALSE(done);
+  ASSERT_GE(events.size(), 4u);
+  EXPECT_EQ(events[0].kind(), proto::JobEvent::LOG);
+  EXPECT_NE(events[0].message().find("submitted"), std::string::npos);
+  bool saw_running = false, saw_progress = false;
+  for (size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].sequence(), static_cast<int64_t>(i + 1));
+    if (events[i].kind() == proto::JobEvent::STATE && events[i].state() == proto::JOB_RUNNING) {
+      saw_running = true;
+    }
+    if (events[i].kind() == proto::JobEvent::PROGRESS) {
+      saw_progress = true;
+      EXPECT_DOUBLE_EQ(events[i].rate(), 12.5);
+      EXPECT_EQ(events[i].unit(), "frames/s");
+      EXPECT_DOUBLE_EQ(events[i].progress(), 0.25);  // half of one of two tasks
+    }
+  }
+  EXPECT_TRUE(saw_running);
+  EXPECT_TRUE(saw_progress);
+  auto later = scheduler_->Events(job_id, events.back().sequence(), 100, 0, &done).value();
+  EXPECT_TRUE(later.empty());
+}
+
+TEST_F(SchedulerTest, RestartKeepsJobsLeasesAndResults) {
+  std::string job_id = SubmitExtract("alice", Images("alice", 4), 0, 2);
+  std::string worker = Worker({proto::ROLE_EXTRACT});
+  auto done_task = Lease(worker);
+  auto held_task = Lease(worker);
+  ASSERT_TRUE(done_task && held_task);
+  ASSERT_TRUE(Complete(worker, *done_task).ok());
+
+  Reopen();  // a new process on the same files
+
+  proto::Job job = Job("alice", job_id);
+  ASSERT_EQ(job.tasks_size(), 3);
+  EXPECT_EQ(job.tasks(0).state(), proto::TASK_SUCCEEDED);
+  EXPECT_EQ(job.tasks(1).state(), proto::TASK_LEASED);
+  EXPECT_EQ(job.tasks(1).lease_expires_unix_ms(), held_task->lease_expires_unix_ms());
+  // Nothing that succeeded is leased again; the held task completes under its old lease.
+  EXPECT_FALSE(Lease(worker).has_value());
+  ASSERT_TRUE(Complete(worker, *held_task).ok());
+  auto merge = Lease(worker);
+  ASSERT_TRUE(merge.has_value());
+  EXPECT_EQ(merge->kind(), proto::TASK_MERGE_ALIGNMENTS);
+}
+
+}  // namespace
+}  // namespace fsc::coordinator
