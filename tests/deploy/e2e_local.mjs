@@ -258,8 +258,9 @@ const fsc = path.join(binDir, "fsc");
 
 // Wait until the three workers have registered (Deployment pods would be named after the pod;
 // here they carry this machine's host name, so count them rather than look for names).
+// Bounded by wall time: each status call can take seconds on a loaded machine.
 let status = "";
-for (let i = 0; i < 120; i++) {
+for (const deadline = Date.now() + 120 * 1000; Date.now() < deadline; ) {
   try {
     status = run(fsc, ["cluster", "status"], clientEnv);
     if (Number((status.match(/workers: \d+ \((\d+) alive\)/) ?? [])[1] ?? 0) >= 3) break;
@@ -295,6 +296,18 @@ try {
   job = JSON.parse(submitOut.slice(submitOut.indexOf("{")));
 } catch {
   fail(`fsc submit printed no job JSON: ${submitOut.slice(0, 2000)}`);
+}
+if (code !== 0 && /cannot run TASK_CONVERT tasks/.test(job?.error ?? "")) {
+  // The worker's convert task kind has not landed yet: everything up to it (coordinator, TLS,
+  // tokens, extract, merge, train through the manifests' arguments) ran; report a skip, not a pass.
+  const done = (job.tasks ?? []).filter((t) => t.state === "TASK_SUCCEEDED").map((t) => t.kind);
+  log(`skipped at convert: this fsc-worker has no convert task yet (${job.error}); succeeded before it: ${done.join(", ")}`);
+  finished = true;
+  for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
+  await sleep(3000);
+  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  rmSync(tmp, { recursive: true, force: true });
+  process.exit(77);
 }
 if (code !== 0) fail(`the swap job did not succeed: ${JSON.stringify(job).slice(0, 3000)}`);
 

@@ -197,7 +197,7 @@ for (const m of exampleText.matchAll(/ocid1\.[a-z]+\.oc1\.[^"\s]*/g)) check(m[0]
 // No credentials or state in the repository.
 let tracked = readdirSync(dir);
 try {
-  tracked = execFileSync("git", ["-C", root, "ls-files", "terraform"], { encoding: "utf8" }).split("\n").filter(Boolean).map((f) => path.basename(f));
+  tracked = execFileSync("git", ["-C", root, "ls-files", "terraform"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).split("\n").filter(Boolean).map((f) => path.basename(f));
 } catch { /* not a git checkout: check what is on disk */ }
 for (const f of tracked) {
   check(!/\.tfstate|^terraform\.tfvars$|\.auto\.tfvars$|\.pem$|\.key$/.test(f), `terraform/${f}: state, inputs or keys must not be committed`);
