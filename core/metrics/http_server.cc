@@ -3,6 +3,8 @@
 
 #include <arpa/inet.h>
 #include <civetweb.h>
+#include <dlfcn.h>
+#include <pthread.h>
 
 #include <cstring>
 #include <mutex>
@@ -11,6 +13,27 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/metrics/text_format.h"
+
+// Debian's civetweb starts its threads with a fixed 100 KiB stack (built with
+// USE_STACK_SIZE=102400). glibc carves each thread's static TLS out of its stack, and a process
+// that links LibTorch, OpenBLAS and glog has about 110 KiB of it, so pthread_create fails with
+// EINVAL and civetweb reports "Cannot create threads". This definition takes precedence over
+// glibc's for the whole executable; it raises stack sizes that civetweb asks for to kMinStack
+// and passes every other call through unchanged.
+extern "C" int pthread_attr_setstacksize(pthread_attr_t* attr, size_t size) {
+  using Setter = int (*)(pthread_attr_t*, size_t);
+  static const Setter real =
+      reinterpret_cast<Setter>(dlsym(RTLD_NEXT, "pthread_attr_setstacksize"));
+  constexpr size_t kMinStack = 1 << 20;
+  if (size < kMinStack) {
+    Dl_info caller;
+    if (dladdr(__builtin_return_address(0), &caller) != 0 && caller.dli_fname != nullptr &&
+        std::strstr(caller.dli_fname, "libcivetweb") != nullptr) {
+      size = kMinStack;
+    }
+  }
+  return real(attr, size);
+}
 
 namespace fsc::metrics {
 namespace {

@@ -138,8 +138,10 @@ TEST_F(MetricsTrainTest, ScrapedWhileTrainingAndStoppedBySigint) {
     ready = SeriesValue(text, "fsc_train_iteration") >= 2 &&
             text.find("fsc_train_examples_per_second{rank=\"0\"} ") != std::string::npos;
   }
-  if (!exited) kill(pid, SIGINT);
-  if (!exited) ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  if (!exited) {
+    kill(pid, SIGINT);
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  }
   const std::string output = util::ReadFile(log).value_or("(no log)");
   ASSERT_TRUE(ready) << "no training metrics on port " << port << "; last scrape:\n"
                      << text << "\nfsc train said:\n"

@@ -21,6 +21,12 @@ using testing::HttpGet;
 using testing::HttpRequest;
 using testing::HttpResponse;
 
+#define ASSERT_OK(expr)                   \
+  do {                                    \
+    const absl::Status status_ = (expr);  \
+    ASSERT_TRUE(status_.ok()) << status_; \
+  } while (0)
+
 class MetricsServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -38,7 +44,7 @@ class MetricsServerTest : public ::testing::Test {
 TEST_F(MetricsServerTest, ServesMetricsWithTheTextContentType) {
   MetricsServer server(&registry_);
   EXPECT_FALSE(server.running());
-  ASSERT_TRUE(server.Start("127.0.0.1", 0).ok());
+  ASSERT_OK(server.Start("127.0.0.1", 0));
   ASSERT_TRUE(server.running());
   ASSERT_GT(server.port(), 0);
   EXPECT_EQ(server.url(), "http://127.0.0.1:" + std::to_string(server.port()) + "/metrics");
@@ -67,7 +73,7 @@ TEST_F(MetricsServerTest, ServesMetricsWithTheTextContentType) {
 
 TEST_F(MetricsServerTest, OtherPathsAndMethodsAreRefused) {
   MetricsServer server(&registry_);
-  ASSERT_TRUE(server.Start("127.0.0.1", 0).ok());
+  ASSERT_OK(server.Start("127.0.0.1", 0));
   for (const char* path : {"/", "/metric", "/metrics/x", "/favicon.ico", "/etc/passwd"}) {
     HttpResponse response = HttpGet(server.port(), path);
     EXPECT_EQ(response.status, 404) << path << " " << response.error;
@@ -80,7 +86,7 @@ TEST_F(MetricsServerTest, OtherPathsAndMethodsAreRefused) {
 
 TEST_F(MetricsServerTest, TakenPortIsRefusedByName) {
   MetricsServer first(&registry_);
-  ASSERT_TRUE(first.Start("127.0.0.1", 0).ok());
+  ASSERT_OK(first.Start("127.0.0.1", 0));
   MetricsServer second(&registry_);
   absl::Status status = second.Start("127.0.0.1", first.port());
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
@@ -98,13 +104,13 @@ TEST_F(MetricsServerTest, BadArgumentsAndDoubleStart) {
   EXPECT_EQ(server.Start("999.1.1.1", 0).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(server.Start("127.0.0.1", 65536).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(server.Start("127.0.0.1", -1).code(), absl::StatusCode::kInvalidArgument);
-  ASSERT_TRUE(server.Start("localhost", 0).ok());
+  ASSERT_OK(server.Start("localhost", 0));
   EXPECT_EQ(server.Start("127.0.0.1", 0).code(), absl::StatusCode::kFailedPrecondition);
 }
 
 TEST_F(MetricsServerTest, StopClosesThePortAndStartWorksAgain) {
   MetricsServer server(&registry_);
-  ASSERT_TRUE(server.Start("127.0.0.1", 0).ok());
+  ASSERT_OK(server.Start("127.0.0.1", 0));
   const int port = server.port();
   server.Stop();
   EXPECT_FALSE(server.running());
@@ -115,12 +121,12 @@ TEST_F(MetricsServerTest, StopClosesThePortAndStartWorksAgain) {
   server.Stop();  // again: nothing to do
 
   // The same port can be bound again at once.
-  ASSERT_TRUE(server.Start("127.0.0.1", port).ok());
+  ASSERT_OK(server.Start("127.0.0.1", port));
   EXPECT_EQ(server.port(), port);
   EXPECT_EQ(HttpGet(port, "/metrics").status, 200);
   // All interfaces, which includes the loopback.
   MetricsServer any(&registry_);
-  ASSERT_TRUE(any.Start("0.0.0.0", 0).ok());
+  ASSERT_OK(any.Start("0.0.0.0", 0));
   EXPECT_EQ(HttpGet(any.port(), "/metrics").status, 200);
 }
 
@@ -128,7 +134,7 @@ TEST_F(MetricsServerTest, ConcurrentScrapesWhileValuesChange) {
   ASSERT_TRUE(RegisterProcessMetrics(&registry_).ok());
   Counter& ticks = registry_.AddCounter("fsc_test_ticks_total", "Ticks.").value()->WithLabels();
   MetricsServer server(&registry_);
-  ASSERT_TRUE(server.Start("127.0.0.1", 0).ok());
+  ASSERT_OK(server.Start("127.0.0.1", 0));
   std::atomic<bool> done{false};
   std::thread writer([&] {
     while (!done) ticks.Inc();
