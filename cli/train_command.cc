@@ -52,36 +52,41 @@ std::string LossLine(const train::IntervalReport& r, bool gan, bool mask) {
   return line;
 }
 
-// The training gauges of the standard metrics, children looked up once.
+// The training gauges of the standard metrics, children looked up once. Mask and GAN series
+// exist only in runs that have them.
 class TrainGauges {
  public:
-  explicit TrainGauges(const metrics::StandardMetrics& m)
+  TrainGauges(const metrics::StandardMetrics& m, bool gan, bool mask)
       : iteration_(*m.train_iteration),
         examples_per_second_(m.train_examples_per_second->WithLabels({"0"})),
         loss_a_(m.train_loss->WithLabels({"a"})),
-        loss_b_(m.train_loss->WithLabels({"b"})),
-        mask_a_(m.train_mask_loss->WithLabels({"a"})),
-        mask_b_(m.train_mask_loss->WithLabels({"b"})),
-        gan_g_a_(m.train_gan_loss->WithLabels({"a", "generator"})),
-        gan_g_b_(m.train_gan_loss->WithLabels({"b", "generator"})),
-        gan_d_a_(m.train_gan_loss->WithLabels({"a", "discriminator"})),
-        gan_d_b_(m.train_gan_loss->WithLabels({"b", "discriminator"})) {}
+        loss_b_(m.train_loss->WithLabels({"b"})) {
+    if (mask) {
+      mask_a_ = &m.train_mask_loss->WithLabels({"a"});
+      mask_b_ = &m.train_mask_loss->WithLabels({"b"});
+    }
+    if (gan) {
+      gan_g_a_ = &m.train_gan_loss->WithLabels({"a", "generator"});
+      gan_g_b_ = &m.train_gan_loss->WithLabels({"b", "generator"});
+      gan_d_a_ = &m.train_gan_loss->WithLabels({"a", "discriminator"});
+      gan_d_b_ = &m.train_gan_loss->WithLabels({"b", "discriminator"});
+    }
+  }
 
-  void Start(int64_t iteration) { iteration_.Set(static_cast<double>(iteration)); }
-  void Step(int64_t iteration, const train::StepLosses& l, bool gan, bool mask) {
+  void Step(int64_t iteration, const train::StepLosses& l) {
     iteration_.Set(static_cast<double>(iteration));
     if (l.skipped) return;
     loss_a_.Set(l.a);
     loss_b_.Set(l.b);
-    if (mask) {
-      mask_a_.Set(l.mask_a);
-      mask_b_.Set(l.mask_b);
+    if (mask_a_ != nullptr) {
+      mask_a_->Set(l.mask_a);
+      mask_b_->Set(l.mask_b);
     }
-    if (gan) {
-      gan_g_a_.Set(l.gan_g_a);
-      gan_g_b_.Set(l.gan_g_b);
-      gan_d_a_.Set(l.gan_d_a);
-      gan_d_b_.Set(l.gan_d_b);
+    if (gan_g_a_ != nullptr) {
+      gan_g_a_->Set(l.gan_g_a);
+      gan_g_b_->Set(l.gan_g_b);
+      gan_d_a_->Set(l.gan_d_a);
+      gan_d_b_->Set(l.gan_d_b);
     }
   }
   void Interval(const train::IntervalReport& r) { examples_per_second_.Set(r.examples_per_sec); }
@@ -89,8 +94,10 @@ class TrainGauges {
  private:
   metrics::Gauge& iteration_;
   metrics::Gauge& examples_per_second_;
-  metrics::Gauge &loss_a_, &loss_b_, &mask_a_, &mask_b_;
-  metrics::Gauge &gan_g_a_, &gan_g_b_, &gan_d_a_, &gan_d_b_;
+  metrics::Gauge& loss_a_;
+  metrics::Gauge& loss_b_;
+  metrics::Gauge *mask_a_ = nullptr, *mask_b_ = nullptr;
+  metrics::Gauge *gan_g_a_ = nullptr, *gan_g_b_ = nullptr, *gan_d_a_ = nullptr, *gan_d_b_ = nullptr;
 };
 
 }  // namespace
@@ -210,7 +217,7 @@ int RunTrainCommand(const Args& args) {
 
   // Metrics first, so that a taken port fails before any work.
   metrics::MetricsServer metrics_server;
-  std::optional<TrainGauges> gauges;
+  bool serve_metrics = false;
   if (metrics_port >= 0) {
     absl::Status started = metrics::RegisterProcessMetrics(&metrics::Registry::Default());
     if (started.ok()) started = metrics_server.Start(metrics_host, metrics_port);
@@ -218,7 +225,7 @@ int RunTrainCommand(const Args& args) {
       std::cerr << "fsc train: --metrics-port: " << started.message() << "\n";
       return 1;
     }
-    gauges.emplace(metrics::Standard());
+    serve_metrics = true;
     std::cerr << "fsc train: metrics at " << metrics_server.url() << "\n";
   }
 
@@ -238,7 +245,11 @@ int RunTrainCommand(const Args& args) {
       t.faces(train::Side::kB), options.batch_size, resume.empty() ? "starting" : "resuming",
       t.iteration(), options.iterations);
 
-  if (gauges) gauges->Start(t.iteration());
+  std::optional<TrainGauges> gauges;
+  if (serve_metrics) {
+    gauges.emplace(metrics::Standard(), gan, mask);
+    metrics::Standard().train_iteration->Set(static_cast<double>(t.iteration()));
+  }
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   const bool terminal = isatty(fileno(stderr)) != 0;
@@ -246,7 +257,7 @@ int RunTrainCommand(const Args& args) {
   train::TrainCallbacks callbacks;
   callbacks.should_stop = [] { return g_stop.load(); };
   callbacks.on_step = [&](int64_t iteration, const train::StepLosses& losses) {
-    if (gauges) gauges->Step(iteration, losses, gan, mask);
+    if (gauges) gauges->Step(iteration, losses);
     bar.Update(iteration);
   };
   callbacks.on_interval = [&](const train::IntervalReport& r) {

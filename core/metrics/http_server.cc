@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 #include <pthread.h>
 
+#include <cerrno>
 #include <cstring>
 #include <mutex>
 #include <vector>
@@ -24,6 +25,7 @@ extern "C" int pthread_attr_setstacksize(pthread_attr_t* attr, size_t size) {
   using Setter = int (*)(pthread_attr_t*, size_t);
   static const Setter real =
       reinterpret_cast<Setter>(dlsym(RTLD_NEXT, "pthread_attr_setstacksize"));
+  if (real == nullptr) return ENOSYS;
   constexpr size_t kMinStack = 1 << 20;
   if (size < kMinStack) {
     Dl_info caller;

@@ -165,6 +165,7 @@ TEST_F(MetricsTrainTest, ScrapedWhileTrainingAndStoppedBySigint) {
   EXPECT_GE(SeriesValue(text, "process_threads"), 2) << text;
   // No GAN, no learned mask in this run: those series stay out.
   EXPECT_THAT(text, ::testing::Not(HasSubstr("fsc_train_gan_loss{")));
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("fsc_train_mask_loss{")));
 
   const std::string file = *root_ + "/scrape.txt";
   ASSERT_TRUE(util::WriteFileAtomically(file, text).ok());

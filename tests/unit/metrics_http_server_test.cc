@@ -1,6 +1,8 @@
 // MetricsServer answered by a real HTTP client over 127.0.0.1: /metrics in the text format with
 // its content type, 404 and 405 elsewhere, a taken port refused by name, clean stop and restart,
-// concurrent scrapes while values change.
+// concurrent scrapes while values change. This binary links all of fsc_core (LibTorch, OpenBLAS,
+// glog), whose static TLS does not fit in Debian civetweb's thread stacks without the fix in
+// http_server.cc: every test here fails without it.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
