@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "coordinator/validation.h"
 #include "core/media/frame_source.h"
+#include "core/rpc/transfer.h"
 #include "core/rpc/version.h"
 #include "core/util/sha256.h"
 #include "core/util/status_macros.h"
@@ -15,16 +16,8 @@
 namespace fsc::coordinator {
 
 std::string DatasetId(const std::vector<proto::FileEntry>& files) {
-  std::vector<const proto::FileEntry*> sorted;
-  for (const proto::FileEntry& file : files) sorted.push_back(&file);
-  std::sort(sorted.begin(), sorted.end(), [](const proto::FileEntry* a, const proto::FileEntry* b) {
-    return a->path() < b->path();
-  });
-  util::Sha256 hash;
-  for (const proto::FileEntry* file : sorted) {
-    hash.Update(absl::StrCat(file->sha256(), " ", file->size(), " ", file->path(), "\n"));
-  }
-  return hash.HexDigest();
+  // One definition for clients and coordinator: an upload is skipped when the ids agree.
+  return rpc::DatasetId(files);
 }
 
 absl::Status ValidateDatasetHeader(const proto::DatasetHeader& header) {

@@ -22,6 +22,7 @@
 
 namespace fsc::coordinator {
 
+// The dataset id, exactly as core/rpc/transfer.h defines it for the clients.
 std::string DatasetId(const std::vector<proto::FileEntry>& files);
 
 // Version, name, file count (1..kMaxDatasetFiles), every entry valid, no duplicate paths, and no

@@ -6,6 +6,7 @@
 
 #include "coordinator/datasets.h"
 #include "coordinator/validation.h"
+#include "core/rpc/transfer.h"
 #include "core/util/file_io.h"
 #include "core/util/sha256.h"
 #include "tests/test_paths.h"
@@ -55,6 +56,8 @@ TEST_F(DatasetsTest, IdIsContentAddressedAndIndependentOfOrder) {
   proto::FileEntry renamed = a;
   renamed.set_path("z.png");
   EXPECT_NE(DatasetId({a, b}), DatasetId({renamed, b}));
+  // The clients compute the same id (core/rpc/transfer.h), so re-uploads are skipped.
+  EXPECT_EQ(DatasetId({a, b}), rpc::DatasetId({b, a}));
 }
 
 TEST_F(DatasetsTest, UploadStoresVerifiedBlobs) {
