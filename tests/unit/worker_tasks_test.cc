@@ -460,6 +460,34 @@ TEST_F(WorkerTasksTest, ConvertRangesThenMergeGiveTheLabelledSourceVideo) {
   EXPECT_EQ(RunTaskKind(merge, env).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(fs::is_empty(merge_dirs.out));
 
+  // Image inputs: the range's images come back under their own names, labelled.
+  const std::vector<std::string> images = {testing::DataDir() + "/astronaut.png",
+                                           testing::DataDir() + "/sample1.jpg"};
+  TaskDirs image_extract = MakeTaskDirs(dir, "images-extract", images);
+  proto::Task extract_images = ExtractTask(0, 0);
+  extract_images.mutable_spec()->mutable_extract()->set_every_n(1);
+  ASSERT_TRUE(RunTaskKind(extract_images, Env(image_extract)).ok());
+  TaskDirs image_convert = MakeTaskDirs(dir, "images-convert", images);
+  fs::create_directories(image_convert.in + "/alignments");
+  fs::copy_file(image_extract.out + "/" + kAlignmentsName,
+                image_convert.in + "/alignments/alignments.fsca");
+  fs::create_directory_symlink(train_dirs.out + "/model", image_convert.in + "/model");
+  proto::Task convert_images;
+  convert_images.set_kind(proto::TASK_CONVERT);
+  convert_images.set_frame_begin(1);
+  convert_images.set_frame_end(2);
+  status = RunTaskKind(convert_images, Env(image_convert));
+  ASSERT_TRUE(status.ok()) << status;
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(image_convert.out + "/images")) {
+    names.push_back(entry.path().filename().string());
+  }
+  EXPECT_EQ(names, std::vector<std::string>{"sample1.jpg"});
+  auto image_report = convert::VerifyFile(image_convert.out + "/images/sample1.jpg");
+  ASSERT_TRUE(image_report.ok()) << image_report.status();
+  EXPECT_TRUE(image_report->watermark_found);
+  EXPECT_TRUE(image_report->metadata_found);
+
   // Alignments of another source are refused before any frame is converted.
   TaskDirs other = convert_dirs("other");
   fs::remove(other.in + "/input/Clip.avi");
