@@ -71,8 +71,9 @@ int Main(int argc, char** argv) {
   fsc::util::FlagSet flags(
       "fsc-worker", "--coordinator HOST:PORT --join-token TOKEN [options]",
       "Joins an fsc cluster and runs the tasks of its roles in-process: extract over frame\n"
-      "ranges, merging alignments, training (and convert, once this build has it). Inputs are\n"
-      "fetched into a content-addressed cache; outputs are uploaded when a task succeeds.\n"
+      "ranges, merging alignments, training, converting frame ranges, joining video segments.\n"
+      "Inputs are fetched into a content-addressed cache; outputs are uploaded when a task\n"
+      "succeeds.\n"
       "Reconnects by itself when the coordinator restarts. SIGTERM/Ctrl-C: the current task is\n"
       "stopped and handed back (retryable), then the worker exits.\n"
       "Exit status: 0 stopped, 1 error (e.g. a refused join token), 2 usage.");

@@ -12,8 +12,10 @@
 #include "absl/strings/str_format.h"
 #include "core/rpc/version.h"
 #include "core/util/status_macros.h"
+#include "worker/convert_task.h"
 #include "worker/extract_task.h"
 #include "worker/merge_alignments_task.h"
+#include "worker/merge_video_task.h"
 #include "worker/train_task.h"
 
 namespace fsc::worker {
@@ -116,6 +118,8 @@ bool CanRun(proto::TaskKind kind) {
     case proto::TASK_EXTRACT:
     case proto::TASK_MERGE_ALIGNMENTS:
     case proto::TASK_TRAIN:
+    case proto::TASK_CONVERT:
+    case proto::TASK_MERGE_VIDEO:
       return true;
     default:
       return false;
@@ -130,6 +134,10 @@ absl::Status RunTaskKind(const proto::Task& task, const TaskEnv& env) {
       return RunMergeAlignmentsTask(task, env);
     case proto::TASK_TRAIN:
       return RunTrainTask(task, env);
+    case proto::TASK_CONVERT:
+      return RunConvertTask(task, env);
+    case proto::TASK_MERGE_VIDEO:
+      return RunMergeVideoTask(task, env);
     default:
       return absl::UnimplementedError(
           absl::StrCat("this fsc-worker cannot run ", KindName(task.kind()), " tasks"));

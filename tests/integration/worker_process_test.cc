@@ -1,7 +1,8 @@
 // The real fsc-worker process against the real fsc-coordinator over TLS on 127.0.0.1: a video
 // extract job split into frame ranges and merged gives exactly what a local `fsc extract` gives;
 // the worker survives a coordinator kill -9 + restart mid-job; a wrong join token is refused
-// with a clear message; SIGTERM stops an idle worker cleanly.
+// with a clear message; SIGTERM stops an idle worker cleanly; a convert job (extract ranges,
+// convert ranges, merge video) gives a labelled video with the source's frames, rate and audio.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -16,7 +17,9 @@
 
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "core/convert/verify.h"
 #include "core/face/alignments_file.h"
+#include "core/face/extractor.h"
 #include "core/rpc/certs.h"
 #include "core/rpc/channel.h"
 #include "core/rpc/transfer.h"
@@ -24,6 +27,7 @@
 #include "core/util/file_io.h"
 #include "proto/fsc.grpc.pb.h"
 #include "tests/test_paths.h"
+#include "worker/task_runner.h"
 
 extern char** environ;
 
@@ -144,7 +148,8 @@ class WorkerProcessTest : public ::testing::Test {
     client_ = proto::ClientService::NewStub(*channel);
   }
 
-  std::unique_ptr<Process> StartWorker(const std::string& join_token, const std::string& name) {
+  std::unique_ptr<Process> StartWorker(const std::string& join_token, const std::string& name,
+                                       const std::string& roles = "extract") {
     return std::make_unique<Process>(std::vector<std::string>{testing::BinDir() + "/fsc-worker",
                                                               "--coordinator",
                                                               address_,
@@ -153,7 +158,7 @@ class WorkerProcessTest : public ::testing::Test {
                                                               "--join-token",
                                                               join_token,
                                                               "--roles",
-                                                              "extract",
+                                                              roles,
                                                               "--threads",
                                                               "1",
                                                               "--name",
@@ -288,6 +293,90 @@ TEST_F(WorkerProcessTest, ExtractJobThroughTheCoordinatorEqualsLocalExtract) {
   // SIGTERM: an idle worker exits cleanly.
   worker->Kill(SIGTERM);
   EXPECT_EQ(worker->Wait(seconds(30)), 0) << worker->Log();
+}
+
+// ffprobe's frame count (every frame decoded), rate and whether there is audio.
+std::string Probe(const std::string& path) {
+  auto video = testing::RunCommand(
+      "ffprobe -v error -count_frames -select_streams v:0 -show_entries "
+      "stream=nb_read_frames,r_frame_rate -of default=nw=1 '" +
+      path +
+      "' && ffprobe -v error -select_streams a -show_entries stream=codec_type -of csv=p=0 '" +
+      path + "' | grep -m1 -o audio");
+  return video.output;
+}
+
+TEST_F(WorkerProcessTest, ConvertJobGivesTheLabelledVideo) {
+  // A 40-frame clip with audio; a model trained locally for two iterations on its faces.
+  const std::string clip = dir_ + "/clip/Clip.avi";
+  fs::create_directories(dir_ + "/clip");
+  auto cut = testing::RunCommand("ffmpeg -v error -nostdin -i " + testing::DataDir() +
+                                 "/Megamind.avi -frames:v 40 -c copy " + clip + " 2>&1");
+  ASSERT_EQ(cut.exit_code, 0) << cut.output;
+  face::ExtractOptions extract;
+  extract.models_dir = testing::ModelsDir();
+  extract.every_n = 3;
+  extract.threads = 1;
+  const std::string faces = dir_ + "/train/in/faces_a";
+  ASSERT_TRUE(face::RunExtraction(clip, faces, faces + "/alignments.fsca", extract).ok());
+  fs::create_directories(dir_ + "/train/in/faces_b");
+  for (const auto& entry : fs::directory_iterator(faces)) {
+    if (entry.path().extension() == ".png") {
+      fs::copy_file(entry.path(), dir_ + "/train/in/faces_b/" + entry.path().filename().string());
+    }
+  }
+  proto::Task train;
+  train.set_kind(proto::TASK_TRAIN);
+  train.mutable_spec()->mutable_train()->set_model("lightweight");
+  train.mutable_spec()->mutable_train()->set_batch(2);
+  train.mutable_spec()->mutable_train()->set_iterations(2);
+  worker::TaskEnv env;
+  env.in_dir = dir_ + "/train/in";
+  env.out_dir = dir_ + "/train/out";
+  env.models_dir = testing::ModelsDir();
+  fs::create_directories(env.out_dir);
+  ASSERT_TRUE(worker::RunTaskKind(train, env).ok());
+
+  auto worker = StartWorker(join_token_, "w1", "extract,convert");
+  auto input = rpc::UploadDataset(client_.get(), user_token_, clip, "clip");
+  ASSERT_TRUE(input.ok()) << input.status();
+  auto model = rpc::UploadDataset(client_.get(), user_token_, env.out_dir + "/model", "model");
+  ASSERT_TRUE(model.ok()) << model.status();
+  grpc::ClientContext context;
+  rpc::AddAuth(&context, user_token_);
+  proto::SubmitJobRequest request;
+  request.set_version(rpc::kClusterProtoVersion);
+  proto::JobSpec* spec = request.mutable_spec();
+  spec->set_version(rpc::kClusterProtoVersion);
+  spec->set_kind(proto::JOB_CONVERT);
+  spec->set_input_dataset(input->id());
+  spec->set_model_dataset(model->id());
+  spec->mutable_extract()->set_every_n(3);
+  spec->set_frames_per_task(20);  // extract and convert [0, 20) and [20, 40)
+  proto::Job job;
+  grpc::Status status = client_->SubmitJob(&context, request, &job);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  job = WaitForJob(job.id(), seconds(240));
+  ASSERT_EQ(job.state(), proto::JOB_SUCCEEDED) << job.error() << "\n--- worker:\n"
+                                               << worker->Log() << "\n--- coordinator:\n"
+                                               << coordinator_->Log();
+  int converts = 0;
+  for (const proto::Task& task : job.tasks()) converts += task.kind() == proto::TASK_CONVERT;
+  EXPECT_EQ(converts, 2);
+
+  std::vector<proto::FileEntry> artifacts(job.artifacts().begin(), job.artifacts().end());
+  auto written =
+      rpc::DownloadArtifacts(client_.get(), user_token_, job.id(), "", dir_ + "/out", artifacts);
+  ASSERT_TRUE(written.ok()) << written.status();
+  const std::string merged = dir_ + "/out/Clip_swapped.mp4";
+  ASSERT_TRUE(fs::exists(merged));
+  const std::string source = Probe(clip);
+  EXPECT_NE(source.find("nb_read_frames=40"), std::string::npos) << source;
+  EXPECT_EQ(Probe(merged), source);
+  auto report = convert::VerifyFile(merged);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->watermark_found);
+  EXPECT_TRUE(report->metadata_found);
 }
 
 TEST_F(WorkerProcessTest, SurvivesACoordinatorKillAndRestart) {

@@ -1,19 +1,25 @@
 // The worker's task kinds on plain folders (no coordinator): extract over a frame range gives
 // exactly the frames a full local extract gives, merging range parts gives the full extract's
-// alignments and faces, bad parts are refused, and a short training task writes a model folder.
+// alignments and faces, bad parts are refused, a short training task writes a model folder, and
+// converting two frame ranges then merging the segments gives a playable, labelled video with the
+// source's frame count, frame rate and audio.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
+#include "core/convert/verify.h"
 #include "core/face/alignments_file.h"
 #include "core/face/extractor.h"
 #include "core/train/trainer.h"
 #include "core/util/file_io.h"
+#include "core/util/subprocess.h"
 #include "tests/test_paths.h"
+#include "worker/convert_task.h"
 #include "worker/extract_task.h"
 #include "worker/merge_alignments_task.h"
+#include "worker/merge_video_task.h"
 #include "worker/task_runner.h"
 #include "worker/train_task.h"
 
@@ -338,6 +344,158 @@ TEST_F(WorkerTasksTest, TrainTaskWritesAResumableModelFolder) {
   // Data-parallel ranks are not this worker's job.
   train->set_ranks(2);
   EXPECT_EQ(RunTaskKind(task, Env(dirs)).code(), absl::StatusCode::kUnimplemented);
+}
+
+// ffprobe's view of a file's first video stream, decoding every frame: "nb_read_frames=N",
+// "r_frame_rate=A/B", plus "audio=1" when the file has an audio stream.
+std::string Probe(const std::string& path) {
+  auto video = util::RunProcess({"ffprobe", "-v", "error", "-count_frames", "-select_streams",
+                                 "v:0", "-show_entries", "stream=nb_read_frames,r_frame_rate",
+                                 "-of", "default=nw=1", path});
+  auto audio = util::RunProcess({"ffprobe", "-v", "error", "-select_streams", "a", "-show_entries",
+                                 "stream=index", "-of", "csv=p=0", path});
+  if (!video.ok() || video->exit_code != 0 || !audio.ok()) return "ffprobe failed on " + path;
+  return video->out + (audio->out.empty() ? "" : "audio=1\n");
+}
+
+// Convert: a 40-frame clip of the sample video (with its audio), extracted locally, a model
+// trained for a few iterations on its faces, two convert tasks and the merge.
+TEST_F(WorkerTasksTest, ConvertRangesThenMergeGiveTheLabelledSourceVideo) {
+  const std::string dir = *root_ + "/convert";
+  const std::string clip = dir + "/clip/Clip.avi";
+  fs::create_directories(dir + "/clip");
+  auto cut = util::RunProcess(
+      {"ffmpeg", "-v", "error", "-nostdin", "-i", *video_, "-frames:v", "40", "-c", "copy", clip});
+  ASSERT_TRUE(cut.ok() && cut->exit_code == 0) << (cut.ok() ? cut->err : cut.status().ToString());
+  const std::string source_probe = Probe(clip);
+  ASSERT_NE(source_probe.find("nb_read_frames=40"), std::string::npos) << source_probe;
+  ASSERT_NE(source_probe.find("audio=1"), std::string::npos) << source_probe;
+
+  face::ExtractOptions extract;
+  extract.models_dir = testing::ModelsDir();
+  extract.every_n = kEveryN;
+  extract.threads = 1;
+  auto extracted = face::RunExtraction(clip, dir + "/extract", dir + "/alignments.fsca", extract);
+  ASSERT_TRUE(extracted.ok()) << extracted.status();
+
+  TaskDirs train_dirs{dir + "/train/in", dir + "/train/out"};
+  fs::create_directories(train_dirs.in + "/faces_a");
+  fs::create_directories(train_dirs.in + "/faces_b");
+  int n = 0;
+  for (const auto& entry : fs::directory_iterator(dir + "/extract")) {
+    if (entry.path().extension() != ".png") continue;
+    fs::copy_file(entry.path(), train_dirs.in + (n++ % 2 ? "/faces_a/" : "/faces_b/") +
+                                    entry.path().filename().string());
+  }
+  ASSERT_GE(n, 4) << "too few faces in the clip";
+  proto::Task train;
+  train.set_kind(proto::TASK_TRAIN);
+  train.mutable_spec()->mutable_train()->set_model("lightweight");
+  train.mutable_spec()->mutable_train()->set_batch(2);
+  train.mutable_spec()->mutable_train()->set_iterations(2);
+  train.mutable_spec()->mutable_train()->set_seed(7);
+  fs::create_directories(train_dirs.out);
+  ASSERT_TRUE(RunTaskKind(train, Env(train_dirs)).ok());
+
+  // Two convert tasks over [0, 25) and [25, 40), as the planner lays them out.
+  auto convert_dirs = [&](const std::string& id) {
+    TaskDirs dirs = MakeTaskDirs(dir, id, {clip});
+    fs::create_directories(dirs.in + "/alignments");
+    fs::copy_file(dir + "/alignments.fsca", dirs.in + "/alignments/alignments.fsca");
+    fs::create_directory_symlink(train_dirs.out + "/model", dirs.in + "/model");
+    return dirs;
+  };
+  std::vector<std::pair<int64_t, int64_t>> ranges = {{0, 25}, {25, 40}};
+  proto::Task merge;
+  merge.set_kind(proto::TASK_MERGE_VIDEO);
+  TaskDirs merge_dirs = MakeTaskDirs(dir, "merge", {clip});
+  for (const auto& [begin, end] : ranges) {
+    const std::string id = "c" + std::to_string(begin);
+    TaskDirs dirs = convert_dirs(id);
+    proto::Task task;
+    task.set_id(id);
+    task.set_kind(proto::TASK_CONVERT);
+    task.set_frame_begin(begin);
+    task.set_frame_end(end);
+    std::vector<TaskProgress> reports;
+    TaskEnv env = Env(dirs, &reports);
+    env.scratch_dir = dir + "/" + id + "/scratch";
+    absl::Status status = RunTaskKind(task, env);
+    ASSERT_TRUE(status.ok()) << status;
+    const std::string segment = dirs.out + "/" + kSegmentName;
+    EXPECT_NE(Probe(segment).find("nb_read_frames=" + std::to_string(end - begin)),
+              std::string::npos)
+        << Probe(segment);
+    EXPECT_EQ(std::distance(fs::directory_iterator(dirs.out), fs::directory_iterator()), 1)
+        << "only the segment is uploaded";
+    EXPECT_FALSE(fs::exists(env.scratch_dir + "/convert")) << "the frames are cleaned up";
+    ASSERT_FALSE(reports.empty());
+    EXPECT_EQ(reports.back().fraction, 1.0);
+    fs::create_directories(merge_dirs.in + "/parts/" + id);
+    fs::copy_file(segment, merge_dirs.in + "/parts/" + id + "/" + kSegmentName);
+    merge.add_depends_on(id);
+  }
+
+  TaskEnv env = Env(merge_dirs);
+  env.scratch_dir = dir + "/merge/scratch";
+  absl::Status status = RunTaskKind(merge, env);
+  ASSERT_TRUE(status.ok()) << status;
+  const std::string merged = merge_dirs.out + "/Clip_swapped.mp4";
+  ASSERT_TRUE(fs::exists(merged));
+  // Same frames, same exact rate, the audio back in.
+  EXPECT_EQ(Probe(merged), source_probe);
+
+  // `fsc verify` finds the watermark; the container carries the synthetic tag.
+  auto verify = util::RunProcess({testing::BinDir() + "/fsc", "verify", "--json", merged});
+  ASSERT_TRUE(verify.ok()) << verify.status();
+  EXPECT_EQ(verify->exit_code, 0) << verify->out << verify->err;
+  EXPECT_NE(verify->out.find("\"watermark_found\": true"), std::string::npos) << verify->out;
+  auto report = convert::VerifyFile(merged);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->metadata_found);
+
+  // A missing segment fails the merge instead of leaving a gap; nothing is written.
+  merge.add_depends_on("c99");
+  fs::remove(merged);
+  EXPECT_EQ(RunTaskKind(merge, env).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(fs::is_empty(merge_dirs.out));
+
+  // Image inputs: the range's images come back under their own names, labelled.
+  const std::vector<std::string> images = {testing::DataDir() + "/astronaut.png",
+                                           testing::DataDir() + "/sample1.jpg"};
+  TaskDirs image_extract = MakeTaskDirs(dir, "images-extract", images);
+  proto::Task extract_images = ExtractTask(0, 0);
+  extract_images.mutable_spec()->mutable_extract()->set_every_n(1);
+  ASSERT_TRUE(RunTaskKind(extract_images, Env(image_extract)).ok());
+  TaskDirs image_convert = MakeTaskDirs(dir, "images-convert", images);
+  fs::create_directories(image_convert.in + "/alignments");
+  fs::copy_file(image_extract.out + "/" + kAlignmentsName,
+                image_convert.in + "/alignments/alignments.fsca");
+  fs::create_directory_symlink(train_dirs.out + "/model", image_convert.in + "/model");
+  proto::Task convert_images;
+  convert_images.set_kind(proto::TASK_CONVERT);
+  convert_images.set_frame_begin(1);
+  convert_images.set_frame_end(2);
+  status = RunTaskKind(convert_images, Env(image_convert));
+  ASSERT_TRUE(status.ok()) << status;
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(image_convert.out + "/images")) {
+    names.push_back(entry.path().filename().string());
+  }
+  EXPECT_EQ(names, std::vector<std::string>{"sample1.jpg"});
+  auto image_report = convert::VerifyFile(image_convert.out + "/images/sample1.jpg");
+  ASSERT_TRUE(image_report.ok()) << image_report.status();
+  EXPECT_TRUE(image_report->watermark_found);
+  EXPECT_TRUE(image_report->metadata_found);
+
+  // Alignments of another source are refused before any frame is converted.
+  TaskDirs other = convert_dirs("other");
+  fs::remove(other.in + "/input/Clip.avi");
+  fs::copy_file(*video_, other.in + "/input/Megamind.avi");
+  proto::Task task;
+  task.set_kind(proto::TASK_CONVERT);
+  task.set_frame_end(10);
+  EXPECT_EQ(RunTaskKind(task, Env(other)).code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace
