@@ -18,6 +18,7 @@
 #include "coordinator/tokens.h"
 #include "core/util/file_io.h"
 #include "core/util/flags.h"
+#include "core/util/stop_signal.h"
 
 namespace fsc::coordinator {
 namespace {
@@ -124,12 +125,11 @@ int RunServe(const Args& args) {
   options.scheduler.heartbeat_ms = heartbeat_ms;
   options.scheduler.max_attempts = max_attempts;
 
-  // Block the stop signals before any thread starts, so only sigwait below receives them.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  // SIGTERM/SIGINT are read from a pipe below (core/util/stop_signal.h).
+  if (absl::Status installed = util::InstallStopSignalHandlers(); !installed.ok()) {
+    std::cerr << "fsc-coordinator: " << installed.message() << "\n";
+    return 1;
+  }
 
   absl::StatusOr<std::unique_ptr<CoordinatorServer>> server = CoordinatorServer::Start(options);
   if (!server.ok()) {
@@ -144,8 +144,7 @@ int RunServe(const Args& args) {
       return 1;
     }
   }
-  int signal_number = 0;
-  sigwait(&stop, &signal_number);
+  const int signal_number = util::WaitForStopSignal();
   std::cerr << "fsc-coordinator: " << (signal_number == SIGINT ? "SIGINT" : "SIGTERM")
             << ": shutting down\n";
   (*server)->Shutdown();

@@ -14,6 +14,7 @@
 #include "core/rpc/client_config.h"
 #include "core/util/flags.h"
 #include "core/util/paths.h"
+#include "core/util/stop_signal.h"
 #include "worker/gpu_info.h"
 #include "worker/session.h"
 #include "worker/worker.h"
@@ -131,22 +132,18 @@ int Main(int argc, char** argv) {
   worker_options.keep_task_dirs = keep_task_dirs;
   worker_options.max_tasks = max_tasks;
 
-  // Signals go to one thread that asks the worker to stop, instead of interrupting whatever
-  // thread they hit: blocked here, before any thread starts, so every thread inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // SIGTERM/SIGINT ask the worker to stop from a thread of ours (core/util/stop_signal.h).
+  if (absl::Status installed = fsc::util::InstallStopSignalHandlers(); !installed.ok()) {
+    std::cerr << "fsc-worker: " << installed.message() << "\n";
+    return 1;
+  }
   // Never destroyed: the detached signal thread may still reach it while the process exits.
   auto& worker = *new fsc::worker::Worker(worker_options);
-  std::thread([&worker, signals] {
-    int signal = 0;
-    if (sigwait(&signals, &signal) == 0) {
-      Log(absl::StrCat("got ", signal == SIGTERM ? "SIGTERM" : "SIGINT",
-                       ": stopping (the current task is handed back)"));
-      worker.Stop();
-    }
+  std::thread([&worker] {
+    const int signal = fsc::util::WaitForStopSignal();
+    Log(absl::StrCat("got ", signal == SIGINT ? "SIGINT" : "SIGTERM",
+                     ": stopping (the current task is handed back)"));
+    worker.Stop();
   }).detach();
 
   Log(absl::StrCat("worker '", name, "' (", roles_text, ", ", threads, " threads, ",

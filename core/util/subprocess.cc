@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -216,6 +217,9 @@ void ChildProcess::DrainOutput() {
     tail_.append(buffer, static_cast<size_t>(got));
     if (tail_.size() > 2 * kTailBytes) tail_.erase(0, tail_.size() - kTailBytes);
   }
+  std::lock_guard<std::mutex> lock(mu_);
+  output_closed_ = true;
+  output_closed_cv_.notify_all();
 }
 
 absl::Status ChildProcess::Write(const void* data, size_t size) {
@@ -225,7 +229,15 @@ absl::Status ChildProcess::Write(const void* data, size_t size) {
     ssize_t n = ::write(stdin_fd_, p, size);
     if (n < 0) {
       if (errno == EINTR) continue;
-      std::string reason = errno == EPIPE ? "the program exited early" : std::strerror(errno);
+      const bool early_exit = errno == EPIPE;
+      std::string reason = early_exit ? "the program exited early" : std::strerror(errno);
+      if (early_exit) {
+        // Its last words (why it stopped) may still be in the pipe: give the reader a moment to
+        // reach EOF, bounded in case the child only closed stdin and goes on running.
+        std::unique_lock<std::mutex> lock(mu_);
+        output_closed_cv_.wait_for(lock, std::chrono::seconds(2),
+                                   [this] { return output_closed_; });
+      }
       return absl::UnavailableError(absl::StrCat("writing to child process ", pid_, ": ", reason,
                                                  "; its output ends with:\n", StderrTail()));
     }

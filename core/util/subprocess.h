@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 
+#include <condition_variable>
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -68,7 +69,9 @@ class ChildProcess {
   int exit_code_ = -1;
   std::thread reader_;
   mutable std::mutex mu_;
-  std::string tail_;  // guarded by mu_
+  std::string tail_;            // guarded by mu_
+  bool output_closed_ = false;  // guarded by mu_: the reader saw EOF
+  std::condition_variable output_closed_cv_;
 };
 
 }  // namespace fsc::util
