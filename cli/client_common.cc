@@ -237,23 +237,6 @@ int Fail(const std::string& verb, const absl::Status& status) {
   return 1;
 }
 
-std::string JobStateName(proto::JobState state) {
-  switch (state) {
-    case proto::JOB_QUEUED:
-      return "queued";
-    case proto::JOB_RUNNING:
-      return "running";
-    case proto::JOB_SUCCEEDED:
-      return "succeeded";
-    case proto::JOB_FAILED:
-      return "failed";
-    case proto::JOB_CANCELLED:
-      return "cancelled";
-    default:
-      return "unknown";
-  }
-}
-
 std::optional<proto::JobState> ParseJobState(const std::string& name) {
   std::string lower = absl::AsciiStrToLower(name);
   for (proto::JobState state : {proto::JOB_QUEUED, proto::JOB_RUNNING, proto::JOB_SUCCEEDED,

@@ -17,6 +17,7 @@
 #include "absl/time/time.h"
 #include "core/rpc/channel.h"
 #include "core/rpc/client_config.h"
+#include "core/rpc/job_names.h"
 #include "proto/fsc.grpc.pb.h"
 
 namespace google::protobuf {
@@ -48,7 +49,7 @@ int Fail(const std::string& verb, const absl::Status& status);
 
 // Lowercase names as users type them: "queued", "running", "succeeded", "failed", "cancelled";
 // "extract", "convert", "train", "swap"; task kinds "extract", "merge-alignments", ...
-std::string JobStateName(proto::JobState state);
+using rpc::JobStateName;  // core/rpc/job_names.h
 std::optional<proto::JobState> ParseJobState(const std::string& name);
 std::string JobKindName(proto::JobKind kind);
 std::string TaskKindName(proto::TaskKind kind);

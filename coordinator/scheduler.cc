@@ -13,6 +13,7 @@
 #include "coordinator/task_inputs.h"
 #include "coordinator/tokens.h"
 #include "coordinator/validation.h"
+#include "core/rpc/job_names.h"
 #include "core/rpc/version.h"
 #include "core/util/status_macros.h"
 
@@ -22,23 +23,6 @@ namespace {
 bool JobFinished(proto::JobState state) {
   return state == proto::JOB_SUCCEEDED || state == proto::JOB_FAILED ||
          state == proto::JOB_CANCELLED;
-}
-
-std::string ShortState(proto::JobState state) {
-  switch (state) {
-    case proto::JOB_QUEUED:
-      return "queued";
-    case proto::JOB_RUNNING:
-      return "running";
-    case proto::JOB_SUCCEEDED:
-      return "succeeded";
-    case proto::JOB_FAILED:
-      return "failed";
-    case proto::JOB_CANCELLED:
-      return "cancelled";
-    default:
-      return "unknown";
-  }
 }
 
 std::string Describe(const proto::Task& task) {
@@ -202,7 +186,7 @@ absl::Status Scheduler::SetJobState(proto::Job* job, proto::JobState state,
   event.set_job_id(job->id());
   event.set_kind(proto::JobEvent::STATE);
   event.set_state(state);
-  std::string message = absl::StrCat("job ", ShortState(state));
+  std::string message = absl::StrCat("job ", rpc::JobStateName(state));
   if (!error.empty()) absl::StrAppend(&message, ": ", error);
   event.set_message(message);
   effects->logs.push_back(absl::StrCat("job ", job->id(), " (", job->owner(), "): ", message));

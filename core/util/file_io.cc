@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -30,7 +31,7 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return buffer.str();
 }
 
-absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents) {
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents, mode_t mode) {
   namespace fs = std::filesystem;
   fs::path target(path);
   std::error_code ec;
@@ -41,8 +42,10 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
           absl::StrCat(target.parent_path().string(), ": cannot create directory: ", ec.message()));
     }
   }
-  std::string temp = absl::StrCat(path, ".tmp-", getpid());
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // Unique per process and call: two threads may write the same file at once.
+  static std::atomic<int> counter{0};
+  std::string temp = absl::StrCat(path, ".tmp-", getpid(), "-", counter++);
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) {
     return absl::PermissionDeniedError(
         absl::StrCat(path, ": cannot write (", std::strerror(errno), ")"));
