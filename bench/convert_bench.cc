@@ -6,7 +6,7 @@
 //
 //   convert_bench [--fsc build/bin/fsc] [--video data/Megamind.avi] [--model DIR]
 //                 [--alignments FILE] [--rounds 3] [--codec libx264] [--crf 23]
-//                 [--preset medium] [--threads 2] [--batch 8] [--precisions fp32,bf16]
+//                 [--preset medium] [--threads 2] [--batch 8] [--precisions fp32,bf16,int8]
 //                 [--color avg-color] [--work DIR] [--json]
 //
 // Without --model/--alignments it prepares them once (not timed): `fsc extract` of the video and
@@ -94,7 +94,8 @@ int Fail(const std::string& what, const Timed& t) {
 
 int main(int argc, char** argv) {
   std::string fsc = "build/bin/fsc", video = "data/Megamind.avi", model, alignments, work,
-              codec = "libx264", preset = "medium", precisions = "fp32,bf16", color = "avg-color";
+              codec = "libx264", preset = "medium", precisions = "fp32,bf16,int8",
+              color = "avg-color";
   int rounds = 3, crf = 23, threads = 2, batch = 8;
   std::string model_batches;
   bool json = false, whole = true;
@@ -230,7 +231,7 @@ int main(int argc, char** argv) {
     for (const std::string& precision : precision_list) {
       fsc::convert::SwapOptions swap_options;
       swap_options.threads = threads;
-      swap_options.bf16 = precision == "bf16";
+      swap_options.precision = precision;
       auto swap = fsc::convert::SwapModel::Load(model, swap_options);
       if (!swap.ok()) {
         std::cerr << "convert_bench: " << swap.status().message() << "\n";

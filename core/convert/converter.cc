@@ -96,6 +96,45 @@ cv::Mat TransformOf(const proto::Face& face) {
   return m;
 }
 
+// The geometry of a stored face in a frame of `frame_size`; nullopt when its transform is
+// unusable (no 6 finite numbers, tiny aligned size) or it lies off the frame.
+std::optional<FaceGeometry> GeometryOf(const proto::Face& stored, double coverage, int model_size,
+                                       cv::Size frame_size) {
+  cv::Mat to_aligned = TransformOf(stored);
+  if (to_aligned.empty() || stored.aligned_size() < 8) return std::nullopt;
+  absl::StatusOr<FaceGeometry> geometry =
+      ComputeFaceGeometry(to_aligned, stored.aligned_size(), coverage, model_size, frame_size);
+  if (!geometry.ok() || geometry->roi.empty()) return std::nullopt;
+  return *std::move(geometry);
+}
+
+// int8 calibration faces: the model inputs of the first faces of the source in frame order, up to
+// this many. A few dozen faces give ranges that hold for the rest of a shot (the quantiser adds
+// a margin), and reading them costs a few frames' decoding.
+constexpr size_t kCalibrationFaces = 32;
+
+absl::StatusOr<std::vector<cv::Mat>> CalibrationFaces(
+    const std::string& input, const std::map<int64_t, const proto::Frame*>& faces_by_frame,
+    double coverage, int model_size) {
+  std::vector<cv::Mat> faces;
+  if (faces_by_frame.empty()) return faces;
+  FSC_ASSIGN_OR_RETURN(std::unique_ptr<media::FrameSource> source, media::FrameSource::Open(input));
+  source->SkipTo(faces_by_frame.begin()->first);
+  while (faces.size() < kCalibrationFaces) {
+    std::optional<media::SourceFrame> frame = source->Next();
+    if (!frame) break;
+    auto it = faces_by_frame.find(frame->index);
+    if (it == faces_by_frame.end()) continue;
+    for (const proto::Face& stored : it->second->faces()) {
+      std::optional<FaceGeometry> geometry =
+          GeometryOf(stored, coverage, model_size, frame->image.size());
+      if (geometry) faces.push_back(WarpToModel(frame->image, *geometry));
+    }
+    if (std::next(it) == faces_by_frame.end()) break;
+  }
+  return faces;
+}
+
 // Where the outputs go and how they are committed.
 struct OutputPlan {
   bool video = false;
@@ -293,7 +332,7 @@ absl::StatusOr<ConvertReport> RunConversion(const std::string& input, const std:
 
   SwapOptions swap_options;
   swap_options.threads = options.threads;
-  swap_options.bf16 = options.bf16;
+  swap_options.precision = options.precision;
   swap_options.device = options.device;
   FSC_ASSIGN_OR_RETURN(std::unique_ptr<SwapModel> model, SwapModel::Load(model_dir, swap_options));
   report.model = model->info();
@@ -305,6 +344,11 @@ absl::StatusOr<ConvertReport> RunConversion(const std::string& input, const std:
   std::map<int64_t, const proto::Frame*> faces_by_frame;
   for (const proto::Frame& frame : alignments->frames()) {
     if (frame.faces_size() > 0) faces_by_frame[frame.index()] = &frame;
+  }
+  if (report.model.precision == "int8") {
+    FSC_ASSIGN_OR_RETURN(std::vector<cv::Mat> calibration,
+                         CalibrationFaces(input, faces_by_frame, coverage, model_size));
+    if (!calibration.empty()) FSC_RETURN_IF_ERROR(model->Calibrate(calibration));
   }
 
   // --- outputs -----------------------------------------------------------------------------
@@ -464,9 +508,9 @@ absl::StatusOr<ConvertReport> RunConversion(const std::string& input, const std:
                     {&decoded, &swapped, &blended});
           break;
         }
-        absl::StatusOr<FaceGeometry> geometry = ComputeFaceGeometry(
-            face.swapped.to_aligned, stored.aligned_size(), coverage, model_size, job.image.size());
-        if (!geometry.ok() || geometry->roi.empty()) continue;  // degenerate or off-frame
+        std::optional<FaceGeometry> geometry =
+            GeometryOf(stored, coverage, model_size, job.image.size());
+        if (!geometry) continue;  // degenerate or off-frame
         face.geometry = *std::move(geometry);
         if (mask_type.has_value()) {
           face.swapped.mask_type = *mask_type;

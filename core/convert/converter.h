@@ -13,6 +13,8 @@
 //   decode     frames from the source; each face warped into the model's input square (cheap,
 //              and done here so the inference thread only runs the model)
 //   infer      faces batched across frames (batch_size) through encoder + the other decoder
+//              (int8 inference calibrates first on the first faces of the source, read
+//              separately, so the quantisation does not depend on how batches fall)
 //   composite  mask, sharpening, colour matching and blend per face; watermark per swapped frame
 //   encode     raw frames into ffmpeg (video) or labelled image files
 // Outputs are atomic: a temporary beside the output, renamed at the end; on any error it is
@@ -41,10 +43,10 @@ struct ConvertOptions {
   BlendOptions blend;
   media::VideoWriterOptions video;  // codec, crf, preset, ffmpeg program
   std::string ffprobe = "ffprobe";
-  int threads = 2;              // LibTorch intra-op threads for the model
-  int batch_size = 8;           // faces per model call
-  bool bf16 = false;            // bf16 inference (see SwapOptions)
-  std::string device = "auto";  // where the model runs (see SwapOptions)
+  int threads = 2;                 // LibTorch intra-op threads for the model
+  int batch_size = 8;              // faces per model call
+  std::string precision = "auto";  // auto | fp32 | bf16 | int8 (see SwapOptions)
+  std::string device = "auto";     // where the model runs (see SwapOptions)
   int jpeg_quality = 95;
   int queue_frames = 8;  // frames each queue between stages holds
 };

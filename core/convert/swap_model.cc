@@ -10,6 +10,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "core/convert/int8_swap_net.h"
 #include "core/model/face_swap_model.h"
 #include "core/train/checkpoint.h"
 #include "core/train/train_step.h"
@@ -82,6 +83,16 @@ torch::Tensor ToBatch(const std::vector<cv::Mat>& faces, int size) {
   return batch;
 }
 
+absl::Status CheckFaces(const std::vector<cv::Mat>& faces, int size) {
+  for (const cv::Mat& face : faces) {
+    if (face.rows != size || face.cols != size || face.type() != CV_8UC3) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("model input must be ", size, "x", size, " 8-bit BGR"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<torch::Device> ResolveDevice(const std::string& name) {
   if (name == "auto") {
     return torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0)
@@ -110,6 +121,30 @@ absl::StatusOr<SwapDirection> ParseSwapDirection(const std::string& name) {
 }
 
 bool CpuHasNativeBf16() { return train::CpuHasBf16(); }
+
+absl::StatusOr<InferencePrecision> ParseInferencePrecision(const std::string& name) {
+  if (name == "fp32") return InferencePrecision::kFp32;
+  if (name == "bf16") return InferencePrecision::kBf16;
+  if (name == "int8") return InferencePrecision::kInt8;
+  if (name == "auto") {
+    if (Int8Available() && CpuHasInt8DotProduct()) return InferencePrecision::kInt8;
+    return CpuHasNativeBf16() ? InferencePrecision::kBf16 : InferencePrecision::kFp32;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown precision \"", name, "\"; use auto, fp32, bf16 or int8"));
+}
+
+const char* InferencePrecisionName(InferencePrecision precision) {
+  switch (precision) {
+    case InferencePrecision::kBf16:
+      return "bf16";
+    case InferencePrecision::kInt8:
+      return "int8";
+    case InferencePrecision::kFp32:
+      break;
+  }
+  return "fp32";
+}
 
 SwapModel::~SwapModel() = default;
 
@@ -156,15 +191,29 @@ absl::StatusOr<std::unique_ptr<SwapModel>> SwapModel::Load(const std::string& di
                                             manifest_path));
   }
   FSC_ASSIGN_OR_RETURN(torch::Device device, ResolveDevice(options.device));
+  FSC_ASSIGN_OR_RETURN(InferencePrecision precision, ParseInferencePrecision(options.precision));
+  if (!device.is_cpu()) {
+    if (precision == InferencePrecision::kInt8) {
+      return absl::FailedPreconditionError(absl::StrCat("int8 inference runs on the CPU, not on ",
+                                                        device.str(),
+                                                        "; use --precision fp32 or --device cpu"));
+    }
+    precision = InferencePrecision::kFp32;
+  } else if (precision == InferencePrecision::kInt8 && !Int8Available()) {
+    return absl::FailedPreconditionError(
+        "this LibTorch has no oneDNN quantised engine, so int8 inference is not available; use "
+        "--precision fp32 or bf16");
+  }
   FSC_ASSIGN_OR_RETURN(auto tensors, train::ParseTensors(*bytes, weights_path));
   bytes->clear();
 
   std::unique_ptr<SwapModel> swap(new SwapModel());
   swap->options_ = options;
-  swap->options_.bf16 = options.bf16 && device.is_cpu();
+  swap->precision_ = precision;
   swap->device_ = std::make_unique<torch::Device>(device);
   SwapModelInfo& info = swap->info_;
   info.device = device.str();
+  info.precision = InferencePrecisionName(precision);
   info.dir = dir;
   info.model = manifest.model;
   info.input_size = static_cast<int>(manifest.architecture.input_size);
@@ -193,26 +242,49 @@ absl::StatusOr<std::unique_ptr<SwapModel>> SwapModel::Load(const std::string& di
   return swap;
 }
 
+absl::Status SwapModel::Calibrate(const std::vector<cv::Mat>& faces) {
+  if (precision_ != InferencePrecision::kInt8) return absl::OkStatus();
+  FSC_RETURN_IF_ERROR(CheckFaces(faces, info_.input_size));
+  if (faces.empty()) {
+    return absl::InvalidArgumentError("int8 calibration needs at least one face");
+  }
+  calibration_ = std::make_unique<torch::Tensor>(ToBatch(faces, info_.input_size));
+  int8_[0].reset();
+  int8_[1].reset();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<const Int8SwapNet*> SwapModel::Int8Net(SwapDirection direction) {
+  std::unique_ptr<Int8SwapNet>& net = int8_[direction == SwapDirection::kAToB ? 0 : 1];
+  if (!net) {
+    const model::Side decoder =
+        direction == SwapDirection::kAToB ? model::Side::kB : model::Side::kA;
+    FSC_ASSIGN_OR_RETURN(net, Int8SwapNet::Build(*model_, decoder, *calibration_));
+  }
+  return net.get();
+}
+
 absl::StatusOr<std::vector<SwapOutput>> SwapModel::Swap(const std::vector<cv::Mat>& faces,
                                                         SwapDirection direction) {
   const int size = info_.input_size;
-  for (const cv::Mat& face : faces) {
-    if (face.rows != size || face.cols != size || face.type() != CV_8UC3) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("model input must be ", size, "x", size, " 8-bit BGR"));
-    }
-  }
+  FSC_RETURN_IF_ERROR(CheckFaces(faces, size));
   std::vector<SwapOutput> out(faces.size());
   if (faces.empty()) return out;
+  if (precision_ == InferencePrecision::kInt8 && !calibration_) {
+    FSC_RETURN_IF_ERROR(Calibrate(faces));
+  }
   try {
     c10::InferenceMode inference;
-    torch::Tensor input =
-        ToBatch(faces, size).to(*device_).contiguous(at::MemoryFormat::ChannelsLast);
     const model::Side decoder =
         direction == SwapDirection::kAToB ? model::Side::kB : model::Side::kA;
     model::DecoderOutput decoded;
-    {
-      CpuAutocast autocast(options_.bf16);
+    if (precision_ == InferencePrecision::kInt8) {
+      FSC_ASSIGN_OR_RETURN(const Int8SwapNet* net, Int8Net(direction));
+      decoded = net->Forward(ToBatch(faces, size));
+    } else {
+      torch::Tensor input =
+          ToBatch(faces, size).to(*device_).contiguous(at::MemoryFormat::ChannelsLast);
+      CpuAutocast autocast(precision_ == InferencePrecision::kBf16);
       decoded = model_->Forward(input, decoder);
     }
     // N x S x S x 3 RGB float, contiguous: rows of interleaved pixels, as OpenCV wants.

@@ -20,8 +20,13 @@ struct Device;
 namespace fsc::model {
 class FaceSwapModel;
 }
+namespace at {
+class Tensor;
+}
 
 namespace fsc::convert {
+
+class Int8SwapNet;
 
 enum class SwapDirection { kAToB, kBToA };
 // "a-to-b", "b-to-a"; INVALID_ARGUMENT otherwise.
@@ -30,6 +35,16 @@ absl::StatusOr<SwapDirection> ParseSwapDirection(const std::string& name);
 // True when the CPU has native bf16 arithmetic (AVX-512 BF16 or AMX), where bf16 inference is
 // about twice as fast as fp32; elsewhere bf16 is emulated and slower.
 bool CpuHasNativeBf16();
+
+// The arithmetic inference runs in. On the CPU: int8 (int8_swap_net.h) is about twice as fast
+// as bf16 where the CPU has 8-bit dot products (VNNI), bf16 twice fp32 where it has bf16
+// arithmetic; both differ from fp32 by well under one 8-bit level on average.
+enum class InferencePrecision { kFp32, kBf16, kInt8 };
+// "fp32" / "bf16" / "int8"; "auto" gives the fastest this CPU runs natively (int8 with VNNI and
+// LibTorch's oneDNN quantised engine, else bf16 with AVX-512 BF16 / AMX, else fp32).
+// INVALID_ARGUMENT for other names.
+absl::StatusOr<InferencePrecision> ParseInferencePrecision(const std::string& name);
+const char* InferencePrecisionName(InferencePrecision precision);
 
 struct SwapModelInfo {
   std::string dir;
@@ -40,14 +55,17 @@ struct SwapModelInfo {
   std::string mask_type;  // the landmark mask the model was trained with ("none", "extended"...)
   int64_t iteration = 0;
   int64_t parameters = 0;
-  std::string device;  // where the model runs ("cpu", "cuda:0")
+  std::string device;     // where the model runs ("cpu", "cuda:0")
+  std::string precision;  // what it runs in: "fp32", "bf16" or "int8"
 };
 
 struct SwapOptions {
-  int threads = 0;    // intra-op threads for LibTorch (0: leave as is)
-  bool bf16 = false;  // CPU bf16 autocast (AVX-512 BF16 / AMX): faster, slightly less exact
+  int threads = 0;  // intra-op threads for LibTorch (0: leave as is)
+  // auto | fp32 | bf16 | int8 (ParseInferencePrecision). On a GPU the model runs in fp32 (auto
+  // and bf16 resolve to it; int8 is FAILED_PRECONDITION there).
+  std::string precision = "fp32";
   // "auto" (the first CUDA GPU when this LibTorch has one, else the CPU), "cpu", "cuda",
-  // "cuda:N". On a GPU the model runs in fp32 and bf16 is ignored.
+  // "cuda:N".
   std::string device = "auto";
 };
 
@@ -69,6 +87,11 @@ class SwapModel {
 
   const SwapModelInfo& info() const { return info_; }
 
+  // int8 only (a no-op otherwise): the faces whose activation ranges set the quantisation, S x S
+  // 8-bit BGR model inputs like the ones to be swapped (a few dozen across the material give a
+  // stable result). Without it, the first batch given to Swap calibrates. Errors as Swap.
+  absl::Status Calibrate(const std::vector<cv::Mat>& faces);
+
   // `faces`: S x S 8-bit BGR model inputs (WarpToModel). INVALID_ARGUMENT for a wrong size,
   // INTERNAL when LibTorch fails. Not thread-safe: one caller at a time.
   absl::StatusOr<std::vector<SwapOutput>> Swap(const std::vector<cv::Mat>& faces,
@@ -76,10 +99,16 @@ class SwapModel {
 
  private:
   SwapModel() = default;
+  // The int8 network of `direction`'s decoder, built on first use from the calibration faces.
+  absl::StatusOr<const Int8SwapNet*> Int8Net(SwapDirection direction);
+
   SwapModelInfo info_;
   SwapOptions options_;
+  InferencePrecision precision_ = InferencePrecision::kFp32;
   std::shared_ptr<model::FaceSwapModel> model_;
   std::unique_ptr<c10::Device> device_;
+  std::unique_ptr<at::Tensor> calibration_;  // int8: N x 3 x S x S, 0..1
+  std::unique_ptr<Int8SwapNet> int8_[2];     // by SwapDirection
 };
 
 }  // namespace fsc::convert

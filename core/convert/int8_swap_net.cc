@@ -1,0 +1,231 @@
+// Post-training int8 quantisation of a face-swap model for CPU inference (see int8_swap_net.h).
+// The quantised kernels are LibTorch's own (the `quantized::` operators on the oneDNN engine),
+// reached through the dispatcher, since LibTorch's C++ frontend has no quantised modules.
+#include "core/convert/int8_swap_net.h"
+
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/native/quantized/PackedParams.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "core/util/cpu_features.h"
+
+namespace fsc::convert {
+namespace {
+
+using PackedConv = c10::intrusive_ptr<ConvPackedParamsBase<2>>;
+
+// Activation ranges are widened by this factor beyond what the calibration faces reached: faces
+// later in a video may be brighter or more extreme, and saturating costs more than 0.3 bit.
+constexpr double kRangeMargin = 1.25;
+constexpr double kLeakySlope = model::kLeakySlope;
+
+// The range a tensor's values covered over the calibration faces (always including 0).
+struct Range {
+  double lo = 0, hi = 0;
+  void Add(const torch::Tensor& t) {
+    lo = std::min(lo, t.min().item<double>());
+    hi = std::max(hi, t.max().item<double>());
+  }
+  // uint8 affine parameters covering the widened range.
+  std::pair<double, int64_t> QuantParams() const {
+    const double low = lo * kRangeMargin, high = hi * kRangeMargin;
+    const double scale = std::max(high - low, 1e-6) / 255.0;
+    const int64_t zero_point = std::clamp<int64_t>(std::llround(-low / scale), 0, 255);
+    return {scale, zero_point};
+  }
+};
+
+c10::IValue CallOp(const char* name, torch::jit::Stack stack) {
+  const c10::OperatorHandle op = c10::Dispatcher::singleton().findSchemaOrThrow(name, "");
+  op.callBoxed(&stack);
+  return std::move(stack.at(0));
+}
+
+// int8 per-output-channel symmetric weights, prepacked for the quantised engine.
+PackedConv Pack(const torch::Tensor& weight, const torch::Tensor& bias, int64_t stride,
+                int64_t padding) {
+  torch::Tensor w = weight.detach().to(torch::kFloat32).contiguous();
+  torch::Tensor scales = (w.abs().amax({1, 2, 3}).to(torch::kFloat64) / 127.0).clamp_min(1e-12);
+  torch::Tensor zero_points = torch::zeros({w.size(0)}, torch::kLong);
+  torch::Tensor qw = at::quantize_per_channel(w, scales, zero_points, 0, at::kQInt8);
+  c10::optional<torch::Tensor> b = bias.detach().to(torch::kFloat32).contiguous();
+  torch::jit::Stack stack{qw,
+                          b,
+                          c10::List<int64_t>({stride, stride}),
+                          c10::List<int64_t>({padding, padding}),
+                          c10::List<int64_t>({1, 1}),
+                          int64_t{1}};
+  return CallOp("quantized::conv2d_prepack", std::move(stack))
+      .toCustomClass<ConvPackedParamsBase<2>>();
+}
+
+torch::Tensor QuantizedLeakyRelu(const torch::Tensor& q, double scale, int64_t zero_point) {
+  torch::jit::Stack stack{q, at::Scalar(kLeakySlope), false, scale, zero_point};
+  return CallOp("quantized::leaky_relu", std::move(stack)).toTensor();
+}
+
+torch::Tensor FloatConv(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b,
+                        int64_t stride) {
+  return torch::conv2d(x, w, b, stride, w.size(2) / 2);
+}
+
+// The named parameters of the model, float32 and detached.
+std::map<std::string, torch::Tensor> Parameters(model::FaceSwapModel& model) {
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& item : model.named_parameters(/*recurse=*/true)) {
+    out[item.key()] = item.value().detach().to(torch::kFloat32);
+  }
+  return out;
+}
+
+}  // namespace
+
+struct Int8SwapNet::Layer {
+  PackedConv packed;
+  double conv_scale = 1;  // the conv's output
+  int64_t conv_zero_point = 0;
+  double act_scale = 1;  // after LeakyReLU
+  int64_t act_zero_point = 0;
+  bool shuffle = false;  // pixel shuffle x2 after the activation (upscale blocks)
+
+  torch::Tensor Run(const torch::Tensor& q) const {
+    torch::Tensor y = packed->apply(q, conv_scale, conv_zero_point);
+    y = QuantizedLeakyRelu(y, act_scale, act_zero_point);
+    return shuffle ? torch::pixel_shuffle(y, 2) : y;
+  }
+};
+
+bool Int8Available() {
+  for (at::QEngine engine : at::globalContext().supportedQEngines()) {
+    if (engine == at::kONEDNN) return true;
+  }
+  return false;
+}
+
+bool CpuHasInt8DotProduct() { return util::CpuHasAnyFlag({"avx512_vnni", "avx_vnni", "amx_int8"}); }
+
+Int8SwapNet::~Int8SwapNet() = default;
+
+absl::StatusOr<std::unique_ptr<Int8SwapNet>> Int8SwapNet::Build(model::FaceSwapModel& model,
+                                                                model::Side decoder,
+                                                                const torch::Tensor& calibration) {
+  if (!Int8Available()) {
+    return absl::FailedPreconditionError(
+        "this LibTorch has no oneDNN quantised engine, so int8 inference is not available; use "
+        "--precision fp32 or bf16");
+  }
+  const model::Architecture& arch = model.architecture();
+  const int64_t size = arch.input_size;
+  if (calibration.dim() != 4 || calibration.size(0) < 1 || calibration.size(1) != 3 ||
+      calibration.size(2) != size || calibration.size(3) != size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("int8 calibration needs N x 3 x ", size, " x ", size, " faces, got ",
+                     calibration.dim() == 4
+                         ? absl::StrCat(calibration.size(0), " x ", calibration.size(1), " x ",
+                                        calibration.size(2), " x ", calibration.size(3))
+                         : absl::StrCat(calibration.dim(), " dimensions")));
+  }
+  std::unique_ptr<Int8SwapNet> net(new Int8SwapNet());
+  try {
+    at::globalContext().setQEngine(at::kONEDNN);
+    c10::InferenceMode inference;
+    std::map<std::string, torch::Tensor> p = Parameters(model);
+    const std::string side = decoder == model::Side::kA ? "decoder_a." : "decoder_b.";
+    auto param = [&](const std::string& name) -> const torch::Tensor& {
+      auto it = p.find(name);
+      TORCH_CHECK(it != p.end(), "the model has no parameter ", name);
+      return it->second;
+    };
+
+    // Float pass over the calibration faces, recording each quantisation point's range and
+    // building the quantised layer beside it.
+    auto block = [&](const std::string& prefix, const torch::Tensor& x, int64_t stride,
+                     bool shuffle, std::vector<Layer>* layers) {
+      const torch::Tensor& w = param(prefix + ".conv.weight");
+      const torch::Tensor& b = param(prefix + ".conv.bias");
+      torch::Tensor conv = FloatConv(x, w, b, stride);
+      Range conv_range, act_range;
+      conv_range.Add(conv);
+      torch::Tensor act = torch::leaky_relu(conv, kLeakySlope);
+      act_range.Add(act);
+      Layer layer;
+      layer.packed = Pack(w, b, stride, w.size(2) / 2);
+      std::tie(layer.conv_scale, layer.conv_zero_point) = conv_range.QuantParams();
+      std::tie(layer.act_scale, layer.act_zero_point) = act_range.QuantParams();
+      layer.shuffle = shuffle;
+      layers->push_back(std::move(layer));
+      return shuffle ? torch::pixel_shuffle(act, 2) : act;
+    };
+
+    torch::Tensor y = calibration.to(torch::kFloat32).contiguous();
+    for (size_t i = 0; i < arch.encoder_filters.size(); ++i) {
+      y = block(absl::StrCat("encoder.down", i), y, 2, false, &net->downs_);
+    }
+    net->dense0_w_ = param("encoder.dense0.weight");
+    net->dense0_b_ = param("encoder.dense0.bias");
+    net->dense1_w_ = param("encoder.dense1.weight");
+    net->dense1_b_ = param("encoder.dense1.bias");
+    net->latent_size_ = arch.latent_size;
+    net->latent_channels_ = arch.latent_channels;
+    y = y.permute({0, 2, 3, 1}).flatten(1);
+    y = torch::linear(torch::linear(y, net->dense0_w_, net->dense0_b_), net->dense1_w_,
+                      net->dense1_b_);
+    Range latent_range;
+    latent_range.Add(y);
+    std::tie(net->latent_scale_, net->latent_zero_point_) = latent_range.QuantParams();
+    y = y.view({y.size(0), arch.latent_size, arch.latent_size, arch.latent_channels})
+            .permute({0, 3, 1, 2})
+            .contiguous();
+    const torch::Tensor latent = block("encoder.upscale", y, 1, true, &net->encoder_up_);
+
+    torch::Tensor face = latent;
+    for (size_t i = 0; i < arch.decoder_filters.size(); ++i) {
+      face = block(absl::StrCat(side, "face_up", i), face, 1, true, &net->face_ups_);
+    }
+    net->face_out_w_ = param(side + "face_out.conv.weight").contiguous();
+    net->face_out_b_ = param(side + "face_out.conv.bias");
+    net->out_padding_ = net->face_out_w_.size(2) / 2;
+    if (model.learn_mask()) {
+      torch::Tensor mask = latent;
+      for (size_t i = 0; i < arch.decoder_filters.size(); ++i) {
+        mask = block(absl::StrCat(side, "mask_up", i), mask, 1, true, &net->mask_ups_);
+      }
+      net->mask_out_w_ = param(side + "mask_out.conv.weight").contiguous();
+      net->mask_out_b_ = param(side + "mask_out.conv.bias");
+    }
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("int8 quantisation of the model failed: ", e.what()));
+  }
+  return net;
+}
+
+model::DecoderOutput Int8SwapNet::Forward(const torch::Tensor& x) const {
+  c10::InferenceMode inference;
+  torch::Tensor q =
+      at::quantize_per_tensor(x.to(torch::kFloat32).contiguous(), 1.0 / 255.0, 0, at::kQUInt8);
+  for (const Layer& layer : downs_) q = layer.Run(q);
+  torch::Tensor y = q.dequantize().permute({0, 2, 3, 1}).flatten(1);
+  y = torch::linear(torch::linear(y, dense0_w_, dense0_b_), dense1_w_, dense1_b_);
+  y = y.view({y.size(0), latent_size_, latent_size_, latent_channels_})
+          .permute({0, 3, 1, 2})
+          .contiguous();
+  q = at::quantize_per_tensor(y, latent_scale_, latent_zero_point_, at::kQUInt8);
+  const torch::Tensor latent = encoder_up_.front().Run(q);
+
+  auto branch = [&](const std::vector<Layer>& ups, const torch::Tensor& w, const torch::Tensor& b) {
+    torch::Tensor h = latent;
+    for (const Layer& layer : ups) h = layer.Run(h);
+    return torch::conv2d(h.dequantize(), w, b, 1, out_padding_).sigmoid_();
+  };
+  model::DecoderOutput out;
+  out.face = branch(face_ups_, face_out_w_, face_out_b_);
+  if (!mask_ups_.empty()) out.mask = branch(mask_ups_, mask_out_w_, mask_out_b_);
+  return out;
+}
+
+}  // namespace fsc::convert

@@ -1,0 +1,72 @@
+// Int8 inference of a trained FaceSwapModel on the CPU: the encoder and one decoder with their
+// convolutions in 8-bit integers (oneDNN's u8 x s8 kernels, which run on AVX-512 VNNI / AVX-VNNI
+// at about twice the rate of bf16 and four times fp32).
+//
+// Post-training static quantisation:
+//   - weights: int8, symmetric, one scale per output channel (max |w| / 127);
+//   - activations: uint8, one scale and zero point per tensor, from the ranges the float model
+//     produces on calibration faces (widened by a safety margin so that faces brighter or more
+//     extreme than the calibration set saturate less), requantised after every LeakyReLU so that
+//     each layer's input uses all 256 levels;
+//   - the input faces are 8-bit already, so their quantisation (scale 1/255) is exact;
+//   - the dense bottleneck (a few % of the arithmetic) and the final 5 x 5 output convs run in
+//     float32: the output's sigmoid would turn an 8-bit logit into visible banding.
+// The result differs from float32 by about as much as bf16 inference does (measured in
+// int8_swap_net_test and bench/convert_bench).
+//
+//   auto net = Int8SwapNet::Build(model, model::Side::kB, calibration_faces);  // N x 3 x S x S
+//   model::DecoderOutput out = (*net)->Forward(faces);                        // float32 CPU
+#ifndef FSC_CORE_CONVERT_INT8_SWAP_NET_H_
+#define FSC_CORE_CONVERT_INT8_SWAP_NET_H_
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/model/face_swap_model.h"
+
+namespace fsc::convert {
+
+// True when this LibTorch can run int8 convolutions on the CPU (its oneDNN quantised engine).
+bool Int8Available();
+// True when the CPU has 8-bit dot-product instructions (AVX-512 VNNI or AVX-VNNI), where int8
+// inference is the fastest choice.
+bool CpuHasInt8DotProduct();
+
+class Int8SwapNet {
+ public:
+  // Quantises `model`'s encoder and `decoder` (a CPU model in eval mode) with activation ranges
+  // measured on `calibration` (N x 3 x S x S float32 RGB in 0..1 on the CPU, N >= 1: faces like
+  // the ones to be swapped). FAILED_PRECONDITION when Int8Available() is false; INVALID_ARGUMENT
+  // for a calibration batch of the wrong shape; INTERNAL when LibTorch fails.
+  static absl::StatusOr<std::unique_ptr<Int8SwapNet>> Build(model::FaceSwapModel& model,
+                                                            model::Side decoder,
+                                                            const torch::Tensor& calibration);
+  ~Int8SwapNet();
+
+  // `x`: N x 3 x S x S float32 in 0..1 on the CPU. The decoder's face (and mask) as float32.
+  // Throws c10::Error on LibTorch failures (callers convert at their edge).
+  model::DecoderOutput Forward(const torch::Tensor& x) const;
+
+  struct Layer;  // one quantised conv block (int8_swap_net.cc)
+
+ private:
+  Int8SwapNet() = default;
+
+  std::vector<Layer> downs_;
+  torch::Tensor dense0_w_, dense0_b_, dense1_w_, dense1_b_;
+  int64_t latent_size_ = 0, latent_channels_ = 0;
+  double latent_scale_ = 1;
+  int64_t latent_zero_point_ = 0;
+  std::vector<Layer> encoder_up_;
+  std::vector<Layer> face_ups_, mask_ups_;
+  torch::Tensor face_out_w_, face_out_b_, mask_out_w_, mask_out_b_;
+  int64_t out_padding_ = 0;
+};
+
+}  // namespace fsc::convert
+
+#endif  // FSC_CORE_CONVERT_INT8_SWAP_NET_H_
