@@ -23,6 +23,7 @@ using PackedConv = c10::intrusive_ptr<ConvPackedParamsBase<2>>;
 // later in a video may be brighter or more extreme, and saturating costs more than 0.3 bit.
 constexpr double kRangeMargin = 1.25;
 constexpr double kLeakySlope = model::kLeakySlope;
+constexpr double kLogitLimit = 8.0 / kRangeMargin;
 
 // The range a tensor's values covered over the calibration faces (always including 0).
 struct Range {
@@ -84,6 +85,12 @@ std::map<std::string, torch::Tensor> Parameters(model::FaceSwapModel& model) {
 }
 
 }  // namespace
+
+struct Int8SwapNet::OutputLayer {
+  PackedConv packed;
+  double scale = 1;  // the logits before the sigmoid
+  int64_t zero_point = 0;
+};
 
 struct Int8SwapNet::Layer {
   PackedConv packed;
@@ -162,6 +169,19 @@ absl::StatusOr<std::unique_ptr<Int8SwapNet>> Int8SwapNet::Build(model::FaceSwapM
       return shuffle ? torch::pixel_shuffle(act, 2) : act;
     };
 
+    // The sigmoid's input, clipped to where the sigmoid still moves (beyond |logit| 8 it is
+    // within 1/3000 of 0 or 1): the 256 levels go where they show.
+    auto output = [&](const std::string& prefix, const torch::Tensor& x) {
+      const torch::Tensor& w = param(prefix + ".conv.weight");
+      const torch::Tensor& b = param(prefix + ".conv.bias");
+      Range range;
+      range.Add(FloatConv(x, w, b, 1).clamp(-kLogitLimit, kLogitLimit));
+      auto layer = std::make_unique<OutputLayer>();
+      layer->packed = Pack(w, b, 1, w.size(2) / 2);
+      std::tie(layer->scale, layer->zero_point) = range.QuantParams();
+      return layer;
+    };
+
     torch::Tensor y = calibration.to(torch::kFloat32).contiguous();
     for (size_t i = 0; i < arch.encoder_filters.size(); ++i) {
       y = block(absl::StrCat("encoder.down", i), y, 2, false, &net->downs_);
@@ -187,16 +207,13 @@ absl::StatusOr<std::unique_ptr<Int8SwapNet>> Int8SwapNet::Build(model::FaceSwapM
     for (size_t i = 0; i < arch.decoder_filters.size(); ++i) {
       face = block(absl::StrCat(side, "face_up", i), face, 1, true, &net->face_ups_);
     }
-    net->face_out_w_ = param(side + "face_out.conv.weight").contiguous();
-    net->face_out_b_ = param(side + "face_out.conv.bias");
-    net->out_padding_ = net->face_out_w_.size(2) / 2;
+    net->face_out_ = output(side + "face_out", face);
     if (model.learn_mask()) {
       torch::Tensor mask = latent;
       for (size_t i = 0; i < arch.decoder_filters.size(); ++i) {
         mask = block(absl::StrCat(side, "mask_up", i), mask, 1, true, &net->mask_ups_);
       }
-      net->mask_out_w_ = param(side + "mask_out.conv.weight").contiguous();
-      net->mask_out_b_ = param(side + "mask_out.conv.bias");
+      net->mask_out_ = output(side + "mask_out", mask);
     }
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("int8 quantisation of the model failed: ", e.what()));
@@ -217,14 +234,14 @@ model::DecoderOutput Int8SwapNet::Forward(const torch::Tensor& x) const {
   q = at::quantize_per_tensor(y, latent_scale_, latent_zero_point_, at::kQUInt8);
   const torch::Tensor latent = encoder_up_.front().Run(q);
 
-  auto branch = [&](const std::vector<Layer>& ups, const torch::Tensor& w, const torch::Tensor& b) {
+  auto branch = [&](const std::vector<Layer>& ups, const OutputLayer& out) {
     torch::Tensor h = latent;
     for (const Layer& layer : ups) h = layer.Run(h);
-    return torch::conv2d(h.dequantize(), w, b, 1, out_padding_).sigmoid_();
+    return out.packed->apply(h, out.scale, out.zero_point).dequantize().sigmoid_();
   };
   model::DecoderOutput out;
-  out.face = branch(face_ups_, face_out_w_, face_out_b_);
-  if (!mask_ups_.empty()) out.mask = branch(mask_ups_, mask_out_w_, mask_out_b_);
+  out.face = branch(face_ups_, *face_out_);
+  if (!mask_ups_.empty()) out.mask = branch(mask_ups_, *mask_out_);
   return out;
 }
 

@@ -1,6 +1,6 @@
 // Int8 inference of a trained FaceSwapModel on the CPU: the encoder and one decoder with their
-// convolutions in 8-bit integers (oneDNN's u8 x s8 kernels, which run on AVX-512 VNNI / AVX-VNNI
-// at about twice the rate of bf16 and four times fp32).
+// convolutions in 8-bit integers (oneDNN's u8 x s8 kernels, which AVX-512 VNNI / AVX-VNNI run at
+// twice the multiply rate of bf16; bench/convert_bench measures what that gives end to end).
 //
 // Post-training static quantisation:
 //   - weights: int8, symmetric, one scale per output channel (max |w| / 127);
@@ -9,10 +9,13 @@
 //     extreme than the calibration set saturate less), requantised after every LeakyReLU so that
 //     each layer's input uses all 256 levels;
 //   - the input faces are 8-bit already, so their quantisation (scale 1/255) is exact;
-//   - the dense bottleneck (a few % of the arithmetic) and the final 5 x 5 output convs run in
-//     float32: the output's sigmoid would turn an 8-bit logit into visible banding.
-// The result differs from float32 by about as much as bf16 inference does (measured in
-// int8_swap_net_test and bench/convert_bench).
+//   - the output convs are int8 too, their logits quantised over the range where the sigmoid
+//     still moves (|logit| <= 8), so rounding moves a pixel by at most 1/128 of its 0..1 range
+//     where the sigmoid is steepest and far less towards black and white; the sigmoid runs in
+//     float32;
+//   - the dense bottleneck (a few % of the arithmetic) runs in float32.
+// On real faces the result is within about one 8-bit level of float32 on average (measured in
+// int8_swap_net_test and bench/convert_bench): less than the video encoder changes.
 //
 //   auto net = Int8SwapNet::Build(model, model::Side::kB, calibration_faces);  // N x 3 x S x S
 //   model::DecoderOutput out = (*net)->Forward(faces);                        // float32 CPU
@@ -51,7 +54,8 @@ class Int8SwapNet {
   // Throws c10::Error on LibTorch failures (callers convert at their edge).
   model::DecoderOutput Forward(const torch::Tensor& x) const;
 
-  struct Layer;  // one quantised conv block (int8_swap_net.cc)
+  struct Layer;        // one quantised conv block (int8_swap_net.cc)
+  struct OutputLayer;  // a quantised output conv, before its sigmoid
 
  private:
   Int8SwapNet() = default;
@@ -63,8 +67,7 @@ class Int8SwapNet {
   int64_t latent_zero_point_ = 0;
   std::vector<Layer> encoder_up_;
   std::vector<Layer> face_ups_, mask_ups_;
-  torch::Tensor face_out_w_, face_out_b_, mask_out_w_, mask_out_b_;
-  int64_t out_padding_ = 0;
+  std::unique_ptr<OutputLayer> face_out_, mask_out_;
 };
 
 }  // namespace fsc::convert
