@@ -6,7 +6,7 @@
 //
 //   convert_bench [--fsc build/bin/fsc] [--video data/Megamind.avi] [--model DIR]
 //                 [--alignments FILE] [--rounds 3] [--codec libx264] [--crf 23]
-//                 [--preset medium] [--threads 2] [--batch 8] [--precisions fp32,bf16,int8]
+//                 [--preset medium] [--threads 2] [--batch 32] [--precisions fp32,bf16,int8]
 //                 [--color avg-color] [--work DIR] [--json]
 //
 // Without --model/--alignments it prepares them once (not timed): `fsc extract` of the video and
@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
   std::string fsc = "build/bin/fsc", video = "data/Megamind.avi", model, alignments, work,
               codec = "libx264", preset = "medium", precisions = "fp32,bf16,int8",
               color = "avg-color";
-  int rounds = 3, crf = 23, threads = 2, batch = 8;
+  int rounds = 3, crf = 23, threads = 2, batch = 32;
   std::string model_batches;
   bool json = false, whole = true;
   fsc::util::FlagSet flags("convert_bench", "[options]",

@@ -113,6 +113,9 @@ std::optional<FaceGeometry> GeometryOf(const proto::Face& stored, double coverag
 // a margin), and reading them costs a few frames' decoding.
 constexpr size_t kCalibrationFaces = 32;
 
+// The most frame memory the inference stage holds while it fills a batch.
+constexpr size_t kMaxPendingBytes = size_t{256} << 20;
+
 absl::StatusOr<std::vector<cv::Mat>> CalibrationFaces(
     const std::string& input, const std::map<int64_t, const proto::Frame*>& faces_by_frame,
     double coverage, int model_size) {
@@ -384,6 +387,12 @@ absl::StatusOr<ConvertReport> RunConversion(const std::string& input, const std:
   // --- the pipeline ------------------------------------------------------------------------
   const size_t depth = static_cast<size_t>(std::max(2, options.queue_frames));
   FrameQueue decoded(depth), swapped(depth), blended(depth);
+  // One face per frame is the common case, so a full batch needs batch_size frames; their memory
+  // is bounded (kMaxPendingBytes) so that 4K sources do not hold gigabytes.
+  const size_t frame_bytes =
+      std::max<size_t>(1, static_cast<size_t>(description.width) * description.height * 3);
+  const size_t max_pending = std::max(
+      depth, std::min(static_cast<size_t>(options.batch_size), kMaxPendingBytes / frame_bytes));
   ErrorSlot error;
   StageSeconds busy;
   std::atomic<int64_t> frames_swapped{0}, faces_swapped{0}, frames_written{0};
@@ -430,8 +439,9 @@ absl::StatusOr<ConvertReport> RunConversion(const std::string& input, const std:
       }
       pending_faces += job->faces.size();
       pending.push_back(std::move(*job));
-      // Batch across frames, but never hold more frames than a queue's worth.
-      if (pending_faces >= static_cast<size_t>(options.batch_size) || pending.size() >= depth) {
+      // Batch across frames, holding at most max_pending frames for it.
+      if (pending_faces >= static_cast<size_t>(options.batch_size) ||
+          pending.size() >= max_pending) {
         if (!flush()) return;
       }
     }

@@ -44,7 +44,7 @@ struct ConvertOptions {
   media::VideoWriterOptions video;  // codec, crf, preset, ffmpeg program
   std::string ffprobe = "ffprobe";
   int threads = 2;                 // LibTorch intra-op threads for the model
-  int batch_size = 8;              // faces per model call
+  int batch_size = 32;             // faces per model call (larger batches run the model faster)
   std::string precision = "auto";  // auto | fp32 | bf16 | int8 (see SwapOptions)
   std::string device = "auto";     // where the model runs (see SwapOptions)
   int jpeg_quality = 95;
