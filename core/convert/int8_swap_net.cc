@@ -12,6 +12,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "core/model/autocast_scope.h"
 #include "core/util/cpu_features.h"
 
 namespace fsc::convert {
@@ -182,6 +183,11 @@ absl::StatusOr<std::unique_ptr<Int8SwapNet>> Int8SwapNet::Build(model::FaceSwapM
       return layer;
     };
 
+    // Ranges only need a few bits: the float pass runs in bf16 where the CPU has it (a third of
+    // the fp32 cost), and its results are float32 where they are compared.
+    model::AutocastScope autocast(torch::kCPU, util::CpuHasAnyFlag({"avx512_bf16", "amx_bf16"})
+                                                   ? std::optional<at::ScalarType>(at::kBFloat16)
+                                                   : std::nullopt);
     torch::Tensor y = calibration.to(torch::kFloat32).contiguous();
     for (size_t i = 0; i < arch.encoder_filters.size(); ++i) {
       y = block(absl::StrCat("encoder.down", i), y, 2, false, &net->downs_);

@@ -1,7 +1,6 @@
 // Loading a trained model folder for inference and running the swap (see swap_model.h).
 #include "core/convert/swap_model.h"
 
-#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 #include <torch/version.h>
 
@@ -11,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/convert/int8_swap_net.h"
+#include "core/model/autocast_scope.h"
 #include "core/model/face_swap_model.h"
 #include "core/train/checkpoint.h"
 #include "core/train/train_step.h"
@@ -22,43 +22,6 @@ namespace fsc::convert {
 namespace {
 
 namespace fs = std::filesystem;
-
-// bf16 autocast on the CPU for one scope (inference only: no cast-cache concerns). LibTorch 2.4
-// moved the per-device calls behind a device-type argument.
-class CpuAutocast {
- public:
-  explicit CpuAutocast(bool on) : on_(on) {
-    if (!on_) return;
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-    was_enabled_ = at::autocast::is_autocast_enabled(at::kCPU);
-    old_dtype_ = at::autocast::get_autocast_dtype(at::kCPU);
-    at::autocast::set_autocast_enabled(at::kCPU, true);
-    at::autocast::set_autocast_dtype(at::kCPU, at::kBFloat16);
-#else
-    was_enabled_ = at::autocast::is_cpu_enabled();
-    old_dtype_ = at::autocast::get_autocast_cpu_dtype();
-    at::autocast::set_cpu_enabled(true);
-    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-#endif
-    at::autocast::increment_nesting();
-  }
-  ~CpuAutocast() {
-    if (!on_) return;
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-    at::autocast::set_autocast_enabled(at::kCPU, was_enabled_);
-    at::autocast::set_autocast_dtype(at::kCPU, old_dtype_);
-#else
-    at::autocast::set_cpu_enabled(was_enabled_);
-    at::autocast::set_autocast_cpu_dtype(old_dtype_);
-#endif
-    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-  }
-
- private:
-  bool on_;
-  bool was_enabled_ = false;
-  at::ScalarType old_dtype_ = at::kBFloat16;
-};
 
 // 8-bit BGR faces -> one N x 3 x S x S float RGB tensor in 0..1 (the trainer's layout).
 torch::Tensor ToBatch(const std::vector<cv::Mat>& faces, int size) {
@@ -284,7 +247,9 @@ absl::StatusOr<std::vector<SwapOutput>> SwapModel::Swap(const std::vector<cv::Ma
     } else {
       torch::Tensor input =
           ToBatch(faces, size).to(*device_).contiguous(at::MemoryFormat::ChannelsLast);
-      CpuAutocast autocast(precision_ == InferencePrecision::kBf16);
+      model::AutocastScope autocast(*device_, precision_ == InferencePrecision::kBf16
+                                                  ? std::optional<at::ScalarType>(at::kBFloat16)
+                                                  : std::nullopt);
       decoded = model_->Forward(input, decoder);
     }
     // N x S x S x 3 RGB float, contiguous: rows of interleaved pixels, as OpenCV wants.
