@@ -202,7 +202,8 @@ function materialize(w) {
     env[e.name] = rewrite(value);
   }
   const binary = path.join(binDir, path.basename(c.command[0]));
-  const args = (c.args ?? []).map((a) => rewrite(expand(a)));
+  // A bare port after --metrics-port is the container's own port as well.
+  const args = (c.args ?? []).map((a, i, all) => (all[i - 1] === "--metrics-port" && ownPorts.has(a) ? String(ownPorts.get(a)) : rewrite(expand(a))));
   return { name, binary, args, env, container: c };
 }
 
