@@ -82,7 +82,9 @@ int RunUp(const Args& args) {
                           {"config", config},
                           {"already_up", report->already_up},
                           {"started", report->started},
-                          {"workers_alive", report->workers_alive}};
+                          {"workers_alive", report->workers_alive},
+                          {"prometheus_config", report->prometheus_config},
+                          {"metrics", report->metrics_urls}};
     std::cout << out.dump(2) << "\n";
     return 0;
   }
@@ -94,6 +96,8 @@ int RunUp(const Args& args) {
               << report->workers_alive << " workers (started "
               << absl::StrJoin(report->started, ", ") << ")\n";
   }
+  std::cerr << "fsc cluster: metrics of every process: prometheus --config.file="
+            << report->prometheus_config << "\n";
   std::cerr << "fsc cluster: point the other verbs at it with:\n";
   std::cout << "export FSC_CONFIG=" << config << "\n";
   return 0;

@@ -24,6 +24,7 @@ int RunLogsCommand(const Args& args);
 int RunCancelCommand(const Args& args);
 int RunDatasetCommand(const Args& args);
 int RunFetchCommand(const Args& args);
+int RunPreviewCommand(const Args& args);
 int RunVerifyCommand(const Args& args);
 
 }  // namespace fsc::cli

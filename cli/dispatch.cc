@@ -31,6 +31,8 @@ const Verb kVerbs[] = {
     {"cancel", "cancel one of your jobs", RunCancelCommand},
     {"dataset", "upload inputs to the cluster, list them", RunDatasetCommand},
     {"fetch", "download a finished job's results", RunFetchCommand},
+    {"preview", "save the latest training preview of a job (--wait for the first)",
+     RunPreviewCommand},
 };
 
 void PrintHelp() {

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -15,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "cli/client_common.h"
 #include "cli/local_processes.h"
+#include "cli/prometheus_config.h"
 #include "core/rpc/certs.h"
 #include "core/rpc/client_config.h"
 #include "core/rpc/secret_file.h"
@@ -25,6 +27,9 @@
 namespace fsc::cli {
 namespace fs = std::filesystem;
 namespace {
+
+// How often the generated prometheus.yml scrapes: a local cluster runs short jobs.
+constexpr int kLocalScrapeIntervalSeconds = 5;
 
 // Paths inside the state folder.
 struct StatePaths {
@@ -39,6 +44,7 @@ struct StatePaths {
   std::string user_token() const { return Path("user-token"); }
   std::string cluster_json() const { return Path("cluster.json"); }
   std::string config() const { return Path("config.json"); }
+  std::string prometheus() const { return Path("prometheus.yml"); }
   std::string log(const std::string& name) const { return Path("logs/" + name + ".log"); }
   std::string pid(const std::string& name) const { return Path("pids/" + name + ".pid"); }
   std::string worker_dir(int index) const { return Path("workers/" + std::to_string(index)); }
@@ -95,6 +101,7 @@ struct ClusterRecord {
   int port = 0;
   bool insecure = false;
   bool present = false;
+  std::map<std::string, int> metrics_ports;  // process name -> its --metrics-port
 };
 
 ClusterRecord ReadClusterRecord(const StatePaths& state) {
@@ -106,11 +113,20 @@ ClusterRecord ReadClusterRecord(const StatePaths& state) {
   record.port = json.value("port", 0);
   record.insecure = json.value("insecure", false);
   record.present = record.port > 0;
+  const nlohmann::json& metrics =
+      json.contains("metrics_ports") ? json["metrics_ports"] : nlohmann::json::object();
+  if (metrics.is_object()) {
+    for (const auto& [name, port] : metrics.items()) {
+      if (port.is_number_integer()) record.metrics_ports[name] = port.get<int>();
+    }
+  }
   return record;
 }
 
 absl::Status WriteClusterRecord(const StatePaths& state, const ClusterRecord& record) {
-  nlohmann::json json = {{"port", record.port}, {"insecure", record.insecure}};
+  nlohmann::json json = {{"port", record.port},
+                         {"insecure", record.insecure},
+                         {"metrics_ports", record.metrics_ports}};
   return util::WriteFileAtomically(state.cluster_json(), json.dump(2) + "\n");
 }
 
@@ -185,6 +201,35 @@ absl::StatusOr<int> AwaitCluster(const StatePaths& state, const rpc::ConnectOpti
     }
     absl::SleepFor(absl::Milliseconds(200));
   }
+}
+
+// Gives a process about to start a free metrics port on 127.0.0.1 (recorded in cluster.json so
+// that prometheus.yml keeps naming it while the process runs).
+absl::Status AddMetricsFlags(const std::string& name, ClusterRecord* record,
+                             std::vector<std::string>* argv) {
+  FSC_ASSIGN_OR_RETURN(int port, PickFreePort());
+  record->metrics_ports[name] = port;
+  argv->insert(argv->end(),
+               {"--metrics-host", "127.0.0.1", "--metrics-port", std::to_string(port)});
+  return absl::OkStatus();
+}
+
+// STATE/prometheus.yml over the coordinator and workers 1..workers that have a metrics port.
+absl::Status WritePrometheusConfig(const StatePaths& state, const ClusterRecord& record,
+                                   int workers, LocalClusterReport* report) {
+  std::vector<ScrapeTarget> targets;
+  auto add = [&](const std::string& name, const std::string& job, const std::string& component) {
+    auto found = record.metrics_ports.find(name);
+    if (found == record.metrics_ports.end()) return;  // started by an fsc without metrics
+    std::string address = absl::StrCat("127.0.0.1:", found->second);
+    targets.push_back({job, address, component, name});
+    report->metrics_urls.push_back("http://" + address + "/metrics");
+  };
+  add("coordinator", "fsc-coordinator", "coordinator");
+  for (int i = 1; i <= workers; ++i) add(WorkerName(i), "fsc-worker", "worker");
+  report->prometheus_config = state.prometheus();
+  return util::WriteFileAtomically(state.prometheus(),
+                                   PrometheusConfig(targets, kLocalScrapeIntervalSeconds));
 }
 
 }  // namespace
@@ -266,6 +311,7 @@ absl::StatusOr<LocalClusterReport> LocalClusterUp(const LocalClusterOptions& opt
   if (!coordinator_running) {
     std::vector<std::string> argv = {coordinator_bin, "--listen",   report.address, "--db",
                                      state.db(),      "--data-dir", state.data()};
+    FSC_RETURN_IF_ERROR(AddMetricsFlags("coordinator", &record, &argv));
     if (record.insecure) {
       argv.push_back("--insecure");
     } else {
@@ -315,12 +361,15 @@ absl::StatusOr<LocalClusterReport> LocalClusterUp(const LocalClusterOptions& opt
       argv.insert(argv.end(), {"--tls-ca", certs.ca_cert, "--tls-cert", certs.client_cert,
                                "--tls-key", certs.client_key});
     }
+    FSC_RETURN_IF_ERROR(AddMetricsFlags(name, &record, &argv));
     Say("starting fsc-worker " + name + " (" + std::to_string(threads) +
         " threads, log: " + state.log(name) + ")");
     // The join token travels in the environment, out of sight of `ps`.
     FSC_RETURN_IF_ERROR(Start(state, name, argv, {"FSC_JOIN_TOKEN=" + join_token}));
     report.started.push_back(name);
   }
+  FSC_RETURN_IF_ERROR(WriteClusterRecord(state, record));
+  FSC_RETURN_IF_ERROR(WritePrometheusConfig(state, record, options.workers, &report));
   FSC_ASSIGN_OR_RETURN(report.workers_alive,
                        AwaitCluster(state, connect, options.workers, options.start_timeout));
   report.already_up = report.started.empty();

@@ -4,7 +4,10 @@
 //   STATE/certs/        throwaway CA, coordinator server cert, worker client cert (unless insecure)
 //   STATE/coordinator.db, STATE/data/   the coordinator's job store and blob store
 //   STATE/join-token    the cluster join token (0600)
-//   STATE/cluster.json  port and transport, so a later `up` restarts on the same address
+//   STATE/cluster.json  port and transport, so a later `up` restarts on the same address; the
+//                       metrics port of each process
+//   STATE/prometheus.yml  a Prometheus config scraping every process's /metrics (each process
+//                       serves them on 127.0.0.1 at a free port; see cli/prometheus_config.h)
 //   STATE/config.json   the client config (address, user token, CA) for FSC_CONFIG
 //   STATE/logs/         coordinator.log, worker-N.log
 //   STATE/pids/         coordinator.pid, worker-N.pid
@@ -39,11 +42,13 @@ struct LocalClusterOptions {
 };
 
 struct LocalClusterReport {
-  std::string address;               // 127.0.0.1:PORT
-  std::string config_path;           // STATE/config.json
-  bool already_up = false;           // the coordinator and every worker were already running
-  std::vector<std::string> started;  // what this call started ("coordinator", "worker-2")
-  int workers_alive = 0;             // as the coordinator sees them
+  std::string address;                    // 127.0.0.1:PORT
+  std::string config_path;                // STATE/config.json
+  std::string prometheus_config;          // STATE/prometheus.yml
+  std::vector<std::string> metrics_urls;  // http://127.0.0.1:PORT/metrics of every process
+  bool already_up = false;                // the coordinator and every worker were already running
+  std::vector<std::string> started;       // what this call started ("coordinator", "worker-2")
+  int workers_alive = 0;                  // as the coordinator sees them
 };
 
 // Brings the local cluster up (see above). Progress lines go to stderr.

@@ -2,6 +2,7 @@
 // and, with --metrics-port, Prometheus metrics served while training.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -14,9 +15,11 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "cli/commands.h"
+#include "core/metrics/gpu_memory.h"
 #include "core/metrics/http_server.h"
 #include "core/metrics/process_metrics.h"
 #include "core/metrics/standard_metrics.h"
+#include "core/metrics/train_gauges.h"
 #include "core/model/model_registry.h"
 #include "core/train/checkpoint.h"
 #include "core/train/trainer.h"
@@ -51,54 +54,6 @@ std::string LossLine(const train::IntervalReport& r, bool gan, bool mask) {
   absl::StrAppendFormat(&line, "  %.1f examples/s", r.examples_per_sec);
   return line;
 }
-
-// The training gauges of the standard metrics, children looked up once. Mask and GAN series
-// exist only in runs that have them.
-class TrainGauges {
- public:
-  TrainGauges(const metrics::StandardMetrics& m, bool gan, bool mask)
-      : iteration_(*m.train_iteration),
-        examples_per_second_(m.train_examples_per_second->WithLabels({"0"})),
-        loss_a_(m.train_loss->WithLabels({"a"})),
-        loss_b_(m.train_loss->WithLabels({"b"})) {
-    if (mask) {
-      mask_a_ = &m.train_mask_loss->WithLabels({"a"});
-      mask_b_ = &m.train_mask_loss->WithLabels({"b"});
-    }
-    if (gan) {
-      gan_g_a_ = &m.train_gan_loss->WithLabels({"a", "generator"});
-      gan_g_b_ = &m.train_gan_loss->WithLabels({"b", "generator"});
-      gan_d_a_ = &m.train_gan_loss->WithLabels({"a", "discriminator"});
-      gan_d_b_ = &m.train_gan_loss->WithLabels({"b", "discriminator"});
-    }
-  }
-
-  void Step(int64_t iteration, const train::StepLosses& l) {
-    iteration_.Set(static_cast<double>(iteration));
-    if (l.skipped) return;
-    loss_a_.Set(l.a);
-    loss_b_.Set(l.b);
-    if (mask_a_ != nullptr) {
-      mask_a_->Set(l.mask_a);
-      mask_b_->Set(l.mask_b);
-    }
-    if (gan_g_a_ != nullptr) {
-      gan_g_a_->Set(l.gan_g_a);
-      gan_g_b_->Set(l.gan_g_b);
-      gan_d_a_->Set(l.gan_d_a);
-      gan_d_b_->Set(l.gan_d_b);
-    }
-  }
-  void Interval(const train::IntervalReport& r) { examples_per_second_.Set(r.examples_per_sec); }
-
- private:
-  metrics::Gauge& iteration_;
-  metrics::Gauge& examples_per_second_;
-  metrics::Gauge& loss_a_;
-  metrics::Gauge& loss_b_;
-  metrics::Gauge *mask_a_ = nullptr, *mask_b_ = nullptr;
-  metrics::Gauge *gan_g_a_ = nullptr, *gan_g_b_ = nullptr, *gan_d_a_ = nullptr, *gan_d_b_ = nullptr;
-};
 
 }  // namespace
 
@@ -245,9 +200,12 @@ int RunTrainCommand(const Args& args) {
       t.faces(train::Side::kB), options.batch_size, resume.empty() ? "starting" : "resuming",
       t.iteration(), options.iterations);
 
-  std::optional<TrainGauges> gauges;
+  std::optional<metrics::TrainGauges> gauges;
   if (serve_metrics) {
-    gauges.emplace(metrics::Standard(), gan, mask);
+    gauges.emplace(metrics::Standard(), /*rank=*/0, gan, mask);
+    if (t.step().device().is_cuda()) {
+      metrics::ExportGpuMemory({std::max<int>(0, t.step().device().index())});
+    }
     metrics::Standard().train_iteration->Set(static_cast<double>(t.iteration()));
   }
   std::signal(SIGINT, OnSignal);

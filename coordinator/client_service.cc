@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "coordinator/datasets.h"
+#include "coordinator/previews.h"
 #include "coordinator/validation.h"
 #include "core/util/status_macros.h"
 
@@ -189,6 +190,19 @@ grpc::Status ClientServiceImpl::ClusterStatus(grpc::ServerContext* context,
     FSC_RETURN_IF_ERROR(auth_->User(*context).status());
     FSC_RETURN_IF_ERROR(CheckVersion(request->version()));
     FSC_ASSIGN_OR_RETURN(*response, scheduler_->ClusterStatus());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status ClientServiceImpl::GetPreview(grpc::ServerContext* context,
+                                           const proto::GetPreviewRequest* request,
+                                           proto::GetPreviewResponse* response) {
+  return Handle([&]() -> absl::Status {
+    FSC_ASSIGN_OR_RETURN(std::string user, auth_->User(*context));
+    FSC_RETURN_IF_ERROR(CheckVersion(request->version()));
+    // Ownership: GetJob refuses another user's job.
+    FSC_ASSIGN_OR_RETURN(proto::Job job, scheduler_->GetJob(user, request->job_id()));
+    FSC_ASSIGN_OR_RETURN(*response, LoadPreview(store_, *blobs_, job));
     return absl::OkStatus();
   });
 }

@@ -39,6 +39,8 @@ class ClientServiceImpl final : public proto::ClientService::Service {
   grpc::Status ClusterStatus(grpc::ServerContext* context,
                              const proto::ClusterStatusRequest* request,
                              proto::ClusterStatusResponse* response) override;
+  grpc::Status GetPreview(grpc::ServerContext* context, const proto::GetPreviewRequest* request,
+                          proto::GetPreviewResponse* response) override;
 
  private:
   Scheduler* scheduler_;

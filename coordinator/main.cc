@@ -1,7 +1,7 @@
 // fsc-coordinator: serves the cluster (default), or manages credentials in its database:
 //   fsc-coordinator --listen ADDR --db PATH --data-dir DIR (--tls-cert F --tls-key F
 //                   [--tls-client-ca F] | --insecure) [--lease-ttl-ms N --heartbeat-ms N
-//                   --max-attempts N]
+//                   --max-attempts N] [--metrics-port N [--metrics-host H]]
 //   fsc-coordinator token create --db PATH --user NAME [--json]
 //   fsc-coordinator join-token create --db PATH [--json]
 #include <signal.h>
@@ -16,6 +16,8 @@
 #include "coordinator/server.h"
 #include "coordinator/store.h"
 #include "coordinator/tokens.h"
+#include "core/metrics/http_server.h"
+#include "core/metrics/process_metrics.h"
 #include "core/util/file_io.h"
 #include "core/util/flags.h"
 #include "core/util/stop_signal.h"
@@ -115,6 +117,11 @@ int RunServe(const Args& args) {
   flags.Int("heartbeat-ms", 0, &heartbeat_ms, "heartbeat interval told to workers");
   flags.Int("max-attempts", 0, &max_attempts, "attempts per task before its job fails");
   flags.String("port-file", 0, &port_file, "write the bound port number to this file");
+  int metrics_port = -1;
+  std::string metrics_host = "0.0.0.0";
+  flags.Int("metrics-port", 0, &metrics_port,
+            "serve Prometheus metrics at http://HOST:PORT/metrics (0: any free port; -1: off)");
+  flags.String("metrics-host", 0, &metrics_host, "address --metrics-port listens on");
   Args positional;
   if (std::optional<int> exit = flags.ParseOrExit(args, &positional)) return *exit;
   if (!positional.empty()) {
@@ -129,6 +136,18 @@ int RunServe(const Args& args) {
   if (absl::Status installed = util::InstallStopSignalHandlers(); !installed.ok()) {
     std::cerr << "fsc-coordinator: " << installed.message() << "\n";
     return 1;
+  }
+
+  // Metrics first, so that a taken port fails before the coordinator serves anything.
+  metrics::MetricsServer metrics_server;
+  if (metrics_port >= 0) {
+    absl::Status started = metrics::RegisterProcessMetrics(&metrics::Registry::Default());
+    if (started.ok()) started = metrics_server.Start(metrics_host, metrics_port);
+    if (!started.ok()) {
+      std::cerr << "fsc-coordinator: --metrics-port: " << started.message() << "\n";
+      return absl::IsInvalidArgument(started) ? 2 : 1;
+    }
+    std::cerr << "fsc-coordinator: metrics at " << metrics_server.url() << "\n";
   }
 
   absl::StatusOr<std::unique_ptr<CoordinatorServer>> server = CoordinatorServer::Start(options);
@@ -149,6 +168,7 @@ int RunServe(const Args& args) {
             << ": shutting down\n";
   (*server)->Shutdown();
   (*server)->Wait();
+  metrics_server.Stop();  // its scrapes read the server's scheduler
   server->reset();
   std::cerr << "fsc-coordinator: stopped\n";
   return 0;

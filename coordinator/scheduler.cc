@@ -10,9 +10,11 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "coordinator/datasets.h"
+#include "coordinator/previews.h"
 #include "coordinator/task_inputs.h"
 #include "coordinator/tokens.h"
 #include "coordinator/validation.h"
+#include "core/metrics/standard_metrics.h"
 #include "core/rpc/job_names.h"
 #include "core/rpc/version.h"
 #include "core/util/status_macros.h"
@@ -558,6 +560,7 @@ absl::StatusOr<bool> Scheduler::ReportProgress(const proto::ReportProgressReques
   if (request.message().size() > 64 * 1024) {
     return absl::InvalidArgumentError("message: longer than 64 KiB");
   }
+  FSC_RETURN_IF_ERROR(ValidatePreview(*blobs_, request));
   {
     std::lock_guard<std::mutex> lock(mu_);
     last_heartbeat_ms_[request.worker_id()] = NowMs();
@@ -573,6 +576,7 @@ absl::StatusOr<bool> Scheduler::ReportProgress(const proto::ReportProgressReques
     }
     task->task.set_progress(request.progress());
     FSC_RETURN_IF_ERROR(store_->UpdateTask(*task));
+    FSC_RETURN_IF_ERROR(RecordPreview(store_, request, task->task, NowMs()));
     const std::string& job_id = task->task.job_id();
     FSC_ASSIGN_OR_RETURN(Store::JobTaskSummary summary, store_->SummarizeJob(job_id));
     proto::JobEvent event;
@@ -693,8 +697,10 @@ absl::Status Scheduler::FailTask(const std::string& worker_id, const std::string
 
 absl::Status Scheduler::ExpireLeases(int64_t now_ms) {
   Effects effects;
+  size_t expired_count = 0;  // counted once the transaction commits
   FSC_RETURN_IF_ERROR(store_->Transaction([&]() -> absl::Status {
     FSC_ASSIGN_OR_RETURN(std::vector<TaskRecord> expired, store_->ExpiredLeases(now_ms));
+    expired_count = expired.size();
     for (TaskRecord& task : expired) {
       std::string error =
           absl::StrCat("lease expired: worker ", task.task.worker_id(), " stopped heartbeating");
@@ -702,6 +708,7 @@ absl::Status Scheduler::ExpireLeases(int64_t now_ms) {
     }
     return absl::OkStatus();
   }));
+  metrics::Standard().lease_expiries->Inc(static_cast<double>(expired_count));
   Publish(effects);
   return absl::OkStatus();
 }

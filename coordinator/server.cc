@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "core/metrics/rpc_interceptor.h"
 #include "core/util/file_io.h"
 #include "core/util/status_macros.h"
 
@@ -82,6 +83,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   FSC_ASSIGN_OR_RETURN(server->blobs_, BlobStore::Open(options.data_dir));
   server->scheduler_ =
       std::make_unique<Scheduler>(server->store_.get(), server->blobs_.get(), options.scheduler);
+  server->metrics_ = std::make_unique<CoordinatorMetrics>(server->scheduler_.get());
   server->auth_ =
       std::make_unique<Authenticator>(server->store_.get(), !options.tls_client_ca.empty());
   server->client_service_ = std::make_unique<ClientServiceImpl>(
@@ -98,6 +100,10 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   builder.RegisterService(server->client_service_.get());
   builder.RegisterService(server->worker_service_.get());
   builder.RegisterService(server->rendezvous_service_.get());
+  // fsc_rpc_duration_seconds for every call, with every method's series there from the start.
+  builder.experimental().SetInterceptorCreators(metrics::RpcMetricsInterceptors());
+  metrics::InitRpcMetrics(
+      {"fsc.proto.ClientService", "fsc.proto.WorkerService", "fsc.proto.RendezvousService"});
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(

@@ -13,6 +13,7 @@
 #include "coordinator/auth.h"
 #include "coordinator/blob_store.h"
 #include "coordinator/client_service.h"
+#include "coordinator/metrics.h"
 #include "coordinator/rendezvous_service.h"
 #include "coordinator/scheduler.h"
 #include "coordinator/store.h"
@@ -52,6 +53,7 @@ class CoordinatorServer {
   std::unique_ptr<Store> store_;
   std::unique_ptr<BlobStore> blobs_;
   std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<CoordinatorMetrics> metrics_;  // reads scheduler_: declared (so dies) after it
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<ClientServiceImpl> client_service_;
   std::unique_ptr<WorkerServiceImpl> worker_service_;

@@ -53,6 +53,8 @@ CREATE TABLE IF NOT EXISTS task_sources(
   from_pattern TEXT NOT NULL, to_pattern TEXT NOT NULL, PRIMARY KEY(task_id, ord));
 CREATE TABLE IF NOT EXISTS events(
   job_id TEXT NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(job_id, seq));
+-- Added after v1 without a version bump: a table an older coordinator ignores.
+CREATE TABLE IF NOT EXISTS job_previews(job_id TEXT PRIMARY KEY, preview BLOB NOT NULL);
 )sql";
 
 const char kTaskColumns[] =
@@ -746,6 +748,30 @@ absl::StatusOr<std::vector<proto::JobEvent>> Store::EventsAfter(const std::strin
     events.push_back(std::move(event));
   }
   return events;
+}
+
+// --- previews ------------------------------------------------------------------------------
+
+absl::Status Store::PutPreview(const proto::JobPreview& preview) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  FSC_ASSIGN_OR_RETURN(
+      SqliteStatement stmt,
+      db_->Prepare("INSERT OR REPLACE INTO job_previews(job_id, preview) VALUES(?, ?)"));
+  return stmt.Bind(1, preview.job_id()).BindBlob(2, preview.SerializeAsString()).Run();
+}
+
+absl::StatusOr<std::optional<proto::JobPreview>> Store::GetPreview(const std::string& job_id) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  FSC_ASSIGN_OR_RETURN(SqliteStatement stmt,
+                       db_->Prepare("SELECT preview FROM job_previews WHERE job_id = ?"));
+  stmt.Bind(1, job_id);
+  FSC_ASSIGN_OR_RETURN(bool has, stmt.Step());
+  if (!has) return std::optional<proto::JobPreview>();
+  proto::JobPreview preview;
+  if (!preview.ParseFromString(stmt.Text(0))) {
+    return absl::DataLossError(absl::StrCat("the stored preview of job ", job_id, " is corrupt"));
+  }
+  return std::optional<proto::JobPreview>(std::move(preview));
 }
 
 }  // namespace fsc::coordinator

@@ -141,6 +141,10 @@ class Store {
   absl::StatusOr<std::vector<proto::JobEvent>> EventsAfter(const std::string& job_id,
                                                            int64_t after_sequence, int limit);
 
+  // --- previews (the latest training preview per job) ----------------------------------------
+  absl::Status PutPreview(const proto::JobPreview& preview);
+  absl::StatusOr<std::optional<proto::JobPreview>> GetPreview(const std::string& job_id);
+
  private:
   explicit Store(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
   absl::Status Migrate();

@@ -21,6 +21,7 @@
 #include "core/media/video_writer.h"
 #include "core/util/status_macros.h"
 #include "worker/extract_task.h"
+#include "worker/stage_metrics.h"
 
 namespace fsc::worker {
 namespace fs = std::filesystem;
@@ -187,7 +188,9 @@ absl::Status Convert(const proto::Task& task, const TaskEnv& env, const fs::path
 
   const fs::path converted = video ? scratch / "converted" : fs::path(env.out_dir) / "images";
   const auto start = std::chrono::steady_clock::now();
+  StageMeter meter("convert");
   auto progress = [&](int64_t done, int64_t expected) {
+    meter.Progress(done);
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     TaskProgress p;
@@ -200,6 +203,8 @@ absl::Status Convert(const proto::Task& task, const TaskEnv& env, const fs::path
   FSC_ASSIGN_OR_RETURN(
       convert::ConvertReport report,
       convert::RunConversion(range_dir.string(), model_dir, converted.string(), options, progress));
+  meter.Progress(report.frames);
+  meter.AddFaces(report.faces_swapped);
   if (env.Cancelled()) return absl::CancelledError("conversion cancelled");
   if (video) {
     FSC_RETURN_IF_ERROR(EncodeSegment(frames, converted, source_path, options,

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/util/status_macros.h"
+#include "worker/stage_metrics.h"
 
 namespace fsc::worker {
 namespace fs = std::filesystem;
@@ -47,7 +48,9 @@ absl::Status RunExtractTask(const proto::Task& task, const TaskEnv& env) {
   options.cancelled = env.cancelled;
 
   const auto start = std::chrono::steady_clock::now();
+  StageMeter meter("extract");
   auto progress = [&](int64_t done, int64_t expected) {
+    meter.Progress(done);
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     TaskProgress p;
@@ -60,6 +63,8 @@ absl::Status RunExtractTask(const proto::Task& task, const TaskEnv& env) {
       face::ExtractReport report,
       face::RunExtraction(source, (fs::path(env.out_dir) / kFacesFolder).string(),
                           (fs::path(env.out_dir) / kAlignmentsName).string(), options, progress));
+  meter.Progress(report.frames_processed);
+  meter.AddFaces(report.faces_found);
   TaskProgress done;
   done.fraction = 1;
   done.rate = report.seconds > 0 ? report.frames_processed / report.seconds : 0;

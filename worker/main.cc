@@ -11,6 +11,10 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "core/metrics/gpu_memory.h"
+#include "core/metrics/http_server.h"
+#include "core/metrics/process_metrics.h"
+#include "core/metrics/standard_metrics.h"
 #include "core/rpc/client_config.h"
 #include "core/util/flags.h"
 #include "core/util/paths.h"
@@ -90,6 +94,11 @@ int Main(int argc, char** argv) {
   flags.Int("lease-wait-ms", 0, &lease_wait_ms, "long-poll length when asking for a task");
   flags.Int("max-tasks", 0, &max_tasks, "exit after this many tasks (0: run until stopped)");
   flags.Bool("keep-task-dirs", 0, &keep_task_dirs, "keep task folders after they end (debug)");
+  int metrics_port = -1;
+  std::string metrics_host = "0.0.0.0";
+  flags.Int("metrics-port", 0, &metrics_port,
+            "serve Prometheus metrics at http://HOST:PORT/metrics (0: any free port; -1: off)");
+  flags.String("metrics-host", 0, &metrics_host, "address --metrics-port listens on");
   std::vector<std::string> positional;
   if (auto exit_code = flags.ParseOrExit(args, &positional)) return *exit_code;
   if (!positional.empty()) {
@@ -116,6 +125,20 @@ int Main(int argc, char** argv) {
     work_dir = (fs::temp_directory_path() / absl::StrCat("fsc-worker-", getpid())).string();
   }
 
+  // Metrics before joining, so that a taken port fails before the worker takes a task. Never
+  // destroyed, like the worker: civetweb's threads may still answer while the process exits.
+  if (metrics_port >= 0) {
+    auto* metrics_server = new fsc::metrics::MetricsServer();
+    absl::Status started = fsc::metrics::RegisterProcessMetrics(&fsc::metrics::Registry::Default());
+    if (started.ok()) started = metrics_server->Start(metrics_host, metrics_port);
+    if (!started.ok()) {
+      std::cerr << "fsc-worker: --metrics-port: " << started.message() << "\n";
+      return absl::IsInvalidArgument(started) ? 2 : 1;
+    }
+    fsc::metrics::Standard();  // every family registered, so the first scrape has them all
+    Log("metrics at " + metrics_server->url());
+  }
+
   fsc::worker::WorkerOptions worker_options;
   fsc::worker::SessionOptions& session = worker_options.session;
   session.connect = *options;
@@ -124,6 +147,9 @@ int Main(int argc, char** argv) {
   session.roles = *roles;
   session.cpu_threads = threads;
   session.gpus = fsc::worker::DetectGpus();
+  std::vector<int> gpu_indices;
+  for (const auto& gpu : session.gpus) gpu_indices.push_back(gpu.index());
+  fsc::metrics::ExportGpuMemory(gpu_indices);
   worker_options.cache_dir = cache_dir;
   worker_options.work_dir = work_dir;
   worker_options.models_dir = models_dir;

@@ -7,6 +7,7 @@
 #ifndef FSC_WORKER_TASK_ENV_H_
 #define FSC_WORKER_TASK_ENV_H_
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -32,11 +33,18 @@ struct TaskEnv {
   std::function<void(const TaskProgress&)> report;
   // True once the task must stop (cancelled by the coordinator, lease lost, worker stopping).
   std::function<bool()> cancelled;
+  // A train task's new preview image: a PNG file the task will not change again, showing
+  // `iteration`. The worker uploads it and tells the coordinator with the next progress report
+  // (`fsc preview`); a newer one replaces one not yet sent. Optional.
+  std::function<void(const std::string& png, int64_t iteration)> preview;
 
   void Report(const TaskProgress& progress) const {
     if (report) report(progress);
   }
   bool Cancelled() const { return cancelled && cancelled(); }
+  void ReportPreview(const std::string& png, int64_t iteration) const {
+    if (preview) preview(png, iteration);
+  }
 };
 
 // Whether a failure is worth another attempt: bad input (INVALID_ARGUMENT, FAILED_PRECONDITION,

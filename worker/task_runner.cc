@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -43,6 +44,14 @@ class ProgressReporter {
     if (!progress.message.empty()) messages_.push_back(progress.message);
   }
 
+  // Sends this preview with the next report (replacing one not sent yet).
+  void Preview(const std::string& png, int64_t iteration) {
+    std::lock_guard<std::mutex> lock(mu_);
+    preview_png_ = png;
+    preview_iteration_ = iteration;
+    dirty_ = true;
+  }
+
   // Sends what is pending (best effort) and stops the thread.
   void Finish() {
     {
@@ -73,7 +82,10 @@ class ProgressReporter {
           messages_.pop_front();
         }
         dirty_ = false;
+        const std::string preview = std::exchange(preview_png_, "");
+        request.set_preview_iteration(preview_iteration_);
         lock.unlock();
+        if (!preview.empty()) AttachPreview(preview, &request);
         proto::ReportProgressResponse response;
         absl::Status status = session_->Once(
             "ReportProgress",
@@ -94,6 +106,25 @@ class ProgressReporter {
     }
   }
 
+  // Uploads the preview image and names it in `request`; a preview that cannot be sent is
+  // skipped (the next one follows), it never fails the task.
+  void AttachPreview(const std::string& path, proto::ReportProgressRequest* request) {
+    proto::FileEntry entry;
+    absl::Status status = session_->Once(
+        "UploadBlob",
+        [&](proto::WorkerService::Stub* stub, grpc::ClientContext*) {
+          auto uploaded = rpc::UploadBlob(stub, session_->token(), path, "preview.png");
+          if (uploaded.ok()) entry = *uploaded;
+          return rpc::ToGrpc(uploaded.status());
+        },
+        milliseconds(30000));
+    if (status.ok()) {
+      *request->mutable_preview() = entry;
+    } else {
+      Log(absl::StrCat("task ", task_id_, ": preview not sent: ", status.message()));
+    }
+  }
+
   Session* session_;
   std::string task_id_;
   std::atomic<bool>* cancel_;
@@ -102,6 +133,8 @@ class ProgressReporter {
   TaskProgress latest_;
   bool dirty_ = false;
   bool done_ = false;
+  std::string preview_png_;  // a preview to send with the next report
+  int64_t preview_iteration_ = 0;
   std::deque<std::string> messages_;
   std::thread thread_;
 };
@@ -259,6 +292,9 @@ absl::Status TaskRunner::Execute(const proto::Task& task) {
     env.models_dir = options_.models_dir;
     env.threads = options_.threads;
     env.report = [&](const TaskProgress& p) { reporter.Report(p); };
+    env.preview = [&](const std::string& png, int64_t iteration) {
+      reporter.Preview(png, iteration);
+    };
     env.cancelled = [this] { return cancelled_.load() || stop_->load(); };
     try {
       status = RunTaskKind(task, env);

@@ -9,8 +9,10 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/metrics/train_gauges.h"
 #include "core/train/trainer.h"
 #include "core/util/status_macros.h"
+#include "worker/preview_publisher.h"
 
 namespace fsc::worker {
 namespace fs = std::filesystem;
@@ -89,9 +91,16 @@ absl::Status RunTrainTask(const proto::Task& task, const TaskEnv& env) {
                               options.batch_size, first, target, t.step().device().str())});
 
   const auto start = std::chrono::steady_clock::now();
+  // Prometheus gauges of this rank (one rank per task until data-parallel jobs), and previews
+  // for `fsc preview`.
+  metrics::TrainGauges gauges(metrics::Standard(), /*rank=*/0, t.step().has_gan(),
+                              t.step().model().learn_mask());
+  PreviewPublisher previews(
+      model_out, env.scratch_dir.empty() ? env.out_dir + ".scratch" : env.scratch_dir, env);
   train::TrainCallbacks callbacks;
   callbacks.should_stop = [&] { return env.Cancelled(); };
-  callbacks.on_step = [&](int64_t iteration, const train::StepLosses&) {
+  callbacks.on_step = [&](int64_t iteration, const train::StepLosses& losses) {
+    gauges.Step(iteration, losses);
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     TaskProgress p;
@@ -99,8 +108,12 @@ absl::Status RunTrainTask(const proto::Task& task, const TaskEnv& env) {
     p.rate = seconds > 0 ? (iteration - first) / seconds : 0;
     p.unit = "it";
     env.Report(p);
+    // The Trainer writes a preview after the step that reaches a multiple of preview_every, so
+    // one that is new here shows the previous iteration.
+    previews.Poll(iteration - 1);
   };
   callbacks.on_interval = [&](const train::IntervalReport& r) {
+    gauges.Interval(r);
     TaskProgress p;
     p.fraction = target > first ? static_cast<double>(r.iteration - first) / (target - first) : 1;
     p.rate = r.seconds > 0 ? r.iterations / r.seconds : 0;
@@ -118,6 +131,7 @@ absl::Status RunTrainTask(const proto::Task& task, const TaskEnv& env) {
   done.fraction = 1;
   done.rate = summary.seconds > 0 ? (summary.end_iteration - first) / summary.seconds : 0;
   done.unit = "it";
+  previews.Poll(summary.end_iteration);  // the final preview, written by Run at its end
   done.message = absl::StrFormat("trained to iteration %d in %.1f s (%.1f examples/s)",
                                  summary.end_iteration, summary.seconds, summary.examples_per_sec);
   env.Report(done);

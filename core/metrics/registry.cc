@@ -384,7 +384,25 @@ absl::StatusOr<CallbackFamily*> Registry::AddCallbackCounter(absl::string_view n
   return static_cast<CallbackFamily*>(*family);
 }
 
+int Registry::AddCollectHook(std::function<void()> hook) {
+  absl::MutexLock lock(&hooks_mu_);
+  const int id = next_hook_id_++;
+  hooks_[id] = std::move(hook);
+  return id;
+}
+
+void Registry::RemoveCollectHook(int id) {
+  absl::MutexLock lock(&hooks_mu_);
+  hooks_.erase(id);
+}
+
 std::vector<FamilySnapshot> Registry::Collect() const {
+  {
+    // Hooks may register families or create children (mu_ and the families' own locks), never
+    // hooks, so holding hooks_mu_ here cannot deadlock.
+    absl::MutexLock lock(&hooks_mu_);
+    for (const auto& [id, hook] : hooks_) hook();
+  }
   std::vector<const FamilyBase*> families;
   {
     absl::MutexLock lock(&mu_);

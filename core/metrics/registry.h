@@ -21,6 +21,9 @@
 //
 // Help texts and label values are exposed as given (escaped); they should be UTF-8.
 //
+// Collect hooks (AddCollectHook) run at the start of every Collect(): a process that keeps
+// gauges of a database (the coordinator's jobs and workers) refreshes them only when scraped.
+//
 // Registry::Default() is the process-wide registry that /metrics serves; tests construct their
 // own. Collect() snapshots everything in a deterministic order (families by name, children by
 // label values) for core/metrics/text_format.
@@ -228,8 +231,16 @@ class Registry {
   absl::StatusOr<CallbackFamily*> AddCallbackCounter(absl::string_view name, absl::string_view help,
                                                      std::vector<std::string> label_names = {});
 
-  // Every family, sorted by name; families without any series are left out.
+  // Every family, sorted by name; families without any series are left out. Runs the collect
+  // hooks first.
   std::vector<FamilySnapshot> Collect() const;
+
+  // Registers a function run at the start of each Collect() (on the scraping thread, one hook at
+  // a time, outside the families' locks); it typically Sets gauges. Returns its id.
+  int AddCollectHook(std::function<void()> hook);
+  // Unregisters a hook; when this returns the hook is not running and never runs again, so
+  // what it captured may be destroyed. Unknown ids are ignored.
+  void RemoveCollectHook(int id);
 
  private:
   // Validates `desc`, then returns the existing family of that name (same definition) or the
@@ -239,6 +250,11 @@ class Registry {
 
   mutable absl::Mutex mu_;
   std::map<std::string, std::unique_ptr<FamilyBase>> families_ ABSL_GUARDED_BY(mu_);
+
+  // Held while hooks run and while one is removed, so removal waits for a running hook.
+  mutable absl::Mutex hooks_mu_;
+  std::map<int, std::function<void()>> hooks_ ABSL_GUARDED_BY(hooks_mu_);
+  int next_hook_id_ ABSL_GUARDED_BY(hooks_mu_) = 1;
 };
 
 // Prometheus' naming rules, as used by the registry.

@@ -71,9 +71,14 @@ absl::StatusOr<StandardMetrics> RegisterStandardMetrics(Registry* r) {
                     r->AddCounter("fsc_extract_frames_total", "Frames decoded by extraction."));
   FSC_METRIC_CHILD_(m.extract_faces, r->AddCounter("fsc_extract_faces_total",
                                                    "Aligned faces written by extraction."));
+  FSC_METRIC_CHILD_(m.convert_frames,
+                    r->AddCounter("fsc_convert_frames_total", "Frames written by conversion."));
+  FSC_METRIC_CHILD_(m.convert_faces,
+                    r->AddCounter("fsc_convert_faces_total", "Faces swapped by conversion."));
   FSC_METRIC_(m.frames_per_second,
               r->AddGauge("fsc_frames_per_second",
-                          "Frames per second by stage (extract, convert) over the last interval.",
+                          "Frames per second by stage (extract, convert) of the task running now; "
+                          "0 when idle.",
                           {"stage"}));
   FSC_METRIC_(m.gpu_memory_bytes,
               r->AddGauge("fsc_gpu_memory_bytes", "GPU memory allocated by this process by device.",

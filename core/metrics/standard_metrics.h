@@ -26,8 +26,10 @@
 // Extract / convert workers
 //   fsc_extract_frames_total               counter    frames decoded by extraction
 //   fsc_extract_faces_total                counter    aligned faces written by extraction
+//   fsc_convert_frames_total               counter    frames written by conversion
+//   fsc_convert_faces_total                counter    faces swapped by conversion
 //   fsc_frames_per_second{stage}           gauge      frames per second by stage (extract,
-//                                                     convert), last interval
+//                                                     convert) of the task running now (0 idle)
 // Any process with a GPU
 //   fsc_gpu_memory_bytes{device}           gauge      GPU memory allocated by this process
 //
@@ -60,6 +62,8 @@ struct StandardMetrics {
 
   Counter* extract_frames = nullptr;
   Counter* extract_faces = nullptr;
+  Counter* convert_frames = nullptr;
+  Counter* convert_faces = nullptr;
   Family<Gauge>* frames_per_second = nullptr;
 
   Family<Gauge>* gpu_memory_bytes = nullptr;

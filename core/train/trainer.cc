@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/face/mask.h"
+#include "core/metrics/train_gauges.h"
 #include "core/model/model_registry.h"
 #include "core/train/checkpoint.h"
 #include "core/train/loss_weight_map.h"
@@ -219,6 +220,7 @@ absl::StatusOr<StepLosses> Trainer::Step() {
 
 absl::Status Trainer::Save() {
   if (!options_.write_checkpoints) return absl::OkStatus();
+  const Clock::time_point save_start = Clock::now();  // for fsc_checkpoint_seconds
   CheckpointManifest m;
   const model::FaceSwapModel& model = step_->model();
   m.model = model.name();
@@ -238,6 +240,7 @@ absl::Status Trainer::Save() {
   write.keep_snapshots = options_.keep_snapshots;
   write.snapshot = options_.snapshot_every == 0 || iteration_ % options_.snapshot_every == 0;
   FSC_RETURN_IF_ERROR(WriteCheckpoint(options_.model_dir, m, blobs, write).status());
+  metrics::RecordCheckpoint(Since(save_start), blobs);
   saved_iteration_ = iteration_;
   return absl::OkStatus();
 }

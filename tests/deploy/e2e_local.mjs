@@ -14,7 +14,8 @@
 //     Dockerfiles copy, checked by check_images.mjs).
 // One replica of each workload (2 CPU cores here). Then, as a user would: `fsc submit swap` of a
 // short video against a folder of photos, through the public Service's address, with TLS and the
-// user token, waiting for the job and fetching the swapped video.
+// user token, waiting for the job and fetching the swapped video. Last, every pod annotated for
+// Prometheus must serve /metrics on its annotated port (the trainer with the job's losses).
 // Usage: node tests/deploy/e2e_local.mjs REPO_ROOT BUILD_BIN_DIR    (exit 77: binaries not built)
 import { execFileSync, spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeFileSync, readFileSync } from "node:fs";
@@ -202,7 +203,8 @@ function materialize(w) {
     env[e.name] = rewrite(value);
   }
   const binary = path.join(binDir, path.basename(c.command[0]));
-  const args = (c.args ?? []).map((a) => rewrite(expand(a)));
+  // A bare port after --metrics-port is the container's own port as well.
+  const args = (c.args ?? []).map((a, i, all) => (all[i - 1] === "--metrics-port" && ownPorts.has(a) ? String(ownPorts.get(a)) : rewrite(expand(a))));
   return { name, binary, args, env, container: c };
 }
 
@@ -322,5 +324,23 @@ try {
 const files = existsSync(outDir) ? readdirSync(outDir, { recursive: true }).filter((f) => statSync(path.join(outDir, f)).isFile()) : [];
 if (!files.some((f) => /\.(mp4|avi|mkv|mov)$/i.test(f) && statSync(path.join(outDir, f)).size > 0)) fail(`fsc fetch wrote no video: ${files.join(", ")}`);
 log(`fetched ${files.join(", ")}`);
+
+// What Prometheus would scrape: every annotated pod serves /metrics on its annotated port, and the
+// trainer reports the losses of the job it just ran.
+for (const w of workloads) {
+  const annotations = w.spec?.template?.metadata?.annotations ?? {};
+  if (annotations["prometheus.io/scrape"] !== "true") continue;
+  const port = localPort.get(`${w.metadata.name}/${annotations["prometheus.io/port"]}`);
+  let text = "";
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}${annotations["prometheus.io/path"] ?? "/metrics"}`);
+    text = response.ok ? await response.text() : "";
+  } catch (e) {
+    fail(`${w.metadata.name}: no /metrics on its prometheus.io/port (local ${port}): ${e.message}`);
+  }
+  if (!/^process_cpu_seconds_total /m.test(text) || !/^fsc_/m.test(text)) fail(`${w.metadata.name}: /metrics has no fsc_ or process_ series`);
+  if (w.metadata.name === "fsc-trainer" && !/^fsc_train_loss\{side="a"\} /m.test(text)) fail("the trainer's /metrics has no fsc_train_loss after training");
+  log(`${w.metadata.name}: /metrics ok (${text.length} bytes)`);
+}
 console.log("1 passed, 0 failed");
 cleanup(0);

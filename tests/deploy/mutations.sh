@@ -64,6 +64,12 @@ expect "schema violation" validate_k8s.mjs "schema: data/spec/replicas must be i
 fresh; sed -i '/nvidia.com\/gpu: 1/d' "$work/tree/k8s/overlays/gpu/trainer-gpu.yaml"
 expect "GPU overlay without GPUs" validate_k8s.mjs "must request and limit nvidia.com/gpu"
 
+fresh; python3 - "$work/tree/k8s/base/coordinator.yaml" <<'PY'
+import sys; p = sys.argv[1]; s = open(p).read()
+open(p, "w").write(s.replace('            - --metrics-port\n            - "9464"\n', ""))
+PY
+expect "scraped pod without metrics" validate_k8s.mjs "passes no --metrics-port 9464"
+
 fresh; sed -i 's# /src/build/bin/fsc-worker##' "$work/tree/docker/Dockerfile.cpu"
 expect "Dockerfile missing a binary" check_images.mjs "must install fsc-worker"
 

@@ -221,6 +221,18 @@ async function validateOverlay(name) {
     }
   }
   for (const r of ["extract", "convert", "train"]) check(roles.has(r), `${where}: no worker has role ${r}`);
+  // Every pod Prometheus is told to scrape must serve /metrics on the annotated port.
+  for (const w of workloads) {
+    const annotations = w.spec?.template?.metadata?.annotations ?? {};
+    if (annotations["prometheus.io/scrape"] !== "true") continue;
+    const port = annotations["prometheus.io/port"];
+    const serves = podSpecOf(w).containers.some((c) => {
+      const args = c.args ?? [];
+      const i = args.indexOf("--metrics-port");
+      return i >= 0 && args[i + 1] === port;
+    });
+    check(serves, `${where}: ${w.metadata.name} is scraped on port ${port} but passes no --metrics-port ${port}`);
+  }
   const trainer = byKind("StatefulSet").find((s) => s.metadata.name === "fsc-trainer");
   if (check(trainer, `${where}: no fsc-trainer StatefulSet`)) {
     const headless = byKind("Service").find((s) => s.metadata.name === trainer.spec.serviceName);

@@ -15,46 +15,15 @@
 #include "core/metrics/process_metrics.h"
 #include "core/util/file_io.h"
 #include "tests/http_get.h"
+#include "tests/integration/metrics_harness.h"
 #include "tests/test_paths.h"
 
 namespace fsc {
 namespace {
 
-// Runs prometheus with `config` until the end of the scope.
-class PrometheusProcess {
- public:
-  PrometheusProcess(const std::string& dir, int port) {
-    const std::string log = dir + "/prometheus.log";
-    pid_ = fork();
-    if (pid_ == 0) {
-      FILE* out = std::freopen(log.c_str(), "w", stdout);
-      if (out == nullptr || dup2(fileno(stdout), STDERR_FILENO) < 0) _exit(126);
-      const std::string config = "--config.file=" + dir + "/prometheus.yml";
-      const std::string storage = "--storage.tsdb.path=" + dir + "/data";
-      const std::string listen = "--web.listen-address=127.0.0.1:" + std::to_string(port);
-      execlp("prometheus", "prometheus", config.c_str(), storage.c_str(), listen.c_str(),
-             static_cast<char*>(nullptr));
-      _exit(127);
-    }
-  }
-  ~PrometheusProcess() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  pid_t pid() const { return pid_; }
+using testing::PrometheusProcess;
 
- private:
-  pid_t pid_ = -1;
-};
-
-// GET `path` from Prometheus' HTTP API as JSON (null when there is no answer yet).
-nlohmann::json Api(int port, const std::string& path) {
-  testing::HttpResponse response = testing::HttpGet(port, path);
-  if (response.status != 200) return nullptr;
-  return nlohmann::json::parse(response.body, nullptr, false);
-}
+nlohmann::json Api(int port, const std::string& path) { return testing::PrometheusApi(port, path); }
 
 // The single value of an instant query, or "" while it has no result.
 std::string QueryValue(int port, const std::string& encoded_query) {

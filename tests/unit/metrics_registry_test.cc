@@ -312,5 +312,26 @@ TEST(StandardMetricsTest, RegisteringTwiceGivesTheSameFamilies) {
   EXPECT_EQ(RegisterStandardMetrics(&clash).status().code(), absl::StatusCode::kAlreadyExists);
 }
 
+TEST(RegistryTest, CollectHooksRunBeforeEachCollectUntilRemoved) {
+  Registry registry;
+  Gauge& depth = (*registry.AddGauge("fsc_test_depth", "Depth."))->WithLabels();
+  int calls = 0;
+  const int id = registry.AddCollectHook([&] { depth.Set(++calls * 10); });
+  std::vector<FamilySnapshot> first = registry.Collect();
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].samples[0].value, 10);  // the hook ran before the values were read
+  EXPECT_EQ(registry.Collect()[0].samples[0].value, 20);
+  // A hook may create children (it runs outside the families' locks).
+  const int second = registry.AddCollectHook([&] {
+    (*registry.AddGauge("fsc_test_made", "Made in a hook.", {"k"}))->WithLabels({"v"}).Set(1);
+  });
+  EXPECT_EQ(registry.Collect().size(), 2u);
+  registry.RemoveCollectHook(id);
+  registry.RemoveCollectHook(second);
+  registry.RemoveCollectHook(12345);                      // unknown: ignored
+  EXPECT_EQ(registry.Collect()[0].samples[0].value, 30);  // no hook ran
+  EXPECT_EQ(calls, 3);
+}
+
 }  // namespace
 }  // namespace fsc::metrics

@@ -1,0 +1,46 @@
+// TrainGauges: feeds the training families of standard_metrics.h (iteration, examples/s of a
+// rank, loss per side, learned-mask and adversarial losses) from a Trainer's callbacks. Shared by
+// `fsc train --metrics-port` and the worker's train task.
+//
+//   metrics::TrainGauges gauges(metrics::Standard(), /*rank=*/0, gan, mask);
+//   callbacks.on_step = [&](int64_t it, const train::StepLosses& l) { gauges.Step(it, l); };
+//   callbacks.on_interval = [&](const train::IntervalReport& r) { gauges.Interval(r); };
+#ifndef FSC_CORE_METRICS_TRAIN_GAUGES_H_
+#define FSC_CORE_METRICS_TRAIN_GAUGES_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "core/metrics/standard_metrics.h"
+#include "core/train/trainer.h"
+
+namespace fsc::metrics {
+
+// Children are looked up once; updates are atomic stores. Mask and GAN series exist only in runs
+// that have them, so a dashboard does not show flat zeros for losses a model does not compute.
+class TrainGauges {
+ public:
+  TrainGauges(const StandardMetrics& m, int rank, bool gan, bool mask);
+
+  // After each step: the iteration and the step's losses (a skipped step keeps the last ones).
+  void Step(int64_t iteration, const train::StepLosses& losses);
+  // After each logging interval: the rank's examples per second.
+  void Interval(const train::IntervalReport& report);
+
+ private:
+  Gauge& iteration_;
+  Gauge& examples_per_second_;
+  Gauge& loss_a_;
+  Gauge& loss_b_;
+  Gauge *mask_a_ = nullptr, *mask_b_ = nullptr;
+  Gauge *gan_g_a_ = nullptr, *gan_g_b_ = nullptr, *gan_d_a_ = nullptr, *gan_d_b_ = nullptr;
+};
+
+// Records one checkpoint write in fsc_checkpoint_seconds and fsc_checkpoint_bytes: `seconds` to
+// write it, `files` its tensor files by role (their sizes are summed; the manifest is small).
+void RecordCheckpoint(double seconds, const std::map<std::string, std::string>& files);
+
+}  // namespace fsc::metrics
+
+#endif  // FSC_CORE_METRICS_TRAIN_GAUGES_H_
