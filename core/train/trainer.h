@@ -58,6 +58,17 @@ struct RunSummary {
   std::vector<StepLosses> losses;  // every step of this run, in order
   LoaderStats loader;
   bool stopped = false;  // should_stop ended the run early
+
+  // Data-parallel runs (dist::RunElastic); a single-process run leaves the defaults.
+  struct Dist {
+    bool final_rank0 = true;  // rank 0 of the last generation: its model is the job's output
+    int final_world_size = 1;
+    int64_t generations = 0;            // generations this process trained in
+    double compute_seconds = 0;         // forward + backward + optimiser, this rank
+    double allreduce_wait_seconds = 0;  // time blocked on all-reduce after backward (not hidden)
+    double allreduce_seconds = 0;       // time the all-reduces took on the communication thread
+    int64_t allreduce_bytes = 0;        // gradient bytes all-reduced by this rank
+  } dist;
 };
 
 class Trainer {
