@@ -108,6 +108,30 @@ TEST_F(DistTrainTest, RanksMatchOneProcessOfTheSameGlobalBatch) {
   EXPECT_GT(early["overall_relative"].get<double>(), 1e-5);
 }
 
+// A member SIGKILLed mid-run: the survivor's collective fails (not a hang), and a fixed local
+// group cannot re-form, so it exits 1 naming the loss, with its last checkpoint kept.
+TEST_F(DistTrainTest, KilledMemberEndsTheFixedGroupWithAnError) {
+  const std::string dir = *root_ + "/killed", store = dir + "/store";
+  std::filesystem::create_directories(dir);
+  const auto rank = [&](int r) {
+    return "OMP_NUM_THREADS=1 " + testing::BinDir() + "/fsc " +
+           Train(dir + "/rank" + std::to_string(r), "") +
+           " --iterations 100000 --save-every 1 --dist-world 2 --dist-store " + store +
+           " --collective-timeout 20 --dist-rank " + std::to_string(r) + " > " + dir + "/log" +
+           std::to_string(r) + " 2>&1 & ";
+  };
+  const std::string script = rank(0) + "R0=$!; " + rank(1) + "R1=$!; " +
+                             // Kill rank 1 once rank 0 has saved a step of the group.
+                             "for i in $(seq 600); do grep -q \"saved iteration 2\" " + dir +
+                             "/log0 && break; sleep 0.1; done; kill -9 $R1; wait $R0; echo exit=$?";
+  CommandResult r = RunCommand("bash -c '" + script + "'");
+  auto log = util::ReadFile(dir + "/log0");
+  ASSERT_TRUE(log.ok());
+  EXPECT_NE(r.output.find("exit=1"), std::string::npos) << r.output << *log;
+  EXPECT_NE(log->find("lost a member"), std::string::npos) << *log;
+  EXPECT_TRUE(train::HasCheckpoint(dir + "/rank0")) << *log;
+}
+
 TEST_F(DistTrainTest, BadDistributedFlagsAreRefused) {
   CommandResult r = Fsc(Train(*root_ + "/bad1", "--ranks 2 --dist-world 2"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
