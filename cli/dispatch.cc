@@ -33,6 +33,7 @@ const Verb kVerbs[] = {
     {"fetch", "download a finished job's results", RunFetchCommand},
     {"preview", "save the latest training preview of a job (--wait for the first)",
      RunPreviewCommand},
+    {"model", "inspect trained model folders (diff: compare two models' weights)", RunModelCommand},
 };
 
 void PrintHelp() {
