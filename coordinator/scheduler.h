@@ -9,6 +9,13 @@
 //   - A lease that expires (the sweeper thread) or a retryable failure puts the task back to
 //     pending; attempt counts leases, and after max_attempts the task fails and so does its job,
 //     with the task's error. A non-retryable failure fails the job at once.
+//   - A multi-rank train stage (planner.h TrainSlots > 1) is one group of rank-slot tasks
+//     (train_groups.h): TrainGroupOf says who is in which generation. A slot whose worker is
+//     lost goes back to pending like any task (a new trainer may take it and join); a slot out
+//     of attempts is retired while other slots of the stage are still live. When a slot
+//     completes with the model (the final generation's rank 0), the stage is over: the other
+//     slots are retired (succeeded without outputs; members completing later are acknowledged),
+//     and tasks reading the stage's model get it from that slot whichever slot they name.
 //   - Job state rolls up from its tasks (queued -> running -> succeeded/failed/cancelled); the
 //     job's artifacts are the outputs of its final tasks. Every change appends a JobEvent and
 //     logs one line to stderr.
@@ -33,6 +40,7 @@
 #include "coordinator/blob_store.h"
 #include "coordinator/planner.h"
 #include "coordinator/store.h"
+#include "coordinator/train_groups.h"
 #include "proto/fsc.pb.h"
 
 namespace fsc::coordinator {
@@ -95,6 +103,8 @@ class Scheduler {
                         const std::string& error, bool retryable);
   // Leased train tasks of a job, by task order: (worker id, attempt). For rendezvous.
   absl::StatusOr<std::vector<std::pair<std::string, int>>> TrainLeases(const std::string& job_id);
+  // The current generation of the job's train stage (see train_groups.h).
+  absl::StatusOr<TrainGroup> TrainGroupOf(const std::string& job_id);
   bool WorkerAlive(const std::string& worker_id);
 
   // Expires the leases that ran out at `now_ms` (the sweeper calls this; tests may too).
@@ -118,6 +128,11 @@ class Scheduler {
                           Effects* effects);
   absl::Status SetJobState(proto::Job* job, proto::JobState state, const std::string& error,
                            Effects* effects);
+  // Ends the other slots of `done`'s train stage once it delivered the model: pending and leased
+  // slots become succeeded without outputs ("retired").
+  absl::Status RetireSlots(const TaskRecord& done, Effects* effects);
+  // Whether `task` is a slot of a multi-rank train stage.
+  absl::StatusOr<bool> IsRankSlot(const proto::Task& task);
   // The planner's view of a dataset of `owner` (INVALID_ARGUMENT when they have none such).
   absl::StatusOr<DatasetShape> Shape(const std::string& owner, const std::string& id, bool frames);
   absl::StatusOr<std::optional<proto::Task>> TryLease(const std::string& worker_id);
@@ -136,6 +151,8 @@ class Scheduler {
   int64_t events_version_ = 0;
   std::map<std::string, int64_t> last_heartbeat_ms_;
   std::condition_variable sweeper_cv_;
+
+  TrainGroups groups_;
 
   std::atomic<bool> shutdown_{false};
   std::thread sweeper_;
