@@ -15,6 +15,7 @@
 #include "core/util/flags.h"
 #include "core/util/paths.h"
 #include "core/util/stop_signal.h"
+#include "worker/data_plane.h"
 #include "worker/gpu_info.h"
 #include "worker/session.h"
 #include "worker/worker.h"
@@ -68,6 +69,9 @@ int Main(int argc, char** argv) {
   std::string models_dir = fsc::util::DefaultModelsDir();
   int lease_wait_ms = 10000, max_tasks = 0;
   bool keep_task_dirs = false;
+  std::string data_plane_address;
+  double collective_timeout_s = 30;
+  int rendezvous_poll_ms = 250;
 
   fsc::util::FlagSet flags(
       "fsc-worker", "--coordinator HOST:PORT --join-token TOKEN [options]",
@@ -90,6 +94,13 @@ int Main(int argc, char** argv) {
   flags.Int("lease-wait-ms", 0, &lease_wait_ms, "long-poll length when asking for a task");
   flags.Int("max-tasks", 0, &max_tasks, "exit after this many tasks (0: run until stopped)");
   flags.Bool("keep-task-dirs", 0, &keep_task_dirs, "keep task folders after they end (debug)");
+  flags.String("data-plane-address", 0, &data_plane_address,
+               "IP address the training data plane (Gloo) binds (default: this host's address "
+               "toward the coordinator)");
+  flags.Double("collective-timeout", 0, &collective_timeout_s,
+               "seconds a gradient all-reduce may wait for a peer before the group re-forms");
+  flags.Int("rendezvous-poll-ms", 0, &rendezvous_poll_ms,
+            "how often a training rank checks the group's membership");
   std::vector<std::string> positional;
   if (auto exit_code = flags.ParseOrExit(args, &positional)) return *exit_code;
   if (!positional.empty()) {
@@ -116,6 +127,24 @@ int Main(int argc, char** argv) {
     work_dir = (fs::temp_directory_path() / absl::StrCat("fsc-worker-", getpid())).string();
   }
 
+  if (!(collective_timeout_s > 0) || rendezvous_poll_ms < 10) {
+    std::cerr << "fsc-worker: --collective-timeout must be > 0 and --rendezvous-poll-ms >= 10\n";
+    return 2;
+  }
+  if (data_plane_address.empty()) {
+    auto local = fsc::worker::LocalAddressToward(options->address);
+    if (!local.ok()) {
+      std::cerr << "fsc-worker: cannot find this host's address toward the coordinator ("
+                << local.status().message() << "); give --data-plane-address\n";
+      return 2;
+    }
+    data_plane_address = *local;
+  } else if (absl::Status bindable = fsc::worker::CheckBindable(data_plane_address);
+             !bindable.ok()) {
+    std::cerr << "fsc-worker: --data-plane-address: " << bindable.message() << "\n";
+    return 2;
+  }
+
   fsc::worker::WorkerOptions worker_options;
   fsc::worker::SessionOptions& session = worker_options.session;
   session.connect = *options;
@@ -131,6 +160,10 @@ int Main(int argc, char** argv) {
   worker_options.lease_wait = std::chrono::milliseconds(std::max(100, lease_wait_ms));
   worker_options.keep_task_dirs = keep_task_dirs;
   worker_options.max_tasks = max_tasks;
+  worker_options.data_plane_address = data_plane_address;
+  worker_options.collective_timeout_s = collective_timeout_s;
+  worker_options.rendezvous_poll = std::chrono::milliseconds(rendezvous_poll_ms);
+  session.data_plane_address = data_plane_address;
 
   // SIGTERM/SIGINT ask the worker to stop from a thread of ours (core/util/stop_signal.h).
   if (absl::Status installed = fsc::util::InstallStopSignalHandlers(); !installed.ok()) {
@@ -147,8 +180,8 @@ int Main(int argc, char** argv) {
   }).detach();
 
   Log(absl::StrCat("worker '", name, "' (", roles_text, ", ", threads, " threads, ",
-                   session.gpus.size(), " GPUs) joining ", options->address,
-                   options->insecure ? " without TLS" : " over TLS"));
+                   session.gpus.size(), " GPUs, data plane ", data_plane_address, ") joining ",
+                   options->address, options->insecure ? " without TLS" : " over TLS"));
   absl::Status status = worker.Run();
   std::error_code ec;
   if (!keep_task_dirs) fs::remove(work_dir, ec);  // only when empty: task folders are removed

@@ -8,10 +8,15 @@
 #define FSC_WORKER_TASK_ENV_H_
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
 #include "proto/fsc.pb.h"
+
+namespace fsc::dist {
+class GroupDirectory;  // core/dist/elastic.h
+}
 
 namespace fsc::worker {
 
@@ -32,6 +37,13 @@ struct TaskEnv {
   std::function<void(const TaskProgress&)> report;
   // True once the task must stop (cancelled by the coordinator, lease lost, worker stopping).
   std::function<bool()> cancelled;
+
+  // Multi-rank training (TASK_TRAIN of a job with several rank slots): the job's group over the
+  // coordinator (worker/rendezvous_client.h; unset where there is no coordinator), the address
+  // this worker's data plane (Gloo) binds, and how long a collective may wait for a peer.
+  std::function<std::unique_ptr<dist::GroupDirectory>(const std::string& job_id)> group;
+  std::string data_plane_address;
+  double collective_timeout_s = 30;
 
   void Report(const TaskProgress& progress) const {
     if (report) report(progress);
