@@ -115,7 +115,11 @@ grpc::Status RendezvousServiceImpl::GetMembership(grpc::ServerContext* context,
     FSC_ASSIGN_OR_RETURN(std::string worker,
                          Member(*context, request->job_id(), request->worker_id()));
     FSC_RETURN_IF_ERROR(CheckVersion(request->version()));
-    FSC_ASSIGN_OR_RETURN(TrainGroup group, scheduler_->TrainGroupOf(request->job_id()));
+    if (request->broken_generation() < 0) {
+      return absl::InvalidArgumentError("broken_generation: negative");
+    }
+    FSC_ASSIGN_OR_RETURN(TrainGroup group,
+                         scheduler_->TrainGroupOf(request->job_id(), request->broken_generation()));
     response->set_version(rpc::kClusterProtoVersion);
     response->set_job_id(request->job_id());
     response->set_generation(group.generation);

@@ -763,7 +763,7 @@ absl::StatusOr<std::vector<std::pair<std::string, int>>> Scheduler::TrainLeases(
   return leases;
 }
 
-absl::StatusOr<TrainGroup> Scheduler::TrainGroupOf(const std::string& job_id) {
+absl::StatusOr<TrainGroup> Scheduler::TrainGroupOf(const std::string& job_id, int64_t broken) {
   FSC_ASSIGN_OR_RETURN(std::optional<proto::Job> job, store_->GetJob(job_id));
   if (!job) return absl::NotFoundError("no job " + job_id);
   FSC_ASSIGN_OR_RETURN(std::vector<TaskRecord> tasks, store_->TasksOfJob(job_id));
@@ -779,7 +779,8 @@ absl::StatusOr<TrainGroup> Scheduler::TrainGroupOf(const std::string& job_id) {
   }
   // Slots retired before the group formed lower the bar, or it could never form.
   const int ranks = std::min(job->spec().train().ranks(), open_slots);
-  FSC_ASSIGN_OR_RETURN(TrainGroup group, groups_.Observe(job_id, ranks, leased));
+  FSC_ASSIGN_OR_RETURN(TrainGroup group, groups_.Observe(job_id, ranks, leased, broken, NowMs(),
+                                                         options_.lease_ttl_ms));
   if (group.is_new) {
     std::vector<std::string> members;
     for (const SlotLease& member : group.members) {

@@ -103,8 +103,9 @@ class Scheduler {
                         const std::string& error, bool retryable);
   // Leased train tasks of a job, by task order: (worker id, attempt). For rendezvous.
   absl::StatusOr<std::vector<std::pair<std::string, int>>> TrainLeases(const std::string& job_id);
-  // The current generation of the job's train stage (see train_groups.h).
-  absl::StatusOr<TrainGroup> TrainGroupOf(const std::string& job_id);
+  // The current generation of the job's train stage (see train_groups.h); `broken` is a
+  // generation the caller reports broken (0: none).
+  absl::StatusOr<TrainGroup> TrainGroupOf(const std::string& job_id, int64_t broken = 0);
   bool WorkerAlive(const std::string& worker_id);
 
   // Expires the leases that ran out at `now_ms` (the sweeper calls this; tests may too).

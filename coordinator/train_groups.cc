@@ -24,7 +24,9 @@ bool SameMembers(const std::vector<SlotLease>& a, const std::vector<SlotLease>& 
 }  // namespace
 
 absl::StatusOr<TrainGroup> TrainGroups::Observe(const std::string& job_id, int ranks,
-                                                const std::vector<SlotLease>& leased) {
+                                                const std::vector<SlotLease>& leased,
+                                                int64_t broken, int64_t now_ms,
+                                                int64_t reform_after_ms) {
   std::lock_guard<std::mutex> lock(mu_);
   State& state = jobs_[job_id];
   if (!state.loaded) {
@@ -42,12 +44,18 @@ absl::StatusOr<TrainGroup> TrainGroups::Observe(const std::string& job_id, int r
   // themselves that their peers are gone).
   if (leased.empty()) return group;
   if (!formed && static_cast<int>(leased.size()) < std::max(1, ranks)) return group;
-  if (!SameMembers(state.members, leased)) {
+  if (formed && broken == state.generation && state.broken_since_ms < 0) {
+    state.broken_since_ms = now_ms;
+  }
+  const bool reform =
+      state.broken_since_ms >= 0 && now_ms - state.broken_since_ms >= reform_after_ms;
+  if (!SameMembers(state.members, leased) || reform) {
     const int64_t next = state.generation + 1;
     FSC_RETURN_IF_ERROR(
         store_->Transaction([&] { return store_->PutMeta(MetaKey(job_id), absl::StrCat(next)); }));
     state.generation = next;
     state.members = leased;
+    state.broken_since_ms = -1;
     group.is_new = true;
   }
   group.generation = state.generation;

@@ -7,6 +7,11 @@
 // new generation, which tells the survivors to re-rendezvous. A member is a (slot, attempt), so a
 // slot lost and leased again between two looks still counts as a change.
 //
+// A member whose collectives failed reports the generation broken. Usually a member was lost and
+// its lease ends within a TTL, which makes the next generation anyway; when nobody left (a peer
+// was only slow or briefly unreachable) the group would wait forever, so a generation reported
+// broken `reform_after_ms` ago and still current is re-formed with the same members.
+//
 // Generations are computed when someone looks (GetMembership polls), so nothing runs in the
 // background. The counter is persisted in the Store before a generation is handed out: a
 // restarted coordinator continues above it (its first look is a new generation, because the
@@ -43,8 +48,10 @@ class TrainGroups {
 
   // The current group of `job_id`'s train stage given its leased slots (slot order) and the
   // number of ranks it starts with. Must not be called inside a Store transaction.
+  // `broken` is the generation the caller reports broken (0: none), at `now_ms`.
   absl::StatusOr<TrainGroup> Observe(const std::string& job_id, int ranks,
-                                     const std::vector<SlotLease>& leased);
+                                     const std::vector<SlotLease>& leased, int64_t broken = 0,
+                                     int64_t now_ms = 0, int64_t reform_after_ms = 0);
 
   static std::string MetaKey(const std::string& job_id) { return "train_generation/" + job_id; }
 
@@ -53,6 +60,7 @@ class TrainGroups {
     bool loaded = false;
     int64_t generation = 0;
     std::vector<SlotLease> members;
+    int64_t broken_since_ms = -1;  // when the current generation was first reported broken
   };
 
   Store* store_;

@@ -135,10 +135,11 @@ CoordinatorGroupDirectory::~CoordinatorGroupDirectory() {
   poller_.join();
 }
 
-absl::StatusOr<proto::Membership> CoordinatorGroupDirectory::Membership() {
+absl::StatusOr<proto::Membership> CoordinatorGroupDirectory::Membership(int64_t broken) {
   proto::MembershipRequest request;
   request.set_version(rpc::kClusterProtoVersion);
   request.set_job_id(options_.job_id);
+  request.set_broken_generation(std::max<int64_t>(0, broken));
   request.set_worker_id(options_.worker_id());
   grpc::ClientContext context;
   Prepare(&context, options_.token(), kCallSlack);
@@ -168,7 +169,7 @@ absl::StatusOr<dist::Generation> CoordinatorGroupDirectory::Next(int64_t after) 
   auto reachable = Clock::now();
   while (true) {
     if (cancelled()) return absl::CancelledError("the task is stopping");
-    absl::StatusOr<proto::Membership> membership = Membership();
+    absl::StatusOr<proto::Membership> membership = Membership(after);
     if (membership.ok()) {
       reachable = Clock::now();
       if (membership->generation() > after && membership->rank() >= 0 &&

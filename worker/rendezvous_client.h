@@ -3,9 +3,12 @@
 // dist::KeyValueStore per generation over KvSet/KvGet, authenticated as this worker.
 //
 //   - Next(after) polls GetMembership until a generation newer than `after` includes this
-//     worker. CANCELLED when the task must stop or the coordinator says this worker holds no
-//     slot of the job any more (lease lost, stage over); UNAVAILABLE when the coordinator stays
-//     unreachable for `unreachable_timeout`.
+//     worker. It reports `after` broken: the caller left it because a collective failed or the
+//     group changed; if nobody actually left, the coordinator re-forms the same members as a new
+//     generation after a lease TTL (otherwise a merely slow peer would stall the group). CANCELLED
+//     when the task must stop or the coordinator says this worker holds no slot of the job any more
+//     (lease lost, stage over); UNAVAILABLE when the coordinator stays unreachable for
+//     `unreachable_timeout`.
 //   - Changed(current) reads what a background thread last saw (it polls every `poll`), so the
 //     training loop can ask at every step for free.
 //   - StoreFor(id).Get waits in short KvGet long-polls, between which it gives up with ABORTED
@@ -57,8 +60,8 @@ class CoordinatorGroupDirectory final : public dist::GroupDirectory {
   proto::RendezvousService::Stub* stub() { return stub_.get(); }
 
  private:
-  // One GetMembership call; records the generation it saw.
-  absl::StatusOr<proto::Membership> Membership();
+  // One GetMembership call (reporting `broken`, 0: nothing); records the generation it saw.
+  absl::StatusOr<proto::Membership> Membership(int64_t broken = 0);
   void PollLoop();
 
   RendezvousClientOptions options_;

@@ -197,6 +197,31 @@ TEST_F(TrainGroupsTest, GenerationsFormGrowAndShrinkWithTheLeases) {
   EXPECT_EQ(Workers(fifth), (std::vector<std::string>{w3, w2})) << "ranked by slot order";
 }
 
+TEST_F(TrainGroupsTest, ABrokenGenerationWithNobodyGoneIsReformedAfterALeaseTtl) {
+  TrainGroups groups(store_.get());
+  const std::vector<SlotLease> two = {{"j-t0000", "w1", 1}, {"j-t0001", "w2", 1}};
+  ASSERT_EQ(groups.Observe("j", 2, two).value().generation, 1);
+  // A member's collective timed out (a slow or unreachable peer); nobody's lease ended. The
+  // report of an older generation, or of none, changes nothing.
+  EXPECT_EQ(groups.Observe("j", 2, two, /*broken=*/0, 1000, 3000).value().generation, 1);
+  EXPECT_EQ(groups.Observe("j", 2, two, /*broken=*/1, 1000, 3000).value().generation, 1);
+  EXPECT_EQ(groups.Observe("j", 2, two, /*broken=*/1, 3999, 3000).value().generation, 1)
+      << "a lease TTL for a lost member's lease to end first";
+  TrainGroup again = groups.Observe("j", 2, two, /*broken=*/1, 4000, 3000).value();
+  EXPECT_EQ(again.generation, 2);
+  EXPECT_TRUE(again.is_new);
+  EXPECT_EQ(again.members.size(), 2u);
+  // The other member's report of generation 1 comes late: nothing more happens.
+  EXPECT_EQ(groups.Observe("j", 2, two, /*broken=*/1, 9000, 3000).value().generation, 2);
+  EXPECT_EQ(groups.Observe("j", 2, two, /*broken=*/0, 9000, 3000).value().generation, 2);
+  // A member lost meanwhile: the change makes the generation at once, and clears the report.
+  EXPECT_EQ(groups.Observe("j", 2, two, /*broken=*/2, 10000, 3000).value().generation, 2);
+  EXPECT_EQ(groups.Observe("j", 2, {two[0]}, /*broken=*/2, 10001, 3000).value().generation, 3);
+  EXPECT_EQ(groups.Observe("j", 2, {two[0]}, /*broken=*/0, 20000, 3000).value().generation, 3);
+  // The counter is persisted.
+  EXPECT_EQ(store_->GetMeta(TrainGroups::MetaKey("j")).value().value_or(""), "3");
+}
+
 TEST_F(TrainGroupsTest, TheModelSlotEndsTheStageAndTheOthersAreRetired) {
   std::string job_id = Submit(TrainSpec(2, 3));
   std::string w1 = Trainer("one"), w2 = Trainer("two");
