@@ -659,7 +659,9 @@ absl::Status Scheduler::CompleteTask(const std::string& worker_id, const std::st
                                          worker_id, ", ", outputs.size(), " outputs"),
                             &effects));
     effects.tasks_changed = true;
-    if (slot && !outputs.empty()) FSC_RETURN_IF_ERROR(RetireSlots(*task, &effects));
+    // A member that finished means the training is over: nobody should join any more (a
+    // pending slot is retired). The model slot ends the stage for everyone.
+    if (slot) FSC_RETURN_IF_ERROR(RetireSlots(*task, /*leased_too=*/!outputs.empty(), &effects));
     return RollUp(wire.job_id(), &effects);
   }));
   Publish(effects);
@@ -805,26 +807,31 @@ absl::StatusOr<bool> Scheduler::IsRankSlot(const proto::Task& task) {
   return TrainSlots(job->spec().train()) > 1;
 }
 
-absl::Status Scheduler::RetireSlots(const TaskRecord& done, Effects* effects) {
+absl::Status Scheduler::RetireSlots(const TaskRecord& done, bool leased_too, Effects* effects) {
   FSC_ASSIGN_OR_RETURN(std::vector<TaskRecord> tasks, store_->TasksOfJob(done.task.job_id()));
   std::vector<std::string> retired;
   for (TaskRecord& slot : tasks) {
     proto::Task& wire = slot.task;
     if (wire.kind() != proto::TASK_TRAIN || wire.id() == done.task.id()) continue;
-    if (wire.state() != proto::TASK_PENDING && wire.state() != proto::TASK_LEASED) continue;
+    if (wire.state() != proto::TASK_PENDING &&
+        !(leased_too && wire.state() == proto::TASK_LEASED)) {
+      continue;
+    }
     // A leased member keeps its worker id, so that its own CompleteTask is acknowledged.
     wire.set_state(proto::TASK_SUCCEEDED);
     wire.set_progress(1.0);
     wire.set_lease_expires_unix_ms(0);
     wire.clear_outputs();
-    wire.set_error(absl::StrCat("retired: ", done.task.id(), " delivered the model"));
+    wire.set_error(absl::StrCat("retired: ", done.task.id(),
+                                leased_too ? " delivered the model" : " finished training"));
     FSC_RETURN_IF_ERROR(store_->UpdateTask(slot));
     retired.push_back(wire.id());
   }
   if (retired.empty()) return absl::OkStatus();
   effects->tasks_changed = true;
   return Log(done.task.job_id(), done.task.id(),
-             absl::StrCat("train stage done: ", done.task.id(), " delivered the model; slots ",
+             absl::StrCat(leased_too ? "train stage done: " : "training finished: ", done.task.id(),
+                          leased_too ? " delivered the model" : " ended", "; slots ",
                           absl::StrJoin(retired, ", "), " retired"),
              effects);
 }

@@ -12,9 +12,10 @@
 //   - A multi-rank train stage (planner.h TrainSlots > 1) is one group of rank-slot tasks
 //     (train_groups.h): TrainGroupOf says who is in which generation. A slot whose worker is
 //     lost goes back to pending like any task (a new trainer may take it and join); a slot out
-//     of attempts is retired while other slots of the stage are still live. When a slot
-//     completes with the model (the final generation's rank 0), the stage is over: the other
-//     slots are retired (succeeded without outputs; members completing later are acknowledged),
+//     of attempts is retired while other slots of the stage are still live. Once a member
+//     completes, nobody joins any more (pending slots are retired). When a slot completes with
+//     the model (the final generation's rank 0), the stage is over: the other slots are
+//     retired (succeeded without outputs; members completing later are acknowledged),
 //     and tasks reading the stage's model get it from that slot whichever slot they name.
 //   - Job state rolls up from its tasks (queued -> running -> succeeded/failed/cancelled); the
 //     job's artifacts are the outputs of its final tasks. Every change appends a JobEvent and
@@ -129,9 +130,10 @@ class Scheduler {
                           Effects* effects);
   absl::Status SetJobState(proto::Job* job, proto::JobState state, const std::string& error,
                            Effects* effects);
-  // Ends the other slots of `done`'s train stage once it delivered the model: pending and leased
-  // slots become succeeded without outputs ("retired").
-  absl::Status RetireSlots(const TaskRecord& done, Effects* effects);
+  // Ends the other slots of `done`'s train stage once it finished: pending slots (and, when it
+  // delivered the model, `leased_too`, the leased ones) become succeeded without outputs
+  // ("retired").
+  absl::Status RetireSlots(const TaskRecord& done, bool leased_too, Effects* effects);
   // Whether `task` is a slot of a multi-rank train stage.
   absl::StatusOr<bool> IsRankSlot(const proto::Task& task);
   // The planner's view of a dataset of `owner` (INVALID_ARGUMENT when they have none such).

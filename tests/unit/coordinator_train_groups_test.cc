@@ -260,6 +260,24 @@ TEST_F(TrainGroupsTest, TheModelSlotEndsTheStageAndTheOthersAreRetired) {
   EXPECT_EQ(scheduler_->Heartbeat(w3, {solo->id()}).value().cancel_task_ids_size(), 1);
 }
 
+TEST_F(TrainGroupsTest, NobodyJoinsOnceAMemberFinished) {
+  std::string job_id = Submit(TrainSpec(2, 3));
+  std::string w1 = Trainer("one"), w2 = Trainer("two"), w3 = Trainer("three");
+  auto t1 = Lease(w1);
+  auto t2 = Lease(w2);
+  ASSERT_TRUE(t1 && t2);
+  // Rank 1 is done (rank 0 is still uploading the model): the free third slot is retired, so an
+  // idle trainer does not start a generation nobody else will join.
+  ASSERT_TRUE(scheduler_->CompleteTask(w2, t2->id(), {}).ok());
+  proto::Job job = Job(job_id);
+  EXPECT_EQ(job.tasks(2).state(), proto::TASK_SUCCEEDED);
+  EXPECT_NE(job.tasks(2).error().find("finished training"), std::string::npos);
+  EXPECT_EQ(job.tasks(0).state(), proto::TASK_LEASED);
+  EXPECT_FALSE(Lease(w3).has_value());
+  ASSERT_TRUE(scheduler_->CompleteTask(w1, t1->id(), Model("end")).ok());
+  EXPECT_EQ(Job(job_id).state(), proto::JOB_SUCCEEDED);
+}
+
 TEST_F(TrainGroupsTest, ASlotOutOfAttemptsIsRetiredWhileOthersGoOn) {
   std::string job_id = Submit(TrainSpec(2, 0));
   std::string w1 = Trainer("one"), w2 = Trainer("two");
