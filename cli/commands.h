@@ -25,6 +25,7 @@ int RunCancelCommand(const Args& args);
 int RunDatasetCommand(const Args& args);
 int RunFetchCommand(const Args& args);
 int RunVerifyCommand(const Args& args);
+int RunModelCommand(const Args& args);
 
 }  // namespace fsc::cli
 

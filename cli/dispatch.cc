@@ -31,6 +31,8 @@ const Verb kVerbs[] = {
     {"cancel", "cancel one of your jobs", RunCancelCommand},
     {"dataset", "upload inputs to the cluster, list them", RunDatasetCommand},
     {"fetch", "download a finished job's results", RunFetchCommand},
+    {"model", "inspect trained model folders (diff: compare two models' weights)",
+     RunModelCommand},
 };
 
 void PrintHelp() {

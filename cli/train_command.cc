@@ -2,9 +2,12 @@
 // and, with --metrics-port, Prometheus metrics served while training.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -14,6 +17,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "cli/commands.h"
+#include "core/dist/elastic.h"
+#include "core/dist/local_group.h"
+#include "core/dist/local_launcher.h"
 #include "core/metrics/http_server.h"
 #include "core/metrics/process_metrics.h"
 #include "core/metrics/standard_metrics.h"
@@ -100,6 +106,61 @@ class TrainGauges {
   metrics::Gauge *gan_g_a_ = nullptr, *gan_g_b_ = nullptr, *gan_d_a_ = nullptr, *gan_d_b_ = nullptr;
 };
 
+// `fsc train --ranks N`: this process starts N ranks of itself (its arguments without --ranks,
+// plus --dist-rank/--dist-world/--dist-store; ranks > 0 write their checkpoints to a folder of
+// their own under the store) and waits for them. Rank 0 writes MODEL_DIR.
+int RunLocalRanks(const Args& args, int ranks) {
+  Args base;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--ranks") {
+      ++i;
+      continue;
+    }
+    if (args[i].rfind("--ranks=", 0) == 0) continue;
+    base.push_back(args[i]);
+  }
+  absl::StatusOr<std::string> self = dist::SelfExecutable();
+  if (!self.ok()) {
+    std::cerr << "fsc train: --ranks: " << self.status().message() << "\n";
+    return 1;
+  }
+  char pattern[] = "/tmp/fsc-ranks-XXXXXX";
+  if (mkdtemp(pattern) == nullptr) {
+    std::cerr << "fsc train: --ranks: cannot make a rendezvous folder in /tmp\n";
+    return 1;
+  }
+  const std::string store = pattern;
+  std::vector<std::vector<std::string>> argvs;
+  for (int r = 0; r < ranks; ++r) {
+    std::vector<std::string> argv = {*self, "train"};
+    argv.insert(argv.end(), base.begin(), base.end());
+    argv.insert(argv.end(), {"--dist-rank", std::to_string(r), "--dist-world",
+                             std::to_string(ranks), "--dist-store", store});
+    if (r > 0) {
+      argv.insert(argv.end(), {"-m", absl::StrCat(store, "/rank-", r), "--metrics-port", "-1"});
+    }
+    argvs.push_back(std::move(argv));
+  }
+  std::cerr << "fsc train: starting " << ranks << " local ranks (rendezvous in " << store << ")\n";
+  // Children share the terminal's Ctrl-C; this process only waits.
+  std::signal(SIGINT, SIG_IGN);
+  absl::StatusOr<std::vector<dist::RankExit>> exits = dist::RunLocalRanks(argvs, absl::Seconds(60));
+  std::error_code ec;
+  std::filesystem::remove_all(store, ec);
+  if (!exits.ok()) {
+    std::cerr << "fsc train: --ranks: " << exits.status().message() << "\n";
+    return 1;
+  }
+  int code = 0;
+  for (const dist::RankExit& e : *exits) {
+    if (e.exit_code != 0) {
+      std::cerr << "fsc train: rank " << e.rank << " exited with status " << e.exit_code << "\n";
+      code = 1;
+    }
+  }
+  return code;
+}
+
 }  // namespace
 
 int RunTrainCommand(const Args& args) {
@@ -182,6 +243,26 @@ int RunTrainCommand(const Args& args) {
             "serve Prometheus metrics at http://HOST:PORT/metrics while training (0: any free "
             "port; -1: off)");
   flags.String("metrics-host", 0, &metrics_host, "address --metrics-port listens on");
+  // Data-parallel training (core/dist). --batch stays the global batch whatever the ranks.
+  int ranks = 1, dist_rank = 0, dist_world = 0, bucket_mb = 25, collective_timeout = 30;
+  std::string dist_store;
+  dist::ElasticOptions elastic;
+  flags.Int("ranks", 0, &ranks,
+            "train data-parallel on N processes of this machine (gradients all-reduced; --batch "
+            "is the global batch, shared by the ranks)");
+  flags.Int("dist-rank", 0, &dist_rank, "this process's rank in a --dist-world group");
+  flags.Int("dist-world", 0, &dist_world,
+            "size of a fixed group of processes started by hand (with --dist-rank and "
+            "--dist-store; --ranks does this for you)");
+  flags.String("dist-store", 0, &dist_store,
+               "folder shared by the group's processes, where they find each other");
+  flags.String("backend", 0, &elastic.backend,
+               "collectives: auto (nccl on a GPU, gloo on the CPU), gloo or nccl");
+  flags.Int("bucket-mb", 0, &bucket_mb, "gradient all-reduce bucket size in MiB");
+  flags.String("bind-address", 0, &elastic.bind_address,
+               "address this rank's collectives listen on (default 127.0.0.1)");
+  flags.Int("collective-timeout", 0, &collective_timeout,
+            "seconds a collective may wait for the other ranks before failing");
 
   std::vector<std::string> positional;
   if (auto exit_code = flags.ParseOrExit(args, &positional)) return *exit_code;
@@ -192,6 +273,28 @@ int RunTrainCommand(const Args& args) {
   }
   options.iterations = iterations;
   options.seed = seed;
+  if (ranks < 1 || bucket_mb < 1 || collective_timeout < 1 || dist_world < 0) {
+    std::cerr << "fsc train: --ranks, --bucket-mb and --collective-timeout must be >= 1\n";
+    return 2;
+  }
+  if (ranks > 1 && dist_world > 0) {
+    std::cerr << "fsc train: --ranks starts its own group; do not combine it with --dist-world\n";
+    return 2;
+  }
+  if (dist_world > 0 && (dist_rank < 0 || dist_rank >= dist_world || dist_store.empty())) {
+    std::cerr << "fsc train: --dist-world W needs --dist-rank in [0, W) and --dist-store DIR\n";
+    return 2;
+  }
+  if (ranks > 1) return RunLocalRanks(args, ranks);
+  const bool distributed = dist_world > 1;
+  const bool quiet = distributed && dist_rank > 0;  // rank 0 speaks for the group
+  elastic.bucket_bytes = static_cast<int64_t>(bucket_mb) << 20;
+  if (distributed) {
+    // Sharded from the start (RunElastic keeps the shard while the group stays the same).
+    options.rank = dist_rank;
+    options.world_size = dist_world;
+  }
+  elastic.collective_timeout = absl::Seconds(collective_timeout);
   if (!architecture_file.empty()) {
     absl::StatusOr<std::string> text = util::ReadFile(architecture_file);
     nlohmann::json layout =
@@ -245,6 +348,12 @@ int RunTrainCommand(const Args& args) {
       t.faces(train::Side::kB), options.batch_size, resume.empty() ? "starting" : "resuming",
       t.iteration(), options.iterations);
 
+  if (distributed) {
+    std::cerr << absl::StrFormat("fsc train: rank %d of %d, %d faces per side of the batch\n",
+                                 dist_rank, dist_world,
+                                 (dist_rank + 1) * options.batch_size / dist_world -
+                                     dist_rank * options.batch_size / dist_world);
+  }
   std::optional<TrainGauges> gauges;
   if (serve_metrics) {
     gauges.emplace(metrics::Standard(), gan, mask);
@@ -253,23 +362,32 @@ int RunTrainCommand(const Args& args) {
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   const bool terminal = isatty(fileno(stderr)) != 0;
-  util::Progress bar("train", options.iterations, "it");
+  std::optional<util::Progress> bar;  // ranks > 0 show none
+  if (!quiet) bar.emplace("train", options.iterations, "it");
   train::TrainCallbacks callbacks;
   callbacks.should_stop = [] { return g_stop.load(); };
   callbacks.on_step = [&](int64_t iteration, const train::StepLosses& losses) {
     if (gauges) gauges->Step(iteration, losses);
-    bar.Update(iteration);
+    if (bar) bar->Update(iteration);
   };
   callbacks.on_interval = [&](const train::IntervalReport& r) {
     if (gauges) gauges->Interval(r);
+    if (quiet) return;
     // On a terminal the line replaces the bar, which is redrawn at the next step.
     std::fprintf(stderr, "%s%s\n", terminal ? "\r\x1b[K" : "", LossLine(r, gan, mask).c_str());
   };
   callbacks.on_event = [&](const std::string& text) {
-    std::fprintf(stderr, "%s%s\n", terminal ? "\r\x1b[K" : "", text.c_str());
+    std::fprintf(stderr, "%s%s%s\n", terminal ? "\r\x1b[K" : "",
+                 distributed ? absl::StrCat("rank ", dist_rank, ": ").c_str() : "", text.c_str());
   };
-  absl::StatusOr<train::RunSummary> summary = t.Run(callbacks);
-  bar.Finish();
+  absl::StatusOr<train::RunSummary> summary;
+  if (distributed) {
+    dist::LocalGroup group(dist_store, dist_rank, dist_world);
+    summary = dist::RunElastic(&t, &group, elastic, callbacks);
+  } else {
+    summary = t.Run(callbacks);
+  }
+  if (bar) bar->Finish();
   if (!summary.ok()) {
     std::cerr << "fsc train: " << summary.status().message() << "\n";
     return 1;
@@ -281,7 +399,17 @@ int RunTrainCommand(const Args& args) {
       summary->stopped ? "stopped" : "done", summary->end_iteration, summary->seconds,
       summary->examples_per_sec, loader.waits, loader.wait_seconds,
       summary->stopped ? "; resume with --resume " + options.model_dir : "");
-  if (json) {
+  if (distributed) {
+    const auto& d = summary->dist;
+    const double hidden =
+        d.allreduce_seconds > 0 ? 1.0 - d.allreduce_wait_seconds / d.allreduce_seconds : 0;
+    std::cerr << absl::StrFormat(
+        "fsc train: rank %d: compute %.2f s, all-reduce %.2f s (%.2f s not hidden, %.0f%% "
+        "hidden), %.1f MB all-reduced\n",
+        dist_rank, d.compute_seconds, d.allreduce_seconds, d.allreduce_wait_seconds,
+        100 * std::max(0.0, hidden), d.allreduce_bytes / 1e6);
+  }
+  if (json && !quiet) {
     nlohmann::json losses = nlohmann::json::array();
     for (const train::StepLosses& l : summary->losses) {
       nlohmann::json entry = {{"loss_a", l.a}, {"loss_b", l.b}};
@@ -306,6 +434,15 @@ int RunTrainCommand(const Args& args) {
                           {"loader_wait_seconds", loader.wait_seconds},
                           {"loader_produce_seconds", loader.produce_seconds},
                           {"losses", losses}};
+    if (distributed) {
+      const auto& d = summary->dist;
+      out["dist"] = {{"world_size", d.final_world_size},
+                     {"generations", d.generations},
+                     {"compute_seconds", d.compute_seconds},
+                     {"allreduce_seconds", d.allreduce_seconds},
+                     {"allreduce_wait_seconds", d.allreduce_wait_seconds},
+                     {"allreduce_bytes", d.allreduce_bytes}};
+    }
     std::cout << out.dump(2) << "\n";
   }
   return 0;

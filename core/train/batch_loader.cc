@@ -120,6 +120,10 @@ absl::Status ValidateOptions(const BatchLoaderOptions& o) {
     return bad(absl::StrCat("rank ", o.rank, " of world size ", o.world_size, " is not valid"));
   }
   if (o.first_batch < 0) return bad(absl::StrCat("first batch ", o.first_batch, " is negative"));
+  if (o.global_batch < 0 || (o.global_batch > 0 && o.global_batch < o.world_size)) {
+    return bad(absl::StrCat("global batch ", o.global_batch, " cannot be shared by ", o.world_size,
+                            " ranks (each needs at least one row)"));
+  }
   return ValidateAugmentOptions(o.augment);
 }
 
@@ -140,8 +144,18 @@ absl::StatusOr<std::unique_ptr<BatchLoader>> BatchLoader::Create(
   if (a == nullptr && b == nullptr) {
     return absl::InvalidArgumentError("batch loader: needs the face set of side A, B or both");
   }
-  const int64_t global_batch = static_cast<int64_t>(options.batch_size) * options.world_size;
+  const int64_t global_batch = options.global_batch > 0
+                                   ? options.global_batch
+                                   : static_cast<int64_t>(options.batch_size) * options.world_size;
   std::unique_ptr<BatchLoader> loader(new BatchLoader(options));
+  loader->global_rows_ = global_batch;
+  if (options.global_batch > 0) {
+    loader->first_row_ = options.rank * global_batch / options.world_size;
+    loader->rows_ = (options.rank + 1) * global_batch / options.world_size - loader->first_row_;
+  } else {
+    loader->first_row_ = static_cast<int64_t>(options.rank) * options.batch_size;
+    loader->rows_ = options.batch_size;
+  }
   const FaceSet* sets[2] = {a, b};
   for (int s = 0; s < 2; ++s) {
     if (sets[s] == nullptr) continue;
@@ -150,7 +164,7 @@ absl::StatusOr<std::unique_ptr<BatchLoader>> BatchLoader::Create(
       return absl::InvalidArgumentError(absl::StrCat(
           "face set ", SideName(static_cast<Side>(s)), " (", set.dir(), ") has ", set.size(),
           " faces, fewer than the batch of ", global_batch,
-          (options.world_size > 1
+          (options.world_size > 1 && options.global_batch == 0
                ? absl::StrCat(" (", options.batch_size, " x ", options.world_size, " ranks)")
                : std::string()),
           "; extract more faces or lower the batch size"));
@@ -287,8 +301,11 @@ std::shared_ptr<const std::vector<int64_t>> BatchLoader::Permutation(Side side, 
 absl::StatusOr<Batch> BatchLoader::Produce(Side side, int64_t index) {
   const SideState& state = *sides_[static_cast<int>(side)];
   const int64_t n = static_cast<int64_t>(state.faces.size());
-  const int64_t count = options_.batch_size;
-  const int64_t first = (index * options_.world_size + options_.rank) * count;
+  // Batch `index` of this rank is rows [first_row_, first_row_ + rows_) of global batch `index`
+  // (without global_batch, rows_ = batch_size and global_rows_ = batch_size · world_size, which
+  // is the (k·w + r)·B layout).
+  const int64_t count = rows_;
+  const int64_t first = index * global_rows_ + first_row_;
   try {
     Batch batch = AllocateBatch(side, count, options_.augment.size, options_.mask_type.has_value(),
                                 static_cast<bool>(options_.weight_map), UsePinnedMemory(options_));

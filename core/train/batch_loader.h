@@ -47,9 +47,14 @@ namespace fsc::train {
 enum class Side { kA = 0, kB = 1 };
 
 struct BatchLoaderOptions {
-  int batch_size = 16;  // per side and per rank
-  int threads = 2;      // worker threads, shared by both sides
-  int prefetch = 4;     // batches per side made ahead (in flight + waiting); >= 1
+  int batch_size = 16;  // per side and per rank (ignored with global_batch)
+  // > 0: a fixed global batch G per side, sharded: rank r's batch k holds rows
+  // [r·G/w, (r+1)·G/w) of global batch k, i.e. stream positions k·G + row. The samples of a
+  // global batch are then the same whatever w (also when w does not divide G), which is what
+  // elastic training (a world that changes size mid-run) needs. Requires w <= G.
+  int64_t global_batch = 0;
+  int threads = 2;   // worker threads, shared by both sides
+  int prefetch = 4;  // batches per side made ahead (in flight + waiting); >= 1
   uint64_t seed = 0;
   int rank = 0;
   int world_size = 1;
@@ -109,6 +114,9 @@ class BatchLoader {
 
   LoaderStats stats() const;
   const BatchLoaderOptions& options() const { return options_; }
+  // Rows of this rank's batches, and the first row it holds in the global batch.
+  int64_t rows() const { return rows_; }
+  int64_t first_row() const { return first_row_; }
   // Faces of a side (0 when absent).
   int64_t num_faces(Side side) const;
 
@@ -122,6 +130,7 @@ class BatchLoader {
   std::shared_ptr<const std::vector<int64_t>> Permutation(Side side, int64_t epoch);
 
   BatchLoaderOptions options_;
+  int64_t rows_ = 0, first_row_ = 0, global_rows_ = 0;  // per batch: this rank's, its offset, all
   std::unique_ptr<SideState> sides_[2];
 
   mutable std::mutex mu_;

@@ -170,6 +170,10 @@ absl::Status ValidateTrainOptions(const TrainOptions& o) {
   if (o.world_size < 1 || o.rank < 0 || o.rank >= o.world_size) {
     return bad("rank must be in [0, world size)");
   }
+  if (o.world_size > o.batch_size) {
+    return bad(absl::StrCat("a batch of ", o.batch_size, " cannot be shared by ", o.world_size,
+                            " ranks (each needs at least one face per side); raise --batch"));
+  }
   return absl::OkStatus();
 }
 

@@ -45,7 +45,7 @@ struct TrainOptions {
   // Data.
   std::string faces_a, faces_b;  // folders written by fsc extract
   std::string model_dir;         // checkpoints, previews
-  int batch_size = 16;           // per side (per rank)
+  int batch_size = 16;           // per side; the GLOBAL batch, shared by the ranks
   double coverage = 0.875;       // centre fraction of the aligned face the model sees
   std::string mask_type =
       "extended";  // landmark mask for the masked loss: none|hull|components|extended
@@ -86,10 +86,11 @@ struct TrainOptions {
   int64_t seed = 0;
   bool deterministic = false;  // torch's deterministic algorithms (bit-exact resume)
 
-  // Data-parallel runs (not saved in the manifest).
+  // Data-parallel runs (not saved in the manifest). Rank r of world_size trains on rows
+  // [r·B/w, (r+1)·B/w) of each global batch of batch_size B (batch_loader.h).
   int rank = 0;
   int world_size = 1;
-  bool write_checkpoints = true;  // only rank 0 writes in a data-parallel run
+  bool write_checkpoints = true;  // false: Save and WritePreview do nothing
   GradientHook gradient_hook;
 };
 

@@ -374,6 +374,13 @@ absl::StatusOr<torch::Tensor> TrainStep::Predict(const torch::Tensor& input, mod
   }
 }
 
+std::vector<std::pair<std::string, std::vector<torch::Tensor>>> TrainStep::GradientGroups() const {
+  std::vector<std::pair<std::string, std::vector<torch::Tensor>>> groups;
+  groups.emplace_back("model", ParamList(optimizer_->params()));
+  if (disc_optimizer_) groups.emplace_back("discriminators", ParamList(disc_optimizer_->params()));
+  return groups;
+}
+
 NamedTensors TrainStep::ModelTensors() const { return ModuleTensors(*model_); }
 
 NamedTensors TrainStep::DiscriminatorTensors() const {

@@ -25,6 +25,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -65,6 +67,16 @@ class TrainStep {
   // The model's face for `input` (N x 3 x S x S, 0..1) through decoder `side`, without gradients,
   // as float32 on the CPU (for previews).
   absl::StatusOr<torch::Tensor> Predict(const torch::Tensor& input, model::Side side);
+
+  // Replaces options.gradient_hook (data-parallel runs change it between generations).
+  absl::Status SetGradientHook(GradientHook hook) {
+    options_.gradient_hook = std::move(hook);
+    return absl::OkStatus();
+  }
+
+  // The parameters whose gradients the gradient hook receives, per group, in the hook's order:
+  // {"model", ...} and with a GAN {"discriminators", ...}.
+  std::vector<std::pair<std::string, std::vector<torch::Tensor>>> GradientGroups() const;
 
   model::FaceSwapModel& model() { return *model_; }
   const std::shared_ptr<model::FaceSwapModel>& model_ptr() const { return model_; }

@@ -100,18 +100,15 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Build(const TrainOptions& opti
   FSC_ASSIGN_OR_RETURN(t->step_, TrainStep::Create(options));
 
   BatchLoaderOptions lo;
-  lo.batch_size = options.batch_size;
+  lo.global_batch = options.batch_size;
   lo.threads = options.loader_threads;
   lo.seed = static_cast<uint64_t>(options.seed);
-  lo.rank = options.rank;
-  lo.world_size = options.world_size;
   lo.mask_type = mask;
   lo.augment.size = static_cast<int>(t->step_->model().input_size());
   lo.augment.coverage = options.coverage;
   lo.augment.augment = options.augment;
   lo.augment.warp = options.warp;
   lo.pin_memory = t->step_->device().is_cuda();
-  lo.first_batch = first_batch;
   if (mask || options.eye_multiplier != 1 || options.mouth_multiplier != 1) {
     // Mask x eye/mouth emphasis, made on the loader's threads (the step only multiplies).
     LossWeightOptions weights;
@@ -122,15 +119,8 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Build(const TrainOptions& opti
       return BuildLossWeightMap(s.landmarks, cv::Size(size, size), s.mask, weights);
     };
   }
-  absl::StatusOr<std::unique_ptr<BatchLoader>> loader =
-      BatchLoader::Create(t->set_a_.get(), t->set_b_.get(), lo);
-  if (!loader.ok()) {
-    return absl::Status(loader.status().code(),
-                        absl::StrCat(loader.status().message(), " (faces A: ", options.faces_a,
-                                     ", ", t->set_a_->size(), " faces; faces B: ", options.faces_b,
-                                     ", ", t->set_b_->size(), " faces)"));
-  }
-  t->loader_ = *std::move(loader);
+  t->loader_options_ = lo;
+  FSC_RETURN_IF_ERROR(t->ResetLoader(first_batch));
 
   BatchLoaderOptions plain = lo;
   plain.weight_map = nullptr;
@@ -140,8 +130,144 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Build(const TrainOptions& opti
   FSC_ASSIGN_OR_RETURN(
       t->preview_b_, MakePlainBatch(*t->set_b_, Side::kB,
                                     PreviewFaces(t->set_b_->size(), options.preview_rows), plain));
-  // The loader has its own copies of the faces; the previews need none beyond their batches.
   return t;
+}
+
+absl::Status Trainer::ResetLoader(int64_t first_batch) {
+  BatchLoaderOptions lo = loader_options_;
+  lo.rank = options_.rank;
+  lo.world_size = options_.world_size;
+  lo.first_batch = first_batch;
+  loader_.reset();  // its workers stop before the new ones start
+  absl::StatusOr<std::unique_ptr<BatchLoader>> loader =
+      BatchLoader::Create(set_a_.get(), set_b_.get(), lo);
+  if (!loader.ok()) {
+    return absl::Status(loader.status().code(),
+                        absl::StrCat(loader.status().message(), " (faces A: ", options_.faces_a,
+                                     ", ", set_a_->size(), " faces; faces B: ", options_.faces_b,
+                                     ", ", set_b_->size(), " faces)"));
+  }
+  loader_ = *std::move(loader);
+  return absl::OkStatus();
+}
+
+absl::Status Trainer::SetDataParallel(int rank, int world_size, GradientHook hook) {
+  if (world_size < 1 || rank < 0 || rank >= world_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("rank ", rank, " of a world of ", world_size, " is not valid"));
+  }
+  if (world_size > options_.batch_size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a batch of ", options_.batch_size, " cannot be shared by ", world_size,
+        " ranks (each needs at least one face per side); train with a larger --batch"));
+  }
+  const bool reshard = rank != options_.rank || world_size != options_.world_size;
+  options_.rank = rank;
+  options_.world_size = world_size;
+  options_.gradient_hook = std::move(hook);
+  FSC_RETURN_IF_ERROR(step_->SetGradientHook(options_.gradient_hook));
+  // The loader is always at batch iteration_ between steps (ImportState and
+  // RestoreLastCheckpoint re-create it themselves), so the same shard needs no new one.
+  return reshard ? ResetLoader(iteration_) : absl::OkStatus();
+}
+
+absl::Status Trainer::LoadState(const std::map<std::string, std::string>& blobs,
+                                const std::function<std::string(const std::string&)>& what) {
+  for (const char* role : {"weights", "optimizer"}) {
+    if (blobs.count(role) == 0) {
+      return absl::DataLossError(absl::StrCat(what(role), ": no ", role, " state"));
+    }
+  }
+  FSC_ASSIGN_OR_RETURN(auto weights, ParseTensors(blobs.at("weights"), what("weights")));
+  FSC_RETURN_IF_ERROR(step_->LoadModel(weights, what("weights")));
+  const bool had_gan = blobs.count("discriminators") > 0;
+  if (had_gan && step_->has_gan()) {
+    FSC_ASSIGN_OR_RETURN(auto disc,
+                         ParseTensors(blobs.at("discriminators"), what("discriminators")));
+    FSC_RETURN_IF_ERROR(step_->LoadDiscriminators(disc, what("discriminators")));
+  }
+  FSC_ASSIGN_OR_RETURN(auto optimizer, ParseTensors(blobs.at("optimizer"), what("optimizer")));
+  return step_->LoadOptimizers(optimizer, what("optimizer"), had_gan && step_->has_gan());
+}
+
+absl::StatusOr<std::string> Trainer::ExportState() const {
+  // Framing: an 8-byte little-endian header length, a JSON header (iteration, loss history,
+  // each blob's role and size), then the blobs in the header's order.
+  std::vector<std::pair<std::string, std::string>> blobs;
+  std::string bytes;
+  FSC_ASSIGN_OR_RETURN(bytes, SerializeTensors(step_->ModelTensors()));
+  blobs.emplace_back("weights", std::move(bytes));
+  FSC_ASSIGN_OR_RETURN(bytes, SerializeTensors(step_->OptimizerTensors()));
+  blobs.emplace_back("optimizer", std::move(bytes));
+  if (step_->has_gan()) {
+    FSC_ASSIGN_OR_RETURN(bytes, SerializeTensors(step_->DiscriminatorTensors()));
+    blobs.emplace_back("discriminators", std::move(bytes));
+  }
+  nlohmann::json header = {{"iteration", iteration_},
+                           {"loss_history", loss_history_},
+                           {"blobs", nlohmann::json::array()}};
+  size_t total = 0;
+  for (const auto& [role, blob] : blobs) {
+    header["blobs"].push_back({{"role", role}, {"size", blob.size()}});
+    total += blob.size();
+  }
+  const std::string head = header.dump();
+  std::string out;
+  out.reserve(8 + head.size() + total);
+  uint64_t n = head.size();
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+  out += head;
+  for (const auto& entry : blobs) out += entry.second;
+  return out;
+}
+
+absl::Status Trainer::ImportState(const std::string& bytes) {
+  const auto corrupt = [](const std::string& why) {
+    return absl::DataLossError(absl::StrCat("received training state is corrupt: ", why));
+  };
+  if (bytes.size() < 8) return corrupt("shorter than its header");
+  uint64_t n = 0;
+  for (int i = 0; i < 8; ++i)
+    n |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[i])) << (8 * i);
+  if (n > bytes.size() - 8) return corrupt("header length past the end");
+  nlohmann::json header = nlohmann::json::parse(bytes.substr(8, n), nullptr, false);
+  if (header.is_discarded() || !header.is_object() || !header.contains("blobs")) {
+    return corrupt("header is not JSON");
+  }
+  std::map<std::string, std::string> blobs;
+  size_t offset = 8 + n;
+  try {
+    for (const auto& b : header.at("blobs")) {
+      const size_t size = b.at("size").get<size_t>();
+      if (size > bytes.size() - offset) return corrupt("a blob runs past the end");
+      blobs[b.at("role").get<std::string>()] = bytes.substr(offset, size);
+      offset += size;
+    }
+    FSC_RETURN_IF_ERROR(LoadState(blobs, [](const std::string& role) {
+      return absl::StrCat("received training state (", role, ")");
+    }));
+    iteration_ = header.at("iteration").get<int64_t>();
+    loss_history_ = header.at("loss_history");
+  } catch (const nlohmann::json::exception& e) {
+    return corrupt(e.what());
+  }
+  return ResetLoader(iteration_);
+}
+
+absl::Status Trainer::RestoreLastCheckpoint() {
+  if (!HasCheckpoint(options_.model_dir)) {
+    return absl::NotFoundError(
+        absl::StrCat(options_.model_dir, " holds no checkpoint to go back to"));
+  }
+  FSC_ASSIGN_OR_RETURN(LoadedCheckpoint checkpoint, ReadCheckpoint(options_.model_dir));
+  const CheckpointManifest& m = checkpoint.manifest;
+  FSC_RETURN_IF_ERROR(LoadState(checkpoint.blobs, [&](const std::string& role) {
+    return options_.model_dir + "/" + m.files.at(role).name;
+  }));
+  iteration_ = m.iteration;
+  saved_iteration_ = m.iteration;
+  loss_history_ = m.loss_history;
+  return ResetLoader(m.next_batch);
 }
 
 absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& options) {
@@ -187,22 +313,11 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Resume(const std::string& dir,
                      m.model_options.learn_mask ? "with" : "without", " --learn-mask"));
   }
   FSC_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, Build(options, m.next_batch));
-  const auto file = [&](const std::string& role) { return dir + "/" + m.files.at(role).name; };
-  FSC_ASSIGN_OR_RETURN(auto weights, ParseTensors(checkpoint.blobs.at("weights"), file("weights")));
-  FSC_RETURN_IF_ERROR(t->step_->LoadModel(weights, file("weights")));
-  const bool had_gan = checkpoint.blobs.count("discriminators") > 0;
-  if (had_gan && t->step_->has_gan()) {
-    FSC_ASSIGN_OR_RETURN(
-        auto disc, ParseTensors(checkpoint.blobs.at("discriminators"), file("discriminators")));
-    FSC_RETURN_IF_ERROR(t->step_->LoadDiscriminators(disc, file("discriminators")));
-  }
   if (checkpoint.blobs.count("optimizer") == 0) {
     return absl::DataLossError(absl::StrCat(manifest_path, " names no optimizer state file"));
   }
-  FSC_ASSIGN_OR_RETURN(auto optimizer,
-                       ParseTensors(checkpoint.blobs.at("optimizer"), file("optimizer")));
-  FSC_RETURN_IF_ERROR(
-      t->step_->LoadOptimizers(optimizer, file("optimizer"), had_gan && t->step_->has_gan()));
+  const auto file = [&](const std::string& role) { return dir + "/" + m.files.at(role).name; };
+  FSC_RETURN_IF_ERROR(t->LoadState(checkpoint.blobs, file));
   t->iteration_ = m.iteration;
   t->saved_iteration_ = dir == options.model_dir ? m.iteration : -1;
   t->loss_history_ = m.loss_history;
@@ -240,6 +355,10 @@ absl::Status Trainer::Save() {
   FSC_RETURN_IF_ERROR(WriteCheckpoint(options_.model_dir, m, blobs, write).status());
   saved_iteration_ = iteration_;
   return absl::OkStatus();
+}
+
+void Trainer::RecordInterval(const IntervalReport& report) {
+  loss_history_.push_back(IntervalToJson(report, step_->has_gan(), step_->model().learn_mask()));
 }
 
 absl::Status Trainer::WritePreview() {

@@ -12,14 +12,19 @@
 // and thread count (and options.deterministic), a run of N iterations resumed to N + M gives
 // bit for bit the weights of an uninterrupted N + M run.
 //
-// Data-parallel runs reuse this class: options.rank / world_size shard the loader,
-// options.gradient_hook all-reduces gradients between backward and the optimiser step, and
-// options.write_checkpoints is left on for rank 0 only.
+// Data-parallel runs (core/dist/elastic.h) reuse this class: options.batch_size is the GLOBAL
+// batch per side, and rank r of w trains on rows [r·B/w, (r+1)·B/w) of every global batch
+// (batch_loader.h), so the samples of a step are the same whatever the world size;
+// options.gradient_hook all-reduces gradients between backward and the optimiser step.
+// SetDataParallel changes rank, world and hook of a live trainer (the loader is re-sharded at
+// the current iteration), ExportState / ImportState move the whole training state between ranks
+// and RestoreLastCheckpoint goes back to the last Save after a failed step.
 #ifndef FSC_CORE_TRAIN_TRAINER_H_
 #define FSC_CORE_TRAIN_TRAINER_H_
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -103,11 +108,30 @@ class Trainer {
   // where the last good state is kept).
   absl::StatusOr<RunSummary> Run(const TrainCallbacks& callbacks = {});
 
+  // Makes this trainer rank `rank` of `world_size` with `hook` (empty: none): the loader is
+  // re-sharded so that the next batch is this rank's rows of global batch iteration().
+  // INVALID_ARGUMENT when the global batch has fewer rows than ranks.
+  absl::Status SetDataParallel(int rank, int world_size, GradientHook hook);
+  // The whole training state (weights, optimiser and discriminator state, iteration, loss
+  // history) as bytes, and back; ImportState re-shards the loader at the imported iteration.
+  // ImportState: DATA_LOSS for bytes that are not an ExportState of this model.
+  absl::StatusOr<std::string> ExportState() const;
+  absl::Status ImportState(const std::string& bytes);
+  // Back to the checkpoint in options().model_dir (the state of the last Save); NOT_FOUND when
+  // there is none yet.
+  absl::Status RestoreLastCheckpoint();
+
   int64_t iteration() const { return iteration_; }
+  int64_t saved_iteration() const { return saved_iteration_; }
+  // Rows of each side's batch this rank trains on (the whole batch_size in a 1-rank run).
+  int64_t shard_rows() const { return loader_->rows(); }
   const TrainOptions& options() const { return options_; }
   TrainStep& step() { return *step_; }
   LoaderStats loader_stats() const { return loader_->stats(); }
   int64_t faces(Side side) const { return loader_->num_faces(side); }
+  // Appends an interval's means to the loss history (what Run does each log_every; for loops
+  // outside Run, such as dist::RunElastic).
+  void RecordInterval(const IntervalReport& report);
   // Interval means kept in the manifest: [{"iteration", "loss_a", "loss_b", ...}, ...].
   const nlohmann::json& loss_history() const { return loss_history_; }
 
@@ -115,10 +139,17 @@ class Trainer {
   Trainer() = default;
   static absl::StatusOr<std::unique_ptr<Trainer>> Build(const TrainOptions& options,
                                                         int64_t first_batch);
+  // (Re)creates the loader for options_'s rank and world, starting at batch `first_batch`.
+  absl::Status ResetLoader(int64_t first_batch);
+  // Loads a checkpoint's payloads (as Resume and ImportState do).
+  // `what(role)` names a payload in messages (its file).
+  absl::Status LoadState(const std::map<std::string, std::string>& blobs,
+                         const std::function<std::string(const std::string&)>& what);
 
   TrainOptions options_;
   std::unique_ptr<FaceSet> set_a_, set_b_;
   std::unique_ptr<TrainStep> step_;
+  BatchLoaderOptions loader_options_;  // first_batch, rank and world set by ResetLoader
   std::unique_ptr<BatchLoader> loader_;
   Batch preview_a_, preview_b_;
   int64_t iteration_ = 0;
