@@ -12,17 +12,19 @@ namespace fsc::cli {
 namespace {
 
 int RunModelDiff(const Args& args) {
-  bool json = false, optimizer = false, all = false;
+  bool json = false, optimizer = false, all = false, per_tensor = false;
   double tolerance = 1e-5;
   util::FlagSet flags(
       "fsc model diff", "MODEL_A MODEL_B [--tolerance T] [--json]",
       "Compares the weights of two model folders (or snapshots) tensor by tensor: the largest\n"
-      "absolute difference, and the relative one (largest |a - b| over the largest |a| or |b|)\n"
-      "per tensor and overall.\n"
+      "absolute difference, and the relative one (||a - b|| / max(||a||, ||b||), L2 norms) per\n"
+      "tensor and over all tensors together (the one --tolerance applies to; --per-tensor\n"
+      "applies it to every tensor).\n"
       "Exit status: 0 the same within --tolerance (relative), 1 different (or different\n"
       "tensors), 2 usage or unreadable checkpoints.");
   flags.Double("tolerance", 0, &tolerance, "largest relative difference that counts as the same");
   flags.Bool("optimizer", 0, &optimizer, "also compare the optimiser state");
+  flags.Bool("per-tensor", 0, &per_tensor, "every tensor within --tolerance, not just the whole");
   flags.Bool("all", 0, &all, "list every tensor (default: the 10 farthest apart)");
   flags.Bool("json", 0, &json, "print the comparison as JSON on stdout");
   std::vector<std::string> positional;
@@ -41,9 +43,9 @@ int RunModelDiff(const Args& args) {
     std::cerr << "fsc model diff: " << diff.status().message() << "\n";
     return 2;
   }
-  const bool same = diff->Within(tolerance);
+  const bool same = diff->Within(tolerance, per_tensor);
   if (json) {
-    std::cout << train::ModelDiffToJson(*diff, tolerance).dump(2) << "\n";
+    std::cout << train::ModelDiffToJson(*diff, tolerance, per_tensor).dump(2) << "\n";
   } else {
     std::vector<train::TensorDiff> sorted = diff->tensors;
     std::sort(sorted.begin(), sorted.end(),
@@ -58,11 +60,11 @@ int RunModelDiff(const Args& args) {
     for (const auto& n : diff->only_in_b) std::printf("only in B: %s\n", n.c_str());
     for (const auto& n : diff->shape_mismatch) std::printf("different shapes: %s\n", n.c_str());
     std::printf(
-        "%zu tensors; iterations %lld and %lld; max |a-b| %.3g, max relative %.3g: %s "
-        "(tolerance %.3g)\n",
+        "%zu tensors; iterations %lld and %lld; max |a-b| %.3g, largest relative %.3g (overall "
+        "%.3g): %s (tolerance %.3g)\n",
         diff->tensors.size(), static_cast<long long>(diff->iteration_a),
         static_cast<long long>(diff->iteration_b), diff->max_abs, diff->max_relative,
-        same ? "same" : "different", tolerance);
+        diff->overall_relative, same ? "same" : "different", tolerance);
   }
   return same ? 0 : 1;
 }

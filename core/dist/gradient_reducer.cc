@@ -118,11 +118,16 @@ void GradientReducer::set_weight(double weight) {
   weight_ = weight;
 }
 
+void GradientReducer::set_overlap(bool overlap) {
+  std::lock_guard<std::mutex> lock(mu_);
+  overlap_ = overlap;
+}
+
 void GradientReducer::ResetGroup(Group& g) {
   for (auto& bucket : g.state) {
     bucket->arrived.assign(bucket->layout.params.size(), false);
     bucket->missing = static_cast<int>(bucket->layout.params.size());
-    bucket->ready = bucket->done = false;
+    bucket->full = bucket->ready = bucket->done = false;
   }
 }
 
@@ -140,7 +145,7 @@ void GradientReducer::Store(int group, int param, const torch::Tensor& grad) {
     std::lock_guard<std::mutex> lock(mu_);
     weight = weight_;
     again = bucket.arrived[e];
-    if (bucket.ready) return;  // too late for this step's bucket (cannot happen with one backward)
+    if (bucket.full) return;  // too late for this step's bucket (cannot happen with one backward)
   }
   // The copy runs without the lock: only this parameter's hook writes its slot, and the bucket
   // is not reduced before every slot has arrived.
@@ -155,7 +160,8 @@ void GradientReducer::Store(int group, int param, const torch::Tensor& grad) {
   if (!again) {
     bucket.arrived[e] = true;
     if (--bucket.missing == 0) {
-      bucket.ready = true;
+      bucket.full = true;
+      bucket.ready = overlap_;
       cv_.notify_all();
     }
   }
@@ -233,6 +239,8 @@ absl::Status GradientReducer::Finish(const std::string& name,
     const Clock::time_point start = Clock::now();
     {
       std::unique_lock<std::mutex> lock(mu_);
+      for (auto& bucket : g.state) bucket->ready = true;  // all full now (without overlap: go)
+      cv_.notify_all();
       cv_.wait(lock, [&] {
         if (!error_.ok()) return true;
         for (const auto& bucket : g.state) {

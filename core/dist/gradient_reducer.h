@@ -69,6 +69,9 @@ class GradientReducer {
 
   // This rank's share of the global batch (rows / global rows); 1/world for even shards.
   void set_weight(double weight);
+  // false: full buckets wait for Finish instead of being all-reduced during backward (the same
+  // collectives, not overlapped; for measuring what the overlap hides).
+  void set_overlap(bool overlap);
 
   // The gradient hook: waits for `group`'s buckets and writes the reduced gradients into
   // `grads` (the group's gradients in order). The all-reduce's error (DEADLINE_EXCEEDED /
@@ -86,6 +89,7 @@ class GradientReducer {
     torch::Tensor flat;         // float32, the parameters' device
     std::vector<bool> arrived;  // per entry of layout.params, this step
     int missing = 0;            // entries not arrived yet this step
+    bool full = false;          // every entry arrived
     bool ready = false;         // handed to the communication thread
     bool done = false;          // reduced (or failed)
   };
@@ -112,6 +116,7 @@ class GradientReducer {
   std::mutex mu_;
   std::condition_variable cv_;
   double weight_ = 1.0;
+  bool overlap_ = true;
   int cursor_group_ = 0, cursor_bucket_ = 0;  // the next bucket the comm thread reduces
   bool stop_ = false;
   absl::Status error_;

@@ -225,6 +225,44 @@ TEST_F(BatchLoaderTest, ShardsAreDisjointCoverEachEpochAndMatchTheWholeBatch) {
   }
 }
 
+TEST_F(BatchLoaderTest, GlobalBatchShardsUnevenlyAndMatchesTheWholeBatch) {
+  // A global batch of 5 on 3 ranks: rows [0, 1), [1, 3), [3, 5) (r·G/w .. (r+1)·G/w).
+  constexpr int kWorld = 3;
+  constexpr int64_t kGlobal = 5;
+  ASSERT_GE(a_->size(), kGlobal);
+  BatchLoaderOptions options = SmallOptions();
+  options.global_batch = kGlobal;
+  auto whole = MakeLoader(a_, nullptr, options);
+  ASSERT_EQ(whole->rows(), kGlobal);
+  const int64_t begin[] = {0, 1, 3, 5};
+  std::vector<std::unique_ptr<BatchLoader>> ranks;
+  for (int r = 0; r < kWorld; ++r) {
+    BatchLoaderOptions rank_options = options;
+    rank_options.rank = r;
+    rank_options.world_size = kWorld;
+    rank_options.first_batch = 1;  // from the second global batch, as after a re-shard
+    ranks.push_back(MakeLoader(a_, nullptr, rank_options));
+    EXPECT_EQ(ranks[r]->first_row(), begin[r]);
+    EXPECT_EQ(ranks[r]->rows(), begin[r + 1] - begin[r]);
+  }
+  NextOk(*whole, Side::kA);  // global batch 0
+  for (int k = 1; k < 4; ++k) {
+    const Batch global = NextOk(*whole, Side::kA);
+    for (int r = 0; r < kWorld; ++r) {
+      const Batch part = NextOk(*ranks[r], Side::kA);
+      EXPECT_EQ(part.index, k);
+      const auto rows = torch::indexing::Slice(begin[r], begin[r + 1]);
+      EXPECT_TRUE(torch::equal(part.input, global.input.index({rows}))) << k << " " << r;
+      EXPECT_TRUE(torch::equal(part.target, global.target.index({rows}))) << k << " " << r;
+    }
+  }
+  // More ranks than rows is refused.
+  BatchLoaderOptions too_many = options;
+  too_many.world_size = 8;
+  EXPECT_EQ(BatchLoader::Create(a_, nullptr, too_many).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(BatchLoaderTest, FirstBatchResumesTheStream) {
   BatchLoaderOptions options = SmallOptions();
   auto fresh = MakeLoader(a_, b_, options);

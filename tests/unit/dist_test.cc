@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -199,6 +200,9 @@ TEST(GradientReducerTest, UnevenShardsGiveTheFullBatchGradient) {
   std::vector<std::vector<torch::Tensor>> got(world);
   std::vector<absl::Status> errors(world);
   std::vector<ReducerStats> stats(world);
+  // Made here: the seeded initialisation uses LibTorch's global generator, not thread-safe.
+  std::vector<std::unique_ptr<Net>> nets;
+  for (int r = 0; r < world; ++r) nets.push_back(std::make_unique<Net>());
   OnRanks(world, [&](int r) {
     FileStore store(dir);
     auto comm = Connect(Gloo(r, world), &store);
@@ -206,7 +210,7 @@ TEST(GradientReducerTest, UnevenShardsGiveTheFullBatchGradient) {
       errors[r] = comm.status();
       return;
     }
-    Net net;
+    Net& net = *nets[r];
     std::vector<torch::Tensor> params = net.parameters();
     // 80 bytes: several buckets.
     auto reducer = GradientReducer::Create(comm->get(), {{"model", params}}, 80);
