@@ -132,13 +132,15 @@ int Main(int argc, char** argv) {
     return 2;
   }
   if (data_plane_address.empty()) {
+    // The coordinator's name may not resolve yet (a starting cluster): then each training task
+    // looks again (task_runner.cc).
     auto local = fsc::worker::LocalAddressToward(options->address);
-    if (!local.ok()) {
-      std::cerr << "fsc-worker: cannot find this host's address toward the coordinator ("
-                << local.status().message() << "); give --data-plane-address\n";
-      return 2;
+    if (local.ok()) {
+      data_plane_address = *local;
+    } else {
+      Log(absl::StrCat("no route toward the coordinator yet (", local.status().message(),
+                       "); the data plane address is looked up again for each training task"));
     }
-    data_plane_address = *local;
   } else if (absl::Status bindable = fsc::worker::CheckBindable(data_plane_address);
              !bindable.ok()) {
     std::cerr << "fsc-worker: --data-plane-address: " << bindable.message() << "\n";
@@ -179,9 +181,10 @@ int Main(int argc, char** argv) {
     worker.Stop();
   }).detach();
 
-  Log(absl::StrCat("worker '", name, "' (", roles_text, ", ", threads, " threads, ",
-                   session.gpus.size(), " GPUs, data plane ", data_plane_address, ") joining ",
-                   options->address, options->insecure ? " without TLS" : " over TLS"));
+  Log(absl::StrCat(
+      "worker '", name, "' (", roles_text, ", ", threads, " threads, ", session.gpus.size(),
+      " GPUs, data plane ", data_plane_address.empty() ? "looked up per task" : data_plane_address,
+      ") joining ", options->address, options->insecure ? " without TLS" : " over TLS"));
   absl::Status status = worker.Run();
   std::error_code ec;
   if (!keep_task_dirs) fs::remove(work_dir, ec);  // only when empty: task folders are removed

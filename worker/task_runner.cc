@@ -13,6 +13,7 @@
 #include "core/rpc/version.h"
 #include "core/util/status_macros.h"
 #include "worker/convert_task.h"
+#include "worker/data_plane.h"
 #include "worker/extract_task.h"
 #include "worker/merge_alignments_task.h"
 #include "worker/merge_video_task.h"
@@ -262,6 +263,10 @@ absl::Status TaskRunner::Execute(const proto::Task& task) {
     env.report = [&](const TaskProgress& p) { reporter.Report(p); };
     env.cancelled = [this] { return cancelled_.load() || stop_->load(); };
     env.data_plane_address = options_.data_plane_address;
+    if (env.data_plane_address.empty()) {
+      env.data_plane_address =
+          LocalAddressToward(session_->options().connect.address).value_or("127.0.0.1");
+    }
     env.collective_timeout_s = options_.collective_timeout_s;
     env.group = [this, cancelled = env.cancelled](
                     const std::string& job_id) -> std::unique_ptr<dist::GroupDirectory> {
