@@ -393,12 +393,14 @@ int RunTrainCommand(const Args& args) {
     return 1;
   }
   const train::LoaderStats& loader = summary->loader;
-  std::cerr << absl::StrFormat(
-      "fsc train: %s at iteration %d in %.1f s (%.1f examples/s); loader waited %d times, "
-      "%.2f s in all%s\n",
-      summary->stopped ? "stopped" : "done", summary->end_iteration, summary->seconds,
-      summary->examples_per_sec, loader.waits, loader.wait_seconds,
-      summary->stopped ? "; resume with --resume " + options.model_dir : "");
+  if (!quiet) {
+    std::cerr << absl::StrFormat(
+        "fsc train: %s at iteration %d in %.1f s (%.1f examples/s); loader waited %d times, "
+        "%.2f s in all%s\n",
+        summary->stopped ? "stopped" : "done", summary->end_iteration, summary->seconds,
+        summary->examples_per_sec, loader.waits, loader.wait_seconds,
+        summary->stopped ? "; resume with --resume " + options.model_dir : "");
+  }
   if (distributed) {
     const auto& d = summary->dist;
     const double hidden =

@@ -157,13 +157,17 @@ absl::StatusOr<End> ElasticRun::RunGeneration(const Generation& gen) {
       GradientReducer::Create(comm->get(), t_->step().GradientGroups(), options_.bucket_bytes));
   GradientReducer* raw = reducer.get();
   collective_failed_ = false;
-  FSC_RETURN_IF_ERROR(t_->SetDataParallel(
+  absl::Status attached = t_->SetDataParallel(
       gen.rank, gen.world_size,
       [this, raw](const std::string& group, const std::vector<torch::Tensor>& grads) {
         absl::Status s = raw->Finish(group, grads);
         if (!s.ok()) collective_failed_ = true;
         return s;
-      }));
+      });
+  if (!attached.ok()) {
+    Detach().IgnoreError();  // never leave the trainer a hook into a reducer about to go
+    return attached;
+  }
   raw->set_weight(static_cast<double>(t_->shard_rows()) / t_->options().batch_size);
   ++summary_.dist.generations;
   summary_.dist.final_rank0 = gen.rank == 0;

@@ -18,6 +18,10 @@ extern char** environ;
 namespace fsc::dist {
 namespace {
 
+// SIGTERM to the launcher is passed on to the ranks (each saves and stops with the group).
+volatile sig_atomic_t g_terminate = 0;
+void OnTerminate(int) { g_terminate = 1; }
+
 int ExitCode(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
@@ -52,6 +56,12 @@ absl::StatusOr<std::vector<RankExit>> RunLocalRanks(
     }
     pids.push_back(pid);
   }
+  g_terminate = 0;
+  struct sigaction action = {}, previous = {};
+  action.sa_handler = OnTerminate;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGTERM, &action, &previous);
+  bool forwarded = false;
   std::vector<RankExit> exits(pids.size());
   std::vector<bool> running(pids.size(), true);
   size_t left = pids.size();
@@ -78,6 +88,12 @@ absl::StatusOr<std::vector<RankExit>> RunLocalRanks(
       }
     }
     if (reaped) continue;
+    if (g_terminate && !forwarded) {
+      forwarded = true;
+      for (size_t o = 0; o < pids.size(); ++o) {
+        if (running[o]) kill(pids[o], SIGTERM);
+      }
+    }
     if (absl::Now() >= kill_at) {
       for (size_t o = 0; o < pids.size(); ++o) {
         if (running[o]) kill(pids[o], SIGKILL);
@@ -86,6 +102,7 @@ absl::StatusOr<std::vector<RankExit>> RunLocalRanks(
     }
     absl::SleepFor(absl::Milliseconds(20));
   }
+  sigaction(SIGTERM, &previous, nullptr);
   return exits;
 }
 

@@ -2,7 +2,8 @@
 // this one, with this process's stdin/stdout/stderr, and waits for them. When one fails, the
 // others are told to stop (SIGTERM) and, if they have not exited after a grace period, killed:
 // a fixed local group cannot continue without a member, and its survivors would otherwise
-// wait for their collective timeout.
+// wait for their collective timeout. A SIGTERM to this process is passed on to the ranks while
+// it waits.
 #ifndef FSC_CORE_DIST_LOCAL_LAUNCHER_H_
 #define FSC_CORE_DIST_LOCAL_LAUNCHER_H_
 
