@@ -32,8 +32,9 @@ struct SubmitFlags {
   double min_size = 0, min_score = 0;
   // Train.
   std::string model, loss, precision;
-  int batch = 0, iterations = 0, save_every = 0, seed = 0, ranks = 0;
+  int batch = 0, iterations = 0, save_every = 0, seed = 0, ranks = 0, max_ranks = 0, bucket_mb = 0;
   double lr = 0, gan_weight = 0;
+  std::string backend;
   bool learn_mask = false;
   // Convert.
   std::string swap, color, codec;
@@ -77,7 +78,14 @@ void AddTrainFlags(util::FlagSet* flags, SubmitFlags* f) {
   flags->Int("seed", 0, &f->seed, "seed of the weights, sampling and augmentation");
   flags->Bool("learn-mask", 0, &f->learn_mask, "also learn a mask output");
   flags->Double("gan-weight", 0, &f->gan_weight, "weight of the adversarial loss (0: off)");
-  flags->Int("ranks", 0, &f->ranks, "data-parallel training ranks (0/1: one process)");
+  flags->Int("ranks", 0, &f->ranks,
+             "data-parallel trainers the job starts with (0/1: one process); --batch stays the "
+             "global batch whatever the number of ranks");
+  flags->Int("max-ranks", 0, &f->max_ranks,
+             "trainers that may join later, elastically (0: --ranks)");
+  flags->String("backend", 0, &f->backend,
+                "gradient all-reduce: auto (NCCL on GPUs, else Gloo), gloo, nccl");
+  flags->Int("bucket-mb", 0, &f->bucket_mb, "gradient all-reduce bucket size in MB (0: 25)");
 }
 
 void AddConvertFlags(util::FlagSet* flags, SubmitFlags* f) {
@@ -110,6 +118,9 @@ void FillTrain(const SubmitFlags& f, proto::TrainOptions* out) {
   out->set_learn_mask(f.learn_mask);
   out->set_gan_weight(f.gan_weight);
   out->set_ranks(f.ranks);
+  out->set_max_ranks(f.max_ranks);
+  out->set_backend(f.backend);
+  out->set_bucket_mb(f.bucket_mb);
 }
 
 void FillConvert(const SubmitFlags& f, proto::ConvertOptions* out) {
@@ -127,11 +138,19 @@ absl::Status CheckFlags(const SubmitFlags& f) {
     return absl::InvalidArgumentError("--priority must be 0..9");
   }
   if (f.frames_per_task < 0 || f.max_attempts < 0 || f.size < 0 || f.every_n < 0 || f.batch < 0 ||
-      f.iterations < 0 || f.save_every < 0 || f.ranks < 0 || f.crf < 0) {
+      f.iterations < 0 || f.save_every < 0 || f.ranks < 0 || f.max_ranks < 0 || f.bucket_mb < 0 ||
+      f.crf < 0) {
     return absl::InvalidArgumentError("counts and sizes cannot be negative");
   }
   if (f.lr < 0 || f.min_score < 0 || f.min_score > 1) {
     return absl::InvalidArgumentError("--lr must be >= 0 and --min-score in 0..1");
+  }
+  if (f.max_ranks != 0 && f.max_ranks < f.ranks) {
+    return absl::InvalidArgumentError(
+        "--max-ranks must be at least --ranks (or 0 for the same as --ranks)");
+  }
+  if (!f.backend.empty() && f.backend != "auto" && f.backend != "gloo" && f.backend != "nccl") {
+    return absl::InvalidArgumentError("--backend must be auto, gloo or nccl");
   }
   if (!f.swap.empty() && f.swap != "a-to-b" && f.swap != "b-to-a") {
     return absl::InvalidArgumentError("--swap must be a-to-b or b-to-a");

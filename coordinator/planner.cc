@@ -1,6 +1,7 @@
 // JobSpec -> task DAG.
 #include "coordinator/planner.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -128,6 +129,16 @@ class PlanBuilder {
     return absl::OkStatus();
   }
 
+  // The train stage: TrainSlots() TASK_TRAIN tasks with the same dependencies and inputs.
+  std::vector<std::string> Train(const std::vector<std::string>& deps,
+                                 const std::vector<InputSource>& sources) {
+    std::vector<std::string> ids;
+    for (int slot = 0; slot < TrainSlots(spec_.train()); ++slot) {
+      ids.push_back(Add(proto::TASK_TRAIN, 0, 0, deps, sources));
+    }
+    return ids;
+  }
+
   absl::StatusOr<std::vector<TaskRecord>> Build() {
     switch (spec_.kind()) {
       case proto::JOB_EXTRACT: {
@@ -168,7 +179,9 @@ class PlanBuilder {
           FSC_RETURN_IF_ERROR(Shape(spec_.model_dataset(), "spec.model_dataset", false).status());
           sources.push_back(FromDataset(spec_.model_dataset(), "", "model/"));
         }
-        MarkFinal(Add(proto::TASK_TRAIN, 0, 0, {}, std::move(sources)));
+        // Every slot is final: the artifacts are the model of the one that delivers it (the
+        // others end without outputs).
+        for (const std::string& id : Train({}, sources)) MarkFinal(id);
         break;
       }
       case proto::JOB_SWAP: {
@@ -176,12 +189,16 @@ class PlanBuilder {
                              Extract(spec_.input_dataset(), "spec.input_dataset"));
         FSC_ASSIGN_OR_RETURN(std::string merge_b,
                              Extract(spec_.input_b_dataset(), "spec.input_b_dataset"));
-        std::string train =
-            Add(proto::TASK_TRAIN, 0, 0, {merge_a, merge_b},
-                {FromTask(merge_a, "faces/", "faces_a/"), FromTask(merge_b, "faces/", "faces_b/")});
+        std::vector<std::string> slots = Train(
+            {merge_a, merge_b},
+            {FromTask(merge_a, "faces/", "faces_a/"), FromTask(merge_b, "faces/", "faces_b/")});
+        // The model source names the first slot; the scheduler takes the model from whichever
+        // slot of the stage delivered it. Converting waits for every slot (all end together).
+        std::vector<std::string> deps = {merge_a};
+        deps.insert(deps.end(), slots.begin(), slots.end());
         FSC_RETURN_IF_ERROR(Convert(
-            spec_.input_dataset(), "spec.input_dataset", FromTask(train, "model/", "model/"),
-            FromTask(merge_a, "alignments.fsca", "alignments/alignments.fsca"), {merge_a, train}));
+            spec_.input_dataset(), "spec.input_dataset", FromTask(slots[0], "model/", "model/"),
+            FromTask(merge_a, "alignments.fsca", "alignments/alignments.fsca"), deps));
         break;
       }
       default:
@@ -203,6 +220,10 @@ class PlanBuilder {
 };
 
 }  // namespace
+
+int TrainSlots(const proto::TrainOptions& train) {
+  return std::max({1, train.ranks(), train.max_ranks()});
+}
 
 proto::WorkerRole RoleFor(proto::TaskKind kind) {
   switch (kind) {

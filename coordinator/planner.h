@@ -3,9 +3,10 @@
 //   extract  -> TASK_EXTRACT per frame range + TASK_MERGE_ALIGNMENTS over all of them
 //   convert  -> [extract + merge, when no alignments dataset is given] + TASK_CONVERT per range
 //               + TASK_MERGE_VIDEO (video inputs; image inputs end with the convert tasks)
-//   train    -> one TASK_TRAIN
-//   swap     -> extract A + merge, extract B + merge, train (needs both merges), convert A with
-//               the trained model + merge video
+//   train    -> the train stage: one TASK_TRAIN, or, for a multi-rank job, one TASK_TRAIN per
+//               rank slot (max(ranks, max_ranks) of them; see train_groups.h)
+//   swap     -> extract A + merge, extract B + merge, train stage (needs both merges), convert A
+//               with the trained model + merge video (after every slot of the stage)
 // Frame ranges of one source cover [0, frame count) exactly, in order, without overlap. For
 // images "frames" are the image files in sorted path order.
 //
@@ -51,6 +52,10 @@ struct PlanOptions {
 absl::StatusOr<std::vector<TaskRecord>> PlanJob(const std::string& job_id,
                                                 const proto::JobSpec& spec, const ShapeFn& shape,
                                                 const PlanOptions& options);
+
+// Rank slots of a job's train stage: max(1, ranks, max_ranks). More than one = an elastic,
+// data-parallel stage whose slots train together as one group.
+int TrainSlots(const proto::TrainOptions& train);
 
 // The role a worker needs to run a task kind.
 proto::WorkerRole RoleFor(proto::TaskKind kind);

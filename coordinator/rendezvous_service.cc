@@ -115,17 +115,21 @@ grpc::Status RendezvousServiceImpl::GetMembership(grpc::ServerContext* context,
     FSC_ASSIGN_OR_RETURN(std::string worker,
                          Member(*context, request->job_id(), request->worker_id()));
     FSC_RETURN_IF_ERROR(CheckVersion(request->version()));
-    FSC_ASSIGN_OR_RETURN(auto leases, scheduler_->TrainLeases(request->job_id()));
+    if (request->broken_generation() < 0) {
+      return absl::InvalidArgumentError("broken_generation: negative");
+    }
+    FSC_ASSIGN_OR_RETURN(TrainGroup group,
+                         scheduler_->TrainGroupOf(request->job_id(), request->broken_generation()));
     response->set_version(rpc::kClusterProtoVersion);
     response->set_job_id(request->job_id());
-    int64_t generation = 0;
-    for (size_t rank = 0; rank < leases.size(); ++rank) {
-      generation += leases[rank].second;
-      response->add_worker_ids(leases[rank].first);
-      if (leases[rank].first == worker) response->set_rank(static_cast<int>(rank));
+    response->set_generation(group.generation);
+    response->set_rank(-1);
+    for (size_t rank = 0; rank < group.members.size(); ++rank) {
+      response->add_worker_ids(group.members[rank].worker_id);
+      response->add_task_ids(group.members[rank].task_id);
+      if (group.members[rank].worker_id == worker) response->set_rank(static_cast<int>(rank));
     }
-    response->set_generation(generation);
-    response->set_world_size(static_cast<int>(leases.size()));
+    response->set_world_size(static_cast<int>(group.members.size()));
     response->set_resume_iteration(0);
     return absl::OkStatus();
   });

@@ -1,10 +1,9 @@
 // RendezvousService: what the ranks of a training job use to find each other. A key-value
 // store per (job, generation) with a KvGet that waits until every asked key exists, and
-// GetMembership, which tells a rank its place: the workers holding leases on the job's train
-// tasks, in task order, and a generation that changes whenever one of those leases is handed
-// out again (so survivors know to re-rendezvous). Only workers holding such a lease may call.
-// The store lives in memory: a coordinator restart starts a new rendezvous, which the ranks
-// notice as a failed KvGet and redo. The distributed-training work builds on this.
+// GetMembership, which tells a rank its place in the current generation of the job's train
+// stage (train_groups.h: the leased rank slots, in slot order; a new generation whenever they
+// change). Only workers holding such a lease may call. The store lives in memory: a coordinator
+// restart is a new generation (its counter is persisted), so the ranks re-rendezvous.
 #ifndef FSC_COORDINATOR_RENDEZVOUS_SERVICE_H_
 #define FSC_COORDINATOR_RENDEZVOUS_SERVICE_H_
 

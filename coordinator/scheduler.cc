@@ -87,7 +87,7 @@ absl::Status CheckRequiredOutputs(const TaskRecord& task,
 }  // namespace
 
 Scheduler::Scheduler(Store* store, const BlobStore* blobs, SchedulerOptions options)
-    : store_(store), blobs_(blobs), options_(options) {}
+    : store_(store), blobs_(blobs), options_(options), groups_(store) {}
 
 absl::StatusOr<DatasetShape> Scheduler::Shape(const std::string& owner, const std::string& id,
                                               bool frames) {
@@ -487,6 +487,18 @@ absl::StatusOr<std::optional<proto::Task>> Scheduler::TryLease(const std::string
             if (source.kind == InputSource::kDataset) return store_->DatasetFiles(source.id);
             FSC_ASSIGN_OR_RETURN(std::optional<TaskRecord> dep, store_->GetTask(source.id));
             if (!dep) return absl::InternalError("missing dependency " + source.id);
+            if (dep->task.kind() == proto::TASK_TRAIN && dep->task.outputs_size() == 0) {
+              // A slot of a multi-rank stage that did not deliver the model: take it from the
+              // slot that did.
+              FSC_ASSIGN_OR_RETURN(std::vector<TaskRecord> stage,
+                                   store_->TasksOfJob(dep->task.job_id()));
+              for (const TaskRecord& slot : stage) {
+                if (slot.task.kind() == proto::TASK_TRAIN && slot.task.outputs_size() > 0) {
+                  return std::vector<proto::FileEntry>(slot.task.outputs().begin(),
+                                                       slot.task.outputs().end());
+                }
+              }
+            }
             return std::vector<proto::FileEntry>(dep->task.outputs().begin(),
                                                  dep->task.outputs().end());
           });
@@ -637,7 +649,9 @@ absl::Status Scheduler::CompleteTask(const std::string& worker_id, const std::st
           "task ", task_id, " is not leased to worker ", worker_id, " any more (state ",
           proto::TaskState_Name(wire.state()), "); its result is not needed"));
     }
-    FSC_RETURN_IF_ERROR(CheckRequiredOutputs(*task, outputs));
+    FSC_ASSIGN_OR_RETURN(bool slot, IsRankSlot(wire));
+    // The ranks of a multi-rank stage other than the final rank 0 end without outputs.
+    if (!(slot && outputs.empty())) FSC_RETURN_IF_ERROR(CheckRequiredOutputs(*task, outputs));
     wire.set_state(proto::TASK_SUCCEEDED);
     wire.set_progress(1.0);
     wire.set_error("");
@@ -649,6 +663,9 @@ absl::Status Scheduler::CompleteTask(const std::string& worker_id, const std::st
                                          worker_id, ", ", outputs.size(), " outputs"),
                             &effects));
     effects.tasks_changed = true;
+    // A member that finished means the training is over: nobody should join any more (a
+    // pending slot is retired). The model slot ends the stage for everyone.
+    if (slot) FSC_RETURN_IF_ERROR(RetireSlots(*task, /*leased_too=*/!outputs.empty(), &effects));
     return RollUp(wire.job_id(), &effects);
   }));
   Publish(effects);
@@ -663,6 +680,36 @@ absl::Status Scheduler::EndAttempt(TaskRecord* task, const std::string& error, b
   wire.set_progress(0);
   bool retry = retryable && wire.attempt() < wire.max_attempts();
   std::string worker = wire.worker_id();
+  if (retryable && !retry && wire.kind() == proto::TASK_TRAIN) {
+    // A rank slot out of attempts does not fail the job while the stage's group can go on
+    // without it (other slots leased, or pending for a later trainer).
+    FSC_ASSIGN_OR_RETURN(bool slot, IsRankSlot(wire));
+    bool others = false;
+    if (slot) {
+      FSC_ASSIGN_OR_RETURN(std::vector<TaskRecord> tasks, store_->TasksOfJob(wire.job_id()));
+      for (const TaskRecord& other : tasks) {
+        others |=
+            other.task.kind() == proto::TASK_TRAIN && other.task.id() != wire.id() &&
+            (other.task.state() == proto::TASK_LEASED || other.task.state() == proto::TASK_PENDING);
+      }
+    }
+    if (others) {
+      wire.set_state(proto::TASK_SUCCEEDED);
+      wire.set_worker_id("");
+      wire.clear_outputs();
+      wire.set_error(absl::StrCat("retired after ", wire.attempt(), " attempts: ", error));
+      FSC_RETURN_IF_ERROR(store_->UpdateTask(*task));
+      FSC_RETURN_IF_ERROR(
+          Log(wire.job_id(), wire.id(),
+              absl::StrCat(wire.id(), " (rank slot) attempt ", wire.attempt(), "/",
+                           wire.max_attempts(), " failed on worker ", worker, ": ", error,
+                           "; out of attempts, slot retired (the other "
+                           "slots go on)"),
+              effects));
+      effects->tasks_changed = true;
+      return RollUp(wire.job_id(), effects);
+    }
+  }
   wire.set_state(retry ? proto::TASK_PENDING : proto::TASK_FAILED);
   if (retry) wire.set_worker_id("");
   FSC_RETURN_IF_ERROR(store_->UpdateTask(*task));
@@ -723,6 +770,77 @@ absl::StatusOr<std::vector<std::pair<std::string, int>>> Scheduler::TrainLeases(
     }
   }
   return leases;
+}
+
+absl::StatusOr<TrainGroup> Scheduler::TrainGroupOf(const std::string& job_id, int64_t broken) {
+  FSC_ASSIGN_OR_RETURN(std::optional<proto::Job> job, store_->GetJob(job_id));
+  if (!job) return absl::NotFoundError("no job " + job_id);
+  FSC_ASSIGN_OR_RETURN(std::vector<TaskRecord> tasks, store_->TasksOfJob(job_id));
+  std::vector<SlotLease> leased;
+  int open_slots = 0;  // leased or pending
+  for (const TaskRecord& task : tasks) {
+    if (task.task.kind() != proto::TASK_TRAIN) continue;
+    if (task.task.state() == proto::TASK_LEASED) {
+      leased.push_back({task.task.id(), task.task.worker_id(), task.task.attempt()});
+    }
+    open_slots +=
+        task.task.state() == proto::TASK_LEASED || task.task.state() == proto::TASK_PENDING;
+  }
+  // Slots retired before the group formed lower the bar, or it could never form.
+  const int ranks = std::min(job->spec().train().ranks(), open_slots);
+  FSC_ASSIGN_OR_RETURN(TrainGroup group, groups_.Observe(job_id, ranks, leased, broken, NowMs(),
+                                                         options_.lease_ttl_ms));
+  if (group.is_new) {
+    std::vector<std::string> members;
+    for (const SlotLease& member : group.members) {
+      members.push_back(absl::StrCat(member.task_id, "@", member.worker_id));
+    }
+    Effects effects;
+    FSC_RETURN_IF_ERROR(store_->Transaction([&] {
+      return Log(job_id, "",
+                 absl::StrCat("training generation ", group.generation, ": ", members.size(),
+                              " ranks (", absl::StrJoin(members, ", "), ")"),
+                 &effects);
+    }));
+    Publish(effects);
+  }
+  return group;
+}
+
+absl::StatusOr<bool> Scheduler::IsRankSlot(const proto::Task& task) {
+  if (task.kind() != proto::TASK_TRAIN) return false;
+  FSC_ASSIGN_OR_RETURN(std::optional<proto::Job> job, store_->GetJob(task.job_id()));
+  if (!job) return absl::NotFoundError("no job " + task.job_id());
+  return TrainSlots(job->spec().train()) > 1;
+}
+
+absl::Status Scheduler::RetireSlots(const TaskRecord& done, bool leased_too, Effects* effects) {
+  FSC_ASSIGN_OR_RETURN(std::vector<TaskRecord> tasks, store_->TasksOfJob(done.task.job_id()));
+  std::vector<std::string> retired;
+  for (TaskRecord& slot : tasks) {
+    proto::Task& wire = slot.task;
+    if (wire.kind() != proto::TASK_TRAIN || wire.id() == done.task.id()) continue;
+    if (wire.state() != proto::TASK_PENDING &&
+        !(leased_too && wire.state() == proto::TASK_LEASED)) {
+      continue;
+    }
+    // A leased member keeps its worker id, so that its own CompleteTask is acknowledged.
+    wire.set_state(proto::TASK_SUCCEEDED);
+    wire.set_progress(1.0);
+    wire.set_lease_expires_unix_ms(0);
+    wire.clear_outputs();
+    wire.set_error(absl::StrCat("retired: ", done.task.id(),
+                                leased_too ? " delivered the model" : " finished training"));
+    FSC_RETURN_IF_ERROR(store_->UpdateTask(slot));
+    retired.push_back(wire.id());
+  }
+  if (retired.empty()) return absl::OkStatus();
+  effects->tasks_changed = true;
+  return Log(done.task.job_id(), done.task.id(),
+             absl::StrCat(leased_too ? "train stage done: " : "training finished: ", done.task.id(),
+                          leased_too ? " delivered the model" : " ended", "; slots ",
+                          absl::StrJoin(retired, ", "), " retired"),
+             effects);
 }
 
 }  // namespace fsc::coordinator

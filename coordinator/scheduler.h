@@ -9,6 +9,14 @@
 //   - A lease that expires (the sweeper thread) or a retryable failure puts the task back to
 //     pending; attempt counts leases, and after max_attempts the task fails and so does its job,
 //     with the task's error. A non-retryable failure fails the job at once.
+//   - A multi-rank train stage (planner.h TrainSlots > 1) is one group of rank-slot tasks
+//     (train_groups.h): TrainGroupOf says who is in which generation. A slot whose worker is
+//     lost goes back to pending like any task (a new trainer may take it and join); a slot out
+//     of attempts is retired while other slots of the stage are still live. Once a member
+//     completes, nobody joins any more (pending slots are retired). When a slot completes with
+//     the model (the final generation's rank 0), the stage is over: the other slots are
+//     retired (succeeded without outputs; members completing later are acknowledged),
+//     and tasks reading the stage's model get it from that slot whichever slot they name.
 //   - Job state rolls up from its tasks (queued -> running -> succeeded/failed/cancelled); the
 //     job's artifacts are the outputs of its final tasks. Every change appends a JobEvent and
 //     logs one line to stderr.
@@ -33,6 +41,7 @@
 #include "coordinator/blob_store.h"
 #include "coordinator/planner.h"
 #include "coordinator/store.h"
+#include "coordinator/train_groups.h"
 #include "proto/fsc.pb.h"
 
 namespace fsc::coordinator {
@@ -95,6 +104,9 @@ class Scheduler {
                         const std::string& error, bool retryable);
   // Leased train tasks of a job, by task order: (worker id, attempt). For rendezvous.
   absl::StatusOr<std::vector<std::pair<std::string, int>>> TrainLeases(const std::string& job_id);
+  // The current generation of the job's train stage (see train_groups.h); `broken` is a
+  // generation the caller reports broken (0: none).
+  absl::StatusOr<TrainGroup> TrainGroupOf(const std::string& job_id, int64_t broken = 0);
   bool WorkerAlive(const std::string& worker_id);
 
   // Expires the leases that ran out at `now_ms` (the sweeper calls this; tests may too).
@@ -118,6 +130,12 @@ class Scheduler {
                           Effects* effects);
   absl::Status SetJobState(proto::Job* job, proto::JobState state, const std::string& error,
                            Effects* effects);
+  // Ends the other slots of `done`'s train stage once it finished: pending slots (and, when it
+  // delivered the model, `leased_too`, the leased ones) become succeeded without outputs
+  // ("retired").
+  absl::Status RetireSlots(const TaskRecord& done, bool leased_too, Effects* effects);
+  // Whether `task` is a slot of a multi-rank train stage.
+  absl::StatusOr<bool> IsRankSlot(const proto::Task& task);
   // The planner's view of a dataset of `owner` (INVALID_ARGUMENT when they have none such).
   absl::StatusOr<DatasetShape> Shape(const std::string& owner, const std::string& id, bool frames);
   absl::StatusOr<std::optional<proto::Task>> TryLease(const std::string& worker_id);
@@ -136,6 +154,8 @@ class Scheduler {
   int64_t events_version_ = 0;
   std::map<std::string, int64_t> last_heartbeat_ms_;
   std::condition_variable sweeper_cv_;
+
+  TrainGroups groups_;
 
   std::atomic<bool> shutdown_{false};
   std::thread sweeper_;

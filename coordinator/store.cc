@@ -574,6 +574,25 @@ absl::Status Store::SetLeaseExpiry(const std::string& task_id, int64_t expires_u
   return stmt.Bind(1, expires_unix_ms).Bind(2, task_id).Run();
 }
 
+absl::StatusOr<std::optional<std::string>> Store::GetMeta(const std::string& key) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  FSC_ASSIGN_OR_RETURN(SqliteStatement stmt, db_->Prepare("SELECT value FROM meta WHERE key = ?"));
+  stmt.Bind(1, key);
+  FSC_ASSIGN_OR_RETURN(bool has, stmt.Step());
+  if (!has) return std::optional<std::string>();
+  return std::optional<std::string>(stmt.Text(0));
+}
+
+absl::Status Store::PutMeta(const std::string& key, const std::string& value) {
+  if (key.rfind("schema", 0) == 0) {
+    return absl::InvalidArgumentError("meta key '" + key + "' is reserved");
+  }
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  FSC_ASSIGN_OR_RETURN(SqliteStatement stmt,
+                       db_->Prepare("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)"));
+  return stmt.Bind(1, key).Bind(2, value).Run();
+}
+
 absl::Status Store::LoadTaskDetails(TaskRecord* record) {
   FSC_ASSIGN_OR_RETURN(SqliteStatement deps,
                        db_->Prepare("SELECT dep_id FROM task_deps WHERE task_id = ? ORDER BY ord"));

@@ -134,6 +134,11 @@ class Store {
   // Only updates the lease expiry (the hot path of heartbeats).
   absl::Status SetLeaseExpiry(const std::string& task_id, int64_t expires_unix_ms);
 
+  // --- small named values (e.g. a training job's generation counter) ------------------------
+  // nullopt when `key` was never put. Keys starting with "schema" are reserved.
+  absl::StatusOr<std::optional<std::string>> GetMeta(const std::string& key);
+  absl::Status PutMeta(const std::string& key, const std::string& value);
+
   // --- events --------------------------------------------------------------------------------
   // Appends `event` to its job's log, assigning the next sequence number (returned, and set in
   // the event).

@@ -141,6 +141,14 @@ absl::Status ValidateJobSpec(const proto::JobSpec& spec) {
     return Invalid("spec.train.gan_weight", "must be within 0..1000");
   }
   FSC_RETURN_IF_ERROR(InRange(train.ranks(), 0, 1024, "spec.train.ranks"));
+  FSC_RETURN_IF_ERROR(InRange(train.max_ranks(), 0, 1024, "spec.train.max_ranks"));
+  if (train.max_ranks() != 0 && train.max_ranks() < train.ranks()) {
+    return Invalid("spec.train.max_ranks",
+                   absl::StrCat("is ", train.max_ranks(), ", below spec.train.ranks (",
+                                train.ranks(), "); use 0 for 'the same as ranks'"));
+  }
+  FSC_RETURN_IF_ERROR(OneOf(train.backend(), {"auto", "gloo", "nccl"}, "spec.train.backend"));
+  FSC_RETURN_IF_ERROR(InRange(train.bucket_mb(), 0, 4096, "spec.train.bucket_mb"));
 
   const proto::ConvertOptions& convert = spec.convert();
   FSC_RETURN_IF_ERROR(OneOf(convert.swap(), {"a-to-b", "b-to-a"}, "spec.convert.swap"));

@@ -19,6 +19,7 @@
 #include "core/util/flags.h"
 #include "core/util/paths.h"
 #include "core/util/stop_signal.h"
+#include "worker/data_plane.h"
 #include "worker/gpu_info.h"
 #include "worker/session.h"
 #include "worker/worker.h"
@@ -72,6 +73,9 @@ int Main(int argc, char** argv) {
   std::string models_dir = fsc::util::DefaultModelsDir();
   int lease_wait_ms = 10000, max_tasks = 0;
   bool keep_task_dirs = false;
+  std::string data_plane_address;
+  double collective_timeout_s = 30;
+  int rendezvous_poll_ms = 250;
 
   fsc::util::FlagSet flags(
       "fsc-worker", "--coordinator HOST:PORT --join-token TOKEN [options]",
@@ -99,6 +103,13 @@ int Main(int argc, char** argv) {
   flags.Int("metrics-port", 0, &metrics_port,
             "serve Prometheus metrics at http://HOST:PORT/metrics (0: any free port; -1: off)");
   flags.String("metrics-host", 0, &metrics_host, "address --metrics-port listens on");
+  flags.String("data-plane-address", 0, &data_plane_address,
+               "IP address the training data plane (Gloo) binds (default: this host's address "
+               "toward the coordinator)");
+  flags.Double("collective-timeout", 0, &collective_timeout_s,
+               "seconds a gradient all-reduce may wait for a peer before the group re-forms");
+  flags.Int("rendezvous-poll-ms", 0, &rendezvous_poll_ms,
+            "how often a training rank checks the group's membership");
   std::vector<std::string> positional;
   if (auto exit_code = flags.ParseOrExit(args, &positional)) return *exit_code;
   if (!positional.empty()) {
@@ -138,6 +149,25 @@ int Main(int argc, char** argv) {
     fsc::metrics::Standard();  // every family registered, so the first scrape has them all
     Log("metrics at " + metrics_server->url());
   }
+  if (!(collective_timeout_s > 0) || rendezvous_poll_ms < 10) {
+    std::cerr << "fsc-worker: --collective-timeout must be > 0 and --rendezvous-poll-ms >= 10\n";
+    return 2;
+  }
+  if (data_plane_address.empty()) {
+    // The coordinator's name may not resolve yet (a starting cluster): then each training task
+    // looks again (task_runner.cc).
+    auto local = fsc::worker::LocalAddressToward(options->address);
+    if (local.ok()) {
+      data_plane_address = *local;
+    } else {
+      Log(absl::StrCat("no route toward the coordinator yet (", local.status().message(),
+                       "); the data plane address is looked up again for each training task"));
+    }
+  } else if (absl::Status bindable = fsc::worker::CheckBindable(data_plane_address);
+             !bindable.ok()) {
+    std::cerr << "fsc-worker: --data-plane-address: " << bindable.message() << "\n";
+    return 2;
+  }
 
   fsc::worker::WorkerOptions worker_options;
   fsc::worker::SessionOptions& session = worker_options.session;
@@ -157,6 +187,10 @@ int Main(int argc, char** argv) {
   worker_options.lease_wait = std::chrono::milliseconds(std::max(100, lease_wait_ms));
   worker_options.keep_task_dirs = keep_task_dirs;
   worker_options.max_tasks = max_tasks;
+  worker_options.data_plane_address = data_plane_address;
+  worker_options.collective_timeout_s = collective_timeout_s;
+  worker_options.rendezvous_poll = std::chrono::milliseconds(rendezvous_poll_ms);
+  session.data_plane_address = data_plane_address;
 
   // SIGTERM/SIGINT ask the worker to stop from a thread of ours (core/util/stop_signal.h).
   if (absl::Status installed = fsc::util::InstallStopSignalHandlers(); !installed.ok()) {
@@ -172,9 +206,10 @@ int Main(int argc, char** argv) {
     worker.Stop();
   }).detach();
 
-  Log(absl::StrCat("worker '", name, "' (", roles_text, ", ", threads, " threads, ",
-                   session.gpus.size(), " GPUs) joining ", options->address,
-                   options->insecure ? " without TLS" : " over TLS"));
+  Log(absl::StrCat(
+      "worker '", name, "' (", roles_text, ", ", threads, " threads, ", session.gpus.size(),
+      " GPUs, data plane ", data_plane_address.empty() ? "looked up per task" : data_plane_address,
+      ") joining ", options->address, options->insecure ? " without TLS" : " over TLS"));
   absl::Status status = worker.Run();
   std::error_code ec;
   if (!keep_task_dirs) fs::remove(work_dir, ec);  // only when empty: task folders are removed

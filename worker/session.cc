@@ -86,6 +86,7 @@ absl::Status Session::RegisterOnce() {
   request.set_name(options_.name);
   for (proto::WorkerRole role : options_.roles) request.add_roles(role);
   request.set_cpu_threads(options_.cpu_threads);
+  request.set_address(options_.data_plane_address);
   for (const proto::GpuInfo& gpu : options_.gpus) *request.add_gpus() = gpu;
   request.set_worker_id(worker_id());
   grpc::ClientContext context;

@@ -29,6 +29,7 @@ struct SessionOptions {
   std::vector<proto::WorkerRole> roles;
   int cpu_threads = 1;
   std::vector<proto::GpuInfo> gpus;
+  std::string data_plane_address;  // shown in `fsc cluster status`
   std::chrono::milliseconds initial_backoff{200};
   std::chrono::milliseconds max_backoff{5000};
   std::chrono::milliseconds call_timeout{30000};  // per attempt, for unary calls

@@ -9,10 +9,15 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
 #include "proto/fsc.pb.h"
+
+namespace fsc::dist {
+class GroupDirectory;  // core/dist/elastic.h
+}
 
 namespace fsc::worker {
 
@@ -37,6 +42,13 @@ struct TaskEnv {
   // `iteration`. The worker uploads it and tells the coordinator with the next progress report
   // (`fsc preview`); a newer one replaces one not yet sent. Optional.
   std::function<void(const std::string& png, int64_t iteration)> preview;
+
+  // Multi-rank training (TASK_TRAIN of a job with several rank slots): the job's group over the
+  // coordinator (worker/rendezvous_client.h; unset where there is no coordinator), the address
+  // this worker's data plane (Gloo) binds, and how long a collective may wait for a peer.
+  std::function<std::unique_ptr<dist::GroupDirectory>(const std::string& job_id)> group;
+  std::string data_plane_address;
+  double collective_timeout_s = 30;
 
   void Report(const TaskProgress& progress) const {
     if (report) report(progress);

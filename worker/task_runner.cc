@@ -14,9 +14,11 @@
 #include "core/rpc/version.h"
 #include "core/util/status_macros.h"
 #include "worker/convert_task.h"
+#include "worker/data_plane.h"
 #include "worker/extract_task.h"
 #include "worker/merge_alignments_task.h"
 #include "worker/merge_video_task.h"
+#include "worker/rendezvous_client.h"
 #include "worker/train_task.h"
 
 namespace fsc::worker {
@@ -296,6 +298,29 @@ absl::Status TaskRunner::Execute(const proto::Task& task) {
       reporter.Preview(png, iteration);
     };
     env.cancelled = [this] { return cancelled_.load() || stop_->load(); };
+    env.data_plane_address = options_.data_plane_address;
+    if (env.data_plane_address.empty()) {
+      env.data_plane_address =
+          LocalAddressToward(session_->options().connect.address).value_or("127.0.0.1");
+    }
+    env.collective_timeout_s = options_.collective_timeout_s;
+    env.group = [this, cancelled = env.cancelled](
+                    const std::string& job_id) -> std::unique_ptr<dist::GroupDirectory> {
+      RendezvousClientOptions rendezvous;
+      // The same coordinator address and TLS as the session; the token goes on each call.
+      auto channel = rpc::MakeChannel(session_->options().connect);
+      if (!channel.ok()) return nullptr;
+      rendezvous.channel = *channel;
+      rendezvous.worker_id = [this] { return session_->worker_id(); };
+      rendezvous.token = [this] { return session_->token(); };
+      rendezvous.job_id = job_id;
+      rendezvous.poll = options_.rendezvous_poll;
+      // A coordinator away for longer than a lease is one that has given the slot away.
+      rendezvous.unreachable_timeout =
+          std::max(session_->lease_ttl(), std::chrono::milliseconds(5000));
+      rendezvous.cancelled = cancelled;
+      return std::make_unique<CoordinatorGroupDirectory>(std::move(rendezvous));
+    };
     try {
       status = RunTaskKind(task, env);
     } catch (const std::exception& e) {

@@ -7,6 +7,7 @@
 #define FSC_WORKER_TASK_RUNNER_H_
 
 #include <atomic>
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,10 @@ struct TaskRunnerOptions {
   std::string models_dir;
   int threads = 1;
   bool keep_task_dirs = false;
+  // Multi-rank training (see task_env.h).
+  std::string data_plane_address;
+  double collective_timeout_s = 30;
+  std::chrono::milliseconds rendezvous_poll{250};
 };
 
 class TaskRunner {

@@ -1,4 +1,5 @@
-// TASK_TRAIN with core/train's Trainer.
+// TASK_TRAIN with core/train's Trainer: one process, or one rank of an elastic group
+// (core/dist/elastic.h) whose membership the coordinator keeps.
 #include "worker/train_task.h"
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/dist/elastic.h"
 #include "core/metrics/train_gauges.h"
 #include "core/train/trainer.h"
 #include "core/util/status_macros.h"
@@ -53,9 +55,17 @@ absl::StatusOr<std::string> FindFacesFolder(const std::string& dir) {
 
 absl::Status RunTrainTask(const proto::Task& task, const TaskEnv& env) {
   const proto::TrainOptions& spec = task.spec().train();
-  if (spec.ranks() > 1) {
-    return absl::UnimplementedError(
-        absl::StrCat("this worker trains on one rank; the job asks for ", spec.ranks(), " ranks"));
+  // A job with several rank slots trains as one elastic group, even when only one slot is live.
+  const bool elastic = std::max(spec.ranks(), spec.max_ranks()) > 1;
+  std::unique_ptr<dist::GroupDirectory> group;
+  if (elastic) {
+    group = env.group ? env.group(task.job_id()) : nullptr;
+    if (group == nullptr) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the job trains on ", std::max(spec.ranks(), spec.max_ranks()),
+                       " ranks, which needs the coordinator's rendezvous (run it under "
+                       "fsc-worker)"));
+    }
   }
   const fs::path in(env.in_dir);
   const std::string model_out = (fs::path(env.out_dir) / "model").string();
@@ -91,14 +101,16 @@ absl::Status RunTrainTask(const proto::Task& task, const TaskEnv& env) {
                               options.batch_size, first, target, t.step().device().str())});
 
   const auto start = std::chrono::steady_clock::now();
-  // Prometheus gauges of this rank (one rank per task until data-parallel jobs), and previews
-  // for `fsc preview`.
-  metrics::TrainGauges gauges(metrics::Standard(), /*rank=*/0, t.step().has_gan(),
+  // Prometheus gauges of this rank (its rank follows the generation in elastic runs), and
+  // previews for `fsc preview`.
+  metrics::TrainGauges gauges(metrics::Standard(), t.options().rank, t.step().has_gan(),
                               t.step().model().learn_mask());
   PreviewPublisher previews(
       model_out, env.scratch_dir.empty() ? env.out_dir + ".scratch" : env.scratch_dir, env);
   train::TrainCallbacks callbacks;
   callbacks.should_stop = [&] { return env.Cancelled(); };
+  TaskProgress last;  // the latest progress, repeated with event lines
+  last.unit = "it";
   callbacks.on_step = [&](int64_t iteration, const train::StepLosses& losses) {
     gauges.Step(iteration, losses);
     double seconds =
@@ -107,12 +119,23 @@ absl::Status RunTrainTask(const proto::Task& task, const TaskEnv& env) {
     p.fraction = target > first ? static_cast<double>(iteration - first) / (target - first) : 1;
     p.rate = seconds > 0 ? (iteration - first) / seconds : 0;
     p.unit = "it";
+    last = p;
     env.Report(p);
     // The Trainer writes a preview after the step that reaches a multiple of preview_every, so
     // one that is new here shows the previous iteration.
     previews.Poll(iteration - 1);
   };
+  if (elastic) {
+    // The group's life (generations joined, members lost, checkpoints restored) goes to the
+    // job's log: it is how a user sees a recovery happen.
+    callbacks.on_event = [&](const std::string& message) {
+      TaskProgress p = last;
+      p.message = message;
+      env.Report(p);
+    };
+  }
   callbacks.on_interval = [&](const train::IntervalReport& r) {
+    gauges.SetRank(t.options().rank);
     gauges.Interval(r);
     TaskProgress p;
     p.fraction = target > first ? static_cast<double>(r.iteration - first) / (target - first) : 1;
@@ -122,7 +145,17 @@ absl::Status RunTrainTask(const proto::Task& task, const TaskEnv& env) {
                                 r.losses.a, r.losses.b, r.examples_per_sec);
     env.Report(p);
   };
-  FSC_ASSIGN_OR_RETURN(train::RunSummary summary, t.Run(callbacks));
+  train::RunSummary summary;
+  if (elastic) {
+    dist::ElasticOptions elastic_options;
+    if (!spec.backend().empty()) elastic_options.backend = spec.backend();
+    elastic_options.bind_address = env.data_plane_address;
+    if (spec.bucket_mb() > 0) elastic_options.bucket_bytes = int64_t{spec.bucket_mb()} << 20;
+    elastic_options.collective_timeout = absl::Seconds(env.collective_timeout_s);
+    FSC_ASSIGN_OR_RETURN(summary, dist::RunElastic(&t, group.get(), elastic_options, callbacks));
+  } else {
+    FSC_ASSIGN_OR_RETURN(summary, t.Run(callbacks));
+  }
   if (summary.stopped) {
     return absl::CancelledError(
         absl::StrCat("training stopped at iteration ", summary.end_iteration, " of ", target));
@@ -134,6 +167,24 @@ absl::Status RunTrainTask(const proto::Task& task, const TaskEnv& env) {
   previews.Poll(summary.end_iteration);  // the final preview, written by Run at its end
   done.message = absl::StrFormat("trained to iteration %d in %.1f s (%.1f examples/s)",
                                  summary.end_iteration, summary.seconds, summary.examples_per_sec);
+  if (elastic) {
+    const train::RunSummary::Dist& d = summary.dist;
+    absl::StrAppendFormat(&done.message,
+                          "; %s of %d ranks at the end, %d generations, compute %.1f s, "
+                          "all-reduce wait %.1f s, %.1f MB all-reduced",
+                          d.final_rank0 ? "rank 0" : "a rank", d.final_world_size, d.generations,
+                          d.compute_seconds, d.allreduce_wait_seconds, d.allreduce_bytes / 1e6);
+    if (!d.final_rank0) {
+      // Every rank holds the same final checkpoint; only rank 0's travels back (the coordinator
+      // takes the stage's model from it).
+      std::error_code removed;
+      fs::remove_all(model_out, removed);
+      if (removed) {
+        return absl::InternalError(
+            absl::StrCat("cannot remove ", model_out, ": ", removed.message()));
+      }
+    }
+  }
   env.Report(done);
   return absl::OkStatus();
 }

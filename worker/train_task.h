@@ -2,6 +2,9 @@
 // returns the model folder (checkpoint with its manifest, preview).
 //   in:  faces_a/*, faces_b/* [, model/* to resume]
 //   out: model/*
+// A job with several rank slots (spec.train ranks/max_ranks > 1) trains as one rank of an
+// elastic group (dist::RunElastic over env.group); only the final generation's rank 0 returns
+// model/, the other ranks return nothing.
 // A face set folder may hold the faces directly or, when it is an extract/merge output, in a
 // faces/ subfolder beside alignments.fsca.
 #ifndef FSC_WORKER_TRAIN_TASK_H_

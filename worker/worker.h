@@ -32,6 +32,11 @@ struct WorkerOptions {
   std::chrono::milliseconds lease_wait{10000};  // long-poll length
   bool keep_task_dirs = false;                  // for debugging
   int64_t max_tasks = 0;                        // stop after this many tasks (0: never)
+  // Multi-rank training: the address Gloo binds (empty: the one toward the coordinator), the
+  // bound on one collective, how often the group's membership is polled.
+  std::string data_plane_address;
+  double collective_timeout_s = 30;
+  std::chrono::milliseconds rendezvous_poll{250};
 };
 
 class Worker {

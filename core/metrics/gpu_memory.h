@@ -1,7 +1,8 @@
-// fsc_gpu_memory_bytes{device}: the GPU memory LibTorch's CUDA caching allocator has allocated in
-// this process, read at scrape time (a collect hook of the default registry). The query lives in
-// gpu_memory_cuda.cc, compiled only where LibTorch has CUDA (FSC_WITH_CUDA); elsewhere there is
-// nothing to read and no series is exported.
+// fsc_gpu_memory_bytes{device}: the memory in use on each GPU this process works on (the CUDA
+// runtime's total minus free: on a GPU given to one trainer or worker, that process's use plus
+// the driver's), read at scrape time (a collect hook of the default registry). The query lives in
+// gpu_memory_cuda.cc, compiled only where the CUDA toolkit is (FSC_WITH_CUDA); elsewhere there
+// is nothing to read and no series is exported.
 #ifndef FSC_CORE_METRICS_GPU_MEMORY_H_
 #define FSC_CORE_METRICS_GPU_MEMORY_H_
 
@@ -12,8 +13,8 @@
 
 namespace fsc::metrics {
 
-// Bytes allocated on CUDA device `index` by this process; nullopt on a build without CUDA or
-// for a device that cannot be queried.
+// Bytes in use on CUDA device `index`; nullopt on a build without CUDA, on a machine without
+// that device, or when the query fails.
 std::optional<int64_t> CudaAllocatedBytes(int index);
 
 // "cuda:N": the device label value.

@@ -1,27 +1,27 @@
-// The CUDA half of gpu_memory.h: LibTorch's caching allocator statistics. Compiled into the build
-// only when LibTorch has CUDA (FSC_WITH_CUDA); on a CPU build this file is empty.
+// The CUDA half of gpu_memory.h: the device's memory in use, from the CUDA runtime. Compiled only
+// where the CUDA toolkit is present (FSC_WITH_CUDA), with a CPU or a CUDA LibTorch alike, so it
+// uses the runtime API rather than LibTorch's CUDA allocator headers (absent from CPU builds).
 #include "core/metrics/gpu_memory.h"
 
 #ifdef FSC_WITH_CUDA
-#include <c10/cuda/CUDACachingAllocator.h>
-#include <torch/cuda.h>
-
-#include <exception>
+#include <cuda_runtime.h>
 
 namespace fsc::metrics {
 
 std::optional<int64_t> CudaAllocatedBytes(int index) {
-  try {
-    if (index < 0 || static_cast<size_t>(index) >= torch::cuda::device_count()) {
-      return std::nullopt;
-    }
-    namespace allocator = c10::cuda::CUDACachingAllocator;
-    const allocator::DeviceStats stats = allocator::getDeviceStats(index);
-    return stats.allocated_bytes[static_cast<size_t>(allocator::StatType::AGGREGATE)].current;
-  } catch (const std::exception&) {
-    // A scrape must not take the process down; the series just keeps its last value.
+  int count = 0;
+  if (index < 0 || cudaGetDeviceCount(&count) != cudaSuccess || index >= count) {
     return std::nullopt;
   }
+  int previous = 0;
+  if (cudaGetDevice(&previous) != cudaSuccess) return std::nullopt;
+  size_t free_bytes = 0, total_bytes = 0;
+  const bool ok = cudaSetDevice(index) == cudaSuccess &&
+                  cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess;
+  cudaSetDevice(previous);
+  // A failed query must not take the process down; the series just keeps its last value.
+  if (!ok) return std::nullopt;
+  return static_cast<int64_t>(total_bytes - free_bytes);
 }
 
 }  // namespace fsc::metrics

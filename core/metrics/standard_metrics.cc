@@ -81,8 +81,8 @@ absl::StatusOr<StandardMetrics> RegisterStandardMetrics(Registry* r) {
                           "0 when idle.",
                           {"stage"}));
   FSC_METRIC_(m.gpu_memory_bytes,
-              r->AddGauge("fsc_gpu_memory_bytes", "GPU memory allocated by this process by device.",
-                          {"device"}));
+              r->AddGauge("fsc_gpu_memory_bytes",
+                          "Memory in use on each GPU this process works on.", {"device"}));
   return m;
 }
 

@@ -31,7 +31,7 @@
 //   fsc_frames_per_second{stage}           gauge      frames per second by stage (extract,
 //                                                     convert) of the task running now (0 idle)
 // Any process with a GPU
-//   fsc_gpu_memory_bytes{device}           gauge      GPU memory allocated by this process
+//   fsc_gpu_memory_bytes{device}           gauge      memory in use on a GPU this process uses
 //
 // Plus the process_* metrics of core/metrics/process_metrics.h.
 #ifndef FSC_CORE_METRICS_STANDARD_METRICS_H_

@@ -7,7 +7,9 @@ namespace fsc::metrics {
 
 TrainGauges::TrainGauges(const StandardMetrics& m, int rank, bool gan, bool mask)
     : iteration_(*m.train_iteration),
-      examples_per_second_(m.train_examples_per_second->WithLabels({std::to_string(rank)})),
+      examples_family_(m.train_examples_per_second),
+      rank_(rank),
+      examples_per_second_(&m.train_examples_per_second->WithLabels({std::to_string(rank)})),
       loss_a_(m.train_loss->WithLabels({"a"})),
       loss_b_(m.train_loss->WithLabels({"b"})) {
   if (mask) {
@@ -20,6 +22,13 @@ TrainGauges::TrainGauges(const StandardMetrics& m, int rank, bool gan, bool mask
     gan_d_a_ = &m.train_gan_loss->WithLabels({"a", "discriminator"});
     gan_d_b_ = &m.train_gan_loss->WithLabels({"b", "discriminator"});
   }
+}
+
+void TrainGauges::SetRank(int rank) {
+  if (rank == rank_) return;
+  examples_per_second_->Set(0);
+  rank_ = rank;
+  examples_per_second_ = &examples_family_->WithLabels({std::to_string(rank)});
 }
 
 void TrainGauges::Step(int64_t iteration, const train::StepLosses& l) {
@@ -40,7 +49,7 @@ void TrainGauges::Step(int64_t iteration, const train::StepLosses& l) {
 }
 
 void TrainGauges::Interval(const train::IntervalReport& r) {
-  examples_per_second_.Set(r.examples_per_sec);
+  examples_per_second_->Set(r.examples_per_sec);
 }
 
 void RecordCheckpoint(double seconds, const std::map<std::string, std::string>& files) {

@@ -27,10 +27,15 @@ class TrainGauges {
   void Step(int64_t iteration, const train::StepLosses& losses);
   // After each logging interval: the rank's examples per second.
   void Interval(const train::IntervalReport& report);
+  // An elastic run's rank changes with its generation: later intervals go to `rank`'s series,
+  // and the old rank's series drops to 0 (this process no longer trains as that rank).
+  void SetRank(int rank);
 
  private:
   Gauge& iteration_;
-  Gauge& examples_per_second_;
+  Family<Gauge>* examples_family_;
+  int rank_;
+  Gauge* examples_per_second_;
   Gauge& loss_a_;
   Gauge& loss_b_;
   Gauge *mask_a_ = nullptr, *mask_b_ = nullptr;
