@@ -1,82 +1,31 @@
 // The training step: forward, losses, backward, gradient hook, clipping, Adam; GAN alternation.
 #include "core/train/train_step.h"
 
-#include <ATen/autocast_mode.h>
-#include <torch/version.h>
-
 #include <exception>
-#include <fstream>
-#include <sstream>
+#include <optional>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "core/model/autocast_scope.h"
 #include "core/model/model_registry.h"
+#include "core/util/cpu_features.h"
 #include "core/util/status_macros.h"
 
 namespace fsc::train {
 namespace {
 
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-#define FSC_AUTOCAST_BY_DEVICE 1
-#endif
-
-// Turns autocast on for one device type for its lifetime (bf16/fp16), restoring the previous
-// state and dropping the cast-weight cache on exit, like Python's torch.autocast.
-class AutocastScope {
- public:
-  AutocastScope(torch::Device device, Precision precision) {
-    if (precision == Precision::kFp32) return;
-    active_ = true;
-    cuda_ = device.is_cuda();
-    const at::ScalarType dtype =
-        precision == Precision::kBf16 ? at::ScalarType::BFloat16 : at::ScalarType::Half;
-#ifdef FSC_AUTOCAST_BY_DEVICE
-    const at::DeviceType type = cuda_ ? at::kCUDA : at::kCPU;
-    was_enabled_ = at::autocast::is_autocast_enabled(type);
-    old_dtype_ = at::autocast::get_autocast_dtype(type);
-    at::autocast::set_autocast_enabled(type, true);
-    at::autocast::set_autocast_dtype(type, dtype);
-#else
-    if (cuda_) {
-      was_enabled_ = at::autocast::is_enabled();
-      old_dtype_ = at::autocast::get_autocast_gpu_dtype();
-      at::autocast::set_enabled(true);
-      at::autocast::set_autocast_gpu_dtype(dtype);
-    } else {
-      was_enabled_ = at::autocast::is_cpu_enabled();
-      old_dtype_ = at::autocast::get_autocast_cpu_dtype();
-      at::autocast::set_cpu_enabled(true);
-      at::autocast::set_autocast_cpu_dtype(dtype);
-    }
-#endif
-    at::autocast::increment_nesting();
+// The autocast dtype of a precision (none for fp32).
+std::optional<at::ScalarType> AutocastType(Precision precision) {
+  switch (precision) {
+    case Precision::kBf16:
+      return at::kBFloat16;
+    case Precision::kFp16:
+      return at::kHalf;
+    case Precision::kFp32:
+      break;
   }
-  ~AutocastScope() {
-    if (!active_) return;
-#ifdef FSC_AUTOCAST_BY_DEVICE
-    const at::DeviceType type = cuda_ ? at::kCUDA : at::kCPU;
-    at::autocast::set_autocast_enabled(type, was_enabled_);
-    at::autocast::set_autocast_dtype(type, old_dtype_);
-#else
-    if (cuda_) {
-      at::autocast::set_enabled(was_enabled_);
-      at::autocast::set_autocast_gpu_dtype(old_dtype_);
-    } else {
-      at::autocast::set_cpu_enabled(was_enabled_);
-      at::autocast::set_autocast_cpu_dtype(old_dtype_);
-    }
-#endif
-    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-  }
-  AutocastScope(const AutocastScope&) = delete;
-  AutocastScope& operator=(const AutocastScope&) = delete;
-
- private:
-  bool active_ = false;
-  bool cuda_ = false;
-  bool was_enabled_ = false;
-  at::ScalarType old_dtype_ = at::ScalarType::BFloat16;
-};
+  return std::nullopt;
+}
 
 absl::StatusOr<torch::Device> ResolveDevice(const std::string& name) {
   if (name == "auto")
@@ -158,20 +107,7 @@ torch::Tensor ToDevice(const torch::Tensor& t, torch::Device device) {
 
 }  // namespace
 
-bool CpuHasBf16() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(cpuinfo, line)) {
-    if (!absl::StartsWith(line, "flags")) continue;
-    std::istringstream words(line);
-    std::string word;
-    while (words >> word) {
-      if (word == "avx512_bf16" || word == "amx_bf16") return true;
-    }
-    return false;
-  }
-  return false;
-}
+bool CpuHasBf16() { return util::CpuHasAnyFlag({"avx512_bf16", "amx_bf16"}); }
 
 absl::StatusOr<std::unique_ptr<TrainStep>> TrainStep::Create(const TrainOptions& options) {
   FSC_RETURN_IF_ERROR(ValidateTrainOptions(options));
@@ -268,7 +204,7 @@ absl::StatusOr<StepLosses> TrainStep::Run(const Batch& a, const Batch& b) {
     model::DecoderOutput out_a, out_b;
     torch::Tensor total;
     {
-      AutocastScope autocast(device_, precision_);
+      model::AutocastScope autocast(device_, AutocastType(precision_));
       torch::Tensor latent = model_->Encode(input);
       out_a = model_->Decode(latent.narrow(0, 0, na), model::Side::kA);
       out_b = model_->Decode(latent.narrow(0, na, latent.size(0) - na), model::Side::kB);
@@ -291,7 +227,7 @@ absl::StatusOr<StepLosses> TrainStep::Run(const Batch& a, const Batch& b) {
       SetRequiresGrad(*disc_b_, false);
       torch::Tensor ga, gb;
       {
-        AutocastScope autocast(device_, precision_);
+        model::AutocastScope autocast(device_, AutocastType(precision_));
         ga = model::GeneratorAdversarialLoss(disc_a_->forward(out_a.face), gan_loss_);
         gb = model::GeneratorAdversarialLoss(disc_b_->forward(out_b.face), gan_loss_);
       }
@@ -334,7 +270,7 @@ absl::Status TrainStep::RunDiscriminators(const torch::Tensor& real_a, const tor
   disc_optimizer_->ZeroGrad();
   torch::Tensor da, db;
   {
-    AutocastScope autocast(device_, precision_);
+    model::AutocastScope autocast(device_, AutocastType(precision_));
     auto cl = [](const torch::Tensor& t) {
       return t.contiguous(torch::MemoryFormat::ChannelsLast);
     };
@@ -366,7 +302,7 @@ absl::StatusOr<torch::Tensor> TrainStep::Predict(const torch::Tensor& input, mod
     torch::Tensor x = torch::empty(input.sizes(), torch::TensorOptions().device(device_),
                                    torch::MemoryFormat::ChannelsLast);
     x.copy_(input);
-    AutocastScope autocast(device_, precision_);
+    model::AutocastScope autocast(device_, AutocastType(precision_));
     torch::Tensor face = model_->Forward(x, side).face;
     return face.to(torch::kCPU, torch::kFloat32).contiguous();
   } catch (const std::exception& e) {

@@ -387,12 +387,17 @@ absl::StatusOr<RunSummary> Trainer::Run(const TrainCallbacks& callbacks) {
   int64_t interval_steps = 0;
   const int64_t examples_per_step = 2LL * options_.batch_size;
   absl::Status failure;
+  // One process: the whole step is compute (RunElastic splits off the all-reduce wait).
+  metrics::Histogram& compute_seconds =
+      metrics::Standard().train_step_seconds->WithLabels({"compute"});
   while (iteration_ < options_.iterations) {
     if (callbacks.should_stop && callbacks.should_stop()) {
       summary.stopped = true;
       break;
     }
+    const Clock::time_point step_start = Clock::now();
     absl::StatusOr<StepLosses> losses = Step();
+    compute_seconds.Observe(std::chrono::duration<double>(Clock::now() - step_start).count());
     if (!losses.ok()) {
       failure = losses.status();
       break;

@@ -25,9 +25,9 @@ namespace {
 namespace fs = std::filesystem;
 using testing::CommandResult;
 
-// Ranks of the train job. One until data-parallel training is merged; then 2 (the cluster has
-// kRanks + 1 workers, so one worker never trains and must not show up as a rank).
-constexpr int kRanks = 1;
+// Ranks of the data-parallel train job (the cluster has kRanks + 1 workers, so one worker never
+// trains and must not show up as a rank).
+constexpr int kRanks = 2;
 constexpr int kWorkers = kRanks + 1;
 
 // Polls an instant query until `done(result)` holds (bounded; nothing is timed).

@@ -31,11 +31,6 @@ namespace fs = std::filesystem;
 using testing::CommandResult;
 using testing::RunCommand;
 
-// Series the dashboards use that no process on this branch exports yet: the data-parallel step
-// timing is recorded by core/dist (issue 6). When it lands these become live and this test fails
-// until they are removed from here, so the list cannot go stale.
-const std::set<std::string> kAwaitingDataParallel = {"fsc_train_step_seconds_sum",
-                                                     "fsc_train_step_seconds_count"};
 // Exported only by processes that use a CUDA device (core/metrics/gpu_memory.h).
 const std::set<std::string> kGpuOnly = {"fsc_gpu_memory_bytes"};
 
@@ -190,7 +185,7 @@ TEST(MetricsDashboardsTest, EveryPanelQueriesMetricsThatLiveProcessesExport) {
   for (const auto& [name, panels] : used) {
     std::string where;
     for (const std::string& panel : panels) where += "\n  " + panel;
-    if (kAwaitingDataParallel.count(name) != 0 || kGpuOnly.count(name) != 0) {
+    if (kGpuOnly.count(name) != 0) {
       std::string family = name;
       for (const std::string suffix : {"_sum", "_count", "_bucket"}) {
         if (absl::EndsWith(family, suffix)) family.resize(family.size() - suffix.size());
@@ -198,8 +193,6 @@ TEST(MetricsDashboardsTest, EveryPanelQueriesMetricsThatLiveProcessesExport) {
       EXPECT_NE(declared.find("\"" + family + "\""), std::string::npos)
           << name
           << " is not a standard metric (core/metrics/standard_metrics.cc); used by:" << where;
-      EXPECT_TRUE(kGpuOnly.count(name) != 0 || live.count(name) == 0)
-          << name << " is exported now: remove it from kAwaitingDataParallel";
       continue;
     }
     EXPECT_EQ(live.count(name), 1u)
