@@ -45,23 +45,6 @@ train::StepLosses UnpackLosses(const double* v) {
   return l;
 }
 
-void Add(train::StepLosses& sum, const train::StepLosses& x) {
-  sum.a += x.a;
-  sum.b += x.b;
-  sum.mask_a += x.mask_a;
-  sum.mask_b += x.mask_b;
-  sum.gan_g_a += x.gan_g_a;
-  sum.gan_g_b += x.gan_g_b;
-  sum.gan_d_a += x.gan_d_a;
-  sum.gan_d_b += x.gan_d_b;
-}
-
-train::StepLosses Mean(train::StepLosses s, double n) {
-  double* f[] = {&s.a, &s.b, &s.mask_a, &s.mask_b, &s.gan_g_a, &s.gan_g_b, &s.gan_d_a, &s.gan_d_b};
-  for (double* x : f) *x /= n;
-  return s;
-}
-
 // How a generation ended.
 enum class End { kDone, kStopped, kChanged, kLost };
 
@@ -220,7 +203,7 @@ absl::StatusOr<End> ElasticRun::Steps(const Generation& gen, Communicator* comm,
     const train::StepLosses global = UnpackLosses(agreement);
     summary_.losses.push_back(global);
     if (callbacks_.on_step) callbacks_.on_step(t_->iteration(), global);
-    Add(interval_sum_, global);
+    train::AddLosses(global, &interval_sum_);
     ++interval_steps_;
     const int64_t it = t_->iteration();
     if (it % o.log_every == 0 || it == o.iterations) {
@@ -228,7 +211,7 @@ absl::StatusOr<End> ElasticRun::Steps(const Generation& gen, Communicator* comm,
       report.iteration = it;
       report.iterations = interval_steps_;
       report.seconds = Since(interval_start_);
-      report.losses = Mean(interval_sum_, static_cast<double>(interval_steps_));
+      report.losses = train::DivideLosses(interval_sum_, static_cast<double>(interval_steps_));
       report.examples_per_sec =
           report.seconds > 0 ? interval_steps_ * examples_per_step / report.seconds : 0;
       t_->RecordInterval(report);

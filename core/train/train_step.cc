@@ -107,6 +107,25 @@ torch::Tensor ToDevice(const torch::Tensor& t, torch::Device device) {
 
 }  // namespace
 
+void AddLosses(const StepLosses& x, StepLosses* sum) {
+  sum->a += x.a;
+  sum->b += x.b;
+  sum->mask_a += x.mask_a;
+  sum->mask_b += x.mask_b;
+  sum->gan_g_a += x.gan_g_a;
+  sum->gan_g_b += x.gan_g_b;
+  sum->gan_d_a += x.gan_d_a;
+  sum->gan_d_b += x.gan_d_b;
+}
+
+StepLosses DivideLosses(StepLosses sum, double n) {
+  for (double* x : {&sum.a, &sum.b, &sum.mask_a, &sum.mask_b, &sum.gan_g_a, &sum.gan_g_b,
+                    &sum.gan_d_a, &sum.gan_d_b}) {
+    *x /= n;
+  }
+  return sum;
+}
+
 bool CpuHasBf16() { return util::CpuHasAnyFlag({"avx512_bf16", "amx_bf16"}); }
 
 absl::StatusOr<std::unique_ptr<TrainStep>> TrainStep::Create(const TrainOptions& options) {

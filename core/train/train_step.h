@@ -49,6 +49,10 @@ struct StepLosses {
   bool skipped = false;  // fp16: non-finite gradients, the step was skipped
 };
 
+// Sums and means of step losses (logging intervals; a group's mean over its ranks).
+void AddLosses(const StepLosses& x, StepLosses* sum);
+StepLosses DivideLosses(StepLosses sum, double n);
+
 // True when the CPU has bf16 arithmetic (AVX-512 BF16 or AMX-BF16), where bf16 autocast pays.
 bool CpuHasBf16();
 

@@ -42,29 +42,6 @@ absl::StatusOr<std::unique_ptr<FaceSet>> LoadSide(const std::string& dir, const 
   return std::make_unique<FaceSet>(*std::move(set));
 }
 
-void Accumulate(StepLosses& sum, const StepLosses& x) {
-  sum.a += x.a;
-  sum.b += x.b;
-  sum.mask_a += x.mask_a;
-  sum.mask_b += x.mask_b;
-  sum.gan_g_a += x.gan_g_a;
-  sum.gan_g_b += x.gan_g_b;
-  sum.gan_d_a += x.gan_d_a;
-  sum.gan_d_b += x.gan_d_b;
-}
-
-StepLosses Divide(StepLosses s, double n) {
-  s.a /= n;
-  s.b /= n;
-  s.mask_a /= n;
-  s.mask_b /= n;
-  s.gan_g_a /= n;
-  s.gan_g_b /= n;
-  s.gan_d_a /= n;
-  s.gan_d_b /= n;
-  return s;
-}
-
 }  // namespace
 
 nlohmann::json IntervalToJson(const IntervalReport& r, bool gan, bool mask) {
@@ -404,14 +381,14 @@ absl::StatusOr<RunSummary> Trainer::Run(const TrainCallbacks& callbacks) {
     }
     summary.losses.push_back(*losses);
     if (callbacks.on_step) callbacks.on_step(iteration_, *losses);
-    Accumulate(interval_sum, *losses);
+    AddLosses(*losses, &interval_sum);
     ++interval_steps;
     if (iteration_ % options_.log_every == 0 || iteration_ == options_.iterations) {
       IntervalReport report;
       report.iteration = iteration_;
       report.iterations = interval_steps;
       report.seconds = Since(interval_start);
-      report.losses = Divide(interval_sum, static_cast<double>(interval_steps));
+      report.losses = DivideLosses(interval_sum, static_cast<double>(interval_steps));
       report.examples_per_sec =
           report.seconds > 0 ? interval_steps * examples_per_step / report.seconds : 0;
       loss_history_.push_back(

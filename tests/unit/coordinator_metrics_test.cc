@@ -15,6 +15,7 @@
 #include "coordinator/tokens.h"
 #include "core/metrics/registry.h"
 #include "tests/test_paths.h"
+#include "tests/unit/scheduler_fixture.h"
 
 namespace fsc::coordinator {
 namespace {
@@ -38,48 +39,13 @@ std::map<std::string, double> Scrape() {
   return values;
 }
 
-class CoordinatorMetricsTest : public ::testing::Test {
+class CoordinatorMetricsTest : public SchedulerFixture {
  protected:
   void SetUp() override {
-    dir_ = fsc::testing::MakeTempDir("coordinator_metrics");
-    blobs_ = BlobStore::Open(dir_ + "/data").value();
     options_.log_to_stderr = false;
-    Reopen();
+    Open("coordinator_metrics");
   }
-  void Reopen() {
-    scheduler_.reset();
-    store_.reset();
-    store_ = Store::Open(dir_ + "/fsc.db").value();
-    scheduler_ = std::make_unique<Scheduler>(store_.get(), blobs_.get(), options_);
-  }
-  proto::FileEntry Blob(const std::string& path, const std::string& bytes) {
-    proto::FileEntry file;
-    file.set_path(path);
-    file.set_size(static_cast<int64_t>(bytes.size()));
-    file.set_sha256(blobs_->Put(bytes).value());
-    return file;
-  }
-  std::string Images(const std::string& owner, int n, const std::string& tag) {
-    proto::Dataset dataset;
-    std::vector<proto::FileEntry> files;
-    for (int i = 0; i < n; ++i) {
-      files.push_back(Blob(absl::StrFormat("img_%03d.png", i), tag + std::to_string(i)));
-      *dataset.add_files() = files.back();
-    }
-    dataset.set_id(DatasetId(files));
-    dataset.set_owner(owner);
-    dataset.set_name("images");
-    EXPECT_TRUE(store_->PutDataset(dataset).ok());
-    return dataset.id();
-  }
-  std::string Worker(std::vector<proto::WorkerRole> roles) {
-    proto::RegisterRequest request;
-    request.set_name("w");
-    for (proto::WorkerRole role : roles) request.add_roles(role);
-    auto response = scheduler_->Register(request, NewToken("fscw_"));
-    EXPECT_TRUE(response.ok()) << response.status();
-    return response->worker_id();
-  }
+
   std::string Submit(const std::string& owner, proto::JobKind kind) {
     proto::JobSpec spec;
     spec.set_kind(kind);
@@ -110,12 +76,6 @@ class CoordinatorMetricsTest : public ::testing::Test {
     if (!view.ok()) return view.status();
     return LoadPreview(store_.get(), *blobs_, *view);
   }
-
-  std::string dir_;
-  SchedulerOptions options_;
-  std::unique_ptr<BlobStore> blobs_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<Scheduler> scheduler_;
 };
 
 TEST_F(CoordinatorMetricsTest, ScrapeComputesJobQueueAndWorkerGauges) {

@@ -13,59 +13,19 @@
 #include "coordinator/tokens.h"
 #include "core/util/sha256.h"
 #include "tests/test_paths.h"
+#include "tests/unit/scheduler_fixture.h"
 
 namespace fsc::coordinator {
 namespace {
 
-class SchedulerTest : public ::testing::Test {
+class SchedulerTest : public SchedulerFixture {
  protected:
   void SetUp() override {
-    dir_ = fsc::testing::MakeTempDir("coordinator_scheduler");
-    blobs_ = BlobStore::Open(dir_ + "/data").value();
     options_.lease_ttl_ms = 2000;
     options_.heartbeat_ms = 200;
     options_.max_attempts = 2;
     options_.log_to_stderr = false;
-    Reopen();
-  }
-
-  void Reopen() {
-    scheduler_.reset();
-    store_.reset();
-    store_ = Store::Open(dir_ + "/fsc.db").value();
-    scheduler_ = std::make_unique<Scheduler>(store_.get(), blobs_.get(), options_);
-  }
-
-  proto::FileEntry Blob(const std::string& path, const std::string& bytes) {
-    proto::FileEntry file;
-    file.set_path(path);
-    file.set_size(static_cast<int64_t>(bytes.size()));
-    file.set_sha256(blobs_->Put(bytes).value());
-    return file;
-  }
-
-  // A dataset of `n` images of `owner` (frames = images; nothing is decoded to count them).
-  std::string Images(const std::string& owner, int n, const std::string& tag = "") {
-    proto::Dataset dataset;
-    std::vector<proto::FileEntry> files;
-    for (int i = 0; i < n; ++i) {
-      files.push_back(Blob(absl::StrFormat("img_%03d.png", i), tag + "image " + std::to_string(i)));
-      *dataset.add_files() = files.back();
-    }
-    dataset.set_id(DatasetId(files));
-    dataset.set_owner(owner);
-    dataset.set_name("images");
-    EXPECT_TRUE(store_->PutDataset(dataset).ok());
-    return dataset.id();
-  }
-
-  std::string Worker(std::vector<proto::WorkerRole> roles, const std::string& name = "w") {
-    proto::RegisterRequest request;
-    request.set_name(name);
-    for (proto::WorkerRole role : roles) request.add_roles(role);
-    auto response = scheduler_->Register(request, NewToken("fscw_"));
-    EXPECT_TRUE(response.ok()) << response.status();
-    return response->worker_id();
+    Open("coordinator_scheduler");
   }
 
   std::string SubmitExtract(const std::string& owner, const std::string& dataset, int priority,
@@ -98,12 +58,6 @@ class SchedulerTest : public ::testing::Test {
     EXPECT_TRUE(job.ok()) << job.status();
     return *job;
   }
-
-  std::string dir_;
-  SchedulerOptions options_;
-  std::unique_ptr<BlobStore> blobs_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<Scheduler> scheduler_;
 };
 
 TEST_F(SchedulerTest, HigherPriorityFirstThenFifo) {

@@ -13,59 +13,25 @@
 #include "coordinator/tokens.h"
 #include "coordinator/validation.h"
 #include "tests/test_paths.h"
+#include "tests/unit/scheduler_fixture.h"
 
 namespace fsc::coordinator {
 namespace {
 
-class TrainGroupsTest : public ::testing::Test {
+class TrainGroupsTest : public SchedulerFixture {
  protected:
   void SetUp() override {
-    dir_ = fsc::testing::MakeTempDir("coordinator_train_groups");
-    blobs_ = BlobStore::Open(dir_ + "/data").value();
     options_.lease_ttl_ms = 2000;
     options_.heartbeat_ms = 200;
     options_.max_attempts = 2;
     options_.log_to_stderr = false;
-    Reopen();
-  }
-
-  void Reopen() {
-    scheduler_.reset();
-    store_.reset();
-    store_ = Store::Open(dir_ + "/fsc.db").value();
-    scheduler_ = std::make_unique<Scheduler>(store_.get(), blobs_.get(), options_);
-  }
-
-  proto::FileEntry Blob(const std::string& path, const std::string& bytes) {
-    proto::FileEntry file;
-    file.set_path(path);
-    file.set_size(static_cast<int64_t>(bytes.size()));
-    file.set_sha256(blobs_->Put(bytes).value());
-    return file;
+    Open("coordinator_train_groups");
   }
 
   std::string Images(int n, const std::string& tag) {
-    proto::Dataset dataset;
-    std::vector<proto::FileEntry> files;
-    for (int i = 0; i < n; ++i) {
-      files.push_back(Blob(absl::StrFormat("img_%03d.png", i), tag + std::to_string(i)));
-      *dataset.add_files() = files.back();
-    }
-    dataset.set_id(DatasetId(files));
-    dataset.set_owner("alice");
-    dataset.set_name(tag);
-    EXPECT_TRUE(store_->PutDataset(dataset).ok());
-    return dataset.id();
+    return SchedulerFixture::Images("alice", n, tag);
   }
-
-  std::string Trainer(const std::string& name) {
-    proto::RegisterRequest request;
-    request.set_name(name);
-    request.add_roles(proto::ROLE_TRAIN);
-    auto response = scheduler_->Register(request, NewToken("fscw_"));
-    EXPECT_TRUE(response.ok()) << response.status();
-    return response->worker_id();
-  }
+  std::string Trainer(const std::string& name) { return Worker({proto::ROLE_TRAIN}, name); }
 
   proto::JobSpec TrainSpec(int ranks, int max_ranks) {
     proto::JobSpec spec;
@@ -106,12 +72,6 @@ class TrainGroupsTest : public ::testing::Test {
   }
 
   proto::Job Job(const std::string& id) { return scheduler_->GetJob("alice", id).value(); }
-
-  std::string dir_;
-  SchedulerOptions options_;
-  std::unique_ptr<BlobStore> blobs_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<Scheduler> scheduler_;
 };
 
 TEST_F(TrainGroupsTest, PlannerMakesOneFinalTaskPerRankSlot) {
