@@ -56,4 +56,13 @@ std::string MakeTempDir(const std::string& prefix) {
   }
 }
 
+bool WriteTinyArchitecture(const std::string& path) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << R"({"name":"tiny","input_size":64,"encoder_filters":[16,32,64,128],)"
+         R"("dense_dim":64,"latent_size":4,"latent_channels":64,)"
+         R"("encoder_upscale":64,"decoder_filters":[64,32,16]})";
+  out.close();
+  return static_cast<bool>(out);
+}
+
 }  // namespace fsc::testing

@@ -30,6 +30,10 @@ nlohmann::json ReadJson(const std::string& path);
 // A fresh, empty directory under the system temp dir, unique to this call.
 std::string MakeTempDir(const std::string& prefix);
 
+// Writes a tiny model architecture (fsc train --architecture; Faceswap's shape at 64 px, a few
+// hundred thousand parameters) to `path`, so training tests take seconds. False on a write error.
+bool WriteTinyArchitecture(const std::string& path);
+
 }  // namespace fsc::testing
 
 #endif  // FSC_TESTS_TEST_PATHS_H_

@@ -46,12 +46,7 @@ class DistTrainTest : public ::testing::Test {
     CommandResult b =
         Fsc("extract " + testing::DataDir() + "/Megamind.avi -o " + *root_ + "/B --every-n 23");
     ASSERT_EQ(b.exit_code, 0) << b.output;
-    ASSERT_TRUE(util::WriteFileAtomically(
-                    *root_ + "/tiny.json",
-                    R"({"name":"tiny","input_size":64,"encoder_filters":[16,32,64,128],)"
-                    R"("dense_dim":64,"latent_size":4,"latent_channels":64,)"
-                    R"("encoder_upscale":64,"decoder_filters":[64,32,16]})")
-                    .ok());
+    ASSERT_TRUE(testing::WriteTinyArchitecture(*root_ + "/tiny.json"));
   }
   static void TearDownTestSuite() {
     delete root_;

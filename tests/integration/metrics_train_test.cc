@@ -17,6 +17,7 @@
 #include "core/metrics/http_server.h"
 #include "core/util/file_io.h"
 #include "tests/http_get.h"
+#include "tests/integration/metrics_harness.h"
 #include "tests/test_paths.h"
 
 namespace fsc {
@@ -32,19 +33,6 @@ CommandResult Fsc(const std::string& arguments) {
   return RunCommand(testing::BinDir() + "/fsc " + arguments + " 2>&1");
 }
 
-// The value of the series written exactly as `series` ("name" or "name{labels}"), or NaN.
-double SeriesValue(const std::string& text, const std::string& series) {
-  const std::string prefix = series + " ";
-  size_t at = text.rfind("\n" + prefix);
-  if (at == std::string::npos) {
-    if (text.compare(0, prefix.size(), prefix) != 0) return std::nan("");
-    at = 0;
-  } else {
-    ++at;
-  }
-  return std::strtod(text.c_str() + at + prefix.size(), nullptr);
-}
-
 class MetricsTrainTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -58,12 +46,7 @@ class MetricsTrainTest : public ::testing::Test {
     }
     CommandResult b = Fsc("extract " + *root_ + "/photos -o " + *root_ + "/B");
     ASSERT_EQ(b.exit_code, 0) << b.output;
-    ASSERT_TRUE(util::WriteFileAtomically(
-                    *root_ + "/tiny.json",
-                    R"({"name":"tiny","input_size":64,"encoder_filters":[16,32,64,128],)"
-                    R"("dense_dim":64,"latent_size":4,"latent_channels":64,)"
-                    R"("encoder_upscale":64,"decoder_filters":[64,32,16]})")
-                    .ok());
+    ASSERT_TRUE(testing::WriteTinyArchitecture(*root_ + "/tiny.json"));
   }
   static void TearDownTestSuite() {
     delete root_;
@@ -135,7 +118,7 @@ TEST_F(MetricsTrainTest, ScrapedWhileTrainingAndStoppedBySigint) {
     testing::HttpResponse response = testing::HttpGet(port, "/metrics");
     if (response.status != 200) continue;
     text = response.body;
-    ready = SeriesValue(text, "fsc_train_iteration") >= 2 &&
+    ready = testing::SeriesValue(text, "fsc_train_iteration") >= 2 &&
             text.find("fsc_train_examples_per_second{rank=\"0\"} ") != std::string::npos;
   }
   if (!exited) {
@@ -155,14 +138,14 @@ TEST_F(MetricsTrainTest, ScrapedWhileTrainingAndStoppedBySigint) {
   EXPECT_TRUE(fs::exists(*root_ + "/model")) << output;
   EXPECT_EQ(testing::HttpGet(port, "/metrics").status, 0);
 
-  const double loss_a = SeriesValue(text, "fsc_train_loss{side=\"a\"}");
-  const double loss_b = SeriesValue(text, "fsc_train_loss{side=\"b\"}");
+  const double loss_a = testing::SeriesValue(text, "fsc_train_loss{side=\"a\"}");
+  const double loss_b = testing::SeriesValue(text, "fsc_train_loss{side=\"b\"}");
   EXPECT_TRUE(std::isfinite(loss_a) && loss_a > 0) << text;
   EXPECT_TRUE(std::isfinite(loss_b) && loss_b > 0) << text;
-  EXPECT_GT(SeriesValue(text, "fsc_train_examples_per_second{rank=\"0\"}"), 0) << text;
-  EXPECT_GT(SeriesValue(text, "process_resident_memory_bytes"), 1e6) << text;
-  EXPECT_GT(SeriesValue(text, "process_cpu_seconds_total"), 0) << text;
-  EXPECT_GE(SeriesValue(text, "process_threads"), 2) << text;
+  EXPECT_GT(testing::SeriesValue(text, "fsc_train_examples_per_second{rank=\"0\"}"), 0) << text;
+  EXPECT_GT(testing::SeriesValue(text, "process_resident_memory_bytes"), 1e6) << text;
+  EXPECT_GT(testing::SeriesValue(text, "process_cpu_seconds_total"), 0) << text;
+  EXPECT_GE(testing::SeriesValue(text, "process_threads"), 2) << text;
   // No GAN, no learned mask in this run: those series stay out.
   EXPECT_THAT(text, ::testing::Not(HasSubstr("fsc_train_gan_loss{")));
   EXPECT_THAT(text, ::testing::Not(HasSubstr("fsc_train_mask_loss{")));
