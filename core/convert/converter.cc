@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -327,17 +328,26 @@ absl::StatusOr<ConvertReport> RunConversion(const std::string& input, const std:
         " frames but ", input, " has ", description.frame_count, "; extract it again"));
   }
 
-  media::VideoInfo video_info;
+  // The encoder check and the probe run ffmpeg and ffprobe: they go on while the model loads, and
+  // their errors still come first.
+  std::future<absl::StatusOr<media::VideoInfo>> probed;
   if (plan.video) {
-    FSC_RETURN_IF_ERROR(media::CheckEncoder(options.video.codec, options.video.ffmpeg));
-    FSC_ASSIGN_OR_RETURN(video_info, media::ProbeVideo(input, options.ffprobe));
+    probed = std::async(std::launch::async, [&]() -> absl::StatusOr<media::VideoInfo> {
+      FSC_RETURN_IF_ERROR(media::CheckEncoder(options.video.codec, options.video.ffmpeg));
+      return media::ProbeVideo(input, options.ffprobe);
+    });
   }
 
   SwapOptions swap_options;
   swap_options.threads = options.threads;
   swap_options.precision = options.precision;
   swap_options.device = options.device;
-  FSC_ASSIGN_OR_RETURN(std::unique_ptr<SwapModel> model, SwapModel::Load(model_dir, swap_options));
+  absl::StatusOr<std::unique_ptr<SwapModel>> loaded = SwapModel::Load(model_dir, swap_options);
+  media::VideoInfo video_info;
+  if (probed.valid()) {
+    FSC_ASSIGN_OR_RETURN(video_info, probed.get());
+  }
+  FSC_ASSIGN_OR_RETURN(std::unique_ptr<SwapModel> model, std::move(loaded));
   report.model = model->info();
   FSC_ASSIGN_OR_RETURN(std::optional<face::MaskType> mask_type,
                        ResolveMask(options.mask, model->info(), &report.mask));

@@ -19,6 +19,7 @@ namespace fsc::convert {
 namespace {
 
 using PackedConv = c10::intrusive_ptr<ConvPackedParamsBase<2>>;
+using PackedLinear = c10::intrusive_ptr<LinearPackedParamsBase>;
 
 // Activation ranges are widened by this factor beyond what the calibration faces reached: faces
 // later in a video may be brighter or more extreme, and saturating costs more than 0.3 bit.
@@ -48,15 +49,21 @@ c10::IValue CallOp(const char* name, torch::jit::Stack stack) {
   return std::move(stack.at(0));
 }
 
+// The weights' int8 per-output-channel symmetric quantisation (max |w| / 127 per channel).
+torch::Tensor QuantizeWeight(const torch::Tensor& weight) {
+  torch::Tensor w = weight.detach().to(torch::kFloat32).contiguous();
+  std::vector<int64_t> reduce;
+  for (int64_t d = 1; d < w.dim(); ++d) reduce.push_back(d);
+  torch::Tensor scales = (w.abs().amax(reduce).to(torch::kFloat64) / 127.0).clamp_min(1e-12);
+  torch::Tensor zero_points = torch::zeros({w.size(0)}, torch::kLong);
+  return at::quantize_per_channel(w, scales, zero_points, 0, at::kQInt8);
+}
+
 // int8 per-output-channel symmetric weights, prepacked for the quantised engine.
 PackedConv Pack(const torch::Tensor& weight, const torch::Tensor& bias, int64_t stride,
                 int64_t padding) {
-  torch::Tensor w = weight.detach().to(torch::kFloat32).contiguous();
-  torch::Tensor scales = (w.abs().amax({1, 2, 3}).to(torch::kFloat64) / 127.0).clamp_min(1e-12);
-  torch::Tensor zero_points = torch::zeros({w.size(0)}, torch::kLong);
-  torch::Tensor qw = at::quantize_per_channel(w, scales, zero_points, 0, at::kQInt8);
   c10::optional<torch::Tensor> b = bias.detach().to(torch::kFloat32).contiguous();
-  torch::jit::Stack stack{qw,
+  torch::jit::Stack stack{QuantizeWeight(weight),
                           b,
                           c10::List<int64_t>({stride, stride}),
                           c10::List<int64_t>({padding, padding}),
@@ -66,9 +73,40 @@ PackedConv Pack(const torch::Tensor& weight, const torch::Tensor& bias, int64_t 
       .toCustomClass<ConvPackedParamsBase<2>>();
 }
 
+// int8 per-output-channel symmetric weights of a dense layer, prepacked.
+PackedLinear PackLinear(const torch::Tensor& weight, const torch::Tensor& bias) {
+  c10::optional<torch::Tensor> b = bias.detach().to(torch::kFloat32).contiguous();
+  torch::jit::Stack stack{QuantizeWeight(weight), b};
+  return CallOp("quantized::linear_prepack", std::move(stack))
+      .toCustomClass<LinearPackedParamsBase>();
+}
+
 torch::Tensor QuantizedLeakyRelu(const torch::Tensor& q, double scale, int64_t zero_point) {
   torch::jit::Stack stack{q, at::Scalar(kLeakySlope), false, scale, zero_point};
   return CallOp("quantized::leaky_relu", std::move(stack)).toTensor();
+}
+
+// The output-channel order a shuffling layer's conv is packed in: sub-pixel major, (i, j, c)
+// instead of the model's (c, i, j), so that every output pixel of the shuffle is one contiguous
+// run of C channels in the conv's channels-last result (see ShuffleChannelsLast).
+torch::Tensor SubPixelMajorOrder(int64_t channels) {
+  const int64_t c = channels / 4;
+  // new index s * c + k holds the model's channel k * 4 + s
+  return torch::arange(channels, torch::kLong).view({c, 4}).t().flatten();
+}
+
+// Pixel shuffle x2 of an N x 4C x H x W channels-last tensor whose channels are in sub-pixel-major
+// order: a copy of C-channel runs, where LibTorch's pixel_shuffle gathers single elements and
+// returns a layout the next conv must reorder. The result is channels-last.
+torch::Tensor ShuffleChannelsLast(const torch::Tensor& y) {
+  const int64_t n = y.size(0), c = y.size(1) / 4, h = y.size(2), w = y.size(3);
+  return y.contiguous(at::MemoryFormat::ChannelsLast)
+      .permute({0, 2, 3, 1})  // N H W (i j c), the memory order
+      .reshape({n, h, w, 2, 2, c})
+      .permute({0, 1, 3, 2, 4, 5})  // N H i W j c
+      .contiguous()
+      .view({n, 2 * h, 2 * w, c})
+      .permute({0, 3, 1, 2});  // N C 2H 2W over channels-last memory
 }
 
 torch::Tensor FloatConv(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b,
@@ -93,6 +131,12 @@ struct Int8SwapNet::OutputLayer {
   int64_t zero_point = 0;
 };
 
+struct Int8SwapNet::DenseLayer {
+  PackedLinear packed;
+  double scale = 1;  // the output
+  int64_t zero_point = 0;
+};
+
 struct Int8SwapNet::Layer {
   PackedConv packed;
   double conv_scale = 1;  // the conv's output
@@ -104,7 +148,7 @@ struct Int8SwapNet::Layer {
   torch::Tensor Run(const torch::Tensor& q) const {
     torch::Tensor y = packed->apply(q, conv_scale, conv_zero_point);
     y = QuantizedLeakyRelu(y, act_scale, act_zero_point);
-    return shuffle ? torch::pixel_shuffle(y, 2) : y;
+    return shuffle ? ShuffleChannelsLast(y) : y;
   }
 };
 
@@ -162,7 +206,13 @@ absl::StatusOr<std::unique_ptr<Int8SwapNet>> Int8SwapNet::Build(model::FaceSwapM
       torch::Tensor act = torch::leaky_relu(conv, kLeakySlope);
       act_range.Add(act);
       Layer layer;
-      layer.packed = Pack(w, b, stride, w.size(2) / 2);
+      if (shuffle) {
+        const torch::Tensor order = SubPixelMajorOrder(w.size(0));
+        layer.packed =
+            Pack(w.index_select(0, order), b.index_select(0, order), stride, w.size(2) / 2);
+      } else {
+        layer.packed = Pack(w, b, stride, w.size(2) / 2);
+      }
       std::tie(layer.conv_scale, layer.conv_zero_point) = conv_range.QuantParams();
       std::tie(layer.act_scale, layer.act_zero_point) = act_range.QuantParams();
       layer.shuffle = shuffle;
@@ -192,18 +242,23 @@ absl::StatusOr<std::unique_ptr<Int8SwapNet>> Int8SwapNet::Build(model::FaceSwapM
     for (size_t i = 0; i < arch.encoder_filters.size(); ++i) {
       y = block(absl::StrCat("encoder.down", i), y, 2, false, &net->downs_);
     }
-    net->dense0_w_ = param("encoder.dense0.weight");
-    net->dense0_b_ = param("encoder.dense0.bias");
-    net->dense1_w_ = param("encoder.dense1.weight");
-    net->dense1_b_ = param("encoder.dense1.bias");
+    auto dense = [&](const std::string& prefix, const torch::Tensor& x) {
+      const torch::Tensor& w = param(prefix + ".weight");
+      const torch::Tensor& b = param(prefix + ".bias");
+      torch::Tensor out = torch::linear(x, w, b);
+      Range range;
+      range.Add(out);
+      auto layer = std::make_unique<DenseLayer>();
+      layer->packed = PackLinear(w, b);
+      std::tie(layer->scale, layer->zero_point) = range.QuantParams();
+      return std::make_pair(std::move(layer), out);
+    };
     net->latent_size_ = arch.latent_size;
     net->latent_channels_ = arch.latent_channels;
+    // Flattened in NHWC order, the dense weights' (Keras') meaning.
     y = y.permute({0, 2, 3, 1}).flatten(1);
-    y = torch::linear(torch::linear(y, net->dense0_w_, net->dense0_b_), net->dense1_w_,
-                      net->dense1_b_);
-    Range latent_range;
-    latent_range.Add(y);
-    std::tie(net->latent_scale_, net->latent_zero_point_) = latent_range.QuantParams();
+    std::tie(net->dense0_, y) = dense("encoder.dense0", y);
+    std::tie(net->dense1_, y) = dense("encoder.dense1", y);
     y = y.view({y.size(0), arch.latent_size, arch.latent_size, arch.latent_channels})
             .permute({0, 3, 1, 2})
             .contiguous();
@@ -232,12 +287,11 @@ model::DecoderOutput Int8SwapNet::Forward(const torch::Tensor& x) const {
   torch::Tensor q =
       at::quantize_per_tensor(x.to(torch::kFloat32).contiguous(), 1.0 / 255.0, 0, at::kQUInt8);
   for (const Layer& layer : downs_) q = layer.Run(q);
-  torch::Tensor y = q.dequantize().permute({0, 2, 3, 1}).flatten(1);
-  y = torch::linear(torch::linear(y, dense0_w_, dense0_b_), dense1_w_, dense1_b_);
-  y = y.view({y.size(0), latent_size_, latent_size_, latent_channels_})
-          .permute({0, 3, 1, 2})
-          .contiguous();
-  q = at::quantize_per_tensor(y, latent_scale_, latent_zero_point_, at::kQUInt8);
+  q = q.permute({0, 2, 3, 1}).flatten(1);  // NHWC order, a view of the convs' channels-last output
+  q = dense0_->packed->apply(q, dense0_->scale, dense0_->zero_point);
+  q = dense1_->packed->apply(q, dense1_->scale, dense1_->zero_point);
+  // N x (H W C) rows are channels-last memory already.
+  q = q.view({q.size(0), latent_size_, latent_size_, latent_channels_}).permute({0, 3, 1, 2});
   const torch::Tensor latent = encoder_up_.front().Run(q);
 
   auto branch = [&](const std::vector<Layer>& ups, const OutputLayer& out) {

@@ -5,6 +5,8 @@
 #include <torch/version.h>
 
 #include <filesystem>
+#include <future>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -22,6 +24,34 @@ namespace fsc::convert {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Reads the weights file a manifest names and checks its size and SHA-256 against the manifest's
+// record before parsing it; the hash runs beside the parse.
+absl::StatusOr<std::map<std::string, torch::Tensor>> ReadVerifiedWeights(
+    const std::string& weights_path, const std::string& manifest_path, int64_t expected_bytes,
+    const std::string& expected_sha256) {
+  absl::StatusOr<std::string> bytes = util::ReadFile(weights_path);
+  if (!bytes.ok()) {
+    return absl::DataLossError(absl::StrCat("weights file ", weights_path, " named in ",
+                                            manifest_path,
+                                            " cannot be read: ", bytes.status().message()));
+  }
+  if (static_cast<int64_t>(bytes->size()) != expected_bytes) {
+    return absl::DataLossError(absl::StrCat("weights file ", weights_path,
+                                            " is truncated: ", bytes->size(), " bytes where ",
+                                            manifest_path, " records ", expected_bytes));
+  }
+  std::future<std::string> hash =
+      std::async(std::launch::async, [&bytes] { return util::Sha256Hex(*bytes); });
+  absl::StatusOr<std::map<std::string, torch::Tensor>> tensors =
+      train::ParseTensors(*bytes, weights_path);
+  if (hash.get() != expected_sha256) {
+    return absl::DataLossError(absl::StrCat("weights file ", weights_path,
+                                            " is corrupted: its SHA-256 differs from the one in ",
+                                            manifest_path));
+  }
+  return tensors;
+}
 
 // 8-bit BGR faces -> one N x 3 x S x S float RGB tensor in 0..1 (the trainer's layout).
 torch::Tensor ToBatch(const std::vector<cv::Mat>& faces, int size) {
@@ -137,22 +167,6 @@ absl::StatusOr<std::unique_ptr<SwapModel>> SwapModel::Load(const std::string& di
     return absl::InvalidArgumentError(absl::StrCat(manifest_path, " names no weights file"));
   }
   const std::string weights_path = dir + "/" + file->second.name;
-  absl::StatusOr<std::string> bytes = util::ReadFile(weights_path);
-  if (!bytes.ok()) {
-    return absl::DataLossError(absl::StrCat("weights file ", weights_path, " named in ",
-                                            manifest_path,
-                                            " cannot be read: ", bytes.status().message()));
-  }
-  if (static_cast<int64_t>(bytes->size()) != file->second.bytes) {
-    return absl::DataLossError(absl::StrCat("weights file ", weights_path,
-                                            " is truncated: ", bytes->size(), " bytes where ",
-                                            manifest_path, " records ", file->second.bytes));
-  }
-  if (util::Sha256Hex(*bytes) != file->second.sha256) {
-    return absl::DataLossError(absl::StrCat("weights file ", weights_path,
-                                            " is corrupted: its SHA-256 differs from the one in ",
-                                            manifest_path));
-  }
   FSC_ASSIGN_OR_RETURN(torch::Device device, ResolveDevice(options.device));
   FSC_ASSIGN_OR_RETURN(InferencePrecision precision, ParseInferencePrecision(options.precision));
   if (!device.is_cpu()) {
@@ -167,8 +181,24 @@ absl::StatusOr<std::unique_ptr<SwapModel>> SwapModel::Load(const std::string& di
         "this LibTorch has no oneDNN quantised engine, so int8 inference is not available; use "
         "--precision fp32 or bf16");
   }
-  FSC_ASSIGN_OR_RETURN(auto tensors, train::ParseTensors(*bytes, weights_path));
-  bytes->clear();
+  if (options.threads > 0) torch::set_num_threads(options.threads);
+
+  // Building the modules (LibTorch draws default weights for every layer) does not need the
+  // weights file, so it runs beside reading, hashing and parsing it: start-up is part of every
+  // conversion's time.
+  std::future<absl::StatusOr<std::shared_ptr<model::FaceSwapModel>>> built = std::async(
+      std::launch::async, [&]() -> absl::StatusOr<std::shared_ptr<model::FaceSwapModel>> {
+        try {
+          return std::make_shared<model::FaceSwapModel>(
+              manifest.architecture, manifest.model_options, model::WeightInit::kToBeLoaded);
+        } catch (const std::exception& e) {
+          return absl::InvalidArgumentError(absl::StrCat(manifest_path, ": cannot build model \"",
+                                                         manifest.model, "\": ", e.what()));
+        }
+      });
+  FSC_ASSIGN_OR_RETURN(auto tensors, ReadVerifiedWeights(weights_path, manifest_path,
+                                                         file->second.bytes, file->second.sha256));
+  FSC_ASSIGN_OR_RETURN(std::shared_ptr<model::FaceSwapModel> model, built.get());
 
   std::unique_ptr<SwapModel> swap(new SwapModel());
   swap->options_ = options;
@@ -188,19 +218,19 @@ absl::StatusOr<std::unique_ptr<SwapModel>> SwapModel::Load(const std::string& di
     return absl::InvalidArgumentError(
         absl::StrCat(manifest_path, ": coverage ", info.coverage, " is not in (0, 1]"));
   }
-  if (options.threads > 0) torch::set_num_threads(options.threads);
   try {
-    swap->model_ =
-        std::make_shared<model::FaceSwapModel>(manifest.architecture, manifest.model_options);
+    swap->model_ = std::move(model);
     FSC_RETURN_IF_ERROR(train::RestoreModule(*swap->model_, tensors, weights_path));
+    tensors.clear();
     swap->model_->to(device);
     swap->model_->eval();
-    // oneDNN runs NHWC kernels without reorders when weights and input are channels-last.
-    model::ToChannelsLast(*swap->model_);
+    // oneDNN runs NHWC kernels without reorders when weights and input are channels-last (the
+    // int8 net packs its own copies).
+    if (precision != InferencePrecision::kInt8) model::ToChannelsLast(*swap->model_);
     info.parameters = model::CountParameters(*swap->model_);
   } catch (const std::exception& e) {
     return absl::InvalidArgumentError(
-        absl::StrCat(manifest_path, ": cannot build model \"", manifest.model, "\": ", e.what()));
+        absl::StrCat(manifest_path, ": cannot load model \"", manifest.model, "\": ", e.what()));
   }
   return swap;
 }

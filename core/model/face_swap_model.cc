@@ -101,7 +101,7 @@ void DecoderImpl::Reset(at::Generator& gen, bool icnr) {
   if (mask_out_) mask_out_->Reset(gen);
 }
 
-FaceSwapModel::FaceSwapModel(Architecture arch, const ModelOptions& options)
+FaceSwapModel::FaceSwapModel(Architecture arch, const ModelOptions& options, WeightInit init)
     : arch_(std::move(arch)), options_(options) {
   const int64_t out_size = arch_.latent_size << (1 + arch_.decoder_filters.size());
   TORCH_CHECK(out_size == arch_.input_size, "model \"", arch_.name, "\" decodes ", out_size,
@@ -109,6 +109,7 @@ FaceSwapModel::FaceSwapModel(Architecture arch, const ModelOptions& options)
   encoder_ = register_module("encoder", Encoder(arch_));
   decoder_a_ = register_module("decoder_a", Decoder(arch_, options_.learn_mask));
   decoder_b_ = register_module("decoder_b", Decoder(arch_, options_.learn_mask));
+  if (init == WeightInit::kToBeLoaded) return;
   // One generator in a fixed order (encoder, decoder A, decoder B) makes the weights a function
   // of the seed alone.
   at::Generator gen = MakeInitGenerator(options_.seed);

@@ -91,12 +91,18 @@ class DecoderImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Decoder);
 
+// Whether the constructor draws the seeded initial weights, or leaves LibTorch's defaults for a
+// caller that is about to load every tensor from a checkpoint (half the construction time of a
+// large model goes to the random draws).
+enum class WeightInit { kSeeded, kToBeLoaded };
+
 class FaceSwapModel : public torch::nn::Module {
  public:
   // Builds and initialises the model (He uniform convs, Glorot uniform dense layers, zero biases,
   // optional ICNR), deterministically from options.seed. Throws c10::Error on an inconsistent
   // architecture; CreateModel (model_registry.h) is the checked entry point.
-  FaceSwapModel(Architecture arch, const ModelOptions& options);
+  FaceSwapModel(Architecture arch, const ModelOptions& options,
+                WeightInit init = WeightInit::kSeeded);
 
   const std::string& name() const { return arch_.name; }
   const Architecture& architecture() const { return arch_; }

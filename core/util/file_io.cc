@@ -2,14 +2,14 @@
 #include "core/util/file_io.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 
@@ -23,12 +23,39 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   if (std::filesystem::is_directory(path, ec)) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": is a directory, expected a file"));
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::PermissionDeniedError(absl::StrCat(path, ": cannot open for reading"));
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) return absl::DataLossError(absl::StrCat(path, ": read error"));
-  return buffer.str();
+  // One read into a buffer of the file's size: model weights run to hundreds of MB, and a
+  // stream copy through a growing buffer costs several times the read itself.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(path, ": cannot open for reading: ", std::strerror(errno)));
+  }
+  struct stat st {};
+  std::string out;
+  if (::fstat(fd, &st) == 0 && st.st_size > 0) out.resize(static_cast<size_t>(st.st_size));
+  size_t filled = 0;
+  char probe[4096];
+  while (true) {
+    // A full buffer is usually the whole file: probe for more before growing it.
+    const bool full = filled == out.size();
+    const ssize_t n = full ? ::read(fd, probe, sizeof(probe))
+                           : ::read(fd, out.data() + filled, out.size() - filled);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int error = errno;
+      ::close(fd);
+      return absl::DataLossError(absl::StrCat(path, ": read error: ", std::strerror(error)));
+    }
+    if (n == 0) break;
+    if (full) {
+      out.resize(std::max<size_t>(out.size() * 2, sizeof(probe)));
+      std::memcpy(out.data() + filled, probe, static_cast<size_t>(n));
+    }
+    filled += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  out.resize(filled);
+  return out;
 }
 
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents, mode_t mode) {
