@@ -21,13 +21,17 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <string>
 #include <vector>
 
@@ -38,6 +42,7 @@
 #include "core/convert/swap_model.h"
 #include "core/media/video_writer.h"
 #include "core/util/flags.h"
+#include "core/util/malloc_tuning.h"
 #include "core/util/subprocess.h"
 
 namespace {
@@ -84,6 +89,84 @@ Timed Run(const std::vector<std::string>& argv) {
   return t;
 }
 
+// The video's own faces as the model sees them: the aligned crops `fsc extract` wrote beside the
+// alignments, cut to the model's coverage and scaled to its input size (the trainer's crop).
+std::vector<cv::Mat> ModelInputs(const std::string& faces_dir, double coverage, int size) {
+  std::vector<std::string> paths;
+  for (const auto& entry : fs::directory_iterator(faces_dir)) {
+    if (entry.path().extension() == ".png") paths.push_back(entry.path().string());
+  }
+  std::sort(paths.begin(), paths.end());  // frame order: int8 calibrates on the first faces
+  std::vector<cv::Mat> faces;
+  for (const std::string& path : paths) {
+    cv::Mat aligned = cv::imread(path, cv::IMREAD_COLOR);
+    if (aligned.empty()) continue;
+    const int side = static_cast<int>(std::lround(aligned.cols * coverage));
+    const int offset = (aligned.cols - side) / 2;
+    cv::Mat face;
+    cv::resize(aligned(cv::Rect(offset, offset, side, side)), face, cv::Size(size, size), 0, 0,
+               cv::INTER_AREA);
+    faces.push_back(face);
+  }
+  return faces;
+}
+
+// How far each precision's swapped faces are from float32's on `faces`, in 8-bit levels.
+absl::StatusOr<nlohmann::json> FidelityVsFp32(const std::string& model,
+                                              const std::vector<std::string>& precisions,
+                                              const std::string& faces_dir, int threads,
+                                              int batch) {
+  fsc::convert::SwapOptions fp32_options;
+  fp32_options.precision = "fp32";
+  auto reference_model = fsc::convert::SwapModel::Load(model, fp32_options);
+  if (!reference_model.ok()) return reference_model.status();
+  const std::vector<cv::Mat> inputs = ModelInputs(faces_dir, (*reference_model)->info().coverage,
+                                                  (*reference_model)->info().input_size);
+  if (inputs.empty()) return absl::NotFoundError("no aligned face PNGs in " + faces_dir);
+  auto swap_all = [&](const std::string& precision) -> absl::StatusOr<std::vector<cv::Mat>> {
+    fsc::convert::SwapOptions options;
+    options.threads = threads;
+    options.precision = precision;
+    auto swap = fsc::convert::SwapModel::Load(model, options);
+    if (!swap.ok()) return swap.status();
+    std::vector<cv::Mat> out;
+    for (size_t i = 0; i < inputs.size(); i += batch) {
+      std::vector<cv::Mat> chunk(inputs.begin() + i,
+                                 inputs.begin() + std::min(inputs.size(), i + batch));
+      auto swapped = (*swap)->Swap(chunk, fsc::convert::SwapDirection::kAToB);
+      if (!swapped.ok()) return swapped.status();
+      for (auto& face : *swapped) out.push_back(face.face);
+    }
+    return out;
+  };
+  auto reference = swap_all("fp32");
+  if (!reference.ok()) return reference.status();
+  nlohmann::json out = {{"faces", inputs.size()}};
+  for (const std::string& precision : precisions) {
+    if (precision == "fp32") continue;
+    auto faces = swap_all(precision);
+    if (!faces.ok()) return faces.status();
+    double sum = 0, sum_sq = 0, worst = 0, count = 0;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      cv::Mat diff;
+      cv::absdiff((*faces)[i], (*reference)[i], diff);
+      diff *= 255.0;  // 8-bit levels
+      double max_value = 0;
+      cv::minMaxLoc(diff.reshape(1), nullptr, &max_value);
+      worst = std::max(worst, max_value);
+      sum += cv::sum(diff)[0] + cv::sum(diff)[1] + cv::sum(diff)[2];
+      sum_sq += diff.dot(diff);
+      count += diff.total() * diff.channels();
+    }
+    const double rms = std::sqrt(sum_sq / count);
+    out[precision] = {{"mean_levels", sum / count},
+                      {"rms_levels", rms},
+                      {"max_levels", worst},
+                      {"psnr_db", 20 * std::log10(255.0 / std::max(rms, 1e-9))}};
+  }
+  return out;
+}
+
 int Fail(const std::string& what, const Timed& t) {
   std::cerr << "convert_bench: " << what << " failed (exit " << t.exit_code << "):\n"
             << t.err << t.out << "\n";
@@ -93,12 +176,13 @@ int Fail(const std::string& what, const Timed& t) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  fsc::util::KeepFreedMemoryForReuse();  // as the fsc binaries do
   std::string fsc = "build/bin/fsc", video = "data/Megamind.avi", model, alignments, work,
               codec = "libx264", preset = "medium", precisions = "fp32,bf16,int8",
               color = "avg-color";
   int rounds = 3, crf = 23, threads = 2, batch = 32;
   std::string model_batches;
-  bool json = false, whole = true;
+  bool json = false, whole = true, fidelity = false;
   fsc::util::FlagSet flags("convert_bench", "[options]",
                            "fsc convert frames/s next to ffmpeg's decode + re-encode floor.");
   flags.String("fsc", 0, &fsc, "the fsc binary");
@@ -117,6 +201,8 @@ int main(int argc, char** argv) {
   flags.String("model-batches", 0, &model_batches,
                "also time the model alone at these batch sizes (e.g. 1,8,32)");
   flags.Bool("whole", 0, &whole, "time whole conversions and the floor (--no-whole: model only)");
+  flags.Bool("fidelity", 0, &fidelity,
+             "also compare each precision's swapped faces with fp32's on the video's own faces");
   flags.Bool("json", 0, &json, "print the figures as JSON");
   std::vector<std::string> args(argv + 1, argv + argc), positional;
   if (auto exit_code = flags.ParseOrExit(args, &positional)) return *exit_code;
@@ -266,6 +352,24 @@ int main(int argc, char** argv) {
     }
   }
 
+  nlohmann::json fidelity_figures;
+  if (fidelity) {
+    auto figures = FidelityVsFp32(model, precision_list,
+                                  fs::path(alignments).parent_path().string(), threads, batch);
+    if (!figures.ok()) {
+      std::cerr << "convert_bench: fidelity: " << figures.status().message() << "\n";
+      return 1;
+    }
+    fidelity_figures = *figures;
+    for (const auto& [precision, f] : figures->items()) {
+      if (!f.is_object()) continue;
+      std::cerr << absl::StrFormat(
+          "fidelity vs fp32 on %d faces: %s mean %.2f levels, rms %.2f, max %.0f, PSNR %.1f dB\n",
+          (*figures)["faces"].get<int>(), precision, f["mean_levels"].get<double>(),
+          f["rms_levels"].get<double>(), f["max_levels"].get<double>(), f["psnr_db"].get<double>());
+    }
+  }
+
   nlohmann::json out = {{"video", video},
                         {"frames", frames},
                         {"codec", codec},
@@ -293,6 +397,7 @@ int main(int argc, char** argv) {
                                          {"stage_busy_seconds", best[p].stages}};
   }
   if (!model_only.empty()) out["model_alone_faces_per_second"] = model_only;
+  if (!fidelity_figures.is_null()) out["fidelity_vs_fp32"] = fidelity_figures;
   if (json) {
     std::cout << out.dump(2) << "\n";
   } else {

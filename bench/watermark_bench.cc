@@ -24,6 +24,7 @@
 #include "absl/strings/str_split.h"
 #include "core/convert/watermark.h"
 #include "core/util/flags.h"
+#include "core/util/malloc_tuning.h"
 
 namespace {
 
@@ -46,6 +47,7 @@ double MeanMs(int iterations, Fn fn) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  fsc::util::KeepFreedMemoryForReuse();  // as the fsc binaries do
   std::string sizes_flag = "720x528,1280x720,1920x1080", video = "data/Megamind.avi";
   int iterations = 50, rounds = 3;
   bool json = false;

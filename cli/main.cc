@@ -4,8 +4,10 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "core/util/malloc_tuning.h"
 
 int main(int argc, char** argv) {
+  fsc::util::KeepFreedMemoryForReuse();
   std::vector<std::string> args(argv + 1, argv + argc);
   return fsc::cli::Dispatch(args);
 }

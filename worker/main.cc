@@ -17,6 +17,7 @@
 #include "core/metrics/standard_metrics.h"
 #include "core/rpc/client_config.h"
 #include "core/util/flags.h"
+#include "core/util/malloc_tuning.h"
 #include "core/util/paths.h"
 #include "core/util/stop_signal.h"
 #include "worker/data_plane.h"
@@ -223,4 +224,7 @@ int Main(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) { return Main(argc, argv); }
+int main(int argc, char** argv) {
+  fsc::util::KeepFreedMemoryForReuse();
+  return Main(argc, argv);
+}

@@ -110,9 +110,10 @@ std::optional<FaceGeometry> GeometryOf(const proto::Face& stored, double coverag
 }
 
 // int8 calibration faces: the model inputs of the first faces of the source in frame order, up to
-// this many. A few dozen faces give ranges that hold for the rest of a shot (the quantiser adds
-// a margin), and reading them costs a few frames' decoding.
-constexpr size_t kCalibrationFaces = 32;
+// this many. A dozen or two give ranges that hold for the rest of a shot (the quantiser adds a
+// margin): on Megamind, 8, 16 and 32 faces gave the same fidelity (convert_bench --fidelity),
+// while every face costs a float forward pass before the first frame is swapped.
+constexpr size_t kCalibrationFaces = 16;
 
 // The most frame memory the inference stage holds while it fills a batch.
 constexpr size_t kMaxPendingBytes = size_t{256} << 20;
