@@ -114,10 +114,10 @@ absl::Status BlendFace(const FaceGeometry& geometry, const SwappedFace& swapped,
   cv::compare(alpha, 0.0, stats_region, cv::CMP_GT);
   if (cv::countNonZero(stats_region) == 0) return absl::OkStatus();
 
-  // The face in frame space; upscaled faces use bicubic and may be sharpened.
+  // The face in frame space (bicubic when upscaled, see UpscaleToRoi); upscaled faces may be
+  // sharpened.
   const bool upscaled = geometry.frame_per_model > 1.0;
-  cv::Mat face = WarpToRoi(swapped.face, geometry, upscaled ? cv::INTER_CUBIC : cv::INTER_LINEAR,
-                           cv::BORDER_REPLICATE);
+  cv::Mat face = UpscaleToRoi(swapped.face, geometry);
   if (upscaled && options.sharpen == SharpenMethod::kUnsharp) {
     UnsharpMask(&face, 0.5 * geometry.frame_per_model, options.sharpen_amount);
   }

@@ -108,6 +108,27 @@ cv::Mat WarpToRoi(const cv::Mat& model_image, const FaceGeometry& g, int interpo
   return out;
 }
 
+cv::Mat UpscaleToRoi(const cv::Mat& model_image, const FaceGeometry& g) {
+  const double k = g.frame_per_model;
+  if (!(k > 1.0)) return WarpToRoi(model_image, g, cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+  const int side = static_cast<int>(std::ceil(model_image.cols * k));
+  const double kx = static_cast<double>(side) / model_image.cols;
+  const double ky = static_cast<double>(side) / model_image.rows;
+  cv::Mat big;
+  cv::resize(model_image, big, {side, side}, 0, 0, cv::INTER_CUBIC);
+  // roi -> model, then model -> big in cv::resize's pixel-centre convention.
+  cv::Mat roi_to_big;
+  g.roi_to_model.convertTo(roi_to_big, CV_64F);
+  roi_to_big.row(0) *= kx;
+  roi_to_big.row(1) *= ky;
+  roi_to_big.at<double>(0, 2) += 0.5 * kx - 0.5;
+  roi_to_big.at<double>(1, 2) += 0.5 * ky - 0.5;
+  cv::Mat out;
+  cv::warpAffine(big, out, roi_to_big, g.roi.size(), cv::INTER_LINEAR | cv::WARP_INVERSE_MAP,
+                 cv::BORDER_REPLICATE);
+  return out;
+}
+
 cv::Mat WarpAlignedToRoi(const cv::Mat& aligned_image, const cv::Mat& to_aligned, int aligned_size,
                          const FaceGeometry& g) {
   cv::Mat m;
