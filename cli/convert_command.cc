@@ -140,6 +140,10 @@ int RunConvertCommand(const Args& args) {
                             {"composite", report->stages.composite},
                             {"encode", report->stages.encode}}},
                           {"errors", report->warnings}};
+    if (!report->calibration_input.empty()) {
+      out["calibration"] = {{"input", report->calibration_input},
+                            {"frames", report->calibration_frames}};
+    }
     std::cout << out.dump(2) << "\n";
   } else {
     std::cout << absl::StrFormat(

@@ -185,6 +185,9 @@ absl::Status Convert(const proto::Task& task, const TaskEnv& env, const fs::path
                        RangeAlignments(alignments, frames, range_dir.string()));
   options.alignments_path = (scratch / kAlignmentsName).string();
   FSC_RETURN_IF_ERROR(face::WriteAlignments(options.alignments_path, range));
+  // int8 ranges all calibrate on the whole source's first faces, so they are quantised alike.
+  options.calibration_input = source_path;
+  options.calibration_alignments_path = (in / "alignments" / kAlignmentsName).string();
 
   const fs::path converted = video ? scratch / "converted" : fs::path(env.out_dir) / "images";
   const auto start = std::chrono::steady_clock::now();

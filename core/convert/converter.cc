@@ -118,9 +118,18 @@ constexpr size_t kCalibrationFaces = 16;
 // The most frame memory the inference stage holds while it fills a batch.
 constexpr size_t kMaxPendingBytes = size_t{256} << 20;
 
+std::map<int64_t, const proto::Frame*> FramesWithFaces(const proto::Alignments& alignments) {
+  std::map<int64_t, const proto::Frame*> out;
+  for (const proto::Frame& frame : alignments.frames()) {
+    if (frame.faces_size() > 0) out[frame.index()] = &frame;
+  }
+  return out;
+}
+
+// Fills `frames` with the source frame of each face returned.
 absl::StatusOr<std::vector<cv::Mat>> CalibrationFaces(
     const std::string& input, const std::map<int64_t, const proto::Frame*>& faces_by_frame,
-    double coverage, int model_size) {
+    double coverage, int model_size, std::vector<int64_t>* frames) {
   std::vector<cv::Mat> faces;
   if (faces_by_frame.empty()) return faces;
   FSC_ASSIGN_OR_RETURN(std::unique_ptr<media::FrameSource> source, media::FrameSource::Open(input));
@@ -133,7 +142,9 @@ absl::StatusOr<std::vector<cv::Mat>> CalibrationFaces(
     for (const proto::Face& stored : it->second->faces()) {
       std::optional<FaceGeometry> geometry =
           GeometryOf(stored, coverage, model_size, frame->image.size());
-      if (geometry) faces.push_back(WarpToModel(frame->image, *geometry));
+      if (!geometry) continue;
+      faces.push_back(WarpToModel(frame->image, *geometry));
+      frames->push_back(frame->index);
     }
     if (std::next(it) == faces_by_frame.end()) break;
   }
@@ -243,6 +254,10 @@ absl::StatusOr<std::optional<face::MaskType>> ResolveMask(const std::string& mas
 }  // namespace
 
 absl::Status ValidateConvertOptions(const ConvertOptions& o) {
+  if (o.calibration_input.empty() != o.calibration_alignments_path.empty()) {
+    return absl::InvalidArgumentError(
+        "a calibration input needs its alignments file, and an alignments file its input");
+  }
   if (o.batch_size < 1 || o.batch_size > 256) {
     return absl::InvalidArgumentError(absl::StrCat("--batch ", o.batch_size, " not in 1..256"));
   }
@@ -355,13 +370,18 @@ absl::StatusOr<ConvertReport> RunConversion(const std::string& input, const std:
   const int model_size = model->info().input_size;
   const double coverage = model->info().coverage;
 
-  std::map<int64_t, const proto::Frame*> faces_by_frame;
-  for (const proto::Frame& frame : alignments->frames()) {
-    if (frame.faces_size() > 0) faces_by_frame[frame.index()] = &frame;
-  }
+  const std::map<int64_t, const proto::Frame*> faces_by_frame = FramesWithFaces(*alignments);
   if (report.model.precision == "int8") {
-    FSC_ASSIGN_OR_RETURN(std::vector<cv::Mat> calibration,
-                         CalibrationFaces(input, faces_by_frame, coverage, model_size));
+    report.calibration_input = input;
+    std::optional<proto::Alignments> whole;
+    if (!options.calibration_input.empty()) {
+      FSC_ASSIGN_OR_RETURN(whole, face::ReadAlignments(options.calibration_alignments_path));
+      report.calibration_input = options.calibration_input;
+    }
+    FSC_ASSIGN_OR_RETURN(
+        std::vector<cv::Mat> calibration,
+        CalibrationFaces(report.calibration_input, whole ? FramesWithFaces(*whole) : faces_by_frame,
+                         coverage, model_size, &report.calibration_frames));
     if (!calibration.empty()) FSC_RETURN_IF_ERROR(model->Calibrate(calibration));
   }
 

@@ -49,6 +49,11 @@ struct ConvertOptions {
   std::string device = "auto";     // where the model runs (see SwapOptions)
   int jpeg_quality = 95;
   int queue_frames = 8;  // frames each queue between stages holds
+  // int8 calibration faces: by default the first faces of the input. A task converting one
+  // range of a longer source names the whole source and its alignments file here, so that every
+  // range is quantised alike and no seam shows where two ranges meet.
+  std::string calibration_input;
+  std::string calibration_alignments_path;
 };
 
 struct StageSeconds {  // busy time of each stage (waiting excluded), for profiling
@@ -67,6 +72,9 @@ struct ConvertReport {
   SwapModelInfo model;
   std::string mask;                   // the mask used
   std::vector<std::string> warnings;  // undecodable frames/images (each named)
+  // int8 only: where the calibration faces came from, and the source frames that held them.
+  std::string calibration_input;
+  std::vector<int64_t> calibration_frames;
 };
 
 // INVALID_ARGUMENT naming the option when a number is out of range or the preset is unknown.

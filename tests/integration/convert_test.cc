@@ -6,6 +6,8 @@
 // faces pass through; bad input is refused before any work and leaves nothing behind.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -13,6 +15,8 @@
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 
+#include "core/convert/converter.h"
+#include "core/convert/int8_swap_net.h"
 #include "core/convert/synthetic_label.h"
 #include "core/face/alignments_file.h"
 #include "core/util/file_io.h"
@@ -225,6 +229,66 @@ TEST_F(ConvertTest, ImagesGiveLabelledImagesUnderTheSameNames) {
   ASSERT_EQ(one.exit_code, 0) << one.output;
   cv::Mat one_out = cv::imread(*root_ + "/one.jpg");
   EXPECT_EQ(one_out.size(), face_in.size());
+}
+
+// A cluster task converts one range of frames; in int8 each range calibrates on the whole
+// source's first faces, so its frames are bit-identical to the same frames of a conversion of the
+// whole source (PNG frames, lossless), and no seam shows where two ranges meet. Calibrating on
+// the range's own faces instead gives different frames, which shows the comparison can fail.
+TEST_F(ConvertTest, Int8RangeCalibratedOnTheWholeSourceEqualsTheWholeConversion) {
+  if (!convert::Int8Available()) GTEST_SKIP() << "this LibTorch has no int8 engine";
+  const std::string dir = *root_ + "/range";
+  fs::create_directories(dir + "/all");
+  fs::create_directories(dir + "/part");
+  CommandResult frames = RunCommand("ffmpeg -v error -nostdin -i " + *video_ +
+                                    " -frames:v 40 -start_number 0 " + dir + "/all/f%04d.png 2>&1");
+  ASSERT_EQ(frames.exit_code, 0) << frames.output;
+  std::vector<std::string> part_names;
+  for (int i = 25; i < 40; ++i) {
+    char name[16];
+    std::snprintf(name, sizeof(name), "f%04d.png", i);
+    part_names.push_back(name);
+    fs::copy_file(dir + "/all/" + name, dir + "/part/" + name);
+  }
+  for (const char* folder : {"all", "part"}) {
+    CommandResult extract =
+        Fsc("extract " + dir + "/" + folder + " -o " + dir + "/" + folder + "_faces --threads 2");
+    ASSERT_EQ(extract.exit_code, 0) << extract.output;
+  }
+  auto convert = [&](const std::string& folder, const std::string& out, bool whole_calibration) {
+    convert::ConvertOptions options;
+    options.precision = "int8";
+    options.alignments_path = dir + "/" + folder + "_faces/alignments.fsa";
+    if (whole_calibration) {
+      options.calibration_input = dir + "/all";
+      options.calibration_alignments_path = dir + "/all_faces/alignments.fsa";
+    }
+    return convert::RunConversion(dir + "/" + folder, *root_ + "/model", dir + "/" + out, options,
+                                  nullptr);
+  };
+  auto whole = convert("all", "out_all", false);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  auto range = convert("part", "out_range", true);
+  ASSERT_TRUE(range.ok()) << range.status();
+  auto own = convert("part", "out_own", false);
+  ASSERT_TRUE(own.ok()) << own.status();
+  EXPECT_EQ(range->calibration_input, dir + "/all");
+  EXPECT_EQ(range->calibration_frames, whole->calibration_frames);
+  ASSERT_FALSE(range->calibration_frames.empty());
+  EXPECT_LT(range->calibration_frames.back(), 25) << "the source's first faces";
+  ASSERT_FALSE(own->calibration_frames.empty());
+
+  double range_diff = 0, own_diff = 0;
+  for (const std::string& name : part_names) {
+    const cv::Mat reference = cv::imread(dir + "/out_all/" + name, cv::IMREAD_UNCHANGED);
+    const cv::Mat from_range = cv::imread(dir + "/out_range/" + name, cv::IMREAD_UNCHANGED);
+    const cv::Mat from_own = cv::imread(dir + "/out_own/" + name, cv::IMREAD_UNCHANGED);
+    ASSERT_FALSE(reference.empty() || from_range.empty() || from_own.empty()) << name;
+    range_diff = std::max(range_diff, cv::norm(reference, from_range, cv::NORM_INF));
+    own_diff = std::max(own_diff, cv::norm(reference, from_own, cv::NORM_INF));
+  }
+  EXPECT_EQ(range_diff, 0) << "a range calibrated on the whole source differs from it";
+  EXPECT_GT(own_diff, 0) << "calibration on other faces should change some pixel";
 }
 
 TEST_F(ConvertTest, MissingOrCorruptModelIsAClearErrorAndLeavesNoOutput) {
