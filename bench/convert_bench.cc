@@ -7,7 +7,7 @@
 //   convert_bench [--fsc build/bin/fsc] [--video data/Megamind.avi] [--model DIR]
 //                 [--alignments FILE] [--rounds 3] [--codec libx264] [--crf 23]
 //                 [--preset medium] [--threads 2] [--batch 32] [--precisions fp32,bf16,int8]
-//                 [--color avg-color] [--work DIR] [--json]
+//                 [--color avg-color] [--model-batches 1,8,32] [--fidelity] [--work DIR] [--json]
 //
 // Without --model/--alignments it prepares them once (not timed): `fsc extract` of the video and
 // `fsc train --model lightweight` for 1 iteration (speed does not depend on how well a model is
@@ -17,7 +17,8 @@
 // with the busy seconds of each pipeline stage to show which one sets the pace.
 // --model-batches 1,8,32 also times the model alone (SwapModel::Swap on the video's own model
 // inputs is not needed for speed: random faces of the model's size), per batch size and
-// precision, to show what the inference stage can reach at best.
+// precision, to show what the inference stage can reach at best. --fidelity compares each
+// precision's swapped faces with float32's on the video's own aligned faces (8-bit levels, PSNR).
 #include <sys/resource.h>
 #include <unistd.h>
 
