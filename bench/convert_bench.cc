@@ -34,7 +34,7 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,6 +46,8 @@
 #include "core/convert/swap_model.h"
 #include "core/face/alignments_file.h"
 #include "core/media/video_writer.h"
+#include "core/train/augment.h"
+#include "core/train/face_set.h"
 #include "core/util/flags.h"
 #include "core/util/malloc_tuning.h"
 #include "core/util/subprocess.h"
@@ -95,23 +97,22 @@ Timed Run(const std::vector<std::string>& argv) {
 }
 
 // The video's own faces as the model sees them: the aligned crops `fsc extract` wrote beside the
-// alignments, cut to the model's coverage and scaled to its input size (the trainer's crop).
+// alignments, through the trainer's own coverage crop and scaling (train::PrepareFace).
 std::vector<cv::Mat> ModelInputs(const std::string& faces_dir, double coverage, int size) {
   std::vector<std::string> paths;
   for (const auto& entry : fs::directory_iterator(faces_dir)) {
     if (entry.path().extension() == ".png") paths.push_back(entry.path().string());
   }
   std::sort(paths.begin(), paths.end());  // frame order: int8 calibrates on the first faces
+  fsc::train::AugmentOptions crop;
+  crop.size = size;
+  crop.coverage = coverage;
   std::vector<cv::Mat> faces;
   for (const std::string& path : paths) {
-    cv::Mat aligned = cv::imread(path, cv::IMREAD_COLOR);
-    if (aligned.empty()) continue;
-    const int side = static_cast<int>(std::lround(aligned.cols * coverage));
-    const int offset = (aligned.cols - side) / 2;
-    cv::Mat face;
-    cv::resize(aligned(cv::Rect(offset, offset, side, side)), face, cv::Size(size, size), 0, 0,
-               cv::INTER_AREA);
-    faces.push_back(face);
+    fsc::train::TrainingFace face;
+    face.image = cv::imread(path, cv::IMREAD_COLOR);
+    if (face.image.empty()) continue;
+    faces.push_back(fsc::train::PrepareFace(face, crop, std::nullopt).image);
   }
   return faces;
 }

@@ -147,8 +147,8 @@ absl::Status Convert(const proto::Task& task, const TaskEnv& env, const fs::path
   const fs::path in(env.in_dir);
   FSC_ASSIGN_OR_RETURN(std::string source_path, ResolveSource((in / "input").string()));
   const std::string model_dir = (in / "model").string();
-  FSC_ASSIGN_OR_RETURN(proto::Alignments alignments,
-                       face::ReadAlignments((in / "alignments" / kAlignmentsName).string()));
+  const std::string source_alignments = (in / "alignments" / kAlignmentsName).string();
+  FSC_ASSIGN_OR_RETURN(proto::Alignments alignments, face::ReadAlignments(source_alignments));
   FSC_ASSIGN_OR_RETURN(convert::ConvertOptions options, OptionsFromSpec(task.spec().convert()));
   options.threads = std::max(1, env.threads);
   FSC_RETURN_IF_ERROR(convert::ValidateConvertOptions(options));
@@ -187,7 +187,7 @@ absl::Status Convert(const proto::Task& task, const TaskEnv& env, const fs::path
   FSC_RETURN_IF_ERROR(face::WriteAlignments(options.alignments_path, range));
   // int8 ranges all calibrate on the whole source's first faces, so they are quantised alike.
   options.calibration_input = source_path;
-  options.calibration_alignments_path = (in / "alignments" / kAlignmentsName).string();
+  options.calibration_alignments_path = source_alignments;
 
   const fs::path converted = video ? scratch / "converted" : fs::path(env.out_dir) / "images";
   const auto start = std::chrono::steady_clock::now();
