@@ -36,12 +36,9 @@ TEST(ClusterTrainFaultTest, ThreeRanksLoseOneBySigkillAndFinishOnTwo) {
 
   // A global batch of 3 (one face per side per rank), a checkpoint every 3 iterations: the
   // lightweight model is 51 M parameters, so each rank writes 600 MB per checkpoint.
-  CommandResult submitted = cluster.Fsc(
-      "submit train --a " + faces + "/A --b " + faces + "/B --model lightweight --batch 3 " +
-      "--iterations " + std::to_string(kIterations) +
-      " --save-every 3 --seed 7 --ranks 3 --backend gloo --name elastic-fault");
-  ASSERT_EQ(submitted.exit_code, 0) << submitted.output;
-  const std::string id = submitted.output.substr(0, submitted.output.find('\n'));
+  const std::string id = testing::SubmitLightweightTrain(
+      cluster, faces, kIterations, "--seed 7 --ranks 3 --backend gloo --name elastic-fault");
+  ASSERT_FALSE(id.empty());
   json job = cluster.Job(id);
   ASSERT_EQ(job.value("tasks", json::array()).size(), 3u) << job.dump(1);
 
@@ -51,13 +48,7 @@ TEST(ClusterTrainFaultTest, ThreeRanksLoseOneBySigkillAndFinishOnTwo) {
   cluster.WaitForJob(
       id,
       [&](const json& j) {
-        int running = 0;
-        for (const json& task : j.value("tasks", json::array())) {
-          if (task.value("state", "") == "TASK_LEASED" && task.value("progress", 0.0) >= 0.3) {
-            ++running;
-          }
-        }
-        if (running < 3) return false;
+        if (testing::TrainingTasks(j, 0.3) < 3) return false;
         victim_task = j["tasks"][0]["id"];
         victim_worker = j["tasks"][0].value("worker_id", "");
         return true;
@@ -123,22 +114,12 @@ TEST(ClusterTrainFaultTest, AJoinerGrowsTheGroupUpToMaxRanks) {
   cluster.StartTrainer("trainer-1", flags);
   cluster.StartTrainer("trainer-2", flags);
 
-  CommandResult submitted = cluster.Fsc(
-      "submit train --a " + faces + "/A --b " + faces + "/B --model lightweight --batch 3 " +
-      "--iterations " + std::to_string(kIterations) +
-      " --save-every 3 --seed 5 --ranks 2 --max-ranks 3 --name elastic-join");
-  ASSERT_EQ(submitted.exit_code, 0) << submitted.output;
-  const std::string id = submitted.output.substr(0, submitted.output.find('\n'));
+  const std::string id = testing::SubmitLightweightTrain(
+      cluster, faces, kIterations, "--seed 5 --ranks 2 --max-ranks 3 --name elastic-join");
+  ASSERT_FALSE(id.empty());
   // Two trainers form the group (the third slot waits); once they are training, a third joins.
   cluster.WaitForJob(
-      id,
-      [&](const json& j) {
-        int running = 0;
-        for (const json& task : j.value("tasks", json::array())) {
-          running += task.value("state", "") == "TASK_LEASED" && task.value("progress", 0.0) > 0;
-        }
-        return running == 2 || testing::JobOver(j);
-      },
+      id, [&](const json& j) { return testing::TrainingTasks(j, 0) == 2 || testing::JobOver(j); },
       240);
   ASSERT_EQ(testing::CountLogLines(cluster, id, "training generation 1: 2 ranks"), 1);
   cluster.StartTrainer("trainer-3", flags);

@@ -197,6 +197,29 @@ inline bool JobOver(const nlohmann::json& job) {
   return state == "JOB_SUCCEEDED" || state == "JOB_FAILED" || state == "JOB_CANCELLED";
 }
 
+// Tasks of `job` that a worker holds and that have trained: progress above 0 and at least
+// `min_progress`.
+inline int TrainingTasks(const nlohmann::json& job, double min_progress) {
+  int count = 0;
+  for (const nlohmann::json& task : job.value("tasks", nlohmann::json::array())) {
+    const double progress = task.value("progress", 0.0);
+    count += task.value("state", "") == "TASK_LEASED" && progress > 0 && progress >= min_progress;
+  }
+  return count;
+}
+
+// Submits a lightweight training job on FaceSets()' A and B (global batch 3, a checkpoint every 3
+// iterations) with `flags` added; its id, or "" after a failed expectation.
+inline std::string SubmitLightweightTrain(const TrainCluster& cluster, const std::string& faces,
+                                          int iterations, const std::string& flags) {
+  CommandResult submitted = cluster.Fsc("submit train --a " + faces + "/A --b " + faces +
+                                        "/B --model lightweight --batch 3 --iterations " +
+                                        std::to_string(iterations) + " --save-every 3 " + flags);
+  EXPECT_EQ(submitted.exit_code, 0) << submitted.output;
+  if (submitted.exit_code != 0) return "";
+  return submitted.output.substr(0, submitted.output.find('\n'));
+}
+
 // How often `needle` occurs in the job's events (`fsc logs ID --json`: the coordinator's log
 // lines and the tasks' own messages, which the text form leaves out).
 inline int CountLogLines(const TrainCluster& cluster, const std::string& id,

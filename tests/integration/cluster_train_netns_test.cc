@@ -104,22 +104,12 @@ TEST(ClusterTrainNetnsTest, ThreeHostsOneLinkCutTheOthersFinish) {
                          {"ip", "netns", "exec", hosts.Namespace(i)});
   }
 
-  CommandResult submitted = cluster.Fsc(
-      "submit train --a " + faces + "/A --b " + faces + "/B --model lightweight --batch 3 " +
-      "--iterations " + std::to_string(kIterations) +
-      " --save-every 3 --seed 11 --ranks 3 --backend gloo --name elastic-netns");
-  ASSERT_EQ(submitted.exit_code, 0) << submitted.output;
-  const std::string id = submitted.output.substr(0, submitted.output.find('\n'));
+  const std::string id = testing::SubmitLightweightTrain(
+      cluster, faces, kIterations, "--seed 11 --ranks 3 --backend gloo --name elastic-netns");
+  ASSERT_FALSE(id.empty());
 
   cluster.WaitForJob(
-      id,
-      [&](const json& j) {
-        int running = 0;
-        for (const json& task : j.value("tasks", json::array())) {
-          running += task.value("state", "") == "TASK_LEASED" && task.value("progress", 0.0) >= 0.3;
-        }
-        return running == 3 || testing::JobOver(j);
-      },
+      id, [&](const json& j) { return testing::TrainingTasks(j, 0.3) == 3 || testing::JobOver(j); },
       240);
   ASSERT_EQ(testing::CountLogLines(cluster, id, "training generation 1: 3 ranks"), 1);
   // Each worker registered with its own namespace's address as its data plane.

@@ -20,13 +20,7 @@ namespace {
 
 class SchedulerTest : public SchedulerFixture {
  protected:
-  void SetUp() override {
-    options_.lease_ttl_ms = 2000;
-    options_.heartbeat_ms = 200;
-    options_.max_attempts = 2;
-    options_.log_to_stderr = false;
-    Open("coordinator_scheduler");
-  }
+  void SetUp() override { OpenWithShortLeases("coordinator_scheduler"); }
 
   std::string SubmitExtract(const std::string& owner, const std::string& dataset, int priority,
                             int frames_per_task = 0) {

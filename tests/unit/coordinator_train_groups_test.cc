@@ -20,13 +20,7 @@ namespace {
 
 class TrainGroupsTest : public SchedulerFixture {
  protected:
-  void SetUp() override {
-    options_.lease_ttl_ms = 2000;
-    options_.heartbeat_ms = 200;
-    options_.max_attempts = 2;
-    options_.log_to_stderr = false;
-    Open("coordinator_train_groups");
-  }
+  void SetUp() override { OpenWithShortLeases("coordinator_train_groups"); }
 
   std::string Images(int n, const std::string& tag) {
     return SchedulerFixture::Images("alice", n, tag);

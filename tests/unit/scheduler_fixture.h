@@ -29,6 +29,16 @@ class SchedulerFixture : public ::testing::Test {
     Reopen();
   }
 
+  // Open() with leases short enough for tests to see them expire (2 s, heartbeats every 200 ms),
+  // two attempts per task and no log on stderr.
+  void OpenWithShortLeases(const std::string& name) {
+    options_.lease_ttl_ms = 2000;
+    options_.heartbeat_ms = 200;
+    options_.max_attempts = 2;
+    options_.log_to_stderr = false;
+    Open(name);
+  }
+
   // A coordinator restart: the scheduler and store again over the same database.
   void Reopen() {
     scheduler_.reset();
