@@ -220,6 +220,7 @@ absl::Status RpcError(const grpc::Status& status, const std::string& what,
                              server, ")");
       break;
     case grpc::StatusCode::FAILED_PRECONDITION:
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
     case grpc::StatusCode::INVALID_ARGUMENT:
     case grpc::StatusCode::NOT_FOUND:
     case grpc::StatusCode::ALREADY_EXISTS:

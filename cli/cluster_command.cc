@@ -133,8 +133,9 @@ int RunStatus(const Args& args) {
   bool json = false;
   util::FlagSet flags(
       "fsc cluster status", "[--json] [connection flags]",
-      "Shows the coordinator's view of the cluster: workers (alive, roles, threads, tasks),\n"
-      "jobs by state and queued tasks; plus the local processes when the state folder of\n"
+      "Shows the coordinator's view of the cluster: workers (alive, roles, threads, how many\n"
+      "tasks they hold and which of them are yours), your jobs by state and the tasks queued\n"
+      "(of every user); plus the local processes when the state folder of\n"
       "'fsc cluster up --local' exists. Without any connection setting it uses that folder's\n"
       "config.json.");
   rpc::AddConnectFlags(&flags, &connect);
@@ -190,8 +191,11 @@ int RunStatus(const Args& args) {
   for (const auto& worker : response.workers()) {
     std::vector<std::string> roles;
     for (int role : worker.roles()) roles.push_back(RoleName(role));
+    // Only the caller's task ids come back; the others are counted.
     std::vector<std::string> tasks;
     for (const std::string& task : worker.task_ids()) tasks.push_back(task.substr(0, 8));
+    const int others = worker.leased_tasks() - worker.task_ids_size();
+    if (others > 0) tasks.push_back(absl::StrCat(others, " of other users"));
     std::cout << absl::StrFormat("  %-14s %-10s %-6s %-22s %-8d %-20s %s\n", worker.name(),
                                  worker.id().substr(0, 8), worker.alive() ? "yes" : "no",
                                  absl::StrJoin(roles, ","), worker.cpu_threads(),
@@ -208,8 +212,8 @@ int RunStatus(const Args& args) {
     }
     by_state.push_back(absl::StrCat(JobStateName(state), " ", count));
   }
-  std::cout << "jobs: " << absl::StrJoin(by_state, ", ") << "\n";
-  std::cout << "queued tasks: " << response.queued_tasks() << "\n";
+  std::cout << "your jobs: " << absl::StrJoin(by_state, ", ") << "\n";
+  std::cout << "queued tasks (all users): " << response.queued_tasks() << "\n";
   if (!processes.empty()) {
     std::cout << "local processes (" << dir << "):\n";
     for (const LocalProcessInfo& process : processes) {

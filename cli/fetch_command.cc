@@ -1,5 +1,9 @@
 // fsc fetch ID -o DIR [--path P]: downloads a finished job's artifacts, each file verified
 // against the job's record (size, sha256) and renamed into place only when complete.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -33,6 +37,12 @@ int RunFetchCommand(const Args& args) {
     std::cerr << "fsc fetch: needs one job ID and -o DIR (see --help)\n";
     return 2;
   }
+  std::error_code error;
+  if (std::filesystem::exists(output, error) && !std::filesystem::is_directory(output, error)) {
+    std::cerr << "fsc fetch: -o '" << output << "' is a file, not a folder: give a folder to "
+              << "write the artifacts into (it is created if missing)\n";
+    return 2;
+  }
   auto client = Connect(connect);
   if (!client.ok()) return Fail("fetch", client.status());
   auto id = ResolveJobId(*client, positional[0]);
@@ -57,6 +67,14 @@ int RunFetchCommand(const Args& args) {
   if (!found) {
     return Fail("fetch", absl::NotFoundError(absl::StrCat("job ", *id, " has no artifact '", path,
                                                           "' ('fsc job ", *id, "' lists them)")));
+  }
+  // The folder is checked before any byte moves, so that a local problem is not mistaken for
+  // the coordinator refusing the download.
+  std::filesystem::create_directories(output, error);
+  if (error || ::access(output.c_str(), W_OK | X_OK) != 0) {
+    return Fail("fetch", absl::PermissionDeniedError(absl::StrCat(
+                             "cannot write into the folder '", output,
+                             "': ", error ? error.message() : std::strerror(errno))));
   }
   std::unique_ptr<util::Progress> bar;
   auto progress = [&](int64_t done, int64_t) {

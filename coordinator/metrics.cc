@@ -61,7 +61,7 @@ CoordinatorMetrics::~CoordinatorMetrics() {
 }
 
 void CoordinatorMetrics::Refresh() {
-  absl::StatusOr<proto::ClusterStatusResponse> status = scheduler_->ClusterStatus();
+  absl::StatusOr<proto::ClusterStatusResponse> status = scheduler_->ClusterStatus(/*owner=*/"");
   if (!status.ok()) {
     // The scrape still answers, with the last values.
     std::cerr << "fsc-coordinator: metrics: cannot read the cluster status: "

@@ -22,6 +22,7 @@
 #include "core/util/stop_signal.h"
 #include "worker/data_plane.h"
 #include "worker/gpu_info.h"
+#include "worker/private_dir.h"
 #include "worker/session.h"
 #include "worker/worker.h"
 
@@ -92,9 +93,12 @@ int Main(int argc, char** argv) {
   flags.String("roles", 0, &roles_text, "comma-separated roles: extract, convert, train");
   flags.String("name", 0, &name, "name shown in `fsc cluster status` (default: host name)");
   flags.Int("threads", 'j', &threads, "CPU threads a task may use");
-  flags.String("cache-dir", 0, &cache_dir, "blob cache, kept across runs");
+  flags.String("cache-dir", 0, &cache_dir,
+               "blob cache, kept across runs (in a folder others may write to: a private "
+               "fsc-cache-UID folder inside)");
   flags.String("work-dir", 0, &work_dir,
-               "task folders (default: a folder under the system temp dir)");
+               "task folders; a folder others may write to (e.g. /tmp) gets a private one inside "
+               "(default: a new private folder under the system temp dir)");
   flags.String("models-dir", 0, &models_dir, "pretrained face models");
   flags.Int("lease-wait-ms", 0, &lease_wait_ms, "long-poll length when asking for a task");
   flags.Int("max-tasks", 0, &max_tasks, "exit after this many tasks (0: run until stopped)");
@@ -133,9 +137,18 @@ int Main(int argc, char** argv) {
     std::cerr << "fsc-worker: " << options.status().message() << "\n";
     return 2;
   }
-  if (work_dir.empty()) {
-    work_dir = (fs::temp_directory_path() / absl::StrCat("fsc-worker-", getpid())).string();
+  // Task files and cached inputs go where no other user can plant or swap them.
+  auto private_work = fsc::worker::PrivateDir(
+      work_dir.empty() ? fs::temp_directory_path().string() : work_dir);
+  auto private_cache = fsc::worker::PrivateDir(cache_dir, absl::StrCat("fsc-cache-", geteuid()));
+  for (const auto* dir : {&private_work, &private_cache}) {
+    if (!dir->ok()) {
+      std::cerr << "fsc-worker: " << dir->status().message() << "\n";
+      return 1;
+    }
   }
+  work_dir = *private_work;
+  cache_dir = *private_cache;
 
   // Metrics before joining, so that a taken port fails before the worker takes a task. Never
   // destroyed, like the worker: civetweb's threads may still answer while the process exits.

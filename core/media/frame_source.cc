@@ -14,12 +14,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string Lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
 class VideoSource : public FrameSource {
  public:
   VideoSource(SourceDescription description, cv::VideoCapture capture)
@@ -108,12 +102,6 @@ class ImageListSource : public FrameSource {
 };
 
 }  // namespace
-
-bool HasImageExtension(const std::string& path) {
-  static const char* kExtensions[] = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"};
-  std::string ext = Lower(fs::path(path).extension().string());
-  return std::find(std::begin(kExtensions), std::end(kExtensions), ext) != std::end(kExtensions);
-}
 
 absl::StatusOr<std::unique_ptr<FrameSource>> FrameSource::Open(const std::string& path) {
   std::error_code ec;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/util/image_names.h"
 
 namespace fsc::media {
 
@@ -51,8 +52,8 @@ class FrameSource {
   virtual const std::vector<std::string>& warnings() const = 0;
 };
 
-// True when `path` names a file with an image extension fsc reads (.jpg .jpeg .png .bmp ...).
-bool HasImageExtension(const std::string& path);
+// True when `path` names a file with an image extension fsc reads (core/util/image_names.h).
+using util::HasImageExtension;
 
 }  // namespace fsc::media
 
