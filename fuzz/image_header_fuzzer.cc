@@ -1,7 +1,7 @@
 // Fuzzes the image header reader that guards every decode (core/media/image_header.h) and, for
 // images it lets through at a small declared size, the checked decoder itself: no input may
-// crash, throw, or decode to a size other than the one its header declared (else the pixel limit
-// could be bypassed).
+// crash, throw, or decode to more pixels than its header declared (else the pixel limit could be
+// bypassed).
 #include <cstddef>
 #include <cstdint>
 #include <opencv2/imgcodecs.hpp>
@@ -26,9 +26,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (header->width * header->height > kDecodePixels) return 0;
   absl::StatusOr<cv::Mat> image = fsc::media::DecodeImage(bytes, cv::IMREAD_COLOR, "input");
   if (!image.ok()) return 0;
-  // EXIF orientation may swap the sides of a JPEG.
-  const bool same = image->cols == header->width && image->rows == header->height;
-  const bool swapped = image->cols == header->height && image->rows == header->width;
-  if (!same && !swapped) __builtin_trap();
+  // Never more pixels than declared, else the limit could be bypassed (EXIF orientation may swap
+  // a JPEG's sides; a TIFF tag given twice is declared at its largest).
+  const bool within = image->cols <= header->width && image->rows <= header->height;
+  const bool swapped = image->cols <= header->height && image->rows <= header->width;
+  if (!within && !swapped) __builtin_trap();
   return 0;
 }

@@ -11,9 +11,11 @@
 //         canvas size-1 fields) chunk (RFC 9649).
 //   TIFF  "II*\0" or "MM\0*", the offset of the first directory, and in it the ImageWidth (256)
 //         and ImageLength (257) entries, SHORT or LONG (TIFF 6.0 section 2). OpenCV decodes the
-//         first directory, so its size is the one that counts.
+//         first directory, so its size is the one that counts; a tag repeated in it counts
+//         with its largest value (libtiff keeps the first).
 #include "core/media/image_header.h"
 
+#include <algorithm>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -189,7 +191,9 @@ absl::StatusOr<ImageHeader> ReadTiff(absl::string_view bytes, bool big_endian) {
     }
     auto value = ReadUint(bytes, entry + 8, *type == 3 ? 2 : 4, big_endian);
     if (!value) return Truncated(kTiff);
-    (*tag == 256 ? width : height) = *value;
+    // A tag given twice: the larger value counts, whichever one the decoder believes.
+    int64_t& side = *tag == 256 ? width : height;
+    side = std::max<int64_t>(side, *value);
   }
   if (width < 0 || height < 0) {
     return Malformed(kTiff, "the first directory has no ImageWidth or ImageLength");
@@ -227,6 +231,13 @@ absl::StatusOr<ImageHeader> ReadImageHeader(absl::string_view bytes) {
   if (starts(0, absl::string_view("MM\0*", 4))) return ReadTiff(bytes, true);
   return absl::InvalidArgumentError(
       "not an image format fsc reads (PNG, JPEG, BMP, WebP or TIFF, recognised by content)");
+}
+
+std::string ImageLimitsText() {
+  return absl::StrFormat(
+      "Images (PNG, JPEG, BMP, WebP, TIFF) are refused, before decoding, when their header\n"
+      "declares more than %d megapixels or %d pixels a side, or the file exceeds %d MiB.",
+      kMaxImagePixels / 1'000'000, kMaxImageSide, kMaxImageFileBytes >> 20);
 }
 
 absl::Status CheckImageSize(const ImageHeader& header) {

@@ -7,6 +7,7 @@
 #define FSC_CORE_MEDIA_IMAGE_HEADER_H_
 
 #include <cstdint>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -38,6 +39,9 @@ struct ImageHeader {
 // formats above, DATA_LOSS when the header is truncated or malformed (zero width or height
 // included). Messages do not name the file: callers prefix its path.
 absl::StatusOr<ImageHeader> ReadImageHeader(absl::string_view bytes);
+
+// One line for --help: the formats and the limits above.
+std::string ImageLimitsText();
 
 // INVALID_ARGUMENT saying the declared size and the limits when the image is larger than
 // kMaxImagePixels or kMaxImageSide (callers prefix the path).

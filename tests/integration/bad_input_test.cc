@@ -100,6 +100,9 @@ struct Case {
   int cluster_workers = 0;
 };
 
+// gtest names a failing row by this.
+void PrintTo(const Case& row, std::ostream* out) { *out << row.name; }
+
 // --- inputs shared by several rows -------------------------------------------------------------
 
 void HugePng(CaseEnv& env) { env.Write("huge.png", testing::PngHeader(100000, 100000)); }
@@ -197,6 +200,10 @@ std::vector<Case> Cases() {
           .Run({"extract", "{data}/astronaut.png", "-o", "{dir}/out", "--filter", "{dir}/huge.png"})
           .Exits(1)
           .Says({"--filter {dir}/huge.png", "100000x100000"}));
+  add(Case("ExtractHelpStatesTheImageLimit")
+          .Run({"extract", "--help"})
+          .Exits(0)
+          .Says({"100 megapixels", "65535 pixels a side"}));
   add(Case("ExtractUnknownDetector")
           .Run({"extract", "{data}/astronaut.png", "-o", "{dir}/out", "--detector", "nope"})
           .Exits(1)
@@ -325,12 +332,12 @@ std::vector<Case> Cases() {
           .Cluster()
           .Run({"jobs", "--token", "not-a-real-token"})
           .Exits(1)
-          .Says({"token"}));
+          .Says({"refused the token", "fsc-coordinator token create"}));
   add(Case("ClusterUnknownJob")
           .Cluster()
           .Run({"job", "0123456789abcdef"})
           .Exits(1)
-          .Says({"0123456789abcdef"}));
+          .Says({"no job '0123456789abcdef'"}));
   return cases;
 }
 
