@@ -145,7 +145,8 @@ class ElasticRun {
   // Sends / receives the restore point (or, with Recovery::kRestart, the source's weights).
   absl::Status MoveState(Communicator* comm, const TransferPlan& plan, absl::Status* fatal);
   absl::StatusOr<End> Steps(Communicator* comm, GradientReducer* reducer);
-  // After a lost generation: back to the restore point (or, kRestart, the disk checkpoint).
+  // After a lost generation: back to the restore point (kRestart: the disk checkpoint, at the
+  // next generation's start).
   absl::Status Recover();
   // Leaves data-parallel mode (drops the hook that points at `reducer`).
   absl::Status Detach();
@@ -163,6 +164,8 @@ class ElasticRun {
   Clock::time_point gen_start_;
   bool collective_failed_ = false;
   int failed_generations_ = 0;  // consecutive, without a completed step
+  bool reload_ = false;         // kRestart: reload the disk checkpoint at the next generation
+  bool progressed_ = false;     // the current generation completed a step
   std::string last_failure_;
   // Logging interval.
   Clock::time_point interval_start_;
@@ -251,6 +254,15 @@ absl::Status ElasticRun::AgreeOnState(Communicator* comm, absl::Status* fatal) {
 }
 
 absl::StatusOr<End> ElasticRun::RunGeneration() {
+  if (reload_) {
+    // kRestart: the last checkpoint, from the disk.
+    reload_ = false;
+    absl::Status restored = t_->RestoreLastCheckpoint();
+    if (!restored.ok() && !absl::IsNotFound(restored)) return restored;
+    if (restored.ok()) FSC_RETURN_IF_ERROR(t_->Commit());
+    Event(absl::StrCat("generation ", gen_.id, ": back to the disk checkpoint of iteration ",
+                       t_->iteration(), " (", Megabytes(t_->committed()->bytes()), " read)"));
+  }
   std::unique_ptr<KeyValueStore> store = group_->StoreFor(gen_.id);
   FSC_ASSIGN_OR_RETURN(std::string backend,
                        ResolveBackend(options_.backend, t_->step().device().is_cuda()));
@@ -341,7 +353,7 @@ absl::StatusOr<End> ElasticRun::Steps(Communicator* comm, GradientReducer* reduc
       // The step is done here but not everywhere: go back to the restore point.
       return Lost(absl::StrCat("lost a member after iteration ", t_->iteration()), status);
     }
-    failed_generations_ = 0;
+    progressed_ = true;
     if (first) {
       first = false;
       Event(absl::StrFormat("generation %d: first step (iteration %d) done %.2f s after the "
@@ -385,11 +397,7 @@ absl::StatusOr<End> ElasticRun::Steps(Communicator* comm, GradientReducer* reduc
 
 absl::Status ElasticRun::Recover() {
   if (options_.recovery == Recovery::kRestart) {
-    // As a restarted TorchElastic worker does: the last checkpoint, from the disk.
-    absl::Status restored = t_->RestoreLastCheckpoint();
-    if (!restored.ok() && !absl::IsNotFound(restored)) return restored;
-    if (restored.ok()) FSC_RETURN_IF_ERROR(t_->Commit());
-    Event(absl::StrCat("back to the disk checkpoint of iteration ", t_->iteration()));
+    reload_ = true;  // at the next generation's start, as a restarted TorchElastic worker does
     return absl::OkStatus();
   }
   FSC_RETURN_IF_ERROR(t_->Rollback());
@@ -414,7 +422,9 @@ absl::StatusOr<train::RunSummary> ElasticRun::Run() {
     gen_ = *gen;
     gen_start_ = Clock::now();
     generation = gen_.id;
+    progressed_ = false;
     FSC_ASSIGN_OR_RETURN(end, RunGeneration());
+    if (progressed_) failed_generations_ = 0;
     if (end == End::kDone || end == End::kStopped) break;
     if (end == End::kChanged) {
       // Every member stopped after the same step: that is the next restore point.
@@ -423,7 +433,9 @@ absl::StatusOr<train::RunSummary> ElasticRun::Run() {
                          " (membership changed)"));
       continue;
     }
-    if (++failed_generations_ >= options_.max_failed_generations) {
+    // A generation lost after completing steps lost a member; one lost before its first step
+    // failed, and such failures in a row are bounded.
+    if (!progressed_ && ++failed_generations_ >= options_.max_failed_generations) {
       return absl::FailedPreconditionError(absl::StrCat(
           "elastic training made no progress in ", failed_generations_,
           " generations in a row (the collective timeout grew to ",
