@@ -58,8 +58,9 @@ int RunFetchCommand(const Args& args) {
   int64_t state_bytes = 0;  // training state left out
   for (const proto::FileEntry& file : job->artifacts()) {
     constexpr std::string_view kModel = "model/";
-    const bool state = file.path().rfind(kModel, 0) == 0 &&
-                       train::IsTrainingStatePath(std::string_view(file.path()).substr(kModel.size()));
+    const bool state =
+        file.path().rfind(kModel, 0) == 0 &&
+        train::IsTrainingStatePath(std::string_view(file.path()).substr(kModel.size()));
     if (state && !with_state && file.path() != path) {
       state_bytes += file.size();
       continue;

@@ -29,9 +29,8 @@ absl::Status CheckPlan(const Communicator& comm, const TransferPlan& plan) {
   std::set<int> seen;
   for (int rank : plan.receivers) {
     if (outside(rank) || rank == plan.source || !seen.insert(rank).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("transfer receiver ", rank, " is outside the group, the source or named ",
-                       "twice"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "transfer receiver ", rank, " is outside the group, the source or named ", "twice"));
     }
   }
   return absl::OkStatus();
@@ -93,8 +92,8 @@ absl::Status RunSource(Communicator* comm, const TransferPlan& plan,
       for (int rank : plan.receivers) {
         absl::Status sent = comm->Send(chunk, n, rank);
         if (!sent.ok()) {
-          return absl::Status(sent.code(), absl::StrCat("sending to rank ", rank, " after ",
-                                                        done, " bytes: ", sent.message()));
+          return absl::Status(sent.code(), absl::StrCat("sending to rank ", rank, " after ", done,
+                                                        " bytes: ", sent.message()));
         }
         stats->bytes_sent += static_cast<int64_t>(n);
       }

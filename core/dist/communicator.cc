@@ -31,8 +31,7 @@ absl::StatusOr<std::unique_ptr<Communicator>> Connect(const CommunicatorOptions&
 }
 
 absl::Duration ConnectTimeout(const CommunicatorOptions& options) {
-  return options.connect_timeout > absl::ZeroDuration() ? options.connect_timeout
-                                                         : options.timeout;
+  return options.connect_timeout > absl::ZeroDuration() ? options.connect_timeout : options.timeout;
 }
 
 }  // namespace fsc::dist

@@ -60,9 +60,7 @@ train::StepLosses UnpackLosses(const double* v) {
 struct Holding {
   int64_t iteration = 0;
   std::array<int64_t, 4> digest{};
-  bool operator==(const Holding& o) const {
-    return iteration == o.iteration && digest == o.digest;
-  }
+  bool operator==(const Holding& o) const { return iteration == o.iteration && digest == o.digest; }
 };
 constexpr int kHoldingWords = 5;
 
@@ -282,9 +280,8 @@ absl::StatusOr<End> ElasticRun::RunGeneration() {
     }
     return Lost("connecting failed", comm.status());
   }
-  Event(absl::StrCat("generation ", gen_.id, ": ", Member(gen_.rank), " of ", gen_.world_size,
-                     " (", backend, ", collective timeout ", absl::FormatDuration(co.timeout),
-                     ")"));
+  Event(absl::StrCat("generation ", gen_.id, ": ", Member(gen_.rank), " of ", gen_.world_size, " (",
+                     backend, ", collective timeout ", absl::FormatDuration(co.timeout), ")"));
 
   absl::Status fatal;
   absl::Status agreed = AgreeOnState(comm->get(), &fatal);
@@ -356,9 +353,10 @@ absl::StatusOr<End> ElasticRun::Steps(Communicator* comm, GradientReducer* reduc
     progressed_ = true;
     if (first) {
       first = false;
-      Event(absl::StrFormat("generation %d: first step (iteration %d) done %.2f s after the "
-                            "generation started",
-                            gen_.id, t_->iteration(), Since(gen_start_)));
+      Event(
+          absl::StrFormat("generation %d: first step (iteration %d) done %.2f s after the "
+                          "generation started",
+                          gen_.id, t_->iteration(), Since(gen_start_)));
     }
     const train::StepLosses global = UnpackLosses(agreement);
     summary_.losses.push_back(global);
@@ -436,13 +434,13 @@ absl::StatusOr<train::RunSummary> ElasticRun::Run() {
     // A generation lost after completing steps lost a member; one lost before its first step
     // failed, and such failures in a row are bounded.
     if (!progressed_ && ++failed_generations_ >= options_.max_failed_generations) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "elastic training made no progress in ", failed_generations_,
-          " generations in a row (the collective timeout grew to ",
-          absl::FormatDuration(Timeout()), "); the last failure: ", last_failure_,
-          ". Raise the collective timeout (--collective-timeout, now ",
-          absl::FormatDuration(options_.collective_timeout),
-          ") if the members are slow or loaded, or check the network between them"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("elastic training made no progress in ", failed_generations_,
+                       " generations in a row (the collective timeout grew to ",
+                       absl::FormatDuration(Timeout()), "); the last failure: ", last_failure_,
+                       ". Raise the collective timeout (--collective-timeout, now ",
+                       absl::FormatDuration(options_.collective_timeout),
+                       ") if the members are slow or loaded, or check the network between them"));
     }
     FSC_RETURN_IF_ERROR(Recover());
   }

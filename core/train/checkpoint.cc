@@ -130,9 +130,10 @@ absl::StatusOr<CheckpointManifest> ManifestFromJson(const nlohmann::json& json,
   try {
     m.format_version = json.at("format_version").get<int>();
     if (m.format_version > kCheckpointFormatVersion || m.format_version < 1) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          what, " has checkpoint format version ", m.format_version, "; this fsc reads versions 1 to ",
-          kCheckpointFormatVersion, " (use the fsc that wrote it)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " has checkpoint format version ", m.format_version,
+                       "; this fsc reads versions 1 to ", kCheckpointFormatVersion,
+                       " (use the fsc that wrote it)"));
     }
     m.model = json.at("model").get<std::string>();
     FSC_ASSIGN_OR_RETURN(m.architecture, ArchitectureFromJson(json.at("architecture")));

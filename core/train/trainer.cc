@@ -186,8 +186,8 @@ absl::Status Trainer::LoadBlobs(const std::map<std::string, std::string>& blobs,
 
 absl::Status Trainer::Commit() {
   // The write in flight may still read the previous restore point; it stays alive until then.
-  committed_ = std::make_shared<const TrainingState>(
-      CopyState(iteration_, loss_history_, LiveTensors()));
+  committed_ =
+      std::make_shared<const TrainingState>(CopyState(iteration_, loss_history_, LiveTensors()));
   return absl::OkStatus();
 }
 
@@ -207,7 +207,8 @@ absl::Status Trainer::Rollback() {
 }
 
 absl::Status Trainer::Adopt(TrainingState state) {
-  const std::string what = absl::StrCat("the received training state of iteration ", state.iteration);
+  const std::string what =
+      absl::StrCat("the received training state of iteration ", state.iteration);
   FSC_RETURN_IF_ERROR(CheckDigest(state, what));
   std::shared_ptr<const TrainingState> previous = committed_;
   committed_ = std::make_shared<const TrainingState>(std::move(state));
@@ -340,9 +341,8 @@ absl::Status Trainer::SaveCommitted() {
   if (!options_.write_checkpoints) return absl::OkStatus();
   std::shared_ptr<const TrainingState> state = committed_;
   CheckpointManifest manifest = Manifest(state->iteration, state->loss_history);
-  pending_save_ = std::async(std::launch::async, [this, state, manifest] {
-    return WriteState(manifest, state->roles);
-  });
+  pending_save_ = std::async(
+      std::launch::async, [this, state, manifest] { return WriteState(manifest, state->roles); });
   saved_iteration_ = state->iteration;
   return absl::OkStatus();
 }

@@ -12,8 +12,8 @@ namespace {
 // The dtypes a training state holds, by the names the layout uses.
 const std::vector<std::pair<std::string, torch::ScalarType>>& Dtypes() {
   static const auto* dtypes = new std::vector<std::pair<std::string, torch::ScalarType>>{
-      {"float32", torch::kFloat32}, {"float64", torch::kFloat64}, {"float16", torch::kFloat16},
-      {"bfloat16", torch::kBFloat16}, {"int64", torch::kInt64},   {"int32", torch::kInt32},
+      {"float32", torch::kFloat32},   {"float64", torch::kFloat64}, {"float16", torch::kFloat16},
+      {"bfloat16", torch::kBFloat16}, {"int64", torch::kInt64},     {"int32", torch::kInt32},
       {"uint8", torch::kUInt8},       {"bool", torch::kBool}};
   return *dtypes;
 }
@@ -37,7 +37,8 @@ bool ParseDtype(const std::string& name, torch::ScalarType* type) {
 
 void HashInt(util::Sha256* hash, int64_t value) {
   char bytes[8];
-  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((static_cast<uint64_t>(value) >> (8 * i)) & 0xff);
+  for (int i = 0; i < 8; ++i)
+    bytes[i] = static_cast<char>((static_cast<uint64_t>(value) >> (8 * i)) & 0xff);
   hash->Update(absl::string_view(bytes, sizeof(bytes)));
 }
 
@@ -77,8 +78,8 @@ TrainingState CopyState(int64_t iteration, const nlohmann::json& loss_history,
   for (const auto& [role, tensors] : roles) {
     NamedTensors& copies = state.roles[role];
     for (const auto& [name, tensor] : tensors) {
-      copies.emplace_back(
-          name, tensor.detach().to(torch::kCPU).clone(at::MemoryFormat::Contiguous));
+      copies.emplace_back(name,
+                          tensor.detach().to(torch::kCPU).clone(at::MemoryFormat::Contiguous));
     }
   }
   Seal(&state);

@@ -74,9 +74,9 @@ TEST(ClusterFaultTest, AWorkerKilledMidTaskIsReplacedAfterItsLease) {
   ASSERT_EQ(kill(cluster.Pid(name), SIGSTOP), 0);
   bool still_leased = false;
   for (const json& task : testing::TasksOfKind(cluster.Job(id), "TASK_EXTRACT")) {
-    still_leased = still_leased || (task["id"] == victim_task &&
-                                    task.value("state", "") == "TASK_LEASED" &&
-                                    task.value("worker_id", "") == victim_worker);
+    still_leased =
+        still_leased || (task["id"] == victim_task && task.value("state", "") == "TASK_LEASED" &&
+                         task.value("worker_id", "") == victim_worker);
   }
   ASSERT_TRUE(still_leased) << "the task ended before its worker was frozen";
   cluster.Kill9(name);

@@ -134,9 +134,9 @@ inline void SigkillScenario(TrainCluster& cluster) {
       << job["tasks"][0].dump();
   // The final rank 0 trained to the end in a 2-rank group (the other survivor's own report may
   // arrive after its slot was retired, when the coordinator no longer records it).
-  EXPECT_EQ(
-      CountLogLines(cluster, id, "trained to iteration " + std::to_string(kScenarioIterations) + " "),
-      CountLogLines(cluster, id, "of 2 ranks at the end"));
+  EXPECT_EQ(CountLogLines(cluster, id,
+                          "trained to iteration " + std::to_string(kScenarioIterations) + " "),
+            CountLogLines(cluster, id, "of 2 ranks at the end"));
   EXPECT_EQ(CountLogLines(cluster, id, "rank 0 of 2 ranks at the end"), 1);
 
   // A plain fetch is the weights (enough to convert with); --with-state adds the training state

@@ -213,7 +213,8 @@ class WorkerProcessTest : public ::testing::Test {
   // injected; the frozen job still has the task leased. The caller sends SIGCONT.
   void FreezeMidTask(Process* worker, const std::string& id) {
     proto::Job job = WaitForJob(id, seconds(600), TaskUnderWay);
-    ASSERT_TRUE(TaskUnderWay(job)) << "no task of job " << id << " got under way\n" << worker->Log();
+    ASSERT_TRUE(TaskUnderWay(job)) << "no task of job " << id << " got under way\n"
+                                   << worker->Log();
     worker->Kill(SIGSTOP);
     auto frozen = GetJob(id);
     ASSERT_TRUE(frozen.ok()) << frozen.status();

@@ -171,7 +171,8 @@ TEST(BulkTransferTest, OnlyTheReceiversGetTheDataAndTheBystanderWaits) {
                         {{first[r].data(), first[r].size()}, {second[r].data(), second[r].size()}},
                         options);
   });
-  for (int r = 0; r < 3; ++r) ASSERT_TRUE(stats[r].ok()) << "rank " << r << ": " << stats[r].status();
+  for (int r = 0; r < 3; ++r)
+    ASSERT_TRUE(stats[r].ok()) << "rank " << r << ": " << stats[r].status();
   EXPECT_EQ(first[2], first[1]);
   EXPECT_EQ(second[2], second[1]);
   EXPECT_EQ(first[0], std::vector<char>((9 << 20) + 3, 0)) << "the bystander received nothing";
