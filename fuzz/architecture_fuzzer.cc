@@ -6,10 +6,10 @@
 #include <nlohmann/json.hpp>
 
 #include "core/model/architecture.h"
+#include "fuzz/json_input.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const nlohmann::json json = nlohmann::json::parse(data, data + size, nullptr,
-                                                    /*allow_exceptions=*/false);
+  const nlohmann::json json = fsc::fuzz::JsonInput(data, size);
   if (json.is_discarded()) return 0;
   auto arch = fsc::model::ArchitectureFromJson(json);
   if (!arch.ok()) return 0;

@@ -7,9 +7,10 @@
 
 #include "absl/strings/string_view.h"
 #include "core/rpc/client_config.h"
+#include "fuzz/json_input.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const absl::string_view text(reinterpret_cast<const char*>(data), size);
+  const std::string text = fsc::fuzz::JsonText(data, size);
   auto config = fsc::rpc::ParseClientConfig(text, "/home/user/.config/fsc/config.json");
   if (!config.ok()) return 0;
   for (const auto* path : {&config->tls_ca, &config->tls_cert, &config->tls_key}) {

@@ -9,6 +9,7 @@
 
 #include "absl/strings/string_view.h"
 #include "core/face/tfjs_manifest.h"
+#include "fuzz/json_input.h"
 
 namespace {
 
@@ -19,7 +20,7 @@ constexpr int64_t kDecodeBytes = int64_t{1} << 16;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using fsc::face::TfjsTensorSpec;
-  const absl::string_view text(reinterpret_cast<const char*>(data), size);
+  const std::string text = fsc::fuzz::JsonText(data, size);
   auto groups = fsc::face::ParseTfjsManifest(text, "model/m-weights_manifest.json");
   if (!groups.ok()) return 0;
   for (const fsc::face::TfjsWeightGroup& group : *groups) {
