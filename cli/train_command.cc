@@ -216,7 +216,8 @@ int RunTrainCommand(const Args& args) {
   flags.String("bind-address", 0, &elastic.bind_address,
                "address this rank's collectives listen on (default 127.0.0.1)");
   flags.Int("collective-timeout", 0, &collective_timeout,
-            "seconds a collective may wait for the other ranks before failing");
+            "seconds a collective (an all-reduce, one chunk of a state transfer) may go without "
+            "progress before failing");
 
   std::vector<std::string> positional;
   if (auto exit_code = flags.ParseOrExit(args, &positional)) return *exit_code;
