@@ -22,6 +22,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,8 @@ struct CaseEnv {
   }
   // Runs `fsc ARGS` (against the row's cluster, if any); stdout + stderr.
   util::ProcessResult Fsc(const std::vector<std::string>& args) const;
+  // Runs `fsc-coordinator token ARGS --db DB` on the row's cluster's database; stdout.
+  std::string TokenAdmin(std::vector<std::string> args) const;
 };
 
 struct Case {
@@ -333,6 +336,32 @@ std::vector<Case> Cases() {
           .Run({"jobs", "--token", "not-a-real-token"})
           .Exits(1)
           .Says({"refused the token", "fsc-coordinator token create"}));
+  add(Case("ClusterRevokedToken")
+          .Cluster()
+          .Setup([](CaseEnv& env) {
+            std::string made = env.TokenAdmin({"create", "--user", "mallory", "--json"});
+            nlohmann::json token = nlohmann::json::parse(made, nullptr, false);
+            ASSERT_TRUE(token.is_object() && token.contains("token")) << made;
+            env.vars["token"] = token["token"].get<std::string>();
+            env.TokenAdmin({"revoke", "--user", "mallory"});
+          })
+          .Run({"jobs", "--token", "{token}"})
+          .Exits(1)
+          .Says({"refused the token"}));
+  add(Case("ClusterCancelEndedJob")
+          .Cluster()
+          .Setup([](CaseEnv& env) {
+            // No workers: the job stays queued until the first cancel ends it.
+            util::ProcessResult submitted =
+                env.Fsc({"submit", "extract", testing::DataDir() + "/astronaut.png"});
+            ASSERT_EQ(submitted.exit_code, 0) << submitted.out;
+            env.vars["job"] = submitted.out.substr(0, submitted.out.find('\n'));
+            util::ProcessResult cancelled = env.Fsc({"cancel", env.vars["job"]});
+            ASSERT_EQ(cancelled.exit_code, 0) << cancelled.out;
+          })
+          .Run({"cancel", "{job}"})
+          .Exits(1)
+          .Says({"{job}", "already ended (cancelled)"}));
   add(Case("ClusterUnknownJob")
           .Cluster()
           .Run({"job", "0123456789abcdef"})
@@ -415,6 +444,14 @@ util::ProcessResult CaseEnv::Fsc(const std::vector<std::string>& args) const {
   util::ProcessResult run = RunBinary("fsc", args, cluster);
   run.out += run.err;
   return run;
+}
+
+std::string CaseEnv::TokenAdmin(std::vector<std::string> args) const {
+  args.insert(args.begin(), "token");
+  args.insert(args.end(), {"--db", cluster->dir() + "/coordinator.db"});
+  util::ProcessResult run = RunBinary("fsc-coordinator", args, nullptr);
+  EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
+  return run.out;
 }
 
 class BadInputTest : public ::testing::TestWithParam<Case> {};
