@@ -30,6 +30,7 @@
 #include "core/train/trainer.h"
 #include "core/util/file_io.h"
 #include "core/util/flags.h"
+#include "core/util/paths.h"
 #include "core/util/progress.h"
 
 namespace fsc::cli {
@@ -73,7 +74,7 @@ int RunLocalRanks(const Args& args, int ranks) {
     if (args[i].rfind("--ranks=", 0) == 0) continue;
     base.push_back(args[i]);
   }
-  absl::StatusOr<std::string> self = dist::SelfExecutable();
+  absl::StatusOr<std::string> self = util::SelfExecutable();
   if (!self.ok()) {
     std::cerr << "fsc train: --ranks: " << self.status().message() << "\n";
     return 1;
