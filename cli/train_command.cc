@@ -22,9 +22,8 @@
 #include "core/dist/local_launcher.h"
 #include "core/metrics/gpu_memory.h"
 #include "core/metrics/http_server.h"
-#include "core/metrics/process_metrics.h"
 #include "core/metrics/standard_metrics.h"
-#include "core/metrics/train_gauges.h"
+#include "core/train/train_gauges.h"
 #include "core/model/model_registry.h"
 #include "core/train/checkpoint.h"
 #include "core/train/trainer.h"
@@ -192,12 +191,8 @@ int RunTrainCommand(const Args& args) {
   flags.Bool("deterministic", 0, &options.deterministic,
              "deterministic LibTorch algorithms (bit-exact resume on a GPU)");
   flags.Bool("json", 0, &json, "print a JSON summary on stdout at the end");
-  int metrics_port = -1;
-  std::string metrics_host = "0.0.0.0";
-  flags.Int("metrics-port", 0, &metrics_port,
-            "serve Prometheus metrics at http://HOST:PORT/metrics while training (0: any free "
-            "port; -1: off)");
-  flags.String("metrics-host", 0, &metrics_host, "address --metrics-port listens on");
+  metrics::MetricsFlags metrics_flags;
+  metrics::AddMetricsFlags(&flags, &metrics_flags);
   // Data-parallel training (core/dist). --batch stays the global batch whatever the ranks.
   int ranks = 1, dist_rank = 0, dist_world = 0, bucket_mb = 25, collective_timeout = 30;
   std::string dist_store;
@@ -309,7 +304,7 @@ int RunTrainCommand(const Args& args) {
                                  (dist_rank + 1) * options.batch_size / dist_world -
                                      dist_rank * options.batch_size / dist_world);
   }
-  std::optional<metrics::TrainGauges> gauges;
+  std::optional<train::TrainGauges> gauges;
   if (serve_metrics) {
     gauges.emplace(metrics::Standard(), distributed ? dist_rank : 0, gan, mask);
     if (t.step().device().is_cuda()) {

@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/face/mask.h"
-#include "core/metrics/train_gauges.h"
+#include "core/train/train_gauges.h"
 #include "core/model/model_registry.h"
 #include "core/train/checkpoint.h"
 #include "core/train/loss_weight_map.h"
@@ -332,7 +332,7 @@ absl::Status Trainer::Save() {
   write.keep_snapshots = options_.keep_snapshots;
   write.snapshot = options_.snapshot_every == 0 || iteration_ % options_.snapshot_every == 0;
   FSC_RETURN_IF_ERROR(WriteCheckpoint(options_.model_dir, m, blobs, write).status());
-  metrics::RecordCheckpoint(Since(save_start), blobs);
+  RecordCheckpoint(Since(save_start), blobs);
   saved_iteration_ = iteration_;
   return absl::OkStatus();
 }
@@ -365,8 +365,8 @@ absl::StatusOr<RunSummary> Trainer::Run(const TrainCallbacks& callbacks) {
   const int64_t examples_per_step = 2LL * options_.batch_size;
   absl::Status failure;
   // One process: the whole step is compute (RunElastic splits off the all-reduce wait).
-  metrics::Histogram& compute_seconds =
-      metrics::Standard().train_step_seconds->WithLabels({"compute"});
+  prometheus::Histogram& compute_seconds =
+      metrics::Standard().train_step_seconds.WithLabels({"compute"});
   while (iteration_ < options_.iterations) {
     if (callbacks.should_stop && callbacks.should_stop()) {
       summary.stopped = true;
