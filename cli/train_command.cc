@@ -212,7 +212,8 @@ int RunTrainCommand(const Args& args) {
   flags.String("bind-address", 0, &elastic.bind_address,
                "address this rank's collectives listen on (default 127.0.0.1)");
   flags.Int("collective-timeout", 0, &collective_timeout,
-            "seconds a collective may wait for the other ranks before failing");
+            "seconds a collective (an all-reduce, one chunk of a state transfer) may go without "
+            "progress before failing");
 
   std::vector<std::string> positional;
   if (auto exit_code = flags.ParseOrExit(args, &positional)) return *exit_code;
@@ -270,17 +271,13 @@ int RunTrainCommand(const Args& args) {
 
   // Metrics first, so that a taken port fails before any work.
   metrics::MetricsServer metrics_server;
-  bool serve_metrics = false;
-  if (metrics_port >= 0) {
-    absl::Status started = metrics::RegisterProcessMetrics(&metrics::Registry::Default());
-    if (started.ok()) started = metrics_server.Start(metrics_host, metrics_port);
-    if (!started.ok()) {
-      std::cerr << "fsc train: --metrics-port: " << started.message() << "\n";
-      return 1;
-    }
-    serve_metrics = true;
-    std::cerr << "fsc train: metrics at " << metrics_server.url() << "\n";
+  if (absl::Status started = metrics::StartMetrics(metrics_flags, &metrics_server);
+      !started.ok()) {
+    std::cerr << "fsc train: --metrics-port: " << started.message() << "\n";
+    return absl::IsInvalidArgument(started) ? 2 : 1;
   }
+  const bool serve_metrics = metrics_server.running();
+  if (serve_metrics) std::cerr << "fsc train: metrics at " << metrics_server.url() << "\n";
 
   absl::StatusOr<std::unique_ptr<train::Trainer>> trainer =
       resume.empty() ? train::Trainer::Create(options) : train::Trainer::Resume(resume, options);

@@ -512,7 +512,9 @@ absl::StatusOr<std::optional<proto::Task>> Scheduler::TryLease(const std::string
       }
       proto::Task& wire = task.task;
       wire.clear_inputs();
-      for (proto::FileEntry& file : *inputs) *wire.add_inputs() = std::move(file);
+      for (proto::FileEntry& file : *inputs) {
+        if (InputNeeded(wire.kind(), file.path())) *wire.add_inputs() = std::move(file);
+      }
       wire.set_state(proto::TASK_LEASED);
       wire.set_attempt(wire.attempt() + 1);
       wire.set_worker_id(worker_id);

@@ -11,6 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "core/dist/recovery.h"
 #include "core/metrics/gpu_memory.h"
 #include "core/metrics/http_server.h"
 #include "core/metrics/standard_metrics.h"
@@ -75,6 +76,7 @@ int Main(int argc, char** argv) {
   bool keep_task_dirs = false;
   std::string data_plane_address;
   double collective_timeout_s = 30;
+  std::string elastic_recovery = "memory";
   int rendezvous_poll_ms = 250;
 
   fsc::util::FlagSet flags(
@@ -104,7 +106,12 @@ int Main(int argc, char** argv) {
                "IP address the training data plane (Gloo) binds (default: this host's address "
                "toward the coordinator)");
   flags.Double("collective-timeout", 0, &collective_timeout_s,
-               "seconds a gradient all-reduce may wait for a peer before the group re-forms");
+               "seconds a training collective (an all-reduce, one chunk of a state transfer) may "
+               "go without progress before the group re-forms (doubled per failed generation)");
+  flags.String("elastic-recovery", 0, &elastic_recovery,
+               "how training ranks recover from a lost member: memory (roll back in memory, "
+               "move state only to ranks that lack it) or restart (every rank reloads the disk "
+               "checkpoint, TorchElastic-style; for comparison)");
   flags.Int("rendezvous-poll-ms", 0, &rendezvous_poll_ms,
             "how often a training rank checks the group's membership");
   std::vector<std::string> positional;
@@ -146,6 +153,11 @@ int Main(int argc, char** argv) {
     std::cerr << "fsc-worker: --collective-timeout must be > 0 and --rendezvous-poll-ms >= 10\n";
     return 2;
   }
+  const absl::StatusOr<fsc::dist::Recovery> recovery = fsc::dist::ParseRecovery(elastic_recovery);
+  if (!recovery.ok()) {
+    std::cerr << "fsc-worker: --elastic-recovery: " << recovery.status().message() << "\n";
+    return 2;
+  }
   if (data_plane_address.empty()) {
     // The coordinator's name may not resolve yet (a starting cluster): then each training task
     // looks again (task_runner.cc).
@@ -182,6 +194,7 @@ int Main(int argc, char** argv) {
   worker_options.max_tasks = max_tasks;
   worker_options.data_plane_address = data_plane_address;
   worker_options.collective_timeout_s = collective_timeout_s;
+  worker_options.elastic_recovery = *recovery;
   worker_options.rendezvous_poll = std::chrono::milliseconds(rendezvous_poll_ms);
   session.data_plane_address = data_plane_address;
 

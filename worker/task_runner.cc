@@ -304,6 +304,7 @@ absl::Status TaskRunner::Execute(const proto::Task& task) {
           LocalAddressToward(session_->options().connect.address).value_or("127.0.0.1");
     }
     env.collective_timeout_s = options_.collective_timeout_s;
+    env.elastic_recovery = options_.elastic_recovery;
     env.group = [this, cancelled = env.cancelled](
                     const std::string& job_id) -> std::unique_ptr<dist::GroupDirectory> {
       RendezvousClientOptions rendezvous;

@@ -152,6 +152,7 @@ absl::Status RunTrainTask(const proto::Task& task, const TaskEnv& env) {
     elastic_options.bind_address = env.data_plane_address;
     if (spec.bucket_mb() > 0) elastic_options.bucket_bytes = int64_t{spec.bucket_mb()} << 20;
     elastic_options.collective_timeout = absl::Seconds(env.collective_timeout_s);
+    elastic_options.recovery = env.elastic_recovery;
     FSC_ASSIGN_OR_RETURN(summary, dist::RunElastic(&t, group.get(), elastic_options, callbacks));
   } else {
     FSC_ASSIGN_OR_RETURN(summary, t.Run(callbacks));
@@ -171,9 +172,11 @@ absl::Status RunTrainTask(const proto::Task& task, const TaskEnv& env) {
     const train::RunSummary::Dist& d = summary.dist;
     absl::StrAppendFormat(&done.message,
                           "; %s of %d ranks at the end, %d generations, compute %.1f s, "
-                          "all-reduce wait %.1f s, %.1f MB all-reduced",
+                          "all-reduce wait %.1f s, %.1f MB all-reduced, state sent %d bytes, "
+                          "received %d bytes",
                           d.final_rank0 ? "rank 0" : "a rank", d.final_world_size, d.generations,
-                          d.compute_seconds, d.allreduce_wait_seconds, d.allreduce_bytes / 1e6);
+                          d.compute_seconds, d.allreduce_wait_seconds, d.allreduce_bytes / 1e6,
+                          d.state_bytes_sent, d.state_bytes_received);
     if (!d.final_rank0) {
       // Every rank holds the same final checkpoint; only rank 0's travels back (the coordinator
       // takes the stage's model from it).

@@ -25,38 +25,46 @@ constexpr char kSnapshotDir[] = "snapshots";
 
 std::string IterationTag(int64_t iteration) { return absl::StrFormat("%06d", iteration); }
 
-}  // namespace
-
-nlohmann::json ArchitectureToJson(const model::Architecture& arch) {
-  return {{"name", arch.name},
-          {"input_size", arch.input_size},
-          {"encoder_filters", arch.encoder_filters},
-          {"dense_dim", arch.dense_dim},
-          {"latent_size", arch.latent_size},
-          {"latent_channels", arch.latent_channels},
-          {"encoder_upscale", arch.encoder_upscale},
-          {"decoder_filters", arch.decoder_filters}};
+// A data file's name as a manifest may record it: NAME, or state/NAME from format 2 on.
+bool ValidFileName(const std::string& name, int format_version) {
+  std::string base = name;
+  if (format_version >= 2 && IsTrainingStatePath(name)) {
+    base = name.substr(std::string(kTrainingStateDir).size() + 1);
+  }
+  return !base.empty() && !absl::StrContains(base, "/") && base[0] != '.';
 }
 
-absl::StatusOr<model::Architecture> ArchitectureFromJson(const nlohmann::json& json) {
-  try {
-    model::Architecture arch;
-    arch.name = json.at("name").get<std::string>();
-    arch.input_size = json.at("input_size").get<int64_t>();
-    arch.encoder_filters = json.at("encoder_filters").get<std::vector<int64_t>>();
-    arch.dense_dim = json.at("dense_dim").get<int64_t>();
-    arch.latent_size = json.at("latent_size").get<int64_t>();
-    arch.latent_channels = json.at("latent_channels").get<int64_t>();
-    arch.encoder_upscale = json.at("encoder_upscale").get<int64_t>();
-    arch.decoder_filters = json.at("decoder_filters").get<std::vector<int64_t>>();
-    return arch;
-  } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat("bad architecture: ", e.what()));
+// The .pt files in `dir` and its state/ folder that `manifest` does not name (left by earlier
+// checkpoints; snapshots hold their own links).
+void RemoveStaleDataFiles(const std::string& dir, const CheckpointManifest& manifest) {
+  for (const std::string& sub : {std::string(), std::string(kTrainingStateDir) + "/"}) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir + "/" + sub, ec)) {
+      const std::string name = sub + entry.path().filename().string();
+      if (!entry.is_regular_file() || !absl::EndsWith(name, ".pt")) continue;
+      bool current = std::any_of(manifest.files.begin(), manifest.files.end(),
+                                 [&](const auto& f) { return f.second.name == name; });
+      if (!current) fs::remove(entry.path(), ec);
+    }
   }
 }
 
-bool SameArchitecture(const model::Architecture& a, const model::Architecture& b) {
-  return ArchitectureToJson(a) == ArchitectureToJson(b);
+// Creates the folders a checkpoint's files go in.
+absl::Status MakeFolders(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir + "/" + kTrainingStateDir, ec);
+  if (ec) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot create model folder ", dir, ": ", ec.message()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string CheckpointFileName(const std::string& role, int64_t iteration) {
+  std::string name = absl::StrCat(role, "_", IterationTag(iteration), ".pt");
+  return role == kWeightsRole ? name : absl::StrCat(kTrainingStateDir, "/", name);
 }
 
 nlohmann::json ManifestToJson(const CheckpointManifest& m) {
@@ -90,9 +98,10 @@ absl::StatusOr<CheckpointManifest> ManifestFromJson(const nlohmann::json& json,
   try {
     m.format_version = json.at("format_version").get<int>();
     if (m.format_version > kCheckpointFormatVersion || m.format_version < 1) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          what, " has checkpoint format version ", m.format_version, "; this fsc reads version ",
-          kCheckpointFormatVersion, " (use the fsc that wrote it)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " has checkpoint format version ", m.format_version,
+                       "; this fsc reads versions 1 to ", kCheckpointFormatVersion,
+                       " (use the fsc that wrote it)"));
     }
     m.model = json.at("model").get<std::string>();
     FSC_ASSIGN_OR_RETURN(m.architecture, ArchitectureFromJson(json.at("architecture")));
@@ -110,7 +119,7 @@ absl::StatusOr<CheckpointManifest> ManifestFromJson(const nlohmann::json& json,
       f.name = file.at("name").get<std::string>();
       f.bytes = file.at("bytes").get<int64_t>();
       f.sha256 = file.at("sha256").get<std::string>();
-      if (f.name.empty() || absl::StrContains(f.name, "/") || f.name[0] == '.') {
+      if (!ValidFileName(f.name, m.format_version)) {
         return absl::InvalidArgumentError(
             absl::StrCat(what, ": bad file name \"", f.name, "\" for ", role));
       }
@@ -205,44 +214,29 @@ absl::StatusOr<CheckpointManifest> WriteCheckpoint(const std::string& dir,
                                                    CheckpointManifest manifest,
                                                    const std::map<std::string, std::string>& blobs,
                                                    const CheckpointWriteOptions& options) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("cannot create model folder ", dir, ": ", ec.message()));
-  }
+  FSC_RETURN_IF_ERROR(MakeFolders(dir));
   const std::string tag = IterationTag(manifest.iteration);
+  manifest.format_version = kCheckpointFormatVersion;
   manifest.torch_version = TORCH_VERSION;
   manifest.files.clear();
   for (const auto& [role, bytes] : blobs) {
-    CheckpointFile file{absl::StrCat(role, "_", tag, ".pt"), static_cast<int64_t>(bytes.size()),
-                        util::Sha256Hex(bytes)};
+    CheckpointFile file{CheckpointFileName(role, manifest.iteration),
+                        static_cast<int64_t>(bytes.size()), util::Sha256Hex(bytes)};
     FSC_RETURN_IF_ERROR(util::WriteFileAtomically(dir + "/" + file.name, bytes));
     manifest.files[role] = file;
   }
   const std::string manifest_text = ManifestToJson(manifest).dump(1) + "\n";
   // The commit point: from here on the new checkpoint is the current one.
   FSC_RETURN_IF_ERROR(util::WriteFileAtomically(dir + "/" + kManifestFile, manifest_text));
-
-  // Data files of earlier checkpoints (snapshots hold their own links).
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (!entry.is_regular_file() || !absl::EndsWith(name, ".pt")) continue;
-    bool current = std::any_of(manifest.files.begin(), manifest.files.end(),
-                               [&](const auto& f) { return f.second.name == name; });
-    if (!current) fs::remove(entry.path(), ec);
-  }
+  RemoveStaleDataFiles(dir, manifest);
 
   if (options.snapshot && options.keep_snapshots > 0) {
+    std::error_code ec;
     const std::string snapshots = dir + "/" + kSnapshotDir;
     const std::string final_dir = snapshots + "/iter_" + tag;
     const std::string temp_dir = snapshots + "/.tmp_iter_" + tag;
     fs::remove_all(temp_dir, ec);
-    fs::create_directories(temp_dir, ec);
-    if (ec) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("cannot create snapshot folder ", temp_dir, ": ", ec.message()));
-    }
+    FSC_RETURN_IF_ERROR(MakeFolders(temp_dir));
     for (const auto& [role, file] : manifest.files) {
       std::error_code link_error;
       fs::create_hard_link(dir + "/" + file.name, temp_dir + "/" + file.name, link_error);
@@ -268,7 +262,7 @@ bool HasCheckpoint(const std::string& dir) {
   return fs::exists(dir + "/" + kManifestFile, ec);
 }
 
-absl::StatusOr<LoadedCheckpoint> ReadCheckpoint(const std::string& dir) {
+absl::StatusOr<LoadedCheckpoint> ReadCheckpoint(const std::string& dir, CheckpointScope scope) {
   const std::string manifest_path = dir + "/" + kManifestFile;
   if (!HasCheckpoint(dir)) {
     return absl::NotFoundError(
@@ -284,11 +278,19 @@ absl::StatusOr<LoadedCheckpoint> ReadCheckpoint(const std::string& dir) {
   LoadedCheckpoint loaded;
   loaded.dir = dir;
   FSC_ASSIGN_OR_RETURN(loaded.manifest, ManifestFromJson(json, manifest_path));
-  if (loaded.manifest.files.count("weights") == 0) {
+  if (loaded.manifest.files.count(kWeightsRole) == 0) {
     return absl::InvalidArgumentError(absl::StrCat(manifest_path, " names no weights file"));
   }
   for (const auto& [role, file] : loaded.manifest.files) {
+    if (scope == CheckpointScope::kWeights && role != kWeightsRole) continue;
     const std::string path = dir + "/" + file.name;
+    std::error_code ec;
+    if (role != kWeightsRole && IsTrainingStatePath(file.name) && !fs::exists(path, ec)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          dir, " holds the weights but not the training state (", file.name,
+          "): it is a model to convert with, not one to resume training from; fetch the job's "
+          "model with --with-state to resume it"));
+    }
     absl::StatusOr<std::string> bytes = util::ReadFile(path);
     if (!bytes.ok()) {
       return absl::DataLossError(absl::StrCat("checkpoint file ", path, " (", role, ") named in ",

@@ -280,6 +280,16 @@ TEST(TaskInputsTest, MapSourcePath) {
             "parts/t/segment.mkv");
 }
 
+TEST(TaskInputsTest, ConvertTasksTakeAModelsWeightsButNotItsTrainingState) {
+  EXPECT_TRUE(InputNeeded(proto::TASK_CONVERT, "model/fsc_model.json"));
+  EXPECT_TRUE(InputNeeded(proto::TASK_CONVERT, "model/weights_000250.pt"));
+  EXPECT_FALSE(InputNeeded(proto::TASK_CONVERT, "model/state/optimizer_000250.pt"));
+  EXPECT_FALSE(InputNeeded(proto::TASK_CONVERT, "model/state/discriminators_000250.pt"));
+  EXPECT_TRUE(InputNeeded(proto::TASK_CONVERT, "input/state/frame.png"));
+  // Training resumes from the whole folder.
+  EXPECT_TRUE(InputNeeded(proto::TASK_TRAIN, "model/state/optimizer_000250.pt"));
+}
+
 TEST(TaskInputsTest, ResolveInputsRefusesMissingAndCollidingFiles) {
   auto files = [](const InputSource& source) -> absl::StatusOr<std::vector<proto::FileEntry>> {
     proto::FileEntry a;
