@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
@@ -112,7 +113,20 @@ TEST(SubprocessTest, NoDescriptorLeaksWhenSpawningFails) {
 
 TEST(SubprocessTest, NoDescriptorLeaksWhenDescriptorsRunOut) {
   // Allow a few more descriptors than are open, so that each of RunProcess's pipes and opens in
-  // turn is the one that fails; nothing it opened before may stay open.
+  // turn is the one that fails; nothing it opened before may stay open. The limit is on descriptor
+  // numbers, so free numbers below the highest open one (an inherited fd 251, say) are filled
+  // first.
+  std::vector<int> fillers;
+  const int highest = *OpenFds().rbegin();
+  for (;;) {
+    const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    if (fd > highest) {
+      ::close(fd);
+      break;
+    }
+    fillers.push_back(fd);
+  }
   const std::set<int> before = OpenFds();
   rlimit saved;
   ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
@@ -131,6 +145,7 @@ TEST(SubprocessTest, NoDescriptorLeaksWhenDescriptorsRunOut) {
     }
     EXPECT_EQ(OpenFds(), before) << "with " << spare << " spare descriptors";
   }
+  for (int fd : fillers) ::close(fd);
   EXPECT_GT(exhausted, 0);
   EXPECT_GT(ran, 0);
 }
