@@ -141,8 +141,10 @@ int Main(int argc, char** argv) {
     return 2;
   }
   // Task files and cached inputs go where no other user can plant or swap them.
-  auto private_work = fsc::worker::PrivateDir(
-      work_dir.empty() ? fs::temp_directory_path().string() : work_dir);
+  // The default is always a new folder: the worker removes it when it stops.
+  auto private_work = work_dir.empty()
+                          ? fsc::worker::NewPrivateDir(fs::temp_directory_path().string())
+                          : fsc::worker::PrivateDir(work_dir);
   auto private_cache = fsc::worker::PrivateDir(cache_dir, absl::StrCat("fsc-cache-", geteuid()));
   for (const auto* dir : {&private_work, &private_cache}) {
     if (!dir->ok()) {

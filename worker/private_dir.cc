@@ -45,6 +45,17 @@ absl::Status Create(const std::string& path) {
 
 }  // namespace
 
+absl::StatusOr<std::string> NewPrivateDir(const std::string& parent) {
+  std::string pattern = (fs::path(parent) / "fsc-worker-XXXXXX").string();
+  std::vector<char> buffer(pattern.begin(), pattern.end());
+  buffer.push_back('\0');
+  if (::mkdtemp(buffer.data()) == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat("cannot create a private folder in '",
+                                                      parent, "': ", std::strerror(errno)));
+  }
+  return std::string(buffer.data());
+}
+
 absl::StatusOr<std::string> PrivateDir(const std::string& path, const std::string& subfolder) {
   absl::StatusOr<Kind> kind = Inspect(path);
   if (!kind.ok()) return kind.status();
@@ -54,16 +65,7 @@ absl::StatusOr<std::string> PrivateDir(const std::string& path, const std::strin
     if (!kind.ok()) return kind.status();
   }
   if (*kind == Kind::kPrivate) return path;
-  if (subfolder.empty()) {
-    std::string pattern = (fs::path(path) / "fsc-worker-XXXXXX").string();
-    std::vector<char> buffer(pattern.begin(), pattern.end());
-    buffer.push_back('\0');
-    if (::mkdtemp(buffer.data()) == nullptr) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "cannot create a private folder in '", path, "': ", std::strerror(errno)));
-    }
-    return std::string(buffer.data());
-  }
+  if (subfolder.empty()) return NewPrivateDir(path);
   const std::string inner = (fs::path(path) / subfolder).string();
   if (absl::Status created = Create(inner); !created.ok()) return created;
   absl::StatusOr<Kind> inner_kind = Inspect(inner);

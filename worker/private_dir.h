@@ -11,6 +11,9 @@
 
 namespace fsc::worker {
 
+// A new folder with a random name (mkdtemp "fsc-worker-XXXXXX", mode 0700) inside `parent`.
+absl::StatusOr<std::string> NewPrivateDir(const std::string& parent);
+
 // A folder only this user can write, at or under `path`:
 //   - `path` itself when it is a folder (not a symbolic link) of this user that group and others
 //     cannot write, or when it does not exist (it is created, mode 0700);
