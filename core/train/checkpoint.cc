@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <exception>
 #include <filesystem>
-#include <sstream>
 #include <system_error>
 
 #include "absl/strings/match.h"
@@ -178,13 +177,21 @@ NamedTensors ModuleTensors(const torch::nn::Module& module) {
 absl::StatusOr<std::string> SerializeTensors(const NamedTensors& tensors) {
   try {
     torch::serialize::OutputArchive archive;
+    size_t bytes = 1 << 16;  // the archive's own records
     for (const auto& [name, tensor] : tensors) {
       // Saved as plain (non-parameter) tensors on the CPU, detached from autograd.
       archive.write(name, tensor.detach().to(torch::kCPU), /*is_buffer=*/true);
+      bytes += tensor.nbytes() + 1024;  // data, alignment padding and its zip record
     }
-    std::ostringstream out;
-    archive.save_to(out);
-    return std::move(out).str();
+    // Appended to one string reserved up front: a stream would grow by doubling and copy the
+    // whole (hundreds of MB, three times over) at the end.
+    std::string out;
+    out.reserve(bytes);
+    archive.save_to([&out](const void* data, size_t n) {
+      out.append(static_cast<const char*>(data), n);
+      return n;
+    });
+    return out;
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("serialising tensors: ", e.what()));
   }
