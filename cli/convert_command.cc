@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "cli/commands.h"
 #include "core/convert/converter.h"
+#include "core/media/image_header.h"
 #include "core/util/flags.h"
 #include "core/util/progress.h"
 
@@ -29,7 +30,8 @@ int RunConvertCommand(const Args& args) {
       "watermark in every swapped frame (fsc verify finds it). Nothing is left at OUTPUT on "
       "error.\n"
       "Exit status: 0 done, 1 error, 2 usage, 3 done but some frames or images could not be\n"
-      "decoded (they are listed).");
+      "decoded (they are listed).\n" +
+          media::ImageLimitsText());
   flags.String("model", 'm', &model_dir, "model folder written by fsc train");
   flags.String("output", 'o', &output, "output video file, image file or folder of images");
   flags.String("alignments", 'a', &options.alignments_path,

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "core/face/detector.h"
 #include "core/face/extractor.h"
+#include "core/media/image_header.h"
 #include "core/util/flags.h"
 #include "core/util/paths.h"
 #include "core/util/progress.h"
@@ -27,7 +28,8 @@ int RunExtractCommand(const Args& args) {
       "aligns each face onto the mean face and writes the aligned crops (PNG, with their\n"
       "alignment metadata embedded) plus one alignments file for the whole source.\n"
       "Exit status: 0 done, 1 error (nothing written), 3 done but some frames or images could\n"
-      "not be decoded (they are listed; everything else was extracted).");
+      "not be decoded (they are listed; everything else was extracted).\n" +
+          media::ImageLimitsText());
   flags.String("output", 'o', &output, "folder for the aligned faces (created if missing)");
   flags.String("alignments", 0, &alignments, "alignments file (default DIR/alignments.fsa)");
   flags.String("detector", 'D', &options.detector,

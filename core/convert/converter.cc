@@ -26,6 +26,7 @@
 #include "core/face/alignments_file.h"
 #include "core/face/mask.h"
 #include "core/media/frame_source.h"
+#include "core/media/image_reader.h"
 #include "core/util/status_macros.h"
 
 namespace fsc::convert {
@@ -560,10 +561,10 @@ absl::StatusOr<ConvertReport> RunConversion(const std::string& input, const std:
           }
           for (const proto::Mask& mask : stored.masks()) {
             if (mask.kind() != ToProtoKind(*mask_type)) continue;
-            const std::string& png = mask.png();
-            face.swapped.stored_mask = cv::imdecode(
-                cv::Mat(1, static_cast<int>(png.size()), CV_8U, const_cast<char*>(png.data())),
-                cv::IMREAD_GRAYSCALE);
+            // A stored mask that does not decode is drawn again from the landmarks.
+            absl::StatusOr<cv::Mat> stored =
+                media::DecodeImage(mask.png(), cv::IMREAD_GRAYSCALE, "stored mask");
+            face.swapped.stored_mask = stored.ok() ? *std::move(stored) : cv::Mat();
           }
         }
         face.input = WarpToModel(job.image, face.geometry);

@@ -34,7 +34,9 @@ struct SourceDescription {
 class FrameSource {
  public:
   // Opens `path`. Errors name the path: NOT_FOUND if missing, INVALID_ARGUMENT for an empty
-  // folder or a file that is neither a decodable image nor a video.
+  // folder or a file that is neither a decodable image nor a video, or an image over the size
+  // limit of image_header.h (refused from its header, before decoding). Images in a folder are
+  // checked the same way when Next() reaches them: a bad one becomes a warning.
   static absl::StatusOr<std::unique_ptr<FrameSource>> Open(const std::string& path);
   virtual ~FrameSource() = default;
 

@@ -13,15 +13,13 @@
 namespace fsc::rpc {
 namespace {
 
-// One layer's say; nullopt = silent.
-struct Layer {
-  std::optional<std::string> coordinator, token, tls_ca, tls_cert, tls_key;
-  std::optional<bool> insecure;
-  bool SaysTransport() const {
-    return tls_ca.has_value() || tls_cert.has_value() || tls_key.has_value() ||
-           insecure.has_value();
-  }
-};
+// One layer's say (flags, environment or config file); nullopt = silent.
+using Layer = ClientConfigFile;
+
+bool SaysTransport(const Layer& layer) {
+  return layer.tls_ca.has_value() || layer.tls_cert.has_value() || layer.tls_key.has_value() ||
+         layer.insecure.has_value();
+}
 
 std::optional<std::string> NonEmpty(const std::string& s) {
   if (s.empty()) return std::nullopt;
@@ -37,13 +35,28 @@ absl::StatusOr<bool> ParseBool(const std::string& name, const std::string& value
 }
 
 absl::StatusOr<Layer> ReadConfigFile(const std::string& path) {
-  Layer layer;
   auto text = util::ReadFile(path);
   if (!text.ok()) {
     return absl::Status(text.status().code(),
                         absl::StrCat("config file: ", text.status().message()));
   }
-  nlohmann::json json = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  return ParseClientConfig(*text, path);
+}
+
+std::string HomeConfigPath(const EnvLookup& env) {
+  auto xdg = env("XDG_CONFIG_HOME");
+  if (xdg) return (std::filesystem::path(*xdg) / "fsc" / "config.json").string();
+  auto home = env("HOME");
+  if (!home) return "";
+  return (std::filesystem::path(*home) / ".config" / "fsc" / "config.json").string();
+}
+
+}  // namespace
+
+absl::StatusOr<ClientConfigFile> ParseClientConfig(absl::string_view text,
+                                                   const std::string& path) {
+  ClientConfigFile layer;
+  nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded() || !json.is_object()) {
     return absl::InvalidArgumentError(
         absl::StrCat("config file ", path, ": not a JSON object (expected {\"coordinator\": ",
@@ -86,16 +99,6 @@ absl::StatusOr<Layer> ReadConfigFile(const std::string& path) {
   }
   return layer;
 }
-
-std::string HomeConfigPath(const EnvLookup& env) {
-  auto xdg = env("XDG_CONFIG_HOME");
-  if (xdg) return (std::filesystem::path(*xdg) / "fsc" / "config.json").string();
-  auto home = env("HOME");
-  if (!home) return "";
-  return (std::filesystem::path(*home) / ".config" / "fsc" / "config.json").string();
-}
-
-}  // namespace
 
 void AddConnectFlags(util::FlagSet* flags, ConnectFlags* values, bool with_token) {
   flags->String("coordinator", 0, &values->coordinator,
@@ -169,7 +172,7 @@ absl::StatusOr<ConnectOptions> ResolveConnectOptions(const ConnectFlags& flags,
     if (options.token.empty() && layer->token) options.token = *layer->token;
   }
   for (const Layer* layer : layers) {
-    if (!layer->SaysTransport()) continue;
+    if (!SaysTransport(*layer)) continue;
     options.tls_ca = layer->tls_ca.value_or("");
     options.tls_cert = layer->tls_cert.value_or("");
     options.tls_key = layer->tls_key.value_or("");

@@ -66,38 +66,6 @@ std::string CheckpointFileName(const std::string& role, int64_t iteration) {
   return role == kWeightsRole ? name : absl::StrCat(kTrainingStateDir, "/", name);
 }
 
-nlohmann::json ArchitectureToJson(const model::Architecture& arch) {
-  return {{"name", arch.name},
-          {"input_size", arch.input_size},
-          {"encoder_filters", arch.encoder_filters},
-          {"dense_dim", arch.dense_dim},
-          {"latent_size", arch.latent_size},
-          {"latent_channels", arch.latent_channels},
-          {"encoder_upscale", arch.encoder_upscale},
-          {"decoder_filters", arch.decoder_filters}};
-}
-
-absl::StatusOr<model::Architecture> ArchitectureFromJson(const nlohmann::json& json) {
-  try {
-    model::Architecture arch;
-    arch.name = json.at("name").get<std::string>();
-    arch.input_size = json.at("input_size").get<int64_t>();
-    arch.encoder_filters = json.at("encoder_filters").get<std::vector<int64_t>>();
-    arch.dense_dim = json.at("dense_dim").get<int64_t>();
-    arch.latent_size = json.at("latent_size").get<int64_t>();
-    arch.latent_channels = json.at("latent_channels").get<int64_t>();
-    arch.encoder_upscale = json.at("encoder_upscale").get<int64_t>();
-    arch.decoder_filters = json.at("decoder_filters").get<std::vector<int64_t>>();
-    return arch;
-  } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat("bad architecture: ", e.what()));
-  }
-}
-
-bool SameArchitecture(const model::Architecture& a, const model::Architecture& b) {
-  return ArchitectureToJson(a) == ArchitectureToJson(b);
-}
-
 nlohmann::json ManifestToJson(const CheckpointManifest& m) {
   nlohmann::json files = nlohmann::json::object();
   for (const auto& [role, file] : m.files) {

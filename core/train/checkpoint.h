@@ -74,9 +74,10 @@ struct CheckpointManifest {
   std::map<std::string, CheckpointFile> files;
 };
 
-nlohmann::json ArchitectureToJson(const model::Architecture& arch);
-absl::StatusOr<model::Architecture> ArchitectureFromJson(const nlohmann::json& json);
-bool SameArchitecture(const model::Architecture& a, const model::Architecture& b);
+// Layouts in manifests and train configs (core/model/architecture.h: validated when read).
+using model::ArchitectureFromJson;
+using model::ArchitectureToJson;
+using model::SameArchitecture;
 
 nlohmann::json ManifestToJson(const CheckpointManifest& manifest);
 // INVALID_ARGUMENT (naming `what`) when the JSON is not an fsc checkpoint manifest of a format
