@@ -21,6 +21,7 @@
 #include "core/face/mask.h"
 #include "core/media/frame_source.h"
 #include "core/media/image_reader.h"
+#include "core/util/artifact_names.h"
 #include "core/util/file_io.h"
 #include "core/util/status_macros.h"
 
@@ -245,7 +246,7 @@ absl::StatusOr<ExtractReport> RunExtraction(const std::string& input, const std:
   auto start = std::chrono::steady_clock::now();
   ExtractReport report;
   report.alignments_path = alignments_path.empty()
-                               ? (fs::path(output_dir) / "alignments.fsa").string()
+                               ? (fs::path(output_dir) / kAlignmentsFileName).string()
                                : alignments_path;
   FSC_ASSIGN_OR_RETURN(std::unique_ptr<media::FrameSource> source, media::FrameSource::Open(input));
 

@@ -6,9 +6,11 @@
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "core/util/json_fields.h"
 
 namespace fsc::face {
 namespace {
@@ -46,28 +48,21 @@ bool IsSafeShardPath(const std::string& path) {
   return true;
 }
 
-// The string at `key` of `object` (default when absent); false when present with another type.
+// The string at `key` of `object` (`fallback` when absent); false when present with another
+// type.
 bool GetString(const json& object, const char* key, const std::string& fallback, std::string* out) {
-  auto it = object.find(key);
-  if (it == object.end()) {
-    *out = fallback;
-    return true;
-  }
-  if (!it->is_string()) return false;
-  *out = it->get<std::string>();
-  return true;
+  const json* value = util::JsonField(object, key);
+  std::optional<std::string> text = value ? util::JsonString(*value) : fallback;
+  if (text) *out = *std::move(text);
+  return text.has_value();
 }
 
 // Quantization parameters are bounded so that q * scale + min stays a float for any uint16 q.
 bool GetQuantizationNumber(const json& object, const char* key, double fallback, double* out) {
-  auto it = object.find(key);
-  if (it == object.end()) {
-    *out = fallback;
-    return true;
-  }
-  if (!it->is_number()) return false;
-  *out = it->get<double>();
-  return std::isfinite(*out) && std::abs(*out) <= 1e30;
+  const json* value = util::JsonField(object, key);
+  std::optional<double> number = value ? util::JsonNumber(*value) : fallback;
+  if (number) *out = *number;
+  return number.has_value() && std::abs(*number) <= 1e30;
 }
 
 absl::StatusOr<TfjsTensorSpec> ParseSpec(const json& spec, int64_t offset,
@@ -85,10 +80,11 @@ absl::StatusOr<TfjsTensorSpec> ParseSpec(const json& spec, int64_t offset,
   if (shape != spec.end()) {
     if (!shape->is_array()) return bad(tensor + ": \"shape\" is not an array");
     for (const json& dim : *shape) {
-      if (!dim.is_number_integer() || dim.get<int64_t>() < 0) {
+      const std::optional<int64_t> size = util::JsonInt64(dim);
+      if (!size || *size < 0) {
         return bad(tensor + ": \"shape\" holds something other than sizes >= 0");
       }
-      const int64_t d = dim.get<int64_t>();
+      const int64_t d = *size;
       if (d != 0 && out.count > kMaxTfjsTensorElements / d) {
         return bad(absl::StrCat(tensor, " has more than ", kMaxTfjsTensorElements, " elements"));
       }

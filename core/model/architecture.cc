@@ -2,11 +2,13 @@
 #include "core/model/architecture.h"
 
 #include <cstdint>
+#include <optional>
 #include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/util/json_fields.h"
 
 namespace fsc::model {
 namespace {
@@ -30,14 +32,6 @@ absl::Status CheckFilters(const char* field, const std::vector<int64_t>& filters
     }
   }
   return absl::OkStatus();
-}
-
-// An integer JSON value that fits int64 (get<int64_t>() of a float or a huge unsigned would not).
-bool IsInt64(const nlohmann::json& value) {
-  if (value.is_number_unsigned()) {
-    return value.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX);
-  }
-  return value.is_number_integer();
 }
 
 absl::Status CheckRange(const char* field, int64_t value, int64_t low, int64_t high) {
@@ -126,27 +120,29 @@ nlohmann::json ArchitectureToJson(const Architecture& arch) {
 absl::StatusOr<Architecture> ArchitectureFromJson(const nlohmann::json& json) {
   if (!json.is_object()) return Bad("not a JSON object");
   Architecture arch;
-  if (!json.contains("name") || !json["name"].is_string()) return Bad("\"name\" is not a string");
-  arch.name = json["name"].get<std::string>();
+  std::optional<std::string> name = util::JsonAt(json, "name", util::JsonString);
+  if (!name) return Bad("\"name\" is not a string");
+  arch.name = *std::move(name);
   for (const auto& [field, out] : {std::pair<const char*, int64_t*>{"input_size", &arch.input_size},
                                    {"dense_dim", &arch.dense_dim},
                                    {"latent_size", &arch.latent_size},
                                    {"latent_channels", &arch.latent_channels},
                                    {"encoder_upscale", &arch.encoder_upscale}}) {
-    if (!json.contains(field) || !IsInt64(json[field])) {
-      return Bad(absl::StrCat("\"", field, "\" is not an integer"));
-    }
-    *out = json[field].get<int64_t>();
+    const std::optional<int64_t> value = util::JsonAt(json, field, util::JsonInt64);
+    if (!value) return Bad(absl::StrCat("\"", field, "\" is not an integer"));
+    *out = *value;
   }
   for (const auto& [field, out] :
        {std::pair<const char*, std::vector<int64_t>*>{"encoder_filters", &arch.encoder_filters},
         {"decoder_filters", &arch.decoder_filters}}) {
-    if (!json.contains(field) || !json[field].is_array()) {
+    const nlohmann::json* values = util::JsonField(json, field);
+    if (values == nullptr || !values->is_array()) {
       return Bad(absl::StrCat("\"", field, "\" is not an array of integers"));
     }
-    for (const nlohmann::json& value : json[field]) {
-      if (!IsInt64(value)) return Bad(absl::StrCat("\"", field, "\" is not an array of integers"));
-      out->push_back(value.get<int64_t>());
+    for (const nlohmann::json& value : *values) {
+      const std::optional<int64_t> filters = util::JsonInt64(value);
+      if (!filters) return Bad(absl::StrCat("\"", field, "\" is not an array of integers"));
+      out->push_back(*filters);
     }
   }
   if (absl::Status valid = ValidateArchitecture(arch); !valid.ok()) return valid;

@@ -24,15 +24,6 @@ constexpr char kSnapshotDir[] = "snapshots";
 
 std::string IterationTag(int64_t iteration) { return absl::StrFormat("%06d", iteration); }
 
-// A data file's name as a manifest may record it: NAME, or state/NAME from format 2 on.
-bool ValidFileName(const std::string& name, int format_version) {
-  std::string base = name;
-  if (format_version >= 2 && IsTrainingStatePath(name)) {
-    base = name.substr(std::string(kTrainingStateDir).size() + 1);
-  }
-  return !base.empty() && !absl::StrContains(base, "/") && base[0] != '.';
-}
-
 // The .pt files in `dir` and its state/ folder that `manifest` does not name (left by earlier
 // checkpoints; snapshots hold their own links).
 void RemoveStaleDataFiles(const std::string& dir, const CheckpointManifest& manifest) {
@@ -64,71 +55,6 @@ absl::Status MakeFolders(const std::string& dir) {
 std::string CheckpointFileName(const std::string& role, int64_t iteration) {
   std::string name = absl::StrCat(role, "_", IterationTag(iteration), ".pt");
   return role == kWeightsRole ? name : absl::StrCat(kTrainingStateDir, "/", name);
-}
-
-nlohmann::json ManifestToJson(const CheckpointManifest& m) {
-  nlohmann::json files = nlohmann::json::object();
-  for (const auto& [role, file] : m.files) {
-    files[role] = {{"name", file.name}, {"bytes", file.bytes}, {"sha256", file.sha256}};
-  }
-  return {{"format", kCheckpointFormat},
-          {"format_version", m.format_version},
-          {"model", m.model},
-          {"architecture", ArchitectureToJson(m.architecture)},
-          {"model_options",
-           {{"learn_mask", m.model_options.learn_mask},
-            {"icnr_init", m.model_options.icnr_init},
-            {"seed", m.model_options.seed}}},
-          {"config", m.config},
-          {"iteration", m.iteration},
-          {"next_batch", m.next_batch},
-          {"torch_version", m.torch_version},
-          {"files", files},
-          {"loss_history", m.loss_history}};
-}
-
-absl::StatusOr<CheckpointManifest> ManifestFromJson(const nlohmann::json& json,
-                                                    const std::string& what) {
-  if (!json.is_object() || json.value("format", "") != kCheckpointFormat) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " is not an fsc training checkpoint manifest"));
-  }
-  CheckpointManifest m;
-  try {
-    m.format_version = json.at("format_version").get<int>();
-    if (m.format_version > kCheckpointFormatVersion || m.format_version < 1) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(what, " has checkpoint format version ", m.format_version,
-                       "; this fsc reads versions 1 to ", kCheckpointFormatVersion,
-                       " (use the fsc that wrote it)"));
-    }
-    m.model = json.at("model").get<std::string>();
-    FSC_ASSIGN_OR_RETURN(m.architecture, ArchitectureFromJson(json.at("architecture")));
-    const nlohmann::json& mo = json.at("model_options");
-    m.model_options.learn_mask = mo.at("learn_mask").get<bool>();
-    m.model_options.icnr_init = mo.at("icnr_init").get<bool>();
-    m.model_options.seed = mo.at("seed").get<uint64_t>();
-    m.config = json.at("config");
-    m.iteration = json.at("iteration").get<int64_t>();
-    m.next_batch = json.at("next_batch").get<int64_t>();
-    m.torch_version = json.value("torch_version", "");
-    m.loss_history = json.value("loss_history", nlohmann::json::array());
-    for (const auto& [role, file] : json.at("files").items()) {
-      CheckpointFile f;
-      f.name = file.at("name").get<std::string>();
-      f.bytes = file.at("bytes").get<int64_t>();
-      f.sha256 = file.at("sha256").get<std::string>();
-      if (!ValidFileName(f.name, m.format_version)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(what, ": bad file name \"", f.name, "\" for ", role));
-      }
-      m.files[role] = f;
-    }
-  } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " is not a valid fsc checkpoint manifest: ", e.what()));
-  }
-  return m;
 }
 
 NamedTensors ModuleTensors(const torch::nn::Module& module) {

@@ -37,12 +37,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/model/face_swap_model.h"
+#include "core/train/checkpoint_manifest.h"
 #include "core/train/model_folder.h"
 
 namespace fsc::train {
-
-inline constexpr char kCheckpointFormat[] = "fsc-train-checkpoint";
-inline constexpr int kCheckpointFormatVersion = 2;
 
 // The roles of a checkpoint's data files. Every role but the weights is training state.
 inline constexpr char kWeightsRole[] = "weights";
@@ -53,37 +51,6 @@ inline constexpr char kDiscriminatorsRole[] = "discriminators";
 std::string CheckpointFileName(const std::string& role, int64_t iteration);
 
 using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
-
-struct CheckpointFile {
-  std::string name;  // path inside the checkpoint folder: NAME or state/NAME
-  int64_t bytes = 0;
-  std::string sha256;
-};
-
-struct CheckpointManifest {
-  int format_version = kCheckpointFormatVersion;
-  std::string model;  // registry name (or a custom architecture's name)
-  model::Architecture architecture;
-  model::ModelOptions model_options;
-  nlohmann::json config = nlohmann::json::object();  // the train options (trainer.h)
-  int64_t iteration = 0;
-  int64_t next_batch = 0;  // the loader's next batch index per side
-  nlohmann::json loss_history = nlohmann::json::array();
-  std::string torch_version;
-  // Role ("weights", "optimizer") -> file; filled in by WriteCheckpoint.
-  std::map<std::string, CheckpointFile> files;
-};
-
-// Layouts in manifests and train configs (core/model/architecture.h: validated when read).
-using model::ArchitectureFromJson;
-using model::ArchitectureToJson;
-using model::SameArchitecture;
-
-nlohmann::json ManifestToJson(const CheckpointManifest& manifest);
-// INVALID_ARGUMENT (naming `what`) when the JSON is not an fsc checkpoint manifest of a format
-// this build reads.
-absl::StatusOr<CheckpointManifest> ManifestFromJson(const nlohmann::json& json,
-                                                    const std::string& what);
 
 // Every parameter and buffer of `module` by its dotted name, in registration order.
 NamedTensors ModuleTensors(const torch::nn::Module& module);

@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -25,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "core/face/alignments_file.h"
 #include "core/util/file_io.h"
 #include "core/util/subprocess.h"
 #include "proto/fsc.pb.h"
@@ -104,6 +106,20 @@ struct Case {
 void PrintTo(const Case& row, std::ostream* out) { *out << row.name; }
 
 // --- inputs shared by several rows -------------------------------------------------------------
+
+// An alignments file with one frame and one face whose landmark 0 has x = `first_x`.
+proto::Alignments OneFace(float first_x) {
+  proto::Alignments alignments;
+  alignments.mutable_source()->set_width(640);
+  alignments.mutable_source()->set_height(480);
+  proto::Face* face = alignments.add_frames()->add_faces();
+  for (int i = 0; i < 68; ++i) {
+    proto::Point* p = face->add_landmarks();
+    p->set_x(i == 0 ? first_x : 100 + i);
+    p->set_y(100 + i);
+  }
+  return alignments;
+}
 
 void HugePng(CaseEnv& env) { env.Write("huge.png", testing::PngHeader(100000, 100000)); }
 
@@ -229,6 +245,28 @@ std::vector<Case> Cases() {
           .Run({"alignments", "dump", "{dir}/a.fsa"})
           .Exits(1)
           .Says({"a.fsa", "truncated or corrupt"}));
+  add(Case("AlignmentsDumpChecksumMismatch")
+          .Setup([](CaseEnv& env) {
+            std::string bytes = face::SerializeAlignments(OneFace(1.0f));
+            bytes.back() ^= 0x01;  // one flipped bit in the payload
+            env.Write("a.fsa", bytes);
+          })
+          .Run({"alignments", "dump", "{dir}/a.fsa"})
+          .Exits(1)
+          .Says({"a.fsa", "checksum"}));
+  add(Case("AlignmentsDumpNonFiniteLandmark")
+          .Setup([](CaseEnv& env) {
+            env.Write("a.fsa", face::SerializeAlignments(OneFace(std::nanf(""))));
+          })
+          .Run({"alignments", "dump", "{dir}/a.fsa"})
+          .Exits(1)
+          .Says({"a.fsa", "frame 0", "landmark point 0", "not a finite number"}));
+  add(Case("AlignmentsDumpAbsurdLandmark")
+          .Setup(
+              [](CaseEnv& env) { env.Write("a.fsa", face::SerializeAlignments(OneFace(1e30f))); })
+          .Run({"alignments", "dump", "{dir}/a.fsa"})
+          .Exits(1)
+          .Says({"a.fsa", "far outside the frame"}));
   add(Case("AlignmentsDumpNewerVersion")
           .Setup([](CaseEnv& env) {
             proto::Alignments alignments;
