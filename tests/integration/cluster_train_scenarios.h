@@ -1,5 +1,6 @@
-// The two elastic-training scenarios the cluster tests run, on a quiet machine
-// (cluster_train_fault_test.cc) and with both cores saturated (cluster_train_load_test.cc):
+// The two elastic-training scenarios the cluster tests run with both cores saturated
+// (cluster_train_load_test.cc; a quiet-machine twin of each proved nothing the loaded run does not,
+// at ten minutes of CI a test):
 //  - three trainers run a 3-rank `lightweight` job and the one holding rank 0 is SIGKILLed once
 //    every rank has passed a restore point: the survivors roll back in memory, move no state at
 //    all (they hold the same restore point: the digests match), form a 2-rank generation when
