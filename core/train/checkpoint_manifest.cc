@@ -12,6 +12,10 @@
 namespace fsc::train {
 namespace {
 
+// "config" and "loss_history" are kept as JSON values (copied, dumped when written back); train
+// options and loss records are flat, so deeper nesting is refused before anything recurses on it.
+constexpr int kMaxKeptJsonDepth = 16;
+
 // A data file's name as a manifest may record it: NAME, or state/NAME from format 2 on.
 bool ValidFileName(const std::string& name, int format_version) {
   std::string base = name;
@@ -84,7 +88,10 @@ absl::StatusOr<CheckpointManifest> ManifestFromJson(const nlohmann::json& json,
   if (!learn_mask || !icnr_init || !seed) return bad("model_options");
   m.model_options = {*learn_mask, *icnr_init, *seed};
   const nlohmann::json* config = util::JsonField(json, "config");
-  if (config == nullptr || !config->is_object()) return bad("config");
+  if (config == nullptr || !config->is_object() ||
+      !util::JsonDepthWithin(*config, kMaxKeptJsonDepth)) {
+    return bad("config");
+  }
   m.config = *config;
   const std::optional<int64_t> iteration = JsonAt(json, "iteration", util::JsonInt64);
   const std::optional<int64_t> next_batch = JsonAt(json, "next_batch", util::JsonInt64);
@@ -97,7 +104,9 @@ absl::StatusOr<CheckpointManifest> ManifestFromJson(const nlohmann::json& json,
     m.torch_version = torch->get<std::string>();
   }
   if (const nlohmann::json* history = util::JsonField(json, "loss_history")) {
-    if (!history->is_array()) return bad("loss_history");
+    if (!history->is_array() || !util::JsonDepthWithin(*history, kMaxKeptJsonDepth)) {
+      return bad("loss_history");
+    }
     m.loss_history = *history;
   }
   const nlohmann::json* files = util::JsonField(json, "files");

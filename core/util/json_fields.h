@@ -11,6 +11,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace fsc::util {
 
@@ -57,6 +59,21 @@ inline std::optional<double> JsonNumber(const nlohmann::json& value) {
   const double v = value.get<double>();
   if (!std::isfinite(v)) return std::nullopt;
   return v;
+}
+
+// Whether `value` nests arrays and objects at most `max_depth` deep (a scalar is depth 0). Checked
+// without recursion: nlohmann parses text iteratively, but copying or dumping a value recurses
+// once per level, so a file of 100000 '[' would overflow the stack of whoever copies it.
+inline bool JsonDepthWithin(const nlohmann::json& value, int max_depth) {
+  std::vector<std::pair<const nlohmann::json*, int>> pending = {{&value, 0}};
+  while (!pending.empty()) {
+    const auto [item, depth] = pending.back();
+    pending.pop_back();
+    if (!item->is_structured()) continue;
+    if (depth + 1 > max_depth) return false;
+    for (const nlohmann::json& child : *item) pending.emplace_back(&child, depth + 1);
+  }
+  return true;
 }
 
 // The same reads of object[key]; nullopt also when the key is absent.

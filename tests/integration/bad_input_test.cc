@@ -54,8 +54,6 @@ struct CaseEnv {
     fs::create_directories(fs::path(Path(relative)).parent_path());
     fs::copy_file(from, Path(relative), fs::copy_options::overwrite_existing);
   }
-  // Runs `fsc ARGS` (against the row's cluster, if any); stdout + stderr.
-  util::ProcessResult Fsc(const std::vector<std::string>& args) const;
 };
 
 struct Case {
@@ -449,12 +447,6 @@ util::ProcessResult RunBinary(const std::string& binary, const std::vector<std::
   return run.ok() ? *run : util::ProcessResult{};
 }
 
-util::ProcessResult CaseEnv::Fsc(const std::vector<std::string>& args) const {
-  util::ProcessResult run = RunBinary("fsc", args, cluster);
-  run.out += run.err;
-  return run;
-}
-
 class BadInputTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(BadInputTest, ClearErrorAndNothingLeftBehind) {
@@ -499,7 +491,9 @@ TEST_P(BadInputTest, ClearErrorAndNothingLeftBehind) {
     auto it = before.find(path);
     if (Allowed(path, row.leaves)) continue;
     EXPECT_TRUE(it != before.end()) << "left behind: " << path;
-    if (it != before.end()) EXPECT_EQ(it->second, stamp) << "changed: " << path;
+    if (it != before.end()) {
+      EXPECT_EQ(it->second, stamp) << "changed: " << path;
+    }
   }
   for (const auto& [path, stamp] : before) {
     EXPECT_TRUE(after.count(path) || Allowed(path, row.leaves)) << "removed: " << path;

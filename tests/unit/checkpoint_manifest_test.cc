@@ -69,5 +69,23 @@ TEST(CheckpointManifestTest, HostileManifestsAreRefused) {
   EXPECT_FALSE(ManifestFromJson(nlohmann::json::array(), "m").ok());
 }
 
+// Parsing nests iteratively, but copying a value recurses once per level: a manifest of 100000
+// nested arrays once crashed the reader that kept "config" and "loss_history".
+TEST(CheckpointManifestTest, DeeplyNestedKeptValuesAreRefused) {
+  const int depth = 100000;
+  const std::string deep = std::string(depth, '[') + std::string(depth, ']');
+  for (const char* field : {"config", "loss_history"}) {
+    nlohmann::json json = ManifestToJson(Sample());
+    if (std::string(field) == "config") {
+      json["config"]["deep"] = nlohmann::json::parse(deep);
+    } else {
+      json["loss_history"] = nlohmann::json::parse(deep);
+    }
+    auto manifest = ManifestFromJson(json, "model/fsc_model.json");
+    EXPECT_EQ(manifest.status().code(), absl::StatusCode::kInvalidArgument) << field;
+    EXPECT_NE(manifest.status().message().find(field), std::string::npos) << manifest.status();
+  }
+}
+
 }  // namespace
 }  // namespace fsc::train
