@@ -27,8 +27,8 @@ int RunExtractCommand(const Args& args) {
       "Detects faces in INPUT (a video, an image or a folder of images), finds 68 landmarks,\n"
       "aligns each face onto the mean face and writes the aligned crops (PNG, with their\n"
       "alignment metadata embedded) plus one alignments file for the whole source.\n"
-      "Exit status: 0 done, 1 error (nothing written), 3 done but some frames or images could\n"
-      "not be decoded (they are listed; everything else was extracted).\n" +
+      "Exit status: 0 done, 1 error (nothing written), 2 usage, 3 done but some frames or images\n"
+      "could not be decoded (they are listed; everything else was extracted).\n" +
           media::ImageLimitsText());
   flags.String("output", 'o', &output, "folder for the aligned faces (created if missing)");
   flags.String("alignments", 0, &alignments, "alignments file (default DIR/alignments.fsa)");
@@ -60,6 +60,10 @@ int RunExtractCommand(const Args& args) {
   options.min_score = static_cast<float>(min_score);
   options.filter_threshold = static_cast<float>(filter_threshold);
   options.write_faces = write_faces;
+  if (absl::Status valid = face::ValidateExtractOptions(options); !valid.ok()) {
+    std::cerr << "fsc extract: " << valid.message() << " (see 'fsc extract --help')\n";
+    return 2;
+  }
 
   std::unique_ptr<util::Progress> bar;
   auto progress = [&](int64_t done, int64_t total) {

@@ -269,6 +269,12 @@ int RunTrainCommand(const Args& args) {
     return 2;
   }
 
+  // Options out of range are usage errors, reported before any work (the trainer checks again).
+  if (absl::Status valid = train::ValidateTrainOptions(options); !valid.ok()) {
+    std::cerr << "fsc train: " << valid.message() << " (see 'fsc train --help')\n";
+    return 2;
+  }
+
   // Metrics first, so that a taken port fails before any work.
   metrics::MetricsServer metrics_server;
   if (absl::Status started = metrics::StartMetrics(metrics_flags, &metrics_server);

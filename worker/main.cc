@@ -15,8 +15,10 @@
 #include "core/metrics/gpu_memory.h"
 #include "core/metrics/http_server.h"
 #include "core/metrics/standard_metrics.h"
+#include "core/rpc/channel.h"
 #include "core/rpc/client_config.h"
 #include "core/util/flags.h"
+#include "core/util/limits.h"
 #include "core/util/malloc_tuning.h"
 #include "core/util/paths.h"
 #include "core/util/stop_signal.h"
@@ -122,13 +124,19 @@ int Main(int argc, char** argv) {
     return 2;
   }
   if (join_token.empty()) join_token = Env("FSC_JOIN_TOKEN", "");
+  if (absl::Status token = fsc::rpc::CheckTokenText(join_token, "--join-token/$FSC_JOIN_TOKEN");
+      !token.ok()) {
+    std::cerr << "fsc-worker: " << token.message() << "\n";
+    return 2;
+  }
   auto roles = ParseRoles(roles_text);
   if (!roles.ok()) {
     std::cerr << "fsc-worker: " << roles.status().message() << "\n";
     return 2;
   }
-  if (threads < 1) {
-    std::cerr << "fsc-worker: --threads must be >= 1\n";
+  if (threads < 1 || threads > fsc::util::kMaxThreads) {
+    std::cerr << "fsc-worker: --threads " << threads << " not in 1.." << fsc::util::kMaxThreads
+              << "\n";
     return 2;
   }
   auto options = fsc::rpc::ResolveConnectOptions(connect);

@@ -179,6 +179,13 @@ absl::StatusOr<ConnectOptions> ResolveConnectOptions(const ConnectFlags& flags,
     options.insecure = layer->insecure.value_or(false);
     break;
   }
+  if (!options.token.empty()) {
+    const std::string where = from_flags.token ? "--token"
+                              : from_env.token ? "$FSC_TOKEN"
+                                               : "the config file " + path;
+    absl::Status token = CheckTokenText(options.token, where);
+    if (!token.ok()) return token;
+  }
   if (options.address.empty()) {
     return absl::InvalidArgumentError(
         "no coordinator address: pass --coordinator HOST:PORT, set FSC_COORDINATOR, or point "
