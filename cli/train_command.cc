@@ -22,14 +22,14 @@
 #include "core/dist/local_launcher.h"
 #include "core/metrics/gpu_memory.h"
 #include "core/metrics/http_server.h"
-#include "core/metrics/process_metrics.h"
 #include "core/metrics/standard_metrics.h"
-#include "core/metrics/train_gauges.h"
+#include "core/train/train_gauges.h"
 #include "core/model/model_registry.h"
 #include "core/train/checkpoint.h"
 #include "core/train/trainer.h"
 #include "core/util/file_io.h"
 #include "core/util/flags.h"
+#include "core/util/paths.h"
 #include "core/util/progress.h"
 
 namespace fsc::cli {
@@ -73,7 +73,7 @@ int RunLocalRanks(const Args& args, int ranks) {
     if (args[i].rfind("--ranks=", 0) == 0) continue;
     base.push_back(args[i]);
   }
-  absl::StatusOr<std::string> self = dist::SelfExecutable();
+  absl::StatusOr<std::string> self = util::SelfExecutable();
   if (!self.ok()) {
     std::cerr << "fsc train: --ranks: " << self.status().message() << "\n";
     return 1;
@@ -191,12 +191,8 @@ int RunTrainCommand(const Args& args) {
   flags.Bool("deterministic", 0, &options.deterministic,
              "deterministic LibTorch algorithms (bit-exact resume on a GPU)");
   flags.Bool("json", 0, &json, "print a JSON summary on stdout at the end");
-  int metrics_port = -1;
-  std::string metrics_host = "0.0.0.0";
-  flags.Int("metrics-port", 0, &metrics_port,
-            "serve Prometheus metrics at http://HOST:PORT/metrics while training (0: any free "
-            "port; -1: off)");
-  flags.String("metrics-host", 0, &metrics_host, "address --metrics-port listens on");
+  metrics::MetricsFlags metrics_flags;
+  metrics::AddMetricsFlags(&flags, &metrics_flags);
   // Data-parallel training (core/dist). --batch stays the global batch whatever the ranks.
   int ranks = 1, dist_rank = 0, dist_world = 0, bucket_mb = 25, collective_timeout = 30;
   std::string dist_store;
@@ -281,17 +277,13 @@ int RunTrainCommand(const Args& args) {
 
   // Metrics first, so that a taken port fails before any work.
   metrics::MetricsServer metrics_server;
-  bool serve_metrics = false;
-  if (metrics_port >= 0) {
-    absl::Status started = metrics::RegisterProcessMetrics(&metrics::Registry::Default());
-    if (started.ok()) started = metrics_server.Start(metrics_host, metrics_port);
-    if (!started.ok()) {
-      std::cerr << "fsc train: --metrics-port: " << started.message() << "\n";
-      return 1;
-    }
-    serve_metrics = true;
-    std::cerr << "fsc train: metrics at " << metrics_server.url() << "\n";
+  if (absl::Status started = metrics::StartMetrics(metrics_flags, &metrics_server);
+      !started.ok()) {
+    std::cerr << "fsc train: --metrics-port: " << started.message() << "\n";
+    return absl::IsInvalidArgument(started) ? 2 : 1;
   }
+  const bool serve_metrics = metrics_server.running();
+  if (serve_metrics) std::cerr << "fsc train: metrics at " << metrics_server.url() << "\n";
 
   absl::StatusOr<std::unique_ptr<train::Trainer>> trainer =
       resume.empty() ? train::Trainer::Create(options) : train::Trainer::Resume(resume, options);
@@ -315,7 +307,7 @@ int RunTrainCommand(const Args& args) {
                                  (dist_rank + 1) * options.batch_size / dist_world -
                                      dist_rank * options.batch_size / dist_world);
   }
-  std::optional<metrics::TrainGauges> gauges;
+  std::optional<train::TrainGauges> gauges;
   if (serve_metrics) {
     gauges.emplace(metrics::Standard(), distributed ? dist_rank : 0, gan, mask);
     if (t.step().device().is_cuda()) {

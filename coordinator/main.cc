@@ -17,7 +17,6 @@
 #include "coordinator/store.h"
 #include "coordinator/tokens.h"
 #include "core/metrics/http_server.h"
-#include "core/metrics/process_metrics.h"
 #include "core/util/file_io.h"
 #include "core/util/flags.h"
 #include "core/util/stop_signal.h"
@@ -117,11 +116,8 @@ int RunServe(const Args& args) {
   flags.Int("heartbeat-ms", 0, &heartbeat_ms, "heartbeat interval told to workers");
   flags.Int("max-attempts", 0, &max_attempts, "attempts per task before its job fails");
   flags.String("port-file", 0, &port_file, "write the bound port number to this file");
-  int metrics_port = -1;
-  std::string metrics_host = "0.0.0.0";
-  flags.Int("metrics-port", 0, &metrics_port,
-            "serve Prometheus metrics at http://HOST:PORT/metrics (0: any free port; -1: off)");
-  flags.String("metrics-host", 0, &metrics_host, "address --metrics-port listens on");
+  metrics::MetricsFlags metrics_flags;
+  metrics::AddMetricsFlags(&flags, &metrics_flags);
   Args positional;
   if (std::optional<int> exit = flags.ParseOrExit(args, &positional)) return *exit;
   if (!positional.empty()) {
@@ -140,13 +136,12 @@ int RunServe(const Args& args) {
 
   // Metrics first, so that a taken port fails before the coordinator serves anything.
   metrics::MetricsServer metrics_server;
-  if (metrics_port >= 0) {
-    absl::Status started = metrics::RegisterProcessMetrics(&metrics::Registry::Default());
-    if (started.ok()) started = metrics_server.Start(metrics_host, metrics_port);
-    if (!started.ok()) {
-      std::cerr << "fsc-coordinator: --metrics-port: " << started.message() << "\n";
-      return absl::IsInvalidArgument(started) ? 2 : 1;
-    }
+  if (absl::Status started = metrics::StartMetrics(metrics_flags, &metrics_server);
+      !started.ok()) {
+    std::cerr << "fsc-coordinator: --metrics-port: " << started.message() << "\n";
+    return absl::IsInvalidArgument(started) ? 2 : 1;
+  }
+  if (metrics_server.running()) {
     std::cerr << "fsc-coordinator: metrics at " << metrics_server.url() << "\n";
   }
 

@@ -757,7 +757,7 @@ absl::Status Scheduler::ExpireLeases(int64_t now_ms) {
     }
     return absl::OkStatus();
   }));
-  metrics::Standard().lease_expiries->Inc(static_cast<double>(expired_count));
+  metrics::Standard().lease_expiries->Increment(static_cast<double>(expired_count));
   Publish(effects);
   return absl::OkStatus();
 }

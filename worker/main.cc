@@ -14,7 +14,6 @@
 #include "core/dist/recovery.h"
 #include "core/metrics/gpu_memory.h"
 #include "core/metrics/http_server.h"
-#include "core/metrics/process_metrics.h"
 #include "core/metrics/standard_metrics.h"
 #include "core/rpc/channel.h"
 #include "core/rpc/client_config.h"
@@ -103,11 +102,8 @@ int Main(int argc, char** argv) {
   flags.Int("lease-wait-ms", 0, &lease_wait_ms, "long-poll length when asking for a task");
   flags.Int("max-tasks", 0, &max_tasks, "exit after this many tasks (0: run until stopped)");
   flags.Bool("keep-task-dirs", 0, &keep_task_dirs, "keep task folders after they end (debug)");
-  int metrics_port = -1;
-  std::string metrics_host = "0.0.0.0";
-  flags.Int("metrics-port", 0, &metrics_port,
-            "serve Prometheus metrics at http://HOST:PORT/metrics (0: any free port; -1: off)");
-  flags.String("metrics-host", 0, &metrics_host, "address --metrics-port listens on");
+  fsc::metrics::MetricsFlags metrics_flags;
+  fsc::metrics::AddMetricsFlags(&flags, &metrics_flags);
   flags.String("data-plane-address", 0, &data_plane_address,
                "IP address the training data plane (Gloo) binds (default: this host's address "
                "toward the coordinator)");
@@ -153,18 +149,14 @@ int Main(int argc, char** argv) {
   }
 
   // Metrics before joining, so that a taken port fails before the worker takes a task. Never
-  // destroyed, like the worker: civetweb's threads may still answer while the process exits.
-  if (metrics_port >= 0) {
-    auto* metrics_server = new fsc::metrics::MetricsServer();
-    absl::Status started = fsc::metrics::RegisterProcessMetrics(&fsc::metrics::Registry::Default());
-    if (started.ok()) started = metrics_server->Start(metrics_host, metrics_port);
-    if (!started.ok()) {
-      std::cerr << "fsc-worker: --metrics-port: " << started.message() << "\n";
-      return absl::IsInvalidArgument(started) ? 2 : 1;
-    }
-    fsc::metrics::Standard();  // every family registered, so the first scrape has them all
-    Log("metrics at " + metrics_server->url());
+  // destroyed, like the worker: its threads may still answer while the process exits.
+  auto* metrics_server = new fsc::metrics::MetricsServer();
+  if (absl::Status started = fsc::metrics::StartMetrics(metrics_flags, metrics_server);
+      !started.ok()) {
+    std::cerr << "fsc-worker: --metrics-port: " << started.message() << "\n";
+    return absl::IsInvalidArgument(started) ? 2 : 1;
   }
+  if (metrics_server->running()) Log("metrics at " + metrics_server->url());
   if (!(collective_timeout_s > 0) || rendezvous_poll_ms < 10) {
     std::cerr << "fsc-worker: --collective-timeout must be > 0 and --rendezvous-poll-ms >= 10\n";
     return 2;

@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/dist/elastic.h"
-#include "core/metrics/train_gauges.h"
+#include "core/train/train_gauges.h"
 #include "core/train/trainer.h"
 #include "core/util/status_macros.h"
 #include "worker/preview_publisher.h"
@@ -103,7 +103,7 @@ absl::Status RunTrainTask(const proto::Task& task, const TaskEnv& env) {
   const auto start = std::chrono::steady_clock::now();
   // Prometheus gauges of this rank (its rank follows the generation in elastic runs), and
   // previews for `fsc preview`.
-  metrics::TrainGauges gauges(metrics::Standard(), t.options().rank, t.step().has_gan(),
+  train::TrainGauges gauges(metrics::Standard(), t.options().rank, t.step().has_gan(),
                               t.step().model().learn_mask());
   PreviewPublisher previews(
       model_out, env.scratch_dir.empty() ? env.out_dir + ".scratch" : env.scratch_dir, env);

@@ -319,8 +319,8 @@ absl::StatusOr<End> ElasticRun::Steps(Communicator* comm, GradientReducer* reduc
   const double weight = static_cast<double>(t_->shard_rows()) / o.batch_size;
   const int64_t examples_per_step = 2LL * o.batch_size;
   const metrics::StandardMetrics& m = metrics::Standard();
-  metrics::Histogram& compute_hist = m.train_step_seconds->WithLabels({"compute"});
-  metrics::Histogram& allreduce_hist = m.train_step_seconds->WithLabels({"allreduce"});
+  prometheus::Histogram& compute_hist = m.train_step_seconds.WithLabels({"compute"});
+  prometheus::Histogram& allreduce_hist = m.train_step_seconds.WithLabels({"allreduce"});
   bool first = true;
   while (t_->iteration() < o.iterations) {
     const Clock::time_point start = Clock::now();
@@ -339,7 +339,7 @@ absl::StatusOr<End> ElasticRun::Steps(Communicator* comm, GradientReducer* reduc
     summary_.dist.allreduce_bytes += rs.bytes;
     compute_hist.Observe(compute);
     allreduce_hist.Observe(rs.wait_seconds);
-    m.allreduce_bytes->Inc(static_cast<double>(rs.bytes));
+    m.allreduce_bytes->Increment(static_cast<double>(rs.bytes));
 
     double agreement[kAgreement];
     PackLosses(*losses, weight, agreement);

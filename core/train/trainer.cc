@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/face/mask.h"
-#include "core/metrics/train_gauges.h"
+#include "core/train/train_gauges.h"
 #include "core/model/model_registry.h"
 #include "core/train/checkpoint.h"
 #include "core/train/loss_weight_map.h"
@@ -321,7 +321,7 @@ absl::Status Trainer::WriteState(const CheckpointManifest& manifest,
   write.snapshot =
       options_.snapshot_every == 0 || manifest.iteration % options_.snapshot_every == 0;
   FSC_RETURN_IF_ERROR(WriteCheckpoint(options_.model_dir, manifest, blobs, write).status());
-  metrics::RecordCheckpoint(Since(save_start), blobs);
+  RecordCheckpoint(Since(save_start), blobs);
   return absl::OkStatus();
 }
 
@@ -380,8 +380,8 @@ absl::StatusOr<RunSummary> Trainer::Run(const TrainCallbacks& callbacks) {
   const int64_t examples_per_step = 2LL * options_.batch_size;
   absl::Status failure;
   // One process: the whole step is compute (RunElastic splits off the all-reduce wait).
-  metrics::Histogram& compute_seconds =
-      metrics::Standard().train_step_seconds->WithLabels({"compute"});
+  prometheus::Histogram& compute_seconds =
+      metrics::Standard().train_step_seconds.WithLabels({"compute"});
   while (iteration_ < options_.iterations) {
     if (callbacks.should_stop && callbacks.should_stop()) {
       summary.stopped = true;
