@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <thread>
 
 #include "absl/strings/ascii.h"
@@ -94,13 +95,15 @@ int Main(int argc, char** argv) {
   flags.String("join-token", 0, &join_token, "the cluster join token (else $FSC_JOIN_TOKEN)");
   flags.String("roles", 0, &roles_text, "comma-separated roles: extract, convert, train");
   flags.String("name", 0, &name, "name shown in `fsc cluster status` (default: host name)");
-  flags.Int("threads", 'j', &threads, "CPU threads a task may use");
+  flags.Int("threads", 'j', &threads, "CPU threads a task may use", {1, fsc::util::kMaxThreads});
   flags.String("cache-dir", 0, &cache_dir, "blob cache, kept across runs");
   flags.String("work-dir", 0, &work_dir,
                "task folders (default: a folder under the system temp dir)");
   flags.String("models-dir", 0, &models_dir, "pretrained face models");
-  flags.Int("lease-wait-ms", 0, &lease_wait_ms, "long-poll length when asking for a task");
-  flags.Int("max-tasks", 0, &max_tasks, "exit after this many tasks (0: run until stopped)");
+  flags.Int("lease-wait-ms", 0, &lease_wait_ms, "long-poll length when asking for a task",
+            {0, 600000});
+  flags.Int("max-tasks", 0, &max_tasks, "exit after this many tasks (0: run until stopped)",
+            {0, std::numeric_limits<int>::max()});
   flags.Bool("keep-task-dirs", 0, &keep_task_dirs, "keep task folders after they end (debug)");
   fsc::metrics::MetricsFlags metrics_flags;
   fsc::metrics::AddMetricsFlags(&flags, &metrics_flags);
@@ -109,13 +112,14 @@ int Main(int argc, char** argv) {
                "toward the coordinator)");
   flags.Double("collective-timeout", 0, &collective_timeout_s,
                "seconds a training collective (an all-reduce, one chunk of a state transfer) may "
-               "go without progress before the group re-forms (doubled per failed generation)");
+               "go without progress before the group re-forms (doubled per failed generation)",
+               {0.1, 86400});
   flags.String("elastic-recovery", 0, &elastic_recovery,
                "how training ranks recover from a lost member: memory (roll back in memory, "
                "move state only to ranks that lack it) or restart (every rank reloads the disk "
                "checkpoint, TorchElastic-style; for comparison)");
   flags.Int("rendezvous-poll-ms", 0, &rendezvous_poll_ms,
-            "how often a training rank checks the group's membership");
+            "how often a training rank checks the group's membership", {10, 60000});
   std::vector<std::string> positional;
   if (auto exit_code = flags.ParseOrExit(args, &positional)) return *exit_code;
   if (!positional.empty()) {
@@ -132,11 +136,6 @@ int Main(int argc, char** argv) {
   auto roles = ParseRoles(roles_text);
   if (!roles.ok()) {
     std::cerr << "fsc-worker: " << roles.status().message() << "\n";
-    return 2;
-  }
-  if (threads < 1 || threads > fsc::util::kMaxThreads) {
-    std::cerr << "fsc-worker: --threads " << threads << " not in 1.." << fsc::util::kMaxThreads
-              << "\n";
     return 2;
   }
   auto options = fsc::rpc::ResolveConnectOptions(connect);
@@ -157,10 +156,6 @@ int Main(int argc, char** argv) {
     return absl::IsInvalidArgument(started) ? 2 : 1;
   }
   if (metrics_server->running()) Log("metrics at " + metrics_server->url());
-  if (!(collective_timeout_s > 0) || rendezvous_poll_ms < 10) {
-    std::cerr << "fsc-worker: --collective-timeout must be > 0 and --rendezvous-poll-ms >= 10\n";
-    return 2;
-  }
   const absl::StatusOr<fsc::dist::Recovery> recovery = fsc::dist::ParseRecovery(elastic_recovery);
   if (!recovery.ok()) {
     std::cerr << "fsc-worker: --elastic-recovery: " << recovery.status().message() << "\n";
