@@ -403,6 +403,30 @@ std::vector<Case> Cases() {
           .Run({"jobs", "--token", "abc\r\ndef"})
           .Exits(1)
           .Says({"the token from --token", "0x0d at position 4", "fsc-coordinator token create"}));
+  add(Case("WorkerJoinTokenWithLineBreak")
+          .Binary("fsc-worker")
+          .Run({"--coordinator", "127.0.0.1:1", "--join-token", "abc\ndef"})
+          .Exits(2)
+          .Says({"the token from --join-token", "0x0a at position 4"}));
+
+  // Every number flag has a range, checked before anything else happens (exit 2, usage).
+  add(Case("SubmitPriorityOutOfRange")
+          .Run({"submit", "extract", "{data}/astronaut.png", "--priority", "10"})
+          .Exits(2)
+          .Says({"--priority 10 not in 0..9", "fsc submit"}));
+  add(Case("JobsNegativeLimit")
+          .Run({"jobs", "--limit", "-1"})
+          .Exits(2)
+          .Says({"--limit -1 not in"}));
+  add(Case("TrainLearningRateNaN")
+          .Run({"train", "--a", "{dir}/a", "--b", "{dir}/b", "-m", "{dir}/model", "--lr", "nan"})
+          .Exits(2)
+          .Says({"--lr expects a number, got 'nan'"}));
+  add(Case("WorkerThreadsHuge")
+          .Binary("fsc-worker")
+          .Run({"--coordinator", "127.0.0.1:1", "--threads", "100000"})
+          .Exits(2)
+          .Says({"--threads 100000 not in 1..256"}));
   return cases;
 }
 
