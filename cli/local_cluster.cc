@@ -22,6 +22,7 @@
 #include "core/rpc/secret_file.h"
 #include "core/rpc/version.h"
 #include "core/util/file_io.h"
+#include "core/util/json_fields.h"
 #include "core/util/status_macros.h"
 #include "core/util/subprocess.h"
 
@@ -110,7 +111,7 @@ ClusterRecord ReadClusterRecord(const StatePaths& state) {
   ClusterRecord record;
   auto text = util::ReadFile(state.cluster_json());
   if (!text.ok()) return record;
-  nlohmann::json json = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  nlohmann::json json = util::ParseOutsideJson(*text);
   if (!json.is_object()) return record;
   record.port = json.value("port", 0);
   record.insecure = json.value("insecure", false);

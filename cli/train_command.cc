@@ -29,6 +29,7 @@
 #include "core/train/trainer.h"
 #include "core/util/file_io.h"
 #include "core/util/flags.h"
+#include "core/util/json_fields.h"
 #include "core/util/paths.h"
 #include "core/util/progress.h"
 
@@ -251,8 +252,7 @@ int RunTrainCommand(const Args& args) {
   elastic.collective_timeout = absl::Seconds(collective_timeout);
   if (!architecture_file.empty()) {
     absl::StatusOr<std::string> text = util::ReadFile(architecture_file);
-    nlohmann::json layout =
-        text.ok() ? nlohmann::json::parse(*text, nullptr, false) : nlohmann::json();
+    nlohmann::json layout = text.ok() ? util::ParseOutsideJson(*text) : nlohmann::json();
     absl::StatusOr<model::Architecture> arch =
         layout.is_discarded() || layout.is_null()
             ? absl::InvalidArgumentError("not a readable JSON file")

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/rpc/secret_file.h"
 #include "core/util/file_io.h"
+#include "core/util/json_fields.h"
 #include "nlohmann/json.hpp"
 
 namespace fsc::rpc {
@@ -56,7 +57,7 @@ std::string HomeConfigPath(const EnvLookup& env) {
 absl::StatusOr<ClientConfigFile> ParseClientConfig(absl::string_view text,
                                                    const std::string& path) {
   ClientConfigFile layer;
-  nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  nlohmann::json json = util::ParseOutsideJson(text);
   if (json.is_discarded() || !json.is_object()) {
     return absl::InvalidArgumentError(
         absl::StrCat("config file ", path, ": not a JSON object (expected {\"coordinator\": ",

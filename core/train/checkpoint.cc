@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/util/file_io.h"
+#include "core/util/json_fields.h"
 #include "core/util/sha256.h"
 #include "core/util/status_macros.h"
 
@@ -202,7 +203,7 @@ absl::StatusOr<LoadedCheckpoint> ReadCheckpoint(const std::string& dir, Checkpoi
         absl::StrCat("no training checkpoint in ", dir, " (", kManifestFile, " is missing)"));
   }
   FSC_ASSIGN_OR_RETURN(std::string text, util::ReadFile(manifest_path));
-  nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  nlohmann::json json = util::ParseOutsideJson(text);
   if (json.is_discarded()) {
     return absl::DataLossError(absl::StrCat(
         manifest_path, " is truncated or corrupted (not valid JSON); restore it from a snapshot ",
