@@ -18,20 +18,20 @@
 
 namespace fsc::util {
 
+// The values a number flag accepts, both ends included. A value outside is a usage error that
+// names the range, and --help shows it. Double flags never accept NaN or infinities.
+struct IntRange {
+  int min = std::numeric_limits<int>::min();
+  int max = std::numeric_limits<int>::max();
+};
+struct DoubleRange {
+  double min = -std::numeric_limits<double>::max();
+  double max = std::numeric_limits<double>::max();
+};
+
 class FlagSet {
  public:
   FlagSet(std::string command, std::string usage, std::string description);
-
-  // The values a number flag accepts, both ends included. A value outside is a usage error that
-  // names the range, and --help shows it. Double flags never accept NaN or infinities.
-  struct IntRange {
-    int min = std::numeric_limits<int>::min();
-    int max = std::numeric_limits<int>::max();
-  };
-  struct DoubleRange {
-    double min = -std::numeric_limits<double>::max();
-    double max = std::numeric_limits<double>::max();
-  };
 
   // Registers a flag. `short_name` is 0 for none. The pointee keeps its value as the default.
   void String(const std::string& name, char short_name, std::string* value,
