@@ -57,7 +57,7 @@ std::string HomeConfigPath(const EnvLookup& env) {
 absl::StatusOr<ClientConfigFile> ParseClientConfig(absl::string_view text,
                                                    const std::string& path) {
   ClientConfigFile layer;
-  nlohmann::json json = util::ParseOutsideJson(text);
+  nlohmann::json json = util::ParseOutsideJson(std::string_view(text.data(), text.size()));
   if (json.is_discarded() || !json.is_object()) {
     return absl::InvalidArgumentError(
         absl::StrCat("config file ", path, ": not a JSON object (expected {\"coordinator\": ",
