@@ -8,11 +8,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/face/mask.h"
-#include "core/train/train_gauges.h"
 #include "core/model/model_registry.h"
 #include "core/train/checkpoint.h"
 #include "core/train/loss_weight_map.h"
 #include "core/train/preview.h"
+#include "core/train/train_gauges.h"
 #include "core/util/status_macros.h"
 
 namespace fsc::train {
