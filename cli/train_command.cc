@@ -23,12 +23,13 @@
 #include "core/metrics/gpu_memory.h"
 #include "core/metrics/http_server.h"
 #include "core/metrics/standard_metrics.h"
-#include "core/train/train_gauges.h"
 #include "core/model/model_registry.h"
 #include "core/train/checkpoint.h"
+#include "core/train/train_gauges.h"
 #include "core/train/trainer.h"
 #include "core/util/file_io.h"
 #include "core/util/flags.h"
+#include "core/util/json_fields.h"
 #include "core/util/paths.h"
 #include "core/util/progress.h"
 
@@ -199,21 +200,24 @@ int RunTrainCommand(const Args& args) {
   dist::ElasticOptions elastic;
   flags.Int("ranks", 0, &ranks,
             "train data-parallel on N processes of this machine (gradients all-reduced; --batch "
-            "is the global batch, shared by the ranks)");
-  flags.Int("dist-rank", 0, &dist_rank, "this process's rank in a --dist-world group");
+            "is the global batch, shared by the ranks)",
+            {1, 1024});
+  flags.Int("dist-rank", 0, &dist_rank, "this process's rank in a --dist-world group", {0, 1023});
   flags.Int("dist-world", 0, &dist_world,
             "size of a fixed group of processes started by hand (with --dist-rank and "
-            "--dist-store; --ranks does this for you)");
+            "--dist-store; --ranks does this for you)",
+            {0, 1024});
   flags.String("dist-store", 0, &dist_store,
                "folder shared by the group's processes, where they find each other");
   flags.String("backend", 0, &elastic.backend,
                "collectives: auto (nccl on a GPU, gloo on the CPU), gloo or nccl");
-  flags.Int("bucket-mb", 0, &bucket_mb, "gradient all-reduce bucket size in MiB");
+  flags.Int("bucket-mb", 0, &bucket_mb, "gradient all-reduce bucket size in MiB", {1, 4096});
   flags.String("bind-address", 0, &elastic.bind_address,
                "address this rank's collectives listen on (default 127.0.0.1)");
   flags.Int("collective-timeout", 0, &collective_timeout,
             "seconds a collective (an all-reduce, one chunk of a state transfer) may go without "
-            "progress before failing");
+            "progress before failing",
+            {1, 86400});
 
   std::vector<std::string> positional;
   if (auto exit_code = flags.ParseOrExit(args, &positional)) return *exit_code;
@@ -248,8 +252,7 @@ int RunTrainCommand(const Args& args) {
   elastic.collective_timeout = absl::Seconds(collective_timeout);
   if (!architecture_file.empty()) {
     absl::StatusOr<std::string> text = util::ReadFile(architecture_file);
-    nlohmann::json layout =
-        text.ok() ? nlohmann::json::parse(*text, nullptr, false) : nlohmann::json();
+    nlohmann::json layout = text.ok() ? util::ParseOutsideJson(*text) : nlohmann::json();
     absl::StatusOr<model::Architecture> arch =
         layout.is_discarded() || layout.is_null()
             ? absl::InvalidArgumentError("not a readable JSON file")
@@ -269,10 +272,15 @@ int RunTrainCommand(const Args& args) {
     return 2;
   }
 
+  // Options out of range are usage errors, reported before any work (the trainer checks again).
+  if (absl::Status valid = train::ValidateTrainOptions(options); !valid.ok()) {
+    std::cerr << "fsc train: " << valid.message() << " (see 'fsc train --help')\n";
+    return 2;
+  }
+
   // Metrics first, so that a taken port fails before any work.
   metrics::MetricsServer metrics_server;
-  if (absl::Status started = metrics::StartMetrics(metrics_flags, &metrics_server);
-      !started.ok()) {
+  if (absl::Status started = metrics::StartMetrics(metrics_flags, &metrics_server); !started.ok()) {
     std::cerr << "fsc train: --metrics-port: " << started.message() << "\n";
     return absl::IsInvalidArgument(started) ? 2 : 1;
   }

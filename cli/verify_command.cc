@@ -22,7 +22,8 @@ int RunVerifyCommand(const Args& args) {
       "(or the file cannot be read: the message says which), 2 usage error.\n" +
           media::ImageLimitsText());
   flags.Bool("json", 0, &json, "print the report as JSON");
-  flags.Int("max-frames", 0, &max_frames, "video frames to check, evenly spaced over the video");
+  flags.Int("max-frames", 0, &max_frames, "video frames to check, evenly spaced over the video",
+            {1, 1000000});
   std::vector<std::string> positional;
   if (auto exit_code = flags.ParseOrExit(args, &positional)) return *exit_code;
   if (positional.size() != 1) {

@@ -71,9 +71,10 @@ int RunServe(const Args& args) {
   flags.String("tls-client-ca", 0, &options.tls_client_ca,
                "PEM CA of worker client certificates: workers must use mTLS");
   flags.Bool("insecure", 0, &options.insecure, "serve plaintext (no TLS): trusted networks only");
-  flags.Int("lease-ttl-ms", 0, &lease_ttl_ms, "how long a task lease lasts without a heartbeat");
-  flags.Int("heartbeat-ms", 0, &heartbeat_ms, "heartbeat interval told to workers");
-  flags.Int("max-attempts", 0, &max_attempts, "attempts per task before its job fails");
+  flags.Int("lease-ttl-ms", 0, &lease_ttl_ms, "how long a task lease lasts without a heartbeat",
+            {100, 86400000});
+  flags.Int("heartbeat-ms", 0, &heartbeat_ms, "heartbeat interval told to workers", {10, 3600000});
+  flags.Int("max-attempts", 0, &max_attempts, "attempts per task before its job fails", {1, 100});
   flags.String("port-file", 0, &port_file, "write the bound port number to this file");
   flags.Int("max-tasks-per-job", 0, &limits.max_tasks_per_job,
             "refuse jobs that would need more tasks (ask for larger --frames-per-task)");
@@ -112,8 +113,7 @@ int RunServe(const Args& args) {
 
   // Metrics first, so that a taken port fails before the coordinator serves anything.
   metrics::MetricsServer metrics_server;
-  if (absl::Status started = metrics::StartMetrics(metrics_flags, &metrics_server);
-      !started.ok()) {
+  if (absl::Status started = metrics::StartMetrics(metrics_flags, &metrics_server); !started.ok()) {
     std::cerr << "fsc-coordinator: --metrics-port: " << started.message() << "\n";
     return absl::IsInvalidArgument(started) ? 2 : 1;
   }

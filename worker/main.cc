@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <thread>
 
 #include "absl/strings/ascii.h"
@@ -15,8 +16,10 @@
 #include "core/metrics/gpu_memory.h"
 #include "core/metrics/http_server.h"
 #include "core/metrics/standard_metrics.h"
+#include "core/rpc/channel.h"
 #include "core/rpc/client_config.h"
 #include "core/util/flags.h"
+#include "core/util/limits.h"
 #include "core/util/malloc_tuning.h"
 #include "core/util/paths.h"
 #include "core/util/stop_signal.h"
@@ -93,7 +96,7 @@ int Main(int argc, char** argv) {
   flags.String("join-token", 0, &join_token, "the cluster join token (else $FSC_JOIN_TOKEN)");
   flags.String("roles", 0, &roles_text, "comma-separated roles: extract, convert, train");
   flags.String("name", 0, &name, "name shown in `fsc cluster status` (default: host name)");
-  flags.Int("threads", 'j', &threads, "CPU threads a task may use");
+  flags.Int("threads", 'j', &threads, "CPU threads a task may use", {1, fsc::util::kMaxThreads});
   flags.String("cache-dir", 0, &cache_dir,
                "blob cache, kept across runs (in a folder others may write to: a private "
                "fsc-cache-UID folder inside)");
@@ -101,8 +104,10 @@ int Main(int argc, char** argv) {
                "task folders; a folder others may write to (e.g. /tmp) gets a private one inside "
                "(default: a new private folder under the system temp dir)");
   flags.String("models-dir", 0, &models_dir, "pretrained face models");
-  flags.Int("lease-wait-ms", 0, &lease_wait_ms, "long-poll length when asking for a task");
-  flags.Int("max-tasks", 0, &max_tasks, "exit after this many tasks (0: run until stopped)");
+  flags.Int("lease-wait-ms", 0, &lease_wait_ms, "long-poll length when asking for a task",
+            {0, 600000});
+  flags.Int("max-tasks", 0, &max_tasks, "exit after this many tasks (0: run until stopped)",
+            {0, std::numeric_limits<int>::max()});
   flags.Bool("keep-task-dirs", 0, &keep_task_dirs, "keep task folders after they end (debug)");
   fsc::metrics::MetricsFlags metrics_flags;
   fsc::metrics::AddMetricsFlags(&flags, &metrics_flags);
@@ -111,13 +116,14 @@ int Main(int argc, char** argv) {
                "toward the coordinator)");
   flags.Double("collective-timeout", 0, &collective_timeout_s,
                "seconds a training collective (an all-reduce, one chunk of a state transfer) may "
-               "go without progress before the group re-forms (doubled per failed generation)");
+               "go without progress before the group re-forms (doubled per failed generation)",
+               {0.1, 86400});
   flags.String("elastic-recovery", 0, &elastic_recovery,
                "how training ranks recover from a lost member: memory (roll back in memory, "
                "move state only to ranks that lack it) or restart (every rank reloads the disk "
                "checkpoint, TorchElastic-style; for comparison)");
   flags.Int("rendezvous-poll-ms", 0, &rendezvous_poll_ms,
-            "how often a training rank checks the group's membership");
+            "how often a training rank checks the group's membership", {10, 60000});
   std::vector<std::string> positional;
   if (auto exit_code = flags.ParseOrExit(args, &positional)) return *exit_code;
   if (!positional.empty()) {
@@ -126,13 +132,14 @@ int Main(int argc, char** argv) {
     return 2;
   }
   if (join_token.empty()) join_token = Env("FSC_JOIN_TOKEN", "");
+  if (absl::Status token = fsc::rpc::CheckTokenText(join_token, "--join-token/$FSC_JOIN_TOKEN");
+      !token.ok()) {
+    std::cerr << "fsc-worker: " << token.message() << "\n";
+    return 2;
+  }
   auto roles = ParseRoles(roles_text);
   if (!roles.ok()) {
     std::cerr << "fsc-worker: " << roles.status().message() << "\n";
-    return 2;
-  }
-  if (threads < 1) {
-    std::cerr << "fsc-worker: --threads must be >= 1\n";
     return 2;
   }
   auto options = fsc::rpc::ResolveConnectOptions(connect);
@@ -164,10 +171,6 @@ int Main(int argc, char** argv) {
     return absl::IsInvalidArgument(started) ? 2 : 1;
   }
   if (metrics_server->running()) Log("metrics at " + metrics_server->url());
-  if (!(collective_timeout_s > 0) || rendezvous_poll_ms < 10) {
-    std::cerr << "fsc-worker: --collective-timeout must be > 0 and --rendezvous-poll-ms >= 10\n";
-    return 2;
-  }
   const absl::StatusOr<fsc::dist::Recovery> recovery = fsc::dist::ParseRecovery(elastic_recovery);
   if (!recovery.ok()) {
     std::cerr << "fsc-worker: --elastic-recovery: " << recovery.status().message() << "\n";

@@ -27,6 +27,7 @@
 #include "core/face/mask.h"
 #include "core/media/frame_source.h"
 #include "core/media/image_reader.h"
+#include "core/util/limits.h"
 #include "core/util/status_macros.h"
 
 namespace fsc::convert {
@@ -262,8 +263,9 @@ absl::Status ValidateConvertOptions(const ConvertOptions& o) {
   if (o.batch_size < 1 || o.batch_size > 256) {
     return absl::InvalidArgumentError(absl::StrCat("--batch ", o.batch_size, " not in 1..256"));
   }
-  if (o.threads < 1 || o.threads > 256) {
-    return absl::InvalidArgumentError(absl::StrCat("--threads ", o.threads, " not in 1..256"));
+  if (o.threads < 1 || o.threads > util::kMaxThreads) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--threads ", o.threads, " not in 1..", util::kMaxThreads));
   }
   if (o.video.crf < 0 || o.video.crf > 63) {
     return absl::InvalidArgumentError(absl::StrCat("--crf ", o.video.crf, " not in 0..63"));

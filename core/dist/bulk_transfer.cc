@@ -110,7 +110,8 @@ absl::Status RunSource(Communicator* comm, const TransferPlan& plan,
 absl::Status RunReceiver(Communicator* comm, const TransferPlan& plan,
                          const std::vector<ByteSpan>& spans, const TransferOptions& options,
                          ProgressClock* clock, TransferStats* stats) {
-  for (const ByteSpan& span : spans) {
+  for (size_t index = 0; index < spans.size(); ++index) {
+    const ByteSpan& span = spans[index];
     for (size_t offset = 0; offset < span.bytes; offset += options.chunk_bytes) {
       const size_t n = std::min(options.chunk_bytes, span.bytes - offset);
       absl::Status received = comm->Recv(static_cast<char*>(span.data) + offset, n, plan.source);
@@ -122,6 +123,7 @@ absl::Status RunReceiver(Communicator* comm, const TransferPlan& plan,
       stats->bytes_received += static_cast<int64_t>(n);
       clock->Moved(stats->bytes_received);
     }
+    if (options.on_span) options.on_span(index);
   }
   return absl::OkStatus();
 }

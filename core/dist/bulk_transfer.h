@@ -56,6 +56,9 @@ struct TransferOptions {
   absl::Duration report_every = absl::Seconds(3);
   absl::Duration token_every = absl::Seconds(1);
   std::function<void(const TransferProgress&)> on_progress;
+  // On a receiver: called once span `index` has arrived whole, while the next ones are still
+  // coming (e.g. to hash it).
+  std::function<void(size_t index)> on_span;
 };
 
 struct TransferStats {

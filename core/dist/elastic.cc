@@ -198,6 +198,12 @@ absl::Status ElasticRun::MoveState(Communicator* comm, const TransferPlan& plan,
     spans = Spans(&received);
   }
   TransferOptions options;
+  // A receiver hashes each tensor as it arrives: the digest is known when the last byte is.
+  std::optional<train::StateHasher> hasher;
+  if (role == TransferRole::kReceiver) {
+    hasher.emplace(received);
+    options.on_span = [&](size_t) { hasher->Next(); };
+  }
   const int64_t total = role == TransferRole::kSource ? source_state->bytes() : received.bytes();
   const std::string direction =
       role == TransferRole::kSource
@@ -215,6 +221,10 @@ absl::Status ElasticRun::MoveState(Communicator* comm, const TransferPlan& plan,
                         Megabytes(total), stats.seconds,
                         stats.seconds > 0 ? total / 1e6 / stats.seconds : 0));
   if (role != TransferRole::kReceiver) return absl::OkStatus();
+  if (hasher->Finish() != received.digest) {
+    return absl::DataLossError(absl::StrCat("the state received from ", Member(plan.source),
+                                            " does not match its digest"));
+  }
   if (weights_only) {
     absl::Status loaded = t_->step().LoadModel(
         train::TensorMap(received.roles[train::kWeightsRole]), "the received weights");
@@ -222,8 +232,7 @@ absl::Status ElasticRun::MoveState(Communicator* comm, const TransferPlan& plan,
     return absl::OkStatus();
   }
   absl::Status adopted = t_->Adopt(std::move(received));
-  if (absl::IsDataLoss(adopted)) return adopted;  // damaged on the way: the group's failure
-  if (!adopted.ok()) *fatal = adopted;
+  if (!adopted.ok()) *fatal = adopted;  // another model's state
   return absl::OkStatus();
 }
 
@@ -434,13 +443,16 @@ absl::StatusOr<train::RunSummary> ElasticRun::Run() {
     // A generation lost after completing steps lost a member; one lost before its first step
     // failed, and such failures in a row are bounded.
     if (!progressed_ && ++failed_generations_ >= options_.max_failed_generations) {
+      std::vector<std::string> members;
+      for (int r = 0; r < gen_.world_size; ++r) members.push_back(Member(r));
       return absl::FailedPreconditionError(
           absl::StrCat("elastic training made no progress in ", failed_generations_,
                        " generations in a row (the collective timeout grew to ",
                        absl::FormatDuration(Timeout()), "); the last failure: ", last_failure_,
                        ". Raise the collective timeout (--collective-timeout, now ",
                        absl::FormatDuration(options_.collective_timeout),
-                       ") if the members are slow or loaded, or check the network between them"));
+                       ") if the members are slow or loaded, or check the network between them (",
+                       absl::StrJoin(members, ", "), ")"));
     }
     FSC_RETURN_IF_ERROR(Recover());
   }

@@ -23,6 +23,7 @@
 #include "core/media/image_reader.h"
 #include "core/util/artifact_names.h"
 #include "core/util/file_io.h"
+#include "core/util/limits.h"
 #include "core/util/status_macros.h"
 
 namespace fsc::face {
@@ -73,20 +74,29 @@ absl::StatusOr<Descriptor> ReferenceDescriptor(const std::string& path, FaceDete
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<FaceExtractor>> FaceExtractor::Create(
-    const ExtractOptions& options) {
+absl::Status ValidateExtractOptions(const ExtractOptions& options) {
   if (options.size < 32 || options.size > 4096) {
     return absl::InvalidArgumentError(
         absl::StrCat("--size ", options.size, " is out of range; use 32..4096 pixels"));
   }
   if (options.every_n < 1) {
     return absl::InvalidArgumentError(
-        absl::StrCat("--every-n must be >= 1, got ", options.every_n));
+        absl::StrCat("--every-n ", options.every_n, " is out of range; use 1 or more"));
   }
   if (options.min_score < 0 || options.min_score > 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("--min-score must be within 0..1, got ", options.min_score));
   }
+  if (options.threads < 0 || options.threads > util::kMaxThreads) {
+    return absl::InvalidArgumentError(absl::StrCat("--threads ", options.threads, " not in 0..",
+                                                   util::kMaxThreads, " (0: one thread)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<FaceExtractor>> FaceExtractor::Create(
+    const ExtractOptions& options) {
+  FSC_RETURN_IF_ERROR(ValidateExtractOptions(options));
   std::unique_ptr<FaceExtractor> extractor(new FaceExtractor(options));
   DetectorOptions detector_options;
   detector_options.models_dir = options.models_dir;
@@ -243,6 +253,7 @@ absl::StatusOr<ExtractReport> RunExtraction(const std::string& input, const std:
                                             const std::string& alignments_path,
                                             const ExtractOptions& options,
                                             const ExtractProgress& progress) {
+  FSC_RETURN_IF_ERROR(ValidateExtractOptions(options));
   auto start = std::chrono::steady_clock::now();
   ExtractReport report;
   report.alignments_path = alignments_path.empty()

@@ -123,7 +123,7 @@ absl::StatusOr<TfjsTensorSpec> ParseSpec(const json& spec, int64_t offset,
 
 absl::StatusOr<std::vector<TfjsWeightGroup>> ParseTfjsManifest(absl::string_view text,
                                                                const std::string& what) {
-  const json manifest = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  const json manifest = util::ParseOutsideJson(std::string_view(text.data(), text.size()));
   if (!manifest.is_array()) {
     return absl::InvalidArgumentError(
         absl::StrCat(what, ": not a TF.js weights manifest (expected a JSON array)"));

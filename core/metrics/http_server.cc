@@ -183,7 +183,8 @@ void MetricsServer::Stop() {
 
 void AddMetricsFlags(util::FlagSet* flags, MetricsFlags* values) {
   flags->Int("metrics-port", 0, &values->port,
-             "serve Prometheus metrics at http://HOST:PORT/metrics (0: any free port; -1: off)");
+             "serve Prometheus metrics at http://HOST:PORT/metrics (0: any free port; -1: off)",
+             {-1, 65535});
   flags->String("metrics-host", 0, &values->host,
                 "address --metrics-port listens on (0.0.0.0: every interface)");
 }

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "core/util/file_io.h"
 #include "core/util/status_macros.h"
 
@@ -68,6 +69,18 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const ConnectOptions&
     FSC_ASSIGN_OR_RETURN(ssl.pem_private_key, ReadPem(options.tls_key, "TLS client key"));
   }
   return grpc::CreateCustomChannel(options.address, grpc::SslCredentials(ssl), args);
+}
+
+absl::Status CheckTokenText(const std::string& token, const std::string& where) {
+  for (size_t i = 0; i < token.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(token[i]);
+    if (c > 0x20 && c < 0x7f) continue;
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "the token from %s has a byte a token cannot have (0x%02x at position %d): tokens are "
+        "printable ASCII without spaces; copy it again from 'fsc-coordinator token create'",
+        where, c, i + 1));
+  }
+  return absl::OkStatus();
 }
 
 void AddAuth(grpc::ClientContext* context, const std::string& token) {

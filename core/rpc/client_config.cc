@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/rpc/secret_file.h"
 #include "core/util/file_io.h"
+#include "core/util/json_fields.h"
 #include "nlohmann/json.hpp"
 
 namespace fsc::rpc {
@@ -56,7 +57,7 @@ std::string HomeConfigPath(const EnvLookup& env) {
 absl::StatusOr<ClientConfigFile> ParseClientConfig(absl::string_view text,
                                                    const std::string& path) {
   ClientConfigFile layer;
-  nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  nlohmann::json json = util::ParseOutsideJson(std::string_view(text.data(), text.size()));
   if (json.is_discarded() || !json.is_object()) {
     return absl::InvalidArgumentError(
         absl::StrCat("config file ", path, ": not a JSON object (expected {\"coordinator\": ",
@@ -178,6 +179,13 @@ absl::StatusOr<ConnectOptions> ResolveConnectOptions(const ConnectFlags& flags,
     options.tls_key = layer->tls_key.value_or("");
     options.insecure = layer->insecure.value_or(false);
     break;
+  }
+  if (!options.token.empty()) {
+    const std::string where = from_flags.token ? "--token"
+                              : from_env.token ? "$FSC_TOKEN"
+                                               : "the config file " + path;
+    absl::Status token = CheckTokenText(options.token, where);
+    if (!token.ok()) return token;
   }
   if (options.address.empty()) {
     return absl::InvalidArgumentError(

@@ -6,13 +6,13 @@
 #include <algorithm>
 #include <exception>
 #include <filesystem>
-#include <sstream>
 #include <system_error>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/util/file_io.h"
+#include "core/util/json_fields.h"
 #include "core/util/sha256.h"
 #include "core/util/status_macros.h"
 
@@ -72,13 +72,21 @@ NamedTensors ModuleTensors(const torch::nn::Module& module) {
 absl::StatusOr<std::string> SerializeTensors(const NamedTensors& tensors) {
   try {
     torch::serialize::OutputArchive archive;
+    size_t bytes = 1 << 16;  // the archive's own records
     for (const auto& [name, tensor] : tensors) {
       // Saved as plain (non-parameter) tensors on the CPU, detached from autograd.
       archive.write(name, tensor.detach().to(torch::kCPU), /*is_buffer=*/true);
+      bytes += tensor.nbytes() + 1024;  // data, alignment padding and its zip record
     }
-    std::ostringstream out;
-    archive.save_to(out);
-    return std::move(out).str();
+    // Appended to one string reserved up front: a stream would grow by doubling and copy the
+    // whole (hundreds of MB, three times over) at the end.
+    std::string out;
+    out.reserve(bytes);
+    archive.save_to([&out](const void* data, size_t n) {
+      out.append(static_cast<const char*>(data), n);
+      return n;
+    });
+    return out;
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("serialising tensors: ", e.what()));
   }
@@ -195,7 +203,7 @@ absl::StatusOr<LoadedCheckpoint> ReadCheckpoint(const std::string& dir, Checkpoi
         absl::StrCat("no training checkpoint in ", dir, " (", kManifestFile, " is missing)"));
   }
   FSC_ASSIGN_OR_RETURN(std::string text, util::ReadFile(manifest_path));
-  nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  nlohmann::json json = util::ParseOutsideJson(text);
   if (json.is_discarded()) {
     return absl::DataLossError(absl::StrCat(
         manifest_path, " is truncated or corrupted (not valid JSON); restore it from a snapshot ",

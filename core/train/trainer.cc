@@ -8,11 +8,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/face/mask.h"
-#include "core/train/train_gauges.h"
 #include "core/model/model_registry.h"
 #include "core/train/checkpoint.h"
 #include "core/train/loss_weight_map.h"
 #include "core/train/preview.h"
+#include "core/train/train_gauges.h"
 #include "core/util/status_macros.h"
 
 namespace fsc::train {
@@ -185,7 +185,10 @@ absl::Status Trainer::LoadBlobs(const std::map<std::string, std::string>& blobs,
 }
 
 absl::Status Trainer::Commit() {
-  // The write in flight may still read the previous restore point; it stays alive until then.
+  // One restore point in memory at a time: the write in flight (which reads the previous one)
+  // ends first, and the previous one goes before the copy is made.
+  FSC_RETURN_IF_ERROR(WaitForSave());
+  committed_.reset();
   committed_ =
       std::make_shared<const TrainingState>(CopyState(iteration_, loss_history_, LiveTensors()));
   return absl::OkStatus();
@@ -207,14 +210,10 @@ absl::Status Trainer::Rollback() {
 }
 
 absl::Status Trainer::Adopt(TrainingState state) {
-  const std::string what =
-      absl::StrCat("the received training state of iteration ", state.iteration);
-  FSC_RETURN_IF_ERROR(CheckDigest(state, what));
-  std::shared_ptr<const TrainingState> previous = committed_;
+  FSC_RETURN_IF_ERROR(WaitForSave());
+  committed_.reset();  // one restore point in memory at a time
   committed_ = std::make_shared<const TrainingState>(std::move(state));
-  absl::Status rolled = Rollback();
-  if (!rolled.ok()) committed_ = previous;  // another model's state changed nothing
-  return rolled;
+  return Rollback();
 }
 
 absl::Status Trainer::RestoreLastCheckpoint() {

@@ -121,9 +121,10 @@ class Trainer {
   absl::Status SetDataParallel(int rank, int world_size, GradientHook hook);
   // Commit copies the live state (weights, optimiser and discriminator state, iteration, loss
   // history) into memory: the restore point. Rollback makes it live again (the loader re-sharded
-  // at its iteration) without the disk. Adopt makes `state` (received from another rank) the
-  // restore point and rolls back to it; DATA_LOSS when it fails its digest, FAILED_PRECONDITION
-  // when it is another model's. Rollback without a Commit before: FAILED_PRECONDITION.
+  // at its iteration) without the disk. Adopt makes `state` (received from another rank, its
+  // digest checked by the caller: StateHasher) the restore point and rolls back to it;
+  // FAILED_PRECONDITION when it is another model's (the trainer must not be used then).
+  // Rollback without a Commit before: FAILED_PRECONDITION.
   absl::Status Commit();
   absl::Status Rollback();
   absl::Status Adopt(TrainingState state);

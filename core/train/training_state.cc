@@ -42,21 +42,63 @@ void HashInt(util::Sha256* hash, int64_t value) {
   hash->Update(absl::string_view(bytes, sizeof(bytes)));
 }
 
-std::string ComputeDigest(const TrainingState& state) {
+}  // namespace
+
+struct StateHasher::Impl {
+  const TrainingState& state;
   util::Sha256 hash;
-  HashInt(&hash, state.iteration);
-  for (const auto& [role, tensors] : state.roles) {
-    hash.Update(role);
-    HashInt(&hash, static_cast<int64_t>(tensors.size()));
-    for (const auto& [name, tensor] : tensors) {
-      hash.Update(name);
-      hash.Update(DtypeName(tensor.scalar_type()));
-      HashInt(&hash, tensor.dim());
-      for (int64_t size : tensor.sizes()) HashInt(&hash, size);
-      hash.Update(absl::string_view(static_cast<const char*>(tensor.data_ptr()), tensor.nbytes()));
+  std::map<std::string, NamedTensors>::const_iterator role;
+  size_t tensor = 0;
+  bool header = false;  // the current role's header is hashed
+
+  // Moves to the role of the next tensor (or the end), hashing every role header on the way.
+  void Advance() {
+    while (role != state.roles.end()) {
+      if (!header) {
+        hash.Update(role->first);
+        HashInt(&hash, static_cast<int64_t>(role->second.size()));
+        header = true;
+      }
+      if (tensor < role->second.size()) return;
+      ++role;
+      tensor = 0;
+      header = false;
     }
   }
-  return hash.HexDigest();
+};
+
+StateHasher::StateHasher(const TrainingState& state)
+    : impl_(new Impl{state, {}, state.roles.begin()}) {
+  HashInt(&impl_->hash, state.iteration);
+}
+
+StateHasher::~StateHasher() = default;
+
+void StateHasher::Next() {
+  Impl& m = *impl_;
+  m.Advance();
+  if (m.role == m.state.roles.end()) return;
+  const auto& [name, tensor] = m.role->second[m.tensor++];
+  m.hash.Update(name);
+  m.hash.Update(DtypeName(tensor.scalar_type()));
+  HashInt(&m.hash, tensor.dim());
+  for (int64_t size : tensor.sizes()) HashInt(&m.hash, size);
+  m.hash.Update(absl::string_view(static_cast<const char*>(tensor.data_ptr()), tensor.nbytes()));
+}
+
+std::string StateHasher::Finish() {
+  impl_->Advance();  // the headers of roles left (empty ones)
+  return impl_->hash.HexDigest();
+}
+
+namespace {
+
+std::string ComputeDigest(const TrainingState& state) {
+  StateHasher hasher(state);
+  for (const auto& [role, tensors] : state.roles) {
+    for (size_t i = 0; i < tensors.size(); ++i) hasher.Next();
+  }
+  return hasher.Finish();
 }
 
 }  // namespace

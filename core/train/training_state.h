@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
@@ -43,6 +44,23 @@ struct TrainingState {
 // Copies `roles` (live tensors on any device) into a state of `iteration`, sealed.
 TrainingState CopyState(int64_t iteration, const nlohmann::json& loss_history,
                         const std::map<std::string, NamedTensors>& roles);
+
+// The digest computed one tensor at a time, in layout order (role, then tensor order), so that
+// a receiver hashes each tensor as soon as its bytes arrived, while the next ones are still on
+// the way. The state's tensors' shapes must not change while it is used.
+class StateHasher {
+ public:
+  explicit StateHasher(const TrainingState& state);
+  ~StateHasher();
+  // Hashes the next tensor (and its role's header before the role's first one).
+  void Next();
+  // After every tensor: the lower-case hex digest.
+  std::string Finish();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // Computes and stores the digest.
 void Seal(TrainingState* state);

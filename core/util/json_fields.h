@@ -76,6 +76,19 @@ inline bool JsonDepthWithin(const nlohmann::json& value, int max_depth) {
   return true;
 }
 
+// How deep JSON from outside (manifests, layouts, configs) may nest: far past any real file.
+inline constexpr int kMaxOutsideJsonDepth = 64;
+
+// Every reader of outside JSON parses through this: `text` as JSON, or a discarded value (as
+// nlohmann::json::parse without exceptions gives for bad text) also when it nests deeper than
+// `max_depth`, so that no later copy or dump of the value can recurse off the stack.
+inline nlohmann::json ParseOutsideJson(std::string_view text,
+                                       int max_depth = kMaxOutsideJsonDepth) {
+  nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded() || JsonDepthWithin(value, max_depth)) return value;
+  return nlohmann::json(nlohmann::json::value_t::discarded);
+}
+
 // The same reads of object[key]; nullopt also when the key is absent.
 template <typename Read>
 auto JsonAt(const nlohmann::json& object, std::string_view key, Read read)

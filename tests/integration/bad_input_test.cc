@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -236,6 +237,17 @@ std::vector<Case> Cases() {
                 "{dir}/no-models"})
           .Exits(1)
           .Says({"scripts/setup"}));
+  // Options out of range are usage errors (exit 2) found before any work: no out/ is made.
+  for (const auto& [name, flag, value, says] : std::vector<std::array<std::string, 4>>{
+           {"ExtractThreadsHuge", "--threads", "100000", "0..256"},
+           {"ExtractThreadsNegative", "--threads", "-1", "0..256"},
+           {"ExtractEveryNZero", "--every-n", "0", "1 or more"},
+           {"ExtractSizeNegative", "--size", "-5", "32..4096"}}) {
+    add(Case(name)
+            .Run({"extract", "{data}/astronaut.png", "-o", "{dir}/out", flag, value})
+            .Exits(2)
+            .Says({flag + " " + value, says, "fsc extract --help"}));
+  }
 
   // Alignments files that are not, are damaged, or come from a newer fsc.
   add(Case("AlignmentsDumpNotAlignments")
@@ -346,6 +358,17 @@ std::vector<Case> Cases() {
                 "1"})
           .Exits(1)
           .Says({"face.png: the PNG header declares 100000x100000"}));
+  for (const auto& [name, flag, value, says] : std::vector<std::array<std::string, 4>>{
+           {"TrainBatchZero", "--batch", "0", "batch size"},
+           {"TrainIterationsNegative", "--iterations", "-5", "iterations must be >= 0"},
+           {"TrainThreadsHuge", "--threads", "100000", "0..256"},
+           {"TrainLoaderThreadsZero", "--loader-threads", "0",
+            "--loader-threads 0 not in 1..256"}}) {
+    add(Case(name)
+            .Run({"train", "--a", "{dir}/a", "--b", "{dir}/b", "-m", "{dir}/model", flag, value})
+            .Exits(2)
+            .Says({says, "fsc train --help"}));
+  }
 
   // Verify: unreadable files are errors (exit 1, "error:"), never a verdict or a crash.
   add(Case("VerifyMissingFile")
@@ -405,6 +428,36 @@ std::vector<Case> Cases() {
           .Run({"job", "0123456789abcdef"})
           .Exits(1)
           .Says({"no job '0123456789abcdef'"}));
+  // gRPC aborts the process on a header value with control bytes: the client refuses it first.
+  add(Case("ClusterTokenWithLineBreak")
+          .Cluster()
+          .Run({"jobs", "--token", "abc\r\ndef"})
+          .Exits(1)
+          .Says({"the token from --token", "0x0d at position 4", "fsc-coordinator token create"}));
+  add(Case("WorkerJoinTokenWithLineBreak")
+          .Binary("fsc-worker")
+          .Run({"--coordinator", "127.0.0.1:1", "--join-token", "abc\ndef"})
+          .Exits(2)
+          .Says({"the token from --join-token", "0x0a at position 4"}));
+
+  // Every number flag has a range, checked before anything else happens (exit 2, usage).
+  add(Case("SubmitPriorityOutOfRange")
+          .Run({"submit", "extract", "{data}/astronaut.png", "--priority", "10"})
+          .Exits(2)
+          .Says({"--priority 10 not in 0..9", "fsc submit"}));
+  add(Case("JobsNegativeLimit")
+          .Run({"jobs", "--limit", "-1"})
+          .Exits(2)
+          .Says({"--limit -1 not in"}));
+  add(Case("TrainLearningRateNaN")
+          .Run({"train", "--a", "{dir}/a", "--b", "{dir}/b", "-m", "{dir}/model", "--lr", "nan"})
+          .Exits(2)
+          .Says({"--lr expects a number, got 'nan'"}));
+  add(Case("WorkerThreadsHuge")
+          .Binary("fsc-worker")
+          .Run({"--coordinator", "127.0.0.1:1", "--threads", "100000"})
+          .Exits(2)
+          .Says({"--threads 100000 not in 1..256"}));
   return cases;
 }
 

@@ -230,6 +230,7 @@ TEST_F(DistTrainTest, GenerationsThatNeverStepEndTheRunAfterABound) {
   EXPECT_NE(message.find("generation 2: connecting failed"), std::string::npos)
       << message;  // ids 0, 1, 2
   EXPECT_NE(message.find("--collective-timeout"), std::string::npos) << message;
+  EXPECT_NE(message.find("rank 1 (absent-worker)"), std::string::npos) << message;
   int connects = 0;
   for (const std::string& e : events) connects += e.find("connecting failed") != std::string::npos;
   EXPECT_EQ(connects, 3);

@@ -154,6 +154,7 @@ TEST(BulkTransferTest, OnlyTheReceiversGetTheDataAndTheBystanderWaits) {
   std::vector<absl::StatusOr<TransferStats>> stats(3, absl::UnknownError("not run"));
   std::vector<std::vector<char>> first(3), second(3);
   const TransferPlan plan{1, {2}};  // rank 0 already holds the data
+  std::vector<size_t> spans_seen;
   OnRanks(3, [&](int r) {
     FileStore store(dir);
     auto comm = Connect(Gloo(r, 3), &store);
@@ -167,6 +168,10 @@ TEST(BulkTransferTest, OnlyTheReceiversGetTheDataAndTheBystanderWaits) {
     TransferOptions options;
     options.chunk_bytes = 1 << 20;
     options.token_every = absl::ZeroDuration();  // a token after every chunk
+    options.on_span = [&, r](size_t index) {
+      EXPECT_EQ(r, 2) << "only receivers see spans arrive";
+      spans_seen.push_back(index);
+    };
     stats[r] = Transfer(comm->get(), plan,
                         {{first[r].data(), first[r].size()}, {second[r].data(), second[r].size()}},
                         options);
@@ -180,6 +185,7 @@ TEST(BulkTransferTest, OnlyTheReceiversGetTheDataAndTheBystanderWaits) {
   EXPECT_EQ(stats[2]->bytes_received, (9 << 20) + 8);
   EXPECT_EQ(stats[0]->bytes_received + stats[0]->bytes_sent, 0);
   EXPECT_EQ(RoleIn(plan, 0), TransferRole::kBystander);
+  EXPECT_EQ(spans_seen, (std::vector<size_t>{0, 1}));
 }
 
 TEST(BulkTransferTest, ATransferLongerThanTheTimeoutCompletesWhileItProgresses) {
