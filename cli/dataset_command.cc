@@ -86,9 +86,9 @@ absl::StatusOr<std::string> ResolveDatasetId(const proto::ListDatasetsResponse& 
     if (dataset.id().rfind(id_or_prefix, 0) == 0) matches.push_back(dataset.id());
   }
   if (id_or_prefix.size() < 6 || matches.size() > 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "'", id_or_prefix, "' matches ", matches.size(),
-        " of your datasets: give at least 6 digits of the id, enough to name one"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", id_or_prefix, "' matches ", matches.size(),
+                     " of your datasets: give at least 6 digits of the id, enough to name one"));
   }
   if (matches.empty()) {
     return absl::NotFoundError(absl::StrCat("no dataset of yours has the id '", id_or_prefix,
@@ -137,9 +137,8 @@ int RunRemove(const Args& args) {
     if (json) {
       removed.push_back(nlohmann::json::parse(ToJson(response)));
     } else {
-      std::cout << "removed dataset " << id.substr(0, 12) << " ("
-                << response.dataset().name() << ", "
-                << HumanBytes(response.dataset().total_bytes()) << "); freed "
+      std::cout << "removed dataset " << id.substr(0, 12) << " (" << response.dataset().name()
+                << ", " << HumanBytes(response.dataset().total_bytes()) << "); freed "
                 << HumanBytes(response.bytes_freed()) << "\n";
     }
   }

@@ -91,9 +91,9 @@ int RunFetchCommand(const Args& args) {
   // the coordinator refusing the download.
   std::filesystem::create_directories(output, error);
   if (error || ::access(output.c_str(), W_OK | X_OK) != 0) {
-    return Fail("fetch", absl::PermissionDeniedError(absl::StrCat(
-                             "cannot write into the folder '", output,
-                             "': ", error ? error.message() : std::strerror(errno))));
+    return Fail("fetch", absl::PermissionDeniedError(
+                             absl::StrCat("cannot write into the folder '", output,
+                                          "': ", error ? error.message() : std::strerror(errno))));
   }
   std::unique_ptr<util::Progress> bar;
   int64_t before = 0;  // bytes of the files already fetched

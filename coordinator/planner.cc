@@ -70,8 +70,8 @@ class PlanBuilder {
       return absl::InvalidArgumentError(
           absl::StrCat(field, ": the dataset has no frames (no video frames or images)"));
     }
-    const int64_t per_task = spec_.frames_per_task() > 0 ? spec_.frames_per_task()
-                                                         : options_.default_frames_per_task;
+    const int64_t per_task =
+        spec_.frames_per_task() > 0 ? spec_.frames_per_task() : options_.default_frames_per_task;
     const int64_t count = (frames + per_task - 1) / per_task;
     // Room for these ranges and a merge after them.
     const int64_t room = options_.max_tasks_per_job - static_cast<int64_t>(tasks_.size()) - 1;
@@ -81,10 +81,10 @@ class PlanBuilder {
         fix = absl::StrCat("submit it with --frames-per-task ", (frames + room - 1) / room,
                            " or more");
       }
-      return absl::ResourceExhaustedError(absl::StrCat(
-          field, ": ", frames, " frames at ", per_task, " frames per task make ", count,
-          " tasks; this coordinator allows ", options_.max_tasks_per_job, " tasks per job (",
-          fix, ", or split the input)"));
+      return absl::ResourceExhaustedError(
+          absl::StrCat(field, ": ", frames, " frames at ", per_task, " frames per task make ",
+                       count, " tasks; this coordinator allows ", options_.max_tasks_per_job,
+                       " tasks per job (", fix, ", or split the input)"));
     }
     std::vector<std::pair<int64_t, int64_t>> ranges;
     for (int64_t begin = 0; begin < frames; begin += per_task) {
@@ -208,9 +208,9 @@ class PlanBuilder {
         return absl::InvalidArgumentError("spec.kind: not a job kind");
     }
     if (static_cast<int64_t>(tasks_.size()) > options_.max_tasks_per_job) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("the job would have ", tasks_.size(), " tasks; this coordinator allows ",
-                       options_.max_tasks_per_job, " per job"));
+      return absl::ResourceExhaustedError(absl::StrCat("the job would have ", tasks_.size(),
+                                                       " tasks; this coordinator allows ",
+                                                       options_.max_tasks_per_job, " per job"));
     }
     return std::move(tasks_);
   }

@@ -325,9 +325,9 @@ absl::StatusOr<proto::Job> Scheduler::Cancel(const std::string& owner, const std
       return absl::NotFoundError(absl::StrCat("no job ", job_id, " of yours (see 'fsc jobs')"));
     }
     if (JobFinished(job->state())) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("job ", job_id, " already ended (", rpc::JobStateName(job->state()),
-                       "): there is nothing to cancel"));
+      return absl::FailedPreconditionError(absl::StrCat("job ", job_id, " already ended (",
+                                                        rpc::JobStateName(job->state()),
+                                                        "): there is nothing to cancel"));
     }
     FSC_ASSIGN_OR_RETURN(std::vector<TaskRecord> tasks, store_->TasksOfJob(job_id));
     for (TaskRecord& task : tasks) {
@@ -482,11 +482,11 @@ absl::StatusOr<std::unique_ptr<Scheduler::UploadReservation>> Scheduler::Reserve
   if (stored + uploading + bytes > options_.max_bytes_per_user) {
     const int64_t in_flight = uploading;
     if (uploading == 0) uploading_bytes_.erase(owner);
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "this upload (", bytes, " bytes) would take your datasets to ", stored + in_flight + bytes,
-        " bytes (", stored, " stored, ", in_flight, " being uploaded); this coordinator allows ",
-        options_.max_bytes_per_user, " per user: remove datasets you no longer need ('fsc ",
-        "dataset rm ID')"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("this upload (", bytes, " bytes) would take your datasets to ",
+                     stored + in_flight + bytes, " bytes (", stored, " stored, ", in_flight,
+                     " being uploaded); this coordinator allows ", options_.max_bytes_per_user,
+                     " per user: remove datasets you no longer need ('fsc ", "dataset rm ID')"));
   }
   uploading += bytes;
   return std::make_unique<UploadReservation>(this, owner, bytes);

@@ -36,8 +36,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -61,8 +61,8 @@ struct SchedulerOptions {
 
   // What one user may cost the cluster (RESOURCE_EXHAUSTED beyond it, naming the limit).
   int max_tasks_per_job = kDefaultMaxTasksPerJob;
-  int max_jobs_per_user = 20;                            // queued or running at once
-  int64_t max_bytes_per_user = int64_t{100} << 30;       // datasets stored or being uploaded
+  int max_jobs_per_user = 20;                       // queued or running at once
+  int64_t max_bytes_per_user = int64_t{100} << 30;  // datasets stored or being uploaded
   // Blob collection: a blob nothing references is removed once it is older than the grace (an
   // upload whose record is not stored yet is younger), by the sweeper every interval and after
   // every dataset removal.

@@ -127,9 +127,10 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
                     ? "plaintext"
                     : (options.tls_client_ca.empty() ? "TLS" : "TLS, mTLS for workers"))
             << "), db " << options.db_path << ", data " << options.data_dir << ", lease ttl "
-            << sched.lease_ttl_ms << " ms, heartbeat " << sched.heartbeat_ms << " ms; limits: "
-            << sched.max_tasks_per_job << " tasks per job, " << sched.max_jobs_per_user
-            << " active jobs and " << (sched.max_bytes_per_user >> 20) << " MiB of datasets per "
+            << sched.lease_ttl_ms << " ms, heartbeat " << sched.heartbeat_ms
+            << " ms; limits: " << sched.max_tasks_per_job << " tasks per job, "
+            << sched.max_jobs_per_user << " active jobs and " << (sched.max_bytes_per_user >> 20)
+            << " MiB of datasets per "
             << "user\n";
   return server;
 }

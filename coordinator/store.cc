@@ -94,9 +94,9 @@ absl::Status ParseFiles(const std::string& bytes, const std::string& what,
 
 TokenRecord ReadTokenRow(const SqliteStatement& row) {
   // Columns: hash, kind, user, created_ms, expires_ms, revoked_ms
-  return TokenRecord{row.Text(0),  static_cast<TokenKind>(row.Int(1)), row.Text(2),
-                     row.Int(3),   row.Int(4),
-                     row.Int(5)};
+  return TokenRecord{row.Text(0), static_cast<TokenKind>(row.Int(1)),
+                     row.Text(2), row.Int(3),
+                     row.Int(4),  row.Int(5)};
 }
 
 const char kTokenColumns[] = "hash, kind, user, created_ms, expires_ms, revoked_ms";
@@ -348,8 +348,8 @@ absl::StatusOr<std::vector<TokenRecord>> Store::RevokeTokens(TokenKind kind,
 absl::Status Store::PutWorker(const WorkerRecord& worker) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   FSC_ASSIGN_OR_RETURN(SqliteStatement stmt,
-                       db_->Prepare(absl::StrCat("INSERT OR REPLACE INTO workers(",
-                                                 kWorkerColumns, ") VALUES(?, ?, ?, ?, ?)")));
+                       db_->Prepare(absl::StrCat("INSERT OR REPLACE INTO workers(", kWorkerColumns,
+                                                 ") VALUES(?, ?, ?, ?, ?)")));
   return stmt.Bind(1, worker.info.id())
       .BindBlob(2, worker.info.SerializeAsString())
       .Bind(3, worker.session_hash)
@@ -556,10 +556,10 @@ absl::StatusOr<std::set<std::string>> Store::ReferencedBlobs() {
     referenced.insert(files.Text(0));
   }
   // A finished task's inputs are history: they pin nothing (its outputs do).
-  FSC_ASSIGN_OR_RETURN(SqliteStatement tasks,
-                       db_->Prepare(absl::StrCat("SELECT id, outputs, state IN (",
-                                                 int{proto::TASK_PENDING}, ", ",
-                                                 int{proto::TASK_LEASED}, "), inputs FROM tasks")));
+  FSC_ASSIGN_OR_RETURN(
+      SqliteStatement tasks,
+      db_->Prepare(absl::StrCat("SELECT id, outputs, state IN (", int{proto::TASK_PENDING}, ", ",
+                                int{proto::TASK_LEASED}, "), inputs FROM tasks")));
   while (true) {
     FSC_ASSIGN_OR_RETURN(bool has, tasks.Step());
     if (!has) break;

@@ -117,7 +117,8 @@ class Store {
   absl::StatusOr<std::vector<TokenRecord>> ListTokens(TokenKind kind);
   // Marks revoked, at `now_ms`, the tokens of `kind` not revoked yet whose id starts with
   // `id_prefix` (when not empty) and that belong to `user` (when not empty). Returns them.
-  absl::StatusOr<std::vector<TokenRecord>> RevokeTokens(TokenKind kind, const std::string& id_prefix,
+  absl::StatusOr<std::vector<TokenRecord>> RevokeTokens(TokenKind kind,
+                                                        const std::string& id_prefix,
                                                         const std::string& user, int64_t now_ms);
 
   // --- workers -------------------------------------------------------------------------------

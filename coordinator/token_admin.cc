@@ -32,8 +32,8 @@ KindWords Words(TokenKind kind) {
 bool ValidUserName(const std::string& name) {
   if (name.empty() || name.size() > 64) return false;
   for (char c : name) {
-    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
-              c == '@';
+    bool ok =
+        std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '@';
     if (!ok) return false;
   }
   return true;
@@ -41,8 +41,7 @@ bool ValidUserName(const std::string& name) {
 
 std::string FormatTime(int64_t unix_ms) {
   if (unix_ms == 0) return "-";
-  return absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixMillis(unix_ms),
-                          absl::UTCTimeZone());
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixMillis(unix_ms), absl::UTCTimeZone());
 }
 
 std::string StateOf(const TokenRecord& token, int64_t now_ms) {
@@ -150,13 +149,13 @@ int RunList(const Args& args, TokenKind kind) {
   const KindWords words = Words(kind);
   std::string db, user;
   bool json = false;
-  util::FlagSet flags(absl::StrCat("fsc-coordinator ", words.verb, " list"),
-                      kind == TokenKind::kUser ? "--db PATH [--user NAME] [--json]"
-                                               : "--db PATH [--json]",
-                      absl::StrCat("Lists the ", words.what,
-                                   "s of a coordinator's database: id (what 'revoke' takes), "
-                                   "times (UTC) and state. Secrets are never shown: only "
-                                   "their hashes are kept."));
+  util::FlagSet flags(
+      absl::StrCat("fsc-coordinator ", words.verb, " list"),
+      kind == TokenKind::kUser ? "--db PATH [--user NAME] [--json]" : "--db PATH [--json]",
+      absl::StrCat("Lists the ", words.what,
+                   "s of a coordinator's database: id (what 'revoke' takes), "
+                   "times (UTC) and state. Secrets are never shown: only "
+                   "their hashes are kept."));
   flags.String("db", 0, &db, "the coordinator's SQLite database");
   if (kind == TokenKind::kUser) flags.String("user", 0, &user, "only this user's tokens");
   flags.Bool("json", 0, &json, "print the tokens as a JSON array");
@@ -181,10 +180,9 @@ int RunList(const Args& args, TokenKind kind) {
       out.push_back(ToJson(token, now));
       continue;
     }
-    std::cout << absl::StrFormat("%-12s  %-16s  %-19s  %-19s  %s\n", token.id(),
-                                 token.user.empty() ? "-" : token.user,
-                                 FormatTime(token.created_unix_ms),
-                                 FormatTime(token.expires_unix_ms), StateOf(token, now));
+    std::cout << absl::StrFormat(
+        "%-12s  %-16s  %-19s  %-19s  %s\n", token.id(), token.user.empty() ? "-" : token.user,
+        FormatTime(token.created_unix_ms), FormatTime(token.expires_unix_ms), StateOf(token, now));
   }
   if (json) std::cout << out.dump() << "\n";
   return 0;
@@ -222,12 +220,12 @@ int RunRevoke(const Args& args, TokenKind kind) {
       absl::StrCat("fsc-coordinator ", words.verb, " revoke"),
       kind == TokenKind::kUser ? "--db PATH (ID... | --user NAME) [--json]"
                                : "--db PATH ID... [--json]",
-      absl::StrCat(
-          "Revokes ", words.what, "s by id (see 'list'). A running coordinator refuses them "
-          "from their next call on; they stay listed as revoked.",
-          kind == TokenKind::kUser ? " --user revokes every token of that user."
-                                   : " The workers that joined with a revoked join token "
-                                     "lose their sessions."));
+      absl::StrCat("Revokes ", words.what,
+                   "s by id (see 'list'). A running coordinator refuses them "
+                   "from their next call on; they stay listed as revoked.",
+                   kind == TokenKind::kUser ? " --user revokes every token of that user."
+                                            : " The workers that joined with a revoked join token "
+                                              "lose their sessions."));
   flags.String("db", 0, &db, "the coordinator's SQLite database");
   if (kind == TokenKind::kUser) flags.String("user", 0, &user, "revoke all of this user's tokens");
   flags.Bool("json", 0, &json, "print the revoked tokens as a JSON array");
@@ -261,8 +259,7 @@ int RunRevoke(const Args& args, TokenKind kind) {
   const int64_t now = Scheduler::NowMs();
   std::vector<TokenRecord> revoked;
   for (const std::string& prefix : prefixes) {
-    absl::StatusOr<std::vector<TokenRecord>> done =
-        (*store)->RevokeTokens(kind, prefix, user, now);
+    absl::StatusOr<std::vector<TokenRecord>> done = (*store)->RevokeTokens(kind, prefix, user, now);
     if (!done.ok()) return Fail(std::string(done.status().message()));
     revoked.insert(revoked.end(), done->begin(), done->end());
   }
@@ -301,12 +298,12 @@ absl::StatusOr<absl::Duration> ParseTokenLifetime(const std::string& text) {
 
 int RunTokenCommand(const Args& args, TokenKind kind) {
   const KindWords words = Words(kind);
-  const std::string usage = absl::StrCat(
-      "usage: fsc-coordinator ", words.verb, " create --db PATH",
-      kind == TokenKind::kUser ? " --user NAME" : "", " [--expires-in D] [--json]\n",
-      "       fsc-coordinator ", words.verb, " list --db PATH [--json]\n",
-      "       fsc-coordinator ", words.verb, " revoke --db PATH ",
-      kind == TokenKind::kUser ? "(ID... | --user NAME)" : "ID...", " [--json]\n");
+  const std::string usage =
+      absl::StrCat("usage: fsc-coordinator ", words.verb, " create --db PATH",
+                   kind == TokenKind::kUser ? " --user NAME" : "", " [--expires-in D] [--json]\n",
+                   "       fsc-coordinator ", words.verb, " list --db PATH [--json]\n",
+                   "       fsc-coordinator ", words.verb, " revoke --db PATH ",
+                   kind == TokenKind::kUser ? "(ID... | --user NAME)" : "ID...", " [--json]\n");
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     (args.empty() ? std::cerr : std::cout) << usage;
     return args.empty() ? 2 : 0;

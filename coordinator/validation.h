@@ -35,8 +35,8 @@ absl::Status ValidateId(const std::string& id, const std::string& what);
 // A printable label of at most kMaxNameBytes.
 absl::Status ValidateName(const std::string& name, const std::string& what);
 // A video's declared media against the size of its file: at least one frame, no more frames than
-// the bytes can hold (rpc::kMinVideoBytesPerFrame), width/height 0 (unknown) or 1..kMaxVideoSide, fps
-// 0 (unknown) or up to kMaxVideoFps.
+// the bytes can hold (rpc::kMinVideoBytesPerFrame), width/height 0 (unknown) or 1..kMaxVideoSide,
+// fps 0 (unknown) or up to kMaxVideoFps.
 absl::Status ValidateMediaInfo(const proto::MediaInfo& media, int64_t file_bytes,
                                const std::string& what);
 // Kind, priority, option values, frames_per_task, max_attempts, and that the inputs the kind

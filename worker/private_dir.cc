@@ -50,8 +50,8 @@ absl::StatusOr<std::string> NewPrivateDir(const std::string& parent) {
   std::vector<char> buffer(pattern.begin(), pattern.end());
   buffer.push_back('\0');
   if (::mkdtemp(buffer.data()) == nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat("cannot create a private folder in '",
-                                                      parent, "': ", std::strerror(errno)));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create a private folder in '", parent, "': ", std::strerror(errno)));
   }
   return std::string(buffer.data());
 }
@@ -72,9 +72,10 @@ absl::StatusOr<std::string> PrivateDir(const std::string& path, const std::strin
   if (!inner_kind.ok()) return inner_kind.status();
   if (*inner_kind != Kind::kPrivate) {
     return absl::FailedPreconditionError(
-        absl::StrCat("'", inner, "' is not this user's private folder (another user made it, "
-                                 "or others may write to it): remove it or choose another "
-                                 "folder"));
+        absl::StrCat("'", inner,
+                     "' is not this user's private folder (another user made it, "
+                     "or others may write to it): remove it or choose another "
+                     "folder"));
   }
   return inner;
 }

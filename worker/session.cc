@@ -97,9 +97,9 @@ absl::Status Session::RegisterOnce() {
       status.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
     // The coordinator says which credential failed (the join token, or the client certificate
     // mTLS requires) and what to do: pass it on as it is.
-    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                        absl::StrCat("the coordinator refused to register this worker: ",
-                                     status.error_message()));
+    return absl::Status(
+        static_cast<absl::StatusCode>(status.error_code()),
+        absl::StrCat("the coordinator refused to register this worker: ", status.error_message()));
   }
   if (!status.ok()) return rpc::FromGrpc(status, "Register");
   if (response.worker_id().empty() || response.session_token().empty()) {

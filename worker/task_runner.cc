@@ -426,9 +426,9 @@ absl::Status TaskRunner::Execute(const proto::Task& task) {
   } else {
     const bool stopping = stop_->load();
     const bool retryable = stopping || IsRetryable(status);
-    std::string error = scrub(stopping
-                                  ? absl::StrCat("worker shutting down (", status.message(), ")")
-                                  : std::string(status.message()));
+    std::string error =
+        scrub(stopping ? absl::StrCat("worker shutting down (", status.message(), ")")
+                       : std::string(status.message()));
     proto::FailTaskRequest request;
     request.set_version(rpc::kClusterProtoVersion);
     request.set_task_id(task.id());

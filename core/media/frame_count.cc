@@ -27,8 +27,9 @@ absl::StatusOr<std::optional<VideoFrames>> CountVideoFrames(const std::string& p
     while (frames.frame_count <= max_frames && capture.grab()) ++frames.frame_count;
     if (frames.frame_count == 0) {
       return absl::InvalidArgumentError(
-          absl::StrCat(path, ": FFmpeg opens it as a video but decodes no frame of it (corrupt "
-                             "or truncated?)"));
+          absl::StrCat(path,
+                       ": FFmpeg opens it as a video but decodes no frame of it (corrupt "
+                       "or truncated?)"));
     }
     return std::optional<VideoFrames>(frames);
   } catch (const cv::Exception& e) {

@@ -147,8 +147,8 @@ absl::Status ListFolder(const fs::path& root, const fs::path& dir,
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     entries.push_back(it->path());
   }
-  if (ec) return absl::PermissionDeniedError(absl::StrCat(dir.string(), ": cannot list: ",
-                                                          ec.message()));
+  if (ec)
+    return absl::PermissionDeniedError(absl::StrCat(dir.string(), ": cannot list: ", ec.message()));
   std::sort(entries.begin(), entries.end());
   for (const fs::path& entry : entries) {
     struct stat info;

@@ -816,9 +816,8 @@ TEST_F(CoordinatorServiceTest, RevokedAndExpiredTokensAreRefusedOnTheirNextCall)
 
   // Expiry: a token for an hour works; one for a second is refused once its second is over.
   auto create = [&](const std::string& lifetime) {
-    fsc::testing::CommandResult made =
-        RunCommand(BinDir() + "/fsc-coordinator token create --db " + db +
-                   " --user carol --expires-in " + lifetime);
+    fsc::testing::CommandResult made = RunCommand(BinDir() + "/fsc-coordinator token create --db " +
+                                                  db + " --user carol --expires-in " + lifetime);
     EXPECT_EQ(made.exit_code, 0) << made.output;
     return Trim(made.output);
   };

@@ -127,16 +127,18 @@ TEST_F(StoreTest, MigratesASchemaVersion1Database) {
   ASSERT_NE(store, nullptr);
   // Tokens kept their owners and kinds (the hashes of the fixture's tokens).
   std::optional<TokenRecord> user =
-      store->GetToken(util::Sha256Hex(
-                          "fscu_05c62fcffe7ab70eadd67be6f1590cda53131c94830bec33847d40a0388d363c"))
+      store
+          ->GetToken(util::Sha256Hex(
+              "fscu_05c62fcffe7ab70eadd67be6f1590cda53131c94830bec33847d40a0388d363c"))
           .value();
   ASSERT_TRUE(user.has_value());
   EXPECT_EQ(user->kind, TokenKind::kUser);
   EXPECT_EQ(user->user, "local");
   EXPECT_TRUE(user->live(Scheduler::NowMs()));
   std::optional<TokenRecord> join =
-      store->GetToken(util::Sha256Hex(
-                          "fscj_225629442a1830a55ff234941281e3c7039533f47d7d18ecda308aef17d4ce76"))
+      store
+          ->GetToken(util::Sha256Hex(
+              "fscj_225629442a1830a55ff234941281e3c7039533f47d7d18ecda308aef17d4ce76"))
           .value();
   ASSERT_TRUE(join.has_value());
   EXPECT_EQ(join->kind, TokenKind::kJoin);
