@@ -430,7 +430,7 @@ absl::StatusOr<std::unique_ptr<media::VideoWriter>> OpenOutput(const std::string
           absl::StrCat("cannot create ", in.plan.temp_dir, ": ", ec.message()));
     }
   }
-  return nullptr;
+  return std::unique_ptr<media::VideoWriter>();
 }
 
 // Removes the images' temporary folder on every early return; cleared once it is renamed.
