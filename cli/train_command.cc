@@ -297,7 +297,7 @@ std::optional<int> ParseTrainRequest(const Args& args, TrainRequest* r) {
 // when metrics are served, the trainer's and the group's events.
 class TrainProgress {
  public:
-  TrainProgress(const TrainRequest& r, const train::Trainer& t, bool serve_metrics)
+  TrainProgress(const TrainRequest& r, train::Trainer& t, bool serve_metrics)
       : r_(r),
         gan_(t.step().has_gan()),
         mask_(t.step().model().learn_mask()),
@@ -344,7 +344,7 @@ class TrainProgress {
   std::optional<util::Progress> bar_;  // ranks > 0 show none
 };
 
-void PrintStart(const train::Trainer& t, const TrainRequest& r) {
+void PrintStart(train::Trainer& t, const TrainRequest& r) {
   std::cerr << absl::StrFormat(
       "fsc train: model %s (%d parameters) on %s, %s, %d + %d faces, batch %d, %s at "
       "iteration %d of %d\n",
@@ -383,7 +383,7 @@ void PrintSummary(const train::RunSummary& summary, const TrainRequest& r) {
 }
 
 // The --json summary.
-nlohmann::json SummaryJson(const train::RunSummary& summary, const train::Trainer& t,
+nlohmann::json SummaryJson(const train::RunSummary& summary, train::Trainer& t,
                            const TrainRequest& r) {
   nlohmann::json losses = nlohmann::json::array();
   for (const train::StepLosses& l : summary.losses) {
