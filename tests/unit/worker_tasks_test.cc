@@ -15,6 +15,7 @@
 #include "core/train/trainer.h"
 #include "core/util/file_io.h"
 #include "core/util/subprocess.h"
+#include "tests/hostile_images.h"
 #include "tests/test_paths.h"
 #include "worker/convert_task.h"
 #include "worker/extract_task.h"
@@ -286,6 +287,17 @@ TEST_F(WorkerTasksTest, BadInputsAndCancellation) {
   status = RunTaskKind(ExtractTask(0, 10), Env(garbage));
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
   EXPECT_FALSE(IsRetryable(status));
+
+  // An image that declares 100000x100000 pixels fails the same way on every worker: the
+  // coordinator must not lease it again.
+  TaskDirs huge = MakeTaskDirs(*root_, "huge", {});
+  ASSERT_TRUE(
+      util::WriteFileAtomically(huge.in + "/input/huge.png", testing::PngHeader(100000, 100000))
+          .ok());
+  status = RunTaskKind(ExtractTask(0, 1), Env(huge));
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("huge.png"), std::string::npos) << status;
+  EXPECT_FALSE(IsRetryable(status)) << status;
 
   TaskDirs cancelled = MakeTaskDirs(*root_, "cancelled", {*video_});
   TaskEnv env = Env(cancelled);
