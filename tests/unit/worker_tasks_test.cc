@@ -299,6 +299,14 @@ TEST_F(WorkerTasksTest, BadInputsAndCancellation) {
   EXPECT_NE(status.message().find("huge.png"), std::string::npos) << status;
   EXPECT_FALSE(IsRetryable(status)) << status;
 
+  // A range past the end of the video: its upload declared more frames than it holds. The worker
+  // says so when it decodes, and that is not retried either.
+  TaskDirs short_video = MakeTaskDirs(*root_, "short", {*video_});
+  status = RunTaskKind(ExtractTask(260, 400), Env(short_video));
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_NE(status.message().find("fewer frames than were declared"), std::string::npos) << status;
+  EXPECT_FALSE(IsRetryable(status));
+
   TaskDirs cancelled = MakeTaskDirs(*root_, "cancelled", {*video_});
   TaskEnv env = Env(cancelled);
   env.cancelled = [] { return true; };
