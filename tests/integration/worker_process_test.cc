@@ -20,6 +20,7 @@
 #include "core/convert/verify.h"
 #include "core/face/alignments_file.h"
 #include "core/face/extractor.h"
+#include "core/media/frame_count.h"
 #include "core/rpc/certs.h"
 #include "core/rpc/channel.h"
 #include "core/rpc/transfer.h"
@@ -96,6 +97,23 @@ bool TaskUnderWay(const proto::Job& job) {
     if (task.state() == proto::TASK_LEASED && task.progress() > 0) return true;
   }
   return false;
+}
+
+// Uploads a one-file video as `fsc dataset upload` does: with its frame count, size and rate
+// declared (the coordinator never decodes user media, and refuses a video declared without them).
+absl::StatusOr<proto::Dataset> UploadVideo(proto::ClientService::StubInterface* stub,
+                                           const std::string& token, const std::string& path,
+                                           const std::string& name) {
+  absl::StatusOr<std::optional<media::VideoFrames>> video = media::CountVideoFrames(
+      path, static_cast<int64_t>(fs::file_size(path)) / rpc::kMinVideoBytesPerFrame);
+  if (!video.ok()) return video.status();
+  if (!video->has_value()) return absl::InvalidArgumentError(path + " is not a video");
+  proto::MediaInfo media;
+  media.set_frame_count((*video)->frame_count);
+  media.set_width((*video)->width);
+  media.set_height((*video)->height);
+  media.set_fps((*video)->fps);
+  return rpc::UploadDataset(stub, token, path, name, nullptr, &media);
 }
 
 class WorkerProcessTest : public ::testing::Test {
@@ -222,8 +240,8 @@ class WorkerProcessTest : public ::testing::Test {
   }
 
   std::string SubmitVideoExtract(int every_n = 3, int frames_per_task = 100) {
-    auto dataset = rpc::UploadDataset(client_.get(), user_token_,
-                                      testing::DataDir() + "/Megamind.avi", "megamind");
+    auto dataset =
+        UploadVideo(client_.get(), user_token_, testing::DataDir() + "/Megamind.avi", "megamind");
     EXPECT_TRUE(dataset.ok()) << dataset.status();
     if (!dataset.ok()) return "";
     grpc::ClientContext context;
@@ -351,7 +369,7 @@ TEST_F(WorkerProcessTest, ConvertJobGivesTheLabelledVideo) {
   ASSERT_TRUE(worker::RunTaskKind(train, env).ok());
 
   auto worker = StartWorker(join_token_, "w1", "extract,convert");
-  auto input = rpc::UploadDataset(client_.get(), user_token_, clip, "clip");
+  auto input = UploadVideo(client_.get(), user_token_, clip, "clip");
   ASSERT_TRUE(input.ok()) << input.status();
   auto model = rpc::UploadDataset(client_.get(), user_token_, env.out_dir + "/model", "model");
   ASSERT_TRUE(model.ok()) << model.status();
