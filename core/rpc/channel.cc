@@ -71,18 +71,6 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const ConnectOptions&
   return grpc::CreateCustomChannel(options.address, grpc::SslCredentials(ssl), args);
 }
 
-absl::Status CheckTokenText(const std::string& token, const std::string& where) {
-  for (size_t i = 0; i < token.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(token[i]);
-    if (c > 0x20 && c < 0x7f) continue;
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "the token from %s has a byte a token cannot have (0x%02x at position %d): tokens are "
-        "printable ASCII without spaces; copy it again from 'fsc-coordinator token create'",
-        where, c, i + 1));
-  }
-  return absl::OkStatus();
-}
-
 void AddAuth(grpc::ClientContext* context, const std::string& token) {
   if (!token.empty()) context->AddMetadata("authorization", "Bearer " + token);
 }

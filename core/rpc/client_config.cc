@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "core/rpc/secret_file.h"
 #include "core/util/file_io.h"
 #include "core/util/json_fields.h"
@@ -134,6 +135,19 @@ std::string ConfigPath(const ConnectFlags& flags, const EnvLookup& env) {
   std::error_code ec;
   if (!home.empty() && std::filesystem::exists(home, ec)) return home;
   return "";
+}
+
+// Declared in channel.h; defined here so that readers of the client config need no gRPC.
+absl::Status CheckTokenText(const std::string& token, const std::string& where) {
+  for (size_t i = 0; i < token.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(token[i]);
+    if (c > 0x20 && c < 0x7f) continue;
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "the token from %s has a byte a token cannot have (0x%02x at position %d): tokens are "
+        "printable ASCII without spaces; copy it again from 'fsc-coordinator token create'",
+        where, c, i + 1));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<ConnectOptions> ResolveConnectOptions(const ConnectFlags& flags,
