@@ -27,8 +27,8 @@
 #include "coordinator/metrics.h"
 #include "coordinator/scheduler.h"
 #include "coordinator/tokens.h"
-#include "core/metrics/rpc_interceptor.h"
 #include "core/metrics/exposition.h"
+#include "core/metrics/rpc_interceptor.h"
 #include "core/util/flags.h"
 #include "proto/fsc.grpc.pb.h"
 

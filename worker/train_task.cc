@@ -104,7 +104,7 @@ absl::Status RunTrainTask(const proto::Task& task, const TaskEnv& env) {
   // Prometheus gauges of this rank (its rank follows the generation in elastic runs), and
   // previews for `fsc preview`.
   train::TrainGauges gauges(metrics::Standard(), t.options().rank, t.step().has_gan(),
-                              t.step().model().learn_mask());
+                            t.step().model().learn_mask());
   PreviewPublisher previews(
       model_out, env.scratch_dir.empty() ? env.out_dir + ".scratch" : env.scratch_dir, env);
   train::TrainCallbacks callbacks;

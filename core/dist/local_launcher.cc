@@ -31,11 +31,12 @@ absl::StatusOr<std::vector<RankExit>> RunLocalRanks(
   inherit.in = util::Stdio::kInherit;
   Ranks ranks;
   for (size_t r = 0; r < argvs.size(); ++r) {
-    absl::StatusOr<std::unique_ptr<util::Subprocess>> rank = util::Subprocess::Spawn(argvs[r], inherit);
+    absl::StatusOr<std::unique_ptr<util::Subprocess>> rank =
+        util::Subprocess::Spawn(argvs[r], inherit);
     if (!rank.ok()) {
       // The ranks already started are killed and reaped as `ranks` goes.
-      return absl::Status(rank.status().code(), absl::StrCat("cannot start rank ", r, ": ",
-                                                             rank.status().message()));
+      return absl::Status(rank.status().code(),
+                          absl::StrCat("cannot start rank ", r, ": ", rank.status().message()));
     }
     ranks.push_back(std::move(*rank));
   }

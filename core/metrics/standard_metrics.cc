@@ -79,7 +79,8 @@ StandardMetrics RegisterOrThrow(prometheus::Registry* r) {
       &AddCounter(r, "fsc_extract_faces_total", "Aligned faces written by extraction.").Add({});
   m.convert_frames =
       &AddCounter(r, "fsc_convert_frames_total", "Frames written by conversion.").Add({});
-  m.convert_faces = &AddCounter(r, "fsc_convert_faces_total", "Faces swapped by conversion.").Add({});
+  m.convert_faces =
+      &AddCounter(r, "fsc_convert_faces_total", "Faces swapped by conversion.").Add({});
   m.frames_per_second = Labeled<prometheus::Gauge>(
       AddGauge(r, "fsc_frames_per_second",
                "Frames per second by stage (extract, convert) of the task running now; 0 when "

@@ -56,8 +56,8 @@ struct FamilyName {
 inline constexpr FamilyName kJobs = {"fsc_jobs", "Jobs in the coordinator's store by state."};
 inline constexpr FamilyName kQueueDepth = {"fsc_queue_depth", "Tasks waiting for a worker."};
 inline constexpr FamilyName kWorkers = {"fsc_workers", "Registered workers by role and state."};
-inline constexpr FamilyName kGpuMemoryBytes = {
-    "fsc_gpu_memory_bytes", "Memory in use on each GPU this process works on."};
+inline constexpr FamilyName kGpuMemoryBytes = {"fsc_gpu_memory_bytes",
+                                               "Memory in use on each GPU this process works on."};
 
 // The registry families above; unlabelled metrics are given as their single child.
 struct StandardMetrics {

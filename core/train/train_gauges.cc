@@ -48,7 +48,9 @@ void TrainGauges::Step(int64_t iteration, const StepLosses& l) {
   }
 }
 
-void TrainGauges::Interval(const IntervalReport& r) { examples_per_second_->Set(r.examples_per_sec); }
+void TrainGauges::Interval(const IntervalReport& r) {
+  examples_per_second_->Set(r.examples_per_sec);
+}
 
 void RecordCheckpoint(double seconds, const std::map<std::string, std::string>& files) {
   double bytes = 0;

@@ -20,8 +20,8 @@ std::string DefaultModelsDir() {
   if (const char* env = std::getenv("FSC_MODELS_DIR"); env != nullptr && *env != '\0') return env;
   std::error_code ec;
   if (absl::StatusOr<std::string> exe = SelfExecutable(); exe.ok()) {
-    for (fs::path dir = fs::path(*exe).parent_path(); dir.has_parent_path() && dir != dir.parent_path();
-         dir = dir.parent_path()) {
+    for (fs::path dir = fs::path(*exe).parent_path();
+         dir.has_parent_path() && dir != dir.parent_path(); dir = dir.parent_path()) {
       if (fs::is_directory(dir / "models" / "face-api", ec)) return (dir / "models").string();
     }
   }

@@ -169,8 +169,7 @@ absl::Status OpenChildEnd(Stdio how, int target, const SpawnOptions& options, Fd
       return target == 0 ? MakePipe(child_end, ours) : MakePipe(ours, child_end);
     case Stdio::kFile: {
       if (target == 0) return absl::InvalidArgumentError("subprocess: stdin cannot be a file");
-      const int fd =
-          ::open(options.file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      const int fd = ::open(options.file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
       if (fd < 0) {
         return absl::FailedPreconditionError(
             absl::StrCat("cannot open ", options.file, ": ", std::strerror(errno)));
@@ -193,7 +192,7 @@ pid_t WaitFor(pid_t pid, int* status, int flags) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Spawn(const std::vector<std::string>& argv,
-                                                               const SpawnOptions& options) {
+                                                              const SpawnOptions& options) {
   if (argv.empty() || argv[0].empty()) {
     return absl::InvalidArgumentError("subprocess: empty command line");
   }

@@ -4,14 +4,13 @@
 // worker and coordinator export (every standard family) and fails on broken text.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/text_serializer.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -156,7 +155,8 @@ TEST(MetricsPromtoolTest, EveryStandardFamilyPassesPromtool) {
       metrics::GaugeFamily(metrics::kGpuMemoryBytes.name, metrics::kGpuMemoryBytes.help);
   metrics::AddSample(&gpu, {{"device", metrics::GpuDeviceLabel(0)}}, std::pow(2.0, 33));
   // Label values that need escaping, and special values.
-  auto& odd = prometheus::BuildGauge().Name("fsc_test_value").Help("Odd values.").Register(registry);
+  auto& odd =
+      prometheus::BuildGauge().Name("fsc_test_value").Help("Odd values.").Register(registry);
   odd.Add({{"path", "C:\\dir \"quoted\"\nnext line"}}).Set(std::nan(""));
   odd.Add({{"path", "inf"}}).Set(HUGE_VAL);
   odd.Add({{"path", "tiny"}}).Set(-1.5e-300);
@@ -190,7 +190,8 @@ TEST(MetricsPromtoolTest, BrokenTextFails) {
   // And the linter: a counter that does not end in _total.
   prometheus::Registry registry;
   prometheus::BuildCounter().Name("fsc_requests").Help("Requests.").Register(registry).Add({});
-  testing::CommandResult lint = Promtool(prometheus::TextSerializer().Serialize(registry.Collect()));
+  testing::CommandResult lint =
+      Promtool(prometheus::TextSerializer().Serialize(registry.Collect()));
   EXPECT_NE(lint.exit_code, 0);
   EXPECT_THAT(lint.output, ::testing::HasSubstr("_total"));
 }

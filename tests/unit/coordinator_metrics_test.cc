@@ -1,6 +1,7 @@
 // The coordinator's observability over a real SQLite store and blob store: the job, queue and
 // worker gauges as a scrape of the default exposition computes them (the coordinator's
-// collector), and training previews (validation, one latest per job, owner-only reading, kept across a reopen).
+// collector), and training previews (validation, one latest per job, owner-only reading, kept
+// across a reopen).
 #include <gtest/gtest.h>
 
 #include <map>

@@ -59,8 +59,8 @@ class FakeCollector : public prometheus::Collectable {
 
 TEST(ExpositionTest, CollectsInOrderAndLeavesEmptyFamiliesOut) {
   prometheus::Registry registry;
-  auto& frames = prometheus::BuildCounter().Name("fsc_test_frames_total").Help("F.").Register(
-      registry);
+  auto& frames =
+      prometheus::BuildCounter().Name("fsc_test_frames_total").Help("F.").Register(registry);
   frames.Add({}).Increment(3);
   prometheus::BuildGauge().Name("fsc_test_unused").Help("No children.").Register(registry);
   FakeCollector fake;
@@ -146,14 +146,14 @@ TEST(StandardMetricsTest, EveryFamilyTheDashboardsUseIsRegistered) {
   m->frames_per_second.WithLabels({"extract"});
   std::set<std::string> names;
   for (const prometheus::MetricFamily& family : registry.Collect()) names.insert(family.name);
-  EXPECT_EQ(names, (std::set<std::string>{
-                       "fsc_lease_expiries_total", "fsc_rpc_duration_seconds",
-                       "fsc_train_iteration", "fsc_train_examples_per_second", "fsc_train_loss",
-                       "fsc_train_mask_loss", "fsc_train_gan_loss", "fsc_train_step_seconds",
-                       "fsc_allreduce_bytes_total", "fsc_checkpoint_seconds",
-                       "fsc_checkpoint_bytes", "fsc_extract_frames_total",
-                       "fsc_extract_faces_total", "fsc_convert_frames_total",
-                       "fsc_convert_faces_total", "fsc_frames_per_second"}));
+  EXPECT_EQ(names,
+            (std::set<std::string>{
+                "fsc_lease_expiries_total", "fsc_rpc_duration_seconds", "fsc_train_iteration",
+                "fsc_train_examples_per_second", "fsc_train_loss", "fsc_train_mask_loss",
+                "fsc_train_gan_loss", "fsc_train_step_seconds", "fsc_allreduce_bytes_total",
+                "fsc_checkpoint_seconds", "fsc_checkpoint_bytes", "fsc_extract_frames_total",
+                "fsc_extract_faces_total", "fsc_convert_frames_total", "fsc_convert_faces_total",
+                "fsc_frames_per_second"}));
   // A name taken by another type is refused, not merged.
   prometheus::Registry wrong;
   prometheus::BuildGauge().Name("fsc_extract_frames_total").Help("x").Register(wrong);

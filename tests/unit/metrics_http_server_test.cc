@@ -40,8 +40,10 @@ class MetricsServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     exposition_.Add(&registry_);
-    events_ = &prometheus::BuildCounter().Name("fsc_test_events_total").Help("Events.").Register(
-        registry_);
+    events_ = &prometheus::BuildCounter()
+                   .Name("fsc_test_events_total")
+                   .Help("Events.")
+                   .Register(registry_);
     events_->Add({{"kind", "a"}}).Increment(3);
     events_->Add({{"kind", "b \"quoted\""}}).Increment();
     prometheus::BuildHistogram()
@@ -144,9 +146,11 @@ TEST_F(MetricsServerTest, StopClosesThePortAndStartWorksAgain) {
 
 TEST_F(MetricsServerTest, ConcurrentScrapesWhileValuesChange) {
   ExportProcessMetrics(&exposition_);
-  prometheus::Counter& ticks =
-      prometheus::BuildCounter().Name("fsc_test_ticks_total").Help("Ticks.").Register(registry_).Add(
-          {});
+  prometheus::Counter& ticks = prometheus::BuildCounter()
+                                   .Name("fsc_test_ticks_total")
+                                   .Help("Ticks.")
+                                   .Register(registry_)
+                                   .Add({});
   MetricsServer server(&exposition_);
   ASSERT_OK(server.Start("127.0.0.1", 0));
   std::atomic<bool> done{false};
@@ -185,8 +189,9 @@ int HoldConnection(int port, const std::string& prefix) {
     if (fd >= 0) close(fd);
     return -1;
   }
-  if (!prefix.empty()) EXPECT_EQ(send(fd, prefix.data(), prefix.size(), MSG_NOSIGNAL),
-                                 static_cast<ssize_t>(prefix.size()));
+  if (!prefix.empty())
+    EXPECT_EQ(send(fd, prefix.data(), prefix.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(prefix.size()));
   return fd;
 }
 
