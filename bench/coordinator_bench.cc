@@ -282,7 +282,7 @@ int Main(const std::vector<std::string>& args) {
   }
   std::string alignments = "bench alignments";
   proto::FileEntry output;
-  output.set_path("alignments.fsca");
+  output.set_path("alignments.fsa");
   output.set_size(static_cast<int64_t>(alignments.size()));
   output.set_sha256(blobs->Put(alignments).value());
 

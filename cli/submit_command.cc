@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/datasets.h"
 #include "core/rpc/version.h"
+#include "core/util/artifact_names.h"
 #include "core/util/flags.h"
 
 namespace fsc::cli {
@@ -245,8 +246,9 @@ int RunSubmitCommand(const Args& args) {
         "fsc submit extract", "INPUT [options]",
         "Extracts faces on the cluster, like 'fsc extract': INPUT is a video (split\n"
         "into frame ranges across the workers, then merged), an image or a folder\n"
-        "of images. Artifacts: alignments.fsca and faces/*.png." +
-            inputs_note);
+        "of images. Artifacts: " +
+            std::string(kAlignmentsFileName) + " and " + kFacesFolderName +
+            "/*.png (as 'fsc extract -o DIR' writes them)." + inputs_note);
     AddJobFlags(&flags, &f);
     AddSplitFlags(&flags, &f);
     AddExtractFlags(&flags, &f);

@@ -7,10 +7,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "coordinator/validation.h"
+#include "core/util/artifact_names.h"
 #include "core/util/status_macros.h"
 
 namespace fsc::coordinator {
 namespace {
+
+// Where a convert task finds the alignments of its source.
+const std::string kConvertAlignments = absl::StrCat("alignments/", kAlignmentsFileName);
 
 InputSource FromDataset(const std::string& id, std::string from, std::string to) {
   return InputSource{InputSource::kDataset, id, std::move(from), std::move(to)};
@@ -160,14 +164,15 @@ class PlanBuilder {
                                Shape(spec_.alignments_dataset(), "spec.alignments_dataset", false));
           if (shape.file_count != 1) {
             return absl::InvalidArgumentError(
-                "spec.alignments_dataset: an alignments dataset is one .fsca file");
+                absl::StrCat("spec.alignments_dataset: an alignments dataset is one file (",
+                             kAlignmentsFileName, ")"));
           }
-          alignments = FromDataset(spec_.alignments_dataset(), "*", "alignments/alignments.fsca");
+          alignments = FromDataset(spec_.alignments_dataset(), "*", kConvertAlignments);
         } else {
           FSC_ASSIGN_OR_RETURN(std::string merge,
                                Extract(spec_.input_dataset(), "spec.input_dataset"));
           deps.push_back(merge);
-          alignments = FromTask(merge, "alignments.fsca", "alignments/alignments.fsca");
+          alignments = FromTask(merge, kAlignmentsFileName, kConvertAlignments);
         }
         FSC_RETURN_IF_ERROR(
             Convert(spec_.input_dataset(), "spec.input_dataset", model, alignments, deps));
@@ -201,7 +206,7 @@ class PlanBuilder {
         deps.insert(deps.end(), slots.begin(), slots.end());
         FSC_RETURN_IF_ERROR(Convert(
             spec_.input_dataset(), "spec.input_dataset", FromTask(slots[0], "model/", "model/"),
-            FromTask(merge_a, "alignments.fsca", "alignments/alignments.fsca"), deps));
+            FromTask(merge_a, kAlignmentsFileName, kConvertAlignments), deps));
         break;
       }
       default:

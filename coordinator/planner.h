@@ -11,7 +11,7 @@
 // images "frames" are the image files in sorted path order.
 //
 // Each planned task carries where its inputs come from (InputSource): datasets under their
-// prefix (input/, faces_a/, faces_b/, model/, alignments/alignments.fsca) and dependencies'
+// prefix (input/, faces_a/, faces_b/, model/, alignments/alignments.fsa) and dependencies'
 // outputs under parts/<task id>/ or a role prefix. The scheduler resolves them when it leases.
 #ifndef FSC_COORDINATOR_PLANNER_H_
 #define FSC_COORDINATOR_PLANNER_H_

@@ -17,6 +17,7 @@
 #include "core/metrics/standard_metrics.h"
 #include "core/rpc/job_names.h"
 #include "core/rpc/version.h"
+#include "core/util/artifact_names.h"
 #include "core/util/status_macros.h"
 
 namespace fsc::coordinator {
@@ -59,8 +60,9 @@ absl::Status CheckRequiredOutputs(const TaskRecord& task,
   switch (task.task.kind()) {
     case proto::TASK_EXTRACT:
     case proto::TASK_MERGE_ALIGNMENTS:
-      if (!has("alignments.fsca")) {
-        return absl::InvalidArgumentError("outputs: an extract/merge task returns alignments.fsca");
+      if (!has(kAlignmentsFileName)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("outputs: an extract/merge task returns ", kAlignmentsFileName));
       }
       break;
     case proto::TASK_TRAIN:

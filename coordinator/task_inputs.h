@@ -29,7 +29,7 @@ using SourceFilesFn =
 bool InputNeeded(proto::TaskKind kind, const std::string& path);
 
 // All inputs of a task. FAILED_PRECONDITION when a source selects nothing (e.g. a merge that
-// produced no alignments.fsca) or two sources map to the same path.
+// produced no alignments.fsa) or two sources map to the same path.
 absl::StatusOr<std::vector<proto::FileEntry>> ResolveInputs(const std::vector<InputSource>& sources,
                                                             const SourceFilesFn& files_of);
 

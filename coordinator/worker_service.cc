@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "coordinator/tokens.h"
 #include "coordinator/validation.h"
+#include "core/rpc/version.h"
 #include "core/util/status_macros.h"
 
 namespace fsc::coordinator {
@@ -24,6 +25,11 @@ grpc::Status WorkerServiceImpl::Register(grpc::ServerContext* context,
     FSC_ASSIGN_OR_RETURN(std::string join_hash,
                          auth_->CheckJoinToken(*context, request->join_token()));
     FSC_RETURN_IF_ERROR(CheckVersion(request->version()));
+    if (request->version() < rpc::kOldestWorkerVersion) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "worker version ", request->version(), " is older than this coordinator takes (",
+          rpc::kOldestWorkerVersion, "): upgrade fsc-worker"));
+    }
     std::string session = NewToken("fscw_");
     FSC_ASSIGN_OR_RETURN(*response, scheduler_->Register(*request, session, join_hash));
     return absl::OkStatus();

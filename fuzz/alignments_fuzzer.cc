@@ -26,12 +26,12 @@ std::string ScratchPath(const char* what) {
 }
 
 const std::string& InputPath() {
-  static const std::string path = ScratchPath("input.fsca");
+  static const std::string path = ScratchPath("input.fsa");
   return path;
 }
 
 const std::string& AgainPath() {
-  static const std::string path = ScratchPath("again.fsca");
+  static const std::string path = ScratchPath("again.fsa");
   return path;
 }
 

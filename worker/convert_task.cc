@@ -147,7 +147,8 @@ absl::Status Convert(const proto::Task& task, const TaskEnv& env, const fs::path
   const fs::path in(env.in_dir);
   FSC_ASSIGN_OR_RETURN(std::string source_path, ResolveSource((in / "input").string()));
   const std::string model_dir = (in / "model").string();
-  const std::string source_alignments = (in / "alignments" / kAlignmentsName).string();
+  // A task planned before the cluster named the file alignments.fsa holds alignments.fsca.
+  const std::string source_alignments = face::ResolveAlignmentsPath((in / "alignments").string());
   FSC_ASSIGN_OR_RETURN(proto::Alignments alignments, face::ReadAlignments(source_alignments));
   FSC_ASSIGN_OR_RETURN(convert::ConvertOptions options, OptionsFromSpec(task.spec().convert()));
   options.threads = std::max(1, env.threads);
@@ -187,7 +188,7 @@ absl::Status Convert(const proto::Task& task, const TaskEnv& env, const fs::path
   }
   FSC_ASSIGN_OR_RETURN(proto::Alignments range,
                        RangeAlignments(alignments, frames, range_dir.string()));
-  options.alignments_path = (scratch / kAlignmentsName).string();
+  options.alignments_path = (scratch / kAlignmentsFileName).string();
   FSC_RETURN_IF_ERROR(face::WriteAlignments(options.alignments_path, range));
   // int8 ranges all calibrate on the whole source's first faces, so they are quantised alike.
   options.calibration_input = source_path;

@@ -1,6 +1,6 @@
 // TASK_CONVERT: swaps the faces of frames [frame_begin, frame_end) of the input with the trained
 // model, with the same code as `fsc convert` (core/convert), and returns a labelled segment.
-//   in:  input/*, model/*, alignments/alignments.fsca (the planner's name for the file)
+//   in:  input/*, model/*, alignments/alignments.fsa (the planner's name for the file)
 //   out: segment.mkv (video input) or images/* (image input)
 // core/convert converts whole sources, so the range is first laid out as a source of its own: a
 // folder of the range's frames (lossless PNG for video, links for images) with the alignments of

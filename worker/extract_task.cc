@@ -73,8 +73,9 @@ absl::Status RunExtractTask(const proto::Task& task, const TaskEnv& env) {
   };
   FSC_ASSIGN_OR_RETURN(
       face::ExtractReport report,
-      face::RunExtraction(source, (fs::path(env.out_dir) / kFacesFolder).string(),
-                          (fs::path(env.out_dir) / kAlignmentsName).string(), options, progress));
+      face::RunExtraction(source, (fs::path(env.out_dir) / kFacesFolderName).string(),
+                          (fs::path(env.out_dir) / kAlignmentsFileName).string(), options,
+                          progress));
   // The coordinator planned the ranges from the uploader's declaration; the decoder has the last
   // word.
   std::error_code ec;

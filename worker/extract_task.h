@@ -2,7 +2,7 @@
 // (a video, an image, or a folder of images whose "frames" are the images in sorted order) with
 // the same code as `fsc extract`.
 //   in:  input/<the file, or the folder's files>
-//   out: alignments.fsca (only the range's frames, the whole source's SourceInfo), faces/*.png
+//   out: alignments.fsa (only the range's frames, the whole source's SourceInfo), faces/*.png
 #ifndef FSC_WORKER_EXTRACT_TASK_H_
 #define FSC_WORKER_EXTRACT_TASK_H_
 
@@ -11,13 +11,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/face/extractor.h"
+#include "core/util/artifact_names.h"
 #include "proto/fsc.pb.h"
 #include "worker/task_env.h"
 
 namespace fsc::worker {
-
-inline constexpr char kAlignmentsName[] = "alignments.fsca";
-inline constexpr char kFacesFolder[] = "faces";
 
 // The extraction options a job asks for, on top of fsc extract's defaults (a zero/empty field
 // in the proto means "the default").

@@ -55,7 +55,7 @@ absl::Status MergeAlignmentParts(const std::vector<std::string>& part_dirs,
   };
   std::vector<Part> parts;
   for (const std::string& dir : part_dirs) {
-    std::string path = (fs::path(dir) / kAlignmentsName).string();
+    std::string path = face::ResolveAlignmentsPath(dir);  // or a part named .fsca before
     auto alignments = face::ReadAlignments(path);
     if (!alignments.ok()) {
       return absl::Status(alignments.status().code(),
@@ -97,7 +97,7 @@ absl::Status MergeAlignmentParts(const std::vector<std::string>& part_dirs,
     }
   }
 
-  const fs::path faces_out = fs::path(out_dir) / kFacesFolder;
+  const fs::path faces_out = fs::path(out_dir) / kFacesFolderName;
   std::error_code ec;
   fs::create_directories(faces_out, ec);
   if (ec) {
@@ -111,7 +111,7 @@ absl::Status MergeAlignmentParts(const std::vector<std::string>& part_dirs,
     for (proto::Face& face : *frame->mutable_faces()) {
       if (face.face_file().empty()) continue;
       FSC_RETURN_IF_ERROR(rpc::ValidateRelativePath(face.face_file()));
-      fs::path from = fs::path(source.first->dir) / kFacesFolder / face.face_file();
+      fs::path from = fs::path(source.first->dir) / kFacesFolderName / face.face_file();
       if (!fs::is_regular_file(from, ec)) {
         return absl::InvalidArgumentError(
             absl::StrCat("merge: part ", source.first->dir, " lists face ", face.face_file(),
@@ -129,7 +129,7 @@ absl::Status MergeAlignmentParts(const std::vector<std::string>& part_dirs,
       placed[name] = sha;
     }
   }
-  return face::WriteAlignments((fs::path(out_dir) / kAlignmentsName).string(), merged);
+  return face::WriteAlignments((fs::path(out_dir) / kAlignmentsFileName).string(), merged);
 }
 
 absl::Status RunMergeAlignmentsTask(const proto::Task& task, const TaskEnv& env) {

@@ -1,7 +1,7 @@
 // TASK_MERGE_ALIGNMENTS: joins the extract tasks' outputs of one source into one alignments file
 // and one faces folder, as if one `fsc extract` had run over the whole source.
-//   in:  parts/<task id>/alignments.fsca, parts/<task id>/faces/*.png
-//   out: alignments.fsca, faces/*.png
+//   in:  parts/<task id>/alignments.fsa, parts/<task id>/faces/*.png
+//   out: alignments.fsa, faces/*.png
 // Frames are concatenated in frame order. Parts must describe the same source (same sha256) and
 // must not both hold a frame. Face files keep their names (ranges of one source never collide);
 // should two different files share a name, the later one is renamed <stem>-<n>.png and its
@@ -18,7 +18,7 @@
 
 namespace fsc::worker {
 
-// Merges the part folders (each holding alignments.fsca and faces/) into `out_dir`.
+// Merges the part folders (each holding alignments.fsa and faces/) into `out_dir`.
 // INVALID_ARGUMENT for parts of different sources or overlapping frames, naming the parts.
 absl::Status MergeAlignmentParts(const std::vector<std::string>& part_dirs,
                                  const std::string& out_dir);

@@ -6,7 +6,7 @@
 // elastic group (dist::RunElastic over env.group); only the final generation's rank 0 returns
 // model/, the other ranks return nothing.
 // A face set folder may hold the faces directly or, when it is an extract/merge output, in a
-// faces/ subfolder beside alignments.fsca.
+// faces/ subfolder beside alignments.fsa.
 #ifndef FSC_WORKER_TRAIN_TASK_H_
 #define FSC_WORKER_TRAIN_TASK_H_
 

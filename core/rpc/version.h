@@ -8,7 +8,11 @@
 
 namespace fsc::rpc {
 
-inline constexpr uint32_t kClusterProtoVersion = 1;
+inline constexpr uint32_t kClusterProtoVersion = 2;
+
+// The oldest worker a coordinator takes work from. Version 2 named the alignments a task returns
+// alignments.fsa (version 1: alignments.fsca), so an older worker's results would not be found.
+inline constexpr uint32_t kOldestWorkerVersion = 2;
 
 }  // namespace fsc::rpc
 

@@ -123,8 +123,8 @@ TEST(ClusterExtractTest, TwoWorkersMatchALocalExtract) {
 
   // Fetch and compare with the local run.
   json fetched = cluster.FscJson("fetch " + id.substr(0, 8) + " -o " + work + "/fetched --json");
-  ASSERT_TRUE(fs::exists(work + "/fetched/alignments.fsca")) << fetched.dump(1);
-  json cluster_dump = Dump(work + "/fetched/alignments.fsca");
+  ASSERT_TRUE(fs::exists(work + "/fetched/alignments.fsa")) << fetched.dump(1);
+  json cluster_dump = Dump(work + "/fetched/alignments.fsa");
   ExpectSameAlignments(Dump(work + "/local/alignments.fsa"), cluster_dump);
   size_t faces = 0;
   for (const json& frame : cluster_dump["frames"]) faces += frame["faces"].size();
@@ -162,7 +162,7 @@ TEST(ClusterExtractTest, TwoWorkersMatchALocalExtract) {
   fs::remove_all(work + "/fetched");
   json refetched = cluster.FscJson("fetch " + id.substr(0, 8) + " -o " + work + "/fetched --json");
   EXPECT_EQ(refetched["files"].size(), job["artifacts"].size());
-  EXPECT_TRUE(fs::exists(work + "/fetched/alignments.fsca"));
+  EXPECT_TRUE(fs::exists(work + "/fetched/alignments.fsa"));
 
   // A job that does not exist, and a fetch into a folder from a missing job, fail clearly.
   CommandResult missing = cluster.Fsc("job no-such-job", true);

@@ -31,10 +31,10 @@ bool Final(const json& job) {
 // The frames of the fetched alignments of a job.
 std::set<int64_t> FetchedFrames(const testing::LocalCluster& cluster, const std::string& id) {
   std::string out = testing::MakeTempDir("fsc-fault-fetch");
-  CommandResult fetched = cluster.Fsc("fetch " + id + " -o " + out + " --path alignments.fsca");
+  CommandResult fetched = cluster.Fsc("fetch " + id + " -o " + out + " --path alignments.fsa");
   EXPECT_EQ(fetched.exit_code, 0) << fetched.output;
   CommandResult dump = testing::RunCommand(testing::BinDir() + "/fsc alignments dump " + out +
-                                           "/alignments.fsca --json");
+                                           "/alignments.fsa --json");
   EXPECT_EQ(dump.exit_code, 0) << dump.output;
   std::set<int64_t> frames;
   for (const json& frame : testing::ParseJsonOutput(dump).value("frames", json::array())) {

@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
+#include "core/rpc/version.h"
 #include "core/util/file_io.h"
 #include "core/util/sha256.h"
 #include "proto/fsc.grpc.pb.h"
@@ -174,7 +175,7 @@ grpc::Status Upload(proto::ClientService::Stub* stub, const std::string& token,
   auto context = Ctx(token);
   auto writer = stub->UploadDataset(context.get(), dataset);
   proto::UploadDatasetRequest header;
-  header.mutable_header()->set_version(1);
+  header.mutable_header()->set_version(rpc::kClusterProtoVersion);
   header.mutable_header()->set_name("test data");
   if (media != nullptr) *header.mutable_header()->mutable_media() = *media;
   for (const auto& [path, bytes] : files) {
@@ -216,9 +217,10 @@ struct TestWorker {
   std::string session;
 
   grpc::Status Register(const std::string& join, proto::WorkerRole role,
-                        const std::string& previous_id = "") {
+                        const std::string& previous_id = "",
+                        uint32_t version = rpc::kClusterProtoVersion) {
     proto::RegisterRequest request;
-    request.set_version(1);
+    request.set_version(version);
     request.set_join_token(join);
     request.set_name("test-worker");
     request.add_roles(role);
@@ -234,14 +236,14 @@ struct TestWorker {
   }
   grpc::Status Lease(proto::LeaseTaskResponse* response, int64_t wait_ms = 0) {
     proto::LeaseTaskRequest request;
-    request.set_version(1);
+    request.set_version(rpc::kClusterProtoVersion);
     request.set_worker_id(id);
     request.set_wait_ms(wait_ms);
     return stub->LeaseTask(Ctx(session, 60).get(), request, response);
   }
   grpc::Status Heartbeat(const std::vector<std::string>& tasks, proto::HeartbeatResponse* out) {
     proto::HeartbeatRequest request;
-    request.set_version(1);
+    request.set_version(rpc::kClusterProtoVersion);
     request.set_worker_id(id);
     for (const std::string& task : tasks) request.add_task_ids(task);
     return stub->Heartbeat(Ctx(session).get(), request, out);
@@ -266,7 +268,7 @@ struct TestWorker {
   }
   grpc::Status Complete(const std::string& task_id, const std::vector<proto::FileEntry>& outputs) {
     proto::CompleteTaskRequest request;
-    request.set_version(1);
+    request.set_version(rpc::kClusterProtoVersion);
     request.set_worker_id(id);
     request.set_task_id(task_id);
     for (const proto::FileEntry& file : outputs) *request.add_outputs() = file;
@@ -275,7 +277,7 @@ struct TestWorker {
   }
   // Completes an extract/merge task with plausible outputs.
   grpc::Status CompleteExtract(const std::string& task_id) {
-    return Complete(task_id, {UploadBlob("alignments.fsca", "alignments of " + task_id),
+    return Complete(task_id, {UploadBlob("alignments.fsa", "alignments of " + task_id),
                               UploadBlob("faces/" + task_id + "_0.png", "face of " + task_id)});
   }
 };
@@ -316,7 +318,7 @@ class CoordinatorServiceTest : public ::testing::Test {
   std::string SubmitExtract(const std::string& token, const std::string& dataset,
                             int frames_per_task, proto::Job* job = nullptr) {
     proto::SubmitJobRequest request;
-    request.set_version(1);
+    request.set_version(rpc::kClusterProtoVersion);
     request.mutable_spec()->set_kind(proto::JOB_EXTRACT);
     request.mutable_spec()->set_input_dataset(dataset);
     request.mutable_spec()->set_frames_per_task(frames_per_task);
@@ -329,7 +331,7 @@ class CoordinatorServiceTest : public ::testing::Test {
 
   proto::Job GetJob(const std::string& token, const std::string& id) {
     proto::GetJobRequest request;
-    request.set_version(1);
+    request.set_version(rpc::kClusterProtoVersion);
     request.set_job_id(id);
     proto::Job job;
     grpc::Status status = client_->GetJob(Ctx(token).get(), request, &job);
@@ -339,7 +341,7 @@ class CoordinatorServiceTest : public ::testing::Test {
 
   void WaitUntilServing(const std::string& token) {
     proto::ClusterStatusRequest request;
-    request.set_version(1);
+    request.set_version(rpc::kClusterProtoVersion);
     grpc::Status status;
     for (int i = 0; i < 100; ++i) {
       proto::ClusterStatusResponse response;
@@ -352,11 +354,11 @@ class CoordinatorServiceTest : public ::testing::Test {
 
   std::string State(const std::string& token) {
     proto::ListJobsRequest jobs_request;
-    jobs_request.set_version(1);
+    jobs_request.set_version(rpc::kClusterProtoVersion);
     proto::ListJobsResponse jobs;
     EXPECT_TRUE(client_->ListJobs(Ctx(token).get(), jobs_request, &jobs).ok());
     proto::ListDatasetsRequest datasets_request;
-    datasets_request.set_version(1);
+    datasets_request.set_version(rpc::kClusterProtoVersion);
     proto::ListDatasetsResponse datasets;
     EXPECT_TRUE(client_->ListDatasets(Ctx(token).get(), datasets_request, &datasets).ok());
     return jobs.SerializeAsString() + "|" + datasets.SerializeAsString();
@@ -373,7 +375,7 @@ TEST_F(CoordinatorServiceTest, TlsAuthenticatesUsersAndWorkers) {
   Certs certs = MakeCerts(MakeTempDir("coordinator_certs"));
   StartCoordinator({"--tls-cert", certs.server_cert, "--tls-key", certs.server_key}, &certs);
   proto::ClusterStatusRequest request;
-  request.set_version(1);
+  request.set_version(rpc::kClusterProtoVersion);
   proto::ClusterStatusResponse status;
   EXPECT_EQ(client_->ClusterStatus(Ctx("").get(), request, &status).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
@@ -382,13 +384,13 @@ TEST_F(CoordinatorServiceTest, TlsAuthenticatesUsersAndWorkers) {
   grpc::Status ok = client_->ClusterStatus(Ctx(alice_).get(), request, &status);
   ASSERT_TRUE(ok.ok()) << ok.error_message();
   // A newer wire version is refused.
-  request.set_version(2);
+  request.set_version(rpc::kClusterProtoVersion + 1);
   EXPECT_EQ(client_->ClusterStatus(Ctx(alice_).get(), request, &status).error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
 
   // A plaintext client cannot talk to the TLS port.
   auto plain = proto::ClientService::NewStub(Channel(coordinator_->address(), nullptr));
-  request.set_version(1);
+  request.set_version(rpc::kClusterProtoVersion);
   EXPECT_EQ(plain->ClusterStatus(Ctx(alice_, 5).get(), request, &status).error_code(),
             grpc::StatusCode::UNAVAILABLE);
 
@@ -434,7 +436,7 @@ TEST_F(CoordinatorServiceTest, MutualTlsRequiresAWorkerCertificate) {
             grpc::StatusCode::UNAUTHENTICATED);
   // Users need no certificate on the shared port.
   proto::ClusterStatusRequest request;
-  request.set_version(1);
+  request.set_version(rpc::kClusterProtoVersion);
   proto::ClusterStatusResponse status;
   EXPECT_TRUE(client_->ClusterStatus(Ctx(alice_).get(), request, &status).ok());
   Connect(&certs, /*client_cert=*/true);
@@ -452,18 +454,18 @@ TEST_F(CoordinatorServiceTest, UsersOnlySeeTheirOwnJobs) {
   std::string job = SubmitExtract(alice_, dataset.id(), 0);
 
   proto::GetJobRequest get;
-  get.set_version(1);
+  get.set_version(rpc::kClusterProtoVersion);
   get.set_job_id(job);
   proto::Job response;
   EXPECT_EQ(client_->GetJob(Ctx(bob_).get(), get, &response).error_code(),
             grpc::StatusCode::NOT_FOUND);
   proto::CancelJobRequest cancel;
-  cancel.set_version(1);
+  cancel.set_version(rpc::kClusterProtoVersion);
   cancel.set_job_id(job);
   EXPECT_EQ(client_->CancelJob(Ctx(bob_).get(), cancel, &response).error_code(),
             grpc::StatusCode::NOT_FOUND);
   proto::StreamJobEventsRequest events;
-  events.set_version(1);
+  events.set_version(rpc::kClusterProtoVersion);
   events.set_job_id(job);
   auto context = Ctx(bob_);
   auto reader = client_->StreamJobEvents(context.get(), events);
@@ -471,13 +473,13 @@ TEST_F(CoordinatorServiceTest, UsersOnlySeeTheirOwnJobs) {
   EXPECT_FALSE(reader->Read(&event));
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::NOT_FOUND);
   proto::ListJobsRequest list;
-  list.set_version(1);
+  list.set_version(rpc::kClusterProtoVersion);
   proto::ListJobsResponse jobs;
   ASSERT_TRUE(client_->ListJobs(Ctx(bob_).get(), list, &jobs).ok());
   EXPECT_EQ(jobs.jobs_size(), 0);
   // Bob cannot use Alice's dataset either.
   proto::SubmitJobRequest submit;
-  submit.set_version(1);
+  submit.set_version(rpc::kClusterProtoVersion);
   submit.mutable_spec()->set_kind(proto::JOB_EXTRACT);
   submit.mutable_spec()->set_input_dataset(dataset.id());
   EXPECT_EQ(client_->SubmitJob(Ctx(bob_).get(), submit, &response).error_code(),
@@ -526,7 +528,7 @@ TEST_F(CoordinatorServiceTest, MalformedRequestsChangeNothing) {
     auto context = Ctx(alice_);
     auto writer = client_->UploadDataset(context.get(), &dataset);
     proto::UploadDatasetRequest header;
-    header.mutable_header()->set_version(1);
+    header.mutable_header()->set_version(rpc::kClusterProtoVersion);
     proto::FileEntry* entry = header.mutable_header()->add_files();
     entry->set_path("a.png");
     entry->set_size(5);
@@ -543,7 +545,7 @@ TEST_F(CoordinatorServiceTest, MalformedRequestsChangeNothing) {
 
   auto submit = [&](const std::function<void(proto::JobSpec*)>& edit) {
     proto::SubmitJobRequest request;
-    request.set_version(1);
+    request.set_version(rpc::kClusterProtoVersion);
     request.mutable_spec()->set_kind(proto::JOB_EXTRACT);
     request.mutable_spec()->set_input_dataset(good.id());
     edit(request.mutable_spec());
@@ -563,13 +565,13 @@ TEST_F(CoordinatorServiceTest, MalformedRequestsChangeNothing) {
   EXPECT_EQ(submit([](proto::JobSpec* s) { s->set_model_dataset("m"); }),
             grpc::StatusCode::INVALID_ARGUMENT);
   proto::ListJobsRequest list;
-  list.set_version(1);
+  list.set_version(rpc::kClusterProtoVersion);
   list.set_state(static_cast<proto::JobState>(77));
   proto::ListJobsResponse jobs;
   EXPECT_EQ(client_->ListJobs(Ctx(alice_).get(), list, &jobs).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
   proto::GetJobRequest get;
-  get.set_version(1);
+  get.set_version(rpc::kClusterProtoVersion);
   get.set_job_id("../../etc");
   proto::Job job;
   EXPECT_EQ(client_->GetJob(Ctx(alice_).get(), get, &job).error_code(),
@@ -628,8 +630,7 @@ TEST_F(CoordinatorServiceTest, KillNineMidJobThenRestartLosesNothing) {
   EXPECT_EQ(merge.task().kind(), proto::TASK_MERGE_ALIGNMENTS);
   EXPECT_EQ(merge.task().inputs_size(), 4);
   ASSERT_TRUE(
-      worker
-          .Complete(merge.task().id(), {worker.UploadBlob("alignments.fsca", "merged alignments")})
+      worker.Complete(merge.task().id(), {worker.UploadBlob("alignments.fsa", "merged alignments")})
           .ok());
   proto::LeaseTaskResponse none;
   ASSERT_TRUE(worker.Lease(&none).ok());
@@ -640,14 +641,14 @@ TEST_F(CoordinatorServiceTest, KillNineMidJobThenRestartLosesNothing) {
   for (const proto::Task& task : job.tasks()) EXPECT_EQ(task.attempt(), 1) << task.id();
   // The artifact downloads with the bytes the worker uploaded.
   proto::DownloadArtifactRequest download;
-  download.set_version(1);
+  download.set_version(rpc::kClusterProtoVersion);
   download.set_job_id(job_id);
   auto context = Ctx(alice_);
   auto reader = client_->DownloadArtifact(context.get(), download);
   proto::FileChunk chunk;
   std::string bytes;
   while (reader->Read(&chunk)) {
-    EXPECT_EQ(chunk.path(), "alignments.fsca");
+    EXPECT_EQ(chunk.path(), "alignments.fsa");
     bytes += chunk.data();
   }
   ASSERT_TRUE(reader->Finish().ok());
@@ -682,6 +683,23 @@ TEST_F(CoordinatorServiceTest, SilentWorkerLosesItsTaskToAnother) {
   EXPECT_NE(coordinator_->Log().find("stopped heartbeating"), std::string::npos);
 }
 
+TEST_F(CoordinatorServiceTest, WorkersOfAnotherContractVersionAreRefusedNamingTheUpgrade) {
+  StartCoordinator({"--insecure"});
+  TestWorker old = NewWorker();
+  grpc::Status refused =
+      old.Register(join_, proto::ROLE_EXTRACT, "", rpc::kOldestWorkerVersion - 1);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(refused.error_message().find("upgrade fsc-worker"), std::string::npos)
+      << refused.error_message();
+  TestWorker newer = NewWorker();
+  refused = newer.Register(join_, proto::ROLE_EXTRACT, "", rpc::kClusterProtoVersion + 1);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(refused.error_message().find("upgrade fsc-coordinator"), std::string::npos)
+      << refused.error_message();
+  TestWorker current = NewWorker();
+  EXPECT_TRUE(current.Register(join_, proto::ROLE_EXTRACT).ok());
+}
+
 TEST_F(CoordinatorServiceTest, SigtermEndsFollowingStreamsAndLongPollsAndExitsCleanly) {
   StartCoordinator({"--insecure"});
   proto::Dataset dataset;
@@ -691,7 +709,7 @@ TEST_F(CoordinatorServiceTest, SigtermEndsFollowingStreamsAndLongPollsAndExitsCl
   ASSERT_TRUE(worker.Register(join_, proto::ROLE_TRAIN).ok());  // nothing to lease: it waits
 
   proto::StreamJobEventsRequest request;
-  request.set_version(1);
+  request.set_version(rpc::kClusterProtoVersion);
   request.set_job_id(job_id);
   request.set_follow(true);
   auto context = Ctx(alice_, 60);
@@ -724,7 +742,7 @@ TEST_F(CoordinatorServiceTest, RendezvousIsForTheTrainingTasksWorkers) {
   ASSERT_TRUE(Upload(client_.get(), alice_, Images(2), &faces_a).ok());
   ASSERT_TRUE(Upload(client_.get(), alice_, {{"b.png", "b"}}, &faces_b).ok());
   proto::SubmitJobRequest submit;
-  submit.set_version(1);
+  submit.set_version(rpc::kClusterProtoVersion);
   submit.mutable_spec()->set_kind(proto::JOB_TRAIN);
   submit.mutable_spec()->set_faces_a_dataset(faces_a.id());
   submit.mutable_spec()->set_faces_b_dataset(faces_b.id());
@@ -739,7 +757,7 @@ TEST_F(CoordinatorServiceTest, RendezvousIsForTheTrainingTasksWorkers) {
   ASSERT_TRUE(lease.has_task());
 
   proto::MembershipRequest who;
-  who.set_version(1);
+  who.set_version(rpc::kClusterProtoVersion);
   who.set_job_id(job.id());
   who.set_worker_id(trainer.id);
   proto::Membership membership;
@@ -752,7 +770,7 @@ TEST_F(CoordinatorServiceTest, RendezvousIsForTheTrainingTasksWorkers) {
             grpc::StatusCode::PERMISSION_DENIED);
 
   proto::KvSetRequest set;
-  set.set_version(1);
+  set.set_version(rpc::kClusterProtoVersion);
   set.set_job_id(job.id());
   set.set_generation(1);
   set.set_key("rank0/address");
@@ -761,7 +779,7 @@ TEST_F(CoordinatorServiceTest, RendezvousIsForTheTrainingTasksWorkers) {
   EXPECT_EQ(rendezvous_->KvSet(Ctx(outsider.session).get(), set, &set_response).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   proto::KvGetRequest get;
-  get.set_version(1);
+  get.set_version(rpc::kClusterProtoVersion);
   get.set_job_id(job.id());
   get.set_generation(1);
   get.add_keys("rank0/address");
@@ -792,7 +810,7 @@ TEST_F(CoordinatorServiceTest, RevokedAndExpiredTokensAreRefusedOnTheirNextCall)
   StartCoordinator({"--insecure"});
   const std::string db = coordinator_->db();
   proto::ListJobsRequest request;
-  request.set_version(1);
+  request.set_version(rpc::kClusterProtoVersion);
   proto::ListJobsResponse jobs;
   ASSERT_TRUE(client_->ListJobs(Ctx(alice_).get(), request, &jobs).ok());
 
@@ -878,7 +896,7 @@ TEST_F(CoordinatorServiceTest, VideosArePlannedFromTheirDeclarationWithoutDecodi
   // Undeclared (an older client): stored, but no job can be planned over it.
   ASSERT_TRUE(Upload(client_.get(), alice_, {{"Megamind.avi", bytes}}, &dataset).ok());
   proto::SubmitJobRequest submit;
-  submit.set_version(1);
+  submit.set_version(rpc::kClusterProtoVersion);
   submit.mutable_spec()->set_kind(proto::JOB_EXTRACT);
   submit.mutable_spec()->set_input_dataset(dataset.id());
   proto::Job job;

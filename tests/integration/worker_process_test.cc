@@ -273,7 +273,7 @@ class WorkerProcessTest : public ::testing::Test {
                                    "/Megamind.avi -o " + local + " --every-n 3 -j 1 --models-dir " +
                                    testing::ModelsDir() + " 2>&1");
     ASSERT_EQ(run.exit_code, 0) << run.output;
-    auto remote = face::ReadAlignments(out + "/alignments.fsca");
+    auto remote = face::ReadAlignments(out + "/alignments.fsa");
     ASSERT_TRUE(remote.ok()) << remote.status();
     auto expected = face::ReadAlignments(local + "/alignments.fsa");
     ASSERT_TRUE(expected.ok());
@@ -349,7 +349,7 @@ TEST_F(WorkerProcessTest, ConvertJobGivesTheLabelledVideo) {
   extract.every_n = 3;
   extract.threads = 1;
   const std::string faces = dir_ + "/train/in/faces_a";
-  ASSERT_TRUE(face::RunExtraction(clip, faces, faces + "/alignments.fsca", extract).ok());
+  ASSERT_TRUE(face::RunExtraction(clip, faces, faces + "/alignments.fsa", extract).ok());
   fs::create_directories(dir_ + "/train/in/faces_b");
   for (const auto& entry : fs::directory_iterator(faces)) {
     if (entry.path().extension() == ".png") {

@@ -8,6 +8,7 @@
 #include "coordinator/scheduler.h"
 #include "coordinator/validation.h"
 #include "core/rpc/transfer.h"
+#include "core/rpc/version.h"
 #include "core/util/file_io.h"
 #include "core/util/sha256.h"
 #include "tests/test_paths.h"
@@ -214,7 +215,7 @@ TEST_F(DatasetsTest, HeaderValidation) {
   EXPECT_EQ(ValidateDatasetHeader(header).code(), absl::StatusCode::kInvalidArgument);
   header.mutable_files(1)->set_size(1);
   EXPECT_TRUE(ValidateDatasetHeader(header).ok());
-  header.set_version(2);
+  header.set_version(rpc::kClusterProtoVersion + 1);
   EXPECT_EQ(ValidateDatasetHeader(header).code(), absl::StatusCode::kFailedPrecondition);
 }
 

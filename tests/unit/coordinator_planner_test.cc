@@ -138,8 +138,8 @@ TEST(PlannerTest, ConvertWithoutAlignmentsExtractsFirst) {
     EXPECT_EQ(convert->task.depends_on(0), merge[0]->task.id());
     ASSERT_EQ(convert->sources.size(), 3u);
     EXPECT_EQ(convert->sources[1].to, "model/");
-    EXPECT_EQ(convert->sources[2].from, "alignments.fsca");
-    EXPECT_EQ(convert->sources[2].to, "alignments/alignments.fsca");
+    EXPECT_EQ(convert->sources[2].from, "alignments.fsa");
+    EXPECT_EQ(convert->sources[2].to, "alignments/alignments.fsa");
     EXPECT_FALSE(convert->final);
   }
   EXPECT_TRUE(video[0]->final);
@@ -163,7 +163,7 @@ TEST(PlannerTest, ConvertWithAlignmentsAndImagesHasNoExtractAndNoVideoMerge) {
     EXPECT_TRUE(task.final);
     EXPECT_EQ(task.task.depends_on_size(), 0);
     EXPECT_EQ(task.sources[2].from, "*");
-    EXPECT_EQ(task.sources[2].to, "alignments/alignments.fsca");
+    EXPECT_EQ(task.sources[2].to, "alignments/alignments.fsa");
   }
 }
 
@@ -284,10 +284,10 @@ TEST(TaskInputsTest, MapSourcePath) {
       *MapSourcePath({InputSource::kTaskOutputs, "t", "faces/", "faces_a/"}, "faces/x.png", 2),
       "faces_a/x.png");
   EXPECT_FALSE(
-      MapSourcePath({InputSource::kTaskOutputs, "t", "faces/", "faces_a/"}, "alignments.fsca", 2));
-  EXPECT_EQ(*MapSourcePath({InputSource::kDataset, "d", "*", "alignments/alignments.fsca"},
-                           "mine.fsca", 1),
-            "alignments/alignments.fsca");
+      MapSourcePath({InputSource::kTaskOutputs, "t", "faces/", "faces_a/"}, "alignments.fsa", 2));
+  EXPECT_EQ(*MapSourcePath({InputSource::kDataset, "d", "*", "alignments/alignments.fsa"},
+                           "mine.fsa", 1),
+            "alignments/alignments.fsa");
   EXPECT_FALSE(MapSourcePath({InputSource::kDataset, "d", "*", "x"}, "a", 2));
   EXPECT_EQ(*MapSourcePath({InputSource::kTaskOutputs, "t", "segment.mkv", "parts/t/segment.mkv"},
                            "segment.mkv", 5),
@@ -318,7 +318,7 @@ TEST(TaskInputsTest, ResolveInputsRefusesMissingAndCollidingFiles) {
   ASSERT_EQ(ok->size(), 2u);
   EXPECT_EQ((*ok)[0].path(), "faces_a/1.png");
   EXPECT_EQ((*ok)[1].path(), "input/x.png");
-  EXPECT_EQ(ResolveInputs({{InputSource::kTaskOutputs, "t1", "alignments.fsca", "a"}}, files)
+  EXPECT_EQ(ResolveInputs({{InputSource::kTaskOutputs, "t1", "alignments.fsa", "a"}}, files)
                 .status()
                 .code(),
             absl::StatusCode::kFailedPrecondition);

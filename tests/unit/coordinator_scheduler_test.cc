@@ -45,7 +45,7 @@ class SchedulerTest : public SchedulerFixture {
 
   absl::Status Complete(const std::string& worker, const proto::Task& task) {
     std::vector<proto::FileEntry> outputs = {
-        Blob("alignments.fsca", "alignments of " + task.id()),
+        Blob("alignments.fsa", "alignments of " + task.id()),
         Blob("faces/" + task.id() + ".png", "face of " + task.id())};
     return scheduler_->CompleteTask(worker, task.id(), outputs);
   }
@@ -116,12 +116,12 @@ TEST_F(SchedulerTest, DependenciesGateTheMergeWhichGetsEveryPart) {
   ASSERT_TRUE(merge.has_value());
   EXPECT_EQ(merge->kind(), proto::TASK_MERGE_ALIGNMENTS);
   ASSERT_EQ(merge->inputs_size(), 6);
-  EXPECT_EQ(merge->inputs(0).path(), "parts/" + parts[0].id() + "/alignments.fsca");
+  EXPECT_EQ(merge->inputs(0).path(), "parts/" + parts[0].id() + "/alignments.fsa");
   EXPECT_EQ(merge->inputs(1).path(), "parts/" + parts[0].id() + "/faces/" + parts[0].id() + ".png");
 
   // Outputs must have been uploaded and carry what the kind promises.
   proto::FileEntry missing;
-  missing.set_path("alignments.fsca");
+  missing.set_path("alignments.fsa");
   missing.set_size(3);
   missing.set_sha256(util::Sha256Hex("not uploaded"));
   EXPECT_EQ(scheduler_->CompleteTask(worker, merge->id(), {missing}).code(),
@@ -136,7 +136,7 @@ TEST_F(SchedulerTest, DependenciesGateTheMergeWhichGetsEveryPart) {
   EXPECT_EQ(job.state(), proto::JOB_SUCCEEDED);
   EXPECT_DOUBLE_EQ(job.progress(), 1.0);
   ASSERT_EQ(job.artifacts_size(), 2);
-  EXPECT_EQ(job.artifacts(0).path(), "alignments.fsca");
+  EXPECT_EQ(job.artifacts(0).path(), "alignments.fsa");
   EXPECT_GT(job.finished_unix_ms(), 0);
 }
 

@@ -163,7 +163,8 @@ TEST_F(StoreTest, MigratesASchemaVersion1Database) {
   EXPECT_EQ(tasks[0].task.inputs(0).path(), "input/astronaut.png");
   EXPECT_EQ(tasks[0].task.inputs(0).sha256(), datasets[0].files(0).sha256());
   ASSERT_EQ(tasks[0].task.outputs_size(), 2);
-  EXPECT_EQ(tasks[0].task.outputs(0).path(), "alignments.fsca");
+  EXPECT_EQ(tasks[0].task.outputs(0).path(),
+            "alignments.fsca");  // a version-1 database: the old name
   EXPECT_EQ(tasks[1].task.outputs_size(), 2);
   EXPECT_EQ(tasks[1].sources.size(), 1u);
   EXPECT_EQ(store->EventsAfter("jc2bee95ba014ebb8", 0, 0).value().size(), 9u);
@@ -220,7 +221,7 @@ TEST_F(StoreTest, DeletingDatasetsAndWhatBlobsAreReferenced) {
   TaskRecord done = Task("j-t0", "j", proto::ROLE_EXTRACT, 0, 1);
   done.task.set_state(proto::TASK_SUCCEEDED);
   *done.task.add_inputs() = File("input/old.png", 1, '3');
-  *done.task.add_outputs() = File("alignments.fsca", 1, '4');
+  *done.task.add_outputs() = File("alignments.fsa", 1, '4');
   TaskRecord pending = Task("j-t1", "j", proto::ROLE_EXTRACT, 0, 1);
   *pending.task.add_inputs() = File("input/new.png", 1, '5');
   ASSERT_TRUE(store->InsertTask(done).ok());
@@ -319,7 +320,7 @@ TEST_F(StoreTest, JobsTasksAndEventsSurviveReopen) {
     a.task.set_attempt(2);
     a.task.set_worker_id("w9");
     a.task.set_progress(1.0);
-    *a.task.add_outputs() = File("alignments.fsca", 5, 'f');
+    *a.task.add_outputs() = File("alignments.fsa", 5, 'f');
     ASSERT_TRUE(store->UpdateTask(a).ok());
     proto::JobEvent event;
     event.set_job_id("j1");
@@ -345,7 +346,7 @@ TEST_F(StoreTest, JobsTasksAndEventsSurviveReopen) {
   EXPECT_EQ(tasks[0].task.attempt(), 2);
   EXPECT_EQ(tasks[0].task.worker_id(), "w9");
   ASSERT_EQ(tasks[0].task.outputs_size(), 1);
-  EXPECT_EQ(tasks[0].task.outputs(0).path(), "alignments.fsca");
+  EXPECT_EQ(tasks[0].task.outputs(0).path(), "alignments.fsa");
   ASSERT_EQ(tasks[0].sources.size(), 1u);
   EXPECT_EQ(tasks[0].sources[0].to, "input/");
   EXPECT_EQ(tasks[1].task.depends_on_size(), 1);

@@ -293,7 +293,7 @@ TEST_F(TrainGroupsTest, ConvertTakesTheModelFromTheSlotThatDeliveredIt) {
   for (int i = 0; i < 4; ++i) {
     auto task = Lease(worker);
     ASSERT_TRUE(task.has_value()) << i;
-    std::vector<proto::FileEntry> outputs = {Blob("alignments.fsca", "al " + task->id()),
+    std::vector<proto::FileEntry> outputs = {Blob("alignments.fsa", "al " + task->id()),
                                              Blob("faces/f.png", "face " + task->id())};
     ASSERT_TRUE(scheduler_->CompleteTask(worker, task->id(), outputs).ok());
   }

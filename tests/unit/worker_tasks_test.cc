@@ -152,7 +152,7 @@ TEST_F(WorkerTasksTest, RangeExtractEqualsTheSameFramesOfAFullExtract) {
   std::vector<TaskProgress> reports;
   absl::Status status = RunTaskKind(ExtractTask(100, 200), Env(dirs, &reports));
   ASSERT_TRUE(status.ok()) << status;
-  auto part = face::ReadAlignments(dirs.out + "/" + kAlignmentsName);
+  auto part = face::ReadAlignments(dirs.out + "/" + kAlignmentsFileName);
   ASSERT_TRUE(part.ok()) << part.status();
   ExpectSameFrames(FramesIn(*part, 0, 1 << 30), FramesIn(*full_, 100, 200));
   // The whole source's description, not the range's.
@@ -190,7 +190,7 @@ TEST_F(WorkerTasksTest, MergedRangesEqualTheFullExtract) {
   task.add_depends_on("ta");
   absl::Status status = RunTaskKind(task, Env(merge));
   ASSERT_TRUE(status.ok()) << status;
-  auto merged = face::ReadAlignments(merge.out + "/" + kAlignmentsName);
+  auto merged = face::ReadAlignments(merge.out + "/" + kAlignmentsFileName);
   ASSERT_TRUE(merged.ok());
   ExpectSameFrames(FramesIn(*merged, 0, 1 << 30), FramesIn(*full_, 0, 1 << 30));
   EXPECT_EQ(merged->source().sha256(), full_->source().sha256());
@@ -227,8 +227,8 @@ TEST_F(WorkerTasksTest, MergeRefusesPartsOfAnotherSourceAndMissingFaces) {
   proto::Alignments two = one;
   two.mutable_source()->set_sha256(std::string(64, 'b'));
   two.mutable_frames(0)->set_index(5);
-  ASSERT_TRUE(face::WriteAlignments(dir + "/p1/" + kAlignmentsName, one).ok());
-  ASSERT_TRUE(face::WriteAlignments(dir + "/p2/" + kAlignmentsName, two).ok());
+  ASSERT_TRUE(face::WriteAlignments(dir + "/p1/" + kAlignmentsFileName, one).ok());
+  ASSERT_TRUE(face::WriteAlignments(dir + "/p2/" + kAlignmentsFileName, two).ok());
   absl::Status status = MergeAlignmentParts({dir + "/p1", dir + "/p2"}, dir + "/out");
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(status.message().find("another source"), std::string::npos) << status;
@@ -236,18 +236,18 @@ TEST_F(WorkerTasksTest, MergeRefusesPartsOfAnotherSourceAndMissingFaces) {
   // A face listed without its file.
   two.mutable_source()->set_sha256(std::string(64, 'a'));
   two.mutable_frames(0)->add_faces()->set_face_file("missing.png");
-  ASSERT_TRUE(face::WriteAlignments(dir + "/p2/" + kAlignmentsName, two).ok());
+  ASSERT_TRUE(face::WriteAlignments(dir + "/p2/" + kAlignmentsFileName, two).ok());
   status = MergeAlignmentParts({dir + "/p1", dir + "/p2"}, dir + "/out");
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(status.message().find("missing.png"), std::string::npos) << status;
   // A face path that escapes the part.
   two.mutable_frames(0)->mutable_faces(0)->set_face_file("../../evil.png");
-  ASSERT_TRUE(face::WriteAlignments(dir + "/p2/" + kAlignmentsName, two).ok());
+  ASSERT_TRUE(face::WriteAlignments(dir + "/p2/" + kAlignmentsFileName, two).ok());
   EXPECT_EQ(MergeAlignmentParts({dir + "/p1", dir + "/p2"}, dir + "/out").code(),
             absl::StatusCode::kInvalidArgument);
   // Nothing to merge, and a part that is not an alignments file.
   EXPECT_FALSE(MergeAlignmentParts({}, dir + "/out").ok());
-  ASSERT_TRUE(util::WriteFileAtomically(dir + "/p3/" + kAlignmentsName, "junk").ok());
+  ASSERT_TRUE(util::WriteFileAtomically(dir + "/p3/" + kAlignmentsFileName, "junk").ok());
   EXPECT_FALSE(MergeAlignmentParts({dir + "/p1", dir + "/p3"}, dir + "/out").ok());
 }
 
@@ -262,8 +262,8 @@ TEST_F(WorkerTasksTest, ImageFolderRangesAreImagesInSortedOrder) {
   proto::Task range = ExtractTask(1, 3);
   range.mutable_spec()->mutable_extract()->set_every_n(1);
   ASSERT_TRUE(RunTaskKind(range, Env(part)).ok());
-  auto a = face::ReadAlignments(full.out + "/" + kAlignmentsName);
-  auto b = face::ReadAlignments(part.out + "/" + kAlignmentsName);
+  auto a = face::ReadAlignments(full.out + "/" + kAlignmentsFileName);
+  auto b = face::ReadAlignments(part.out + "/" + kAlignmentsFileName);
   ASSERT_TRUE(a.ok() && b.ok());
   // every_n 3 over 3 images keeps image 0 only; the range [1, 3) with every_n 1 holds
   // sample1 and sample2.
@@ -312,7 +312,7 @@ TEST_F(WorkerTasksTest, BadInputsAndCancellation) {
   env.cancelled = [] { return true; };
   status = RunTaskKind(ExtractTask(0, 270), env);
   EXPECT_EQ(status.code(), absl::StatusCode::kCancelled) << status;
-  EXPECT_FALSE(fs::exists(cancelled.out + "/" + kAlignmentsName));
+  EXPECT_FALSE(fs::exists(cancelled.out + "/" + kAlignmentsFileName));
 
   proto::Task unknown;
   unknown.set_kind(proto::TASK_KIND_UNSPECIFIED);
@@ -333,7 +333,7 @@ TEST_F(WorkerTasksTest, TrainTaskWritesAResumableModelFolder) {
     std::string name = entry.path().filename().string();
     fs::copy_file(entry.path(), dirs.in + (n++ % 2 ? "/faces_a/faces/" : "/faces_b/") + name);
   }
-  fs::copy_file(*root_ + "/full/alignments.fsa", dirs.in + "/faces_a/alignments.fsca");
+  fs::copy_file(*root_ + "/full/alignments.fsa", dirs.in + "/faces_a/alignments.fsa");
   proto::Task task;
   task.set_kind(proto::TASK_TRAIN);
   proto::TrainOptions* train = task.mutable_spec()->mutable_train();
@@ -397,7 +397,7 @@ TEST_F(WorkerTasksTest, ConvertRangesThenMergeGiveTheLabelledSourceVideo) {
   extract.models_dir = testing::ModelsDir();
   extract.every_n = kEveryN;
   extract.threads = 1;
-  auto extracted = face::RunExtraction(clip, dir + "/extract", dir + "/alignments.fsca", extract);
+  auto extracted = face::RunExtraction(clip, dir + "/extract", dir + "/alignments.fsa", extract);
   ASSERT_TRUE(extracted.ok()) << extracted.status();
 
   TaskDirs train_dirs{dir + "/train/in", dir + "/train/out"};
@@ -423,7 +423,7 @@ TEST_F(WorkerTasksTest, ConvertRangesThenMergeGiveTheLabelledSourceVideo) {
   auto convert_dirs = [&](const std::string& id) {
     TaskDirs dirs = MakeTaskDirs(dir, id, {clip});
     fs::create_directories(dirs.in + "/alignments");
-    fs::copy_file(dir + "/alignments.fsca", dirs.in + "/alignments/alignments.fsca");
+    fs::copy_file(dir + "/alignments.fsa", dirs.in + "/alignments/alignments.fsa");
     fs::create_directory_symlink(train_dirs.out + "/model", dirs.in + "/model");
     return dirs;
   };
@@ -491,8 +491,8 @@ TEST_F(WorkerTasksTest, ConvertRangesThenMergeGiveTheLabelledSourceVideo) {
   ASSERT_TRUE(RunTaskKind(extract_images, Env(image_extract)).ok());
   TaskDirs image_convert = MakeTaskDirs(dir, "images-convert", images);
   fs::create_directories(image_convert.in + "/alignments");
-  fs::copy_file(image_extract.out + "/" + kAlignmentsName,
-                image_convert.in + "/alignments/alignments.fsca");
+  fs::copy_file(image_extract.out + "/" + kAlignmentsFileName,
+                image_convert.in + "/alignments/alignments.fsa");
   fs::create_directory_symlink(train_dirs.out + "/model", image_convert.in + "/model");
   proto::Task convert_images;
   convert_images.set_kind(proto::TASK_CONVERT);
