@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
+#include <future>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -19,9 +21,8 @@
 #include "absl/strings/str_format.h"
 #include "core/face/alignment.h"
 #include "core/face/alignments_file.h"
-#include "core/face/landmark_net.h"
 #include "core/face/mask.h"
-#include "core/face/recognition_net.h"
+#include "core/eval/net_pool.h"
 #include "core/media/frame_source.h"
 #include "core/util/status_macros.h"
 
@@ -196,11 +197,6 @@ Plan MakePlan(const proto::Alignments& alignments, int64_t max_frames, int sampl
 
 // --- measuring one frame ------------------------------------------------------------------------
 
-struct Networks {
-  std::unique_ptr<face::LandmarkNet> landmarks;
-  std::unique_ptr<face::RecognitionNet> recognition;
-};
-
 // The frame rectangle a face's mask can reach (the extended mask lifts the brows up the
 // forehead), clipped to the frame.
 cv::Rect MaskRoi(const face::Landmarks& landmarks, cv::Size frame) {
@@ -246,40 +242,55 @@ struct FramePair {
   cv::Mat source, swapped;
 };
 
+// What the networks found for the faces of one frame pair, in the plan's order.
+struct NetOutputs {
+  std::vector<face::Landmarks> source_landmarks, swapped_landmarks;
+  std::vector<face::Descriptor> source_ids, swapped_ids;
+};
+
+// Landmarks re-detected on both frames in the alignments' boxes, then descriptors of both.
+absl::StatusOr<NetOutputs> RunNets(FaceNetPool& nets, const FramePair& pair,
+                                   const std::vector<cv::Rect2f>& boxes) {
+  NetOutputs out;
+  FSC_ASSIGN_OR_RETURN(out.source_landmarks, nets.Landmarks(pair.source, boxes));
+  FSC_ASSIGN_OR_RETURN(out.swapped_landmarks, nets.Landmarks(pair.swapped, boxes));
+  FSC_ASSIGN_OR_RETURN(out.source_ids, nets.Describe(pair.source, out.source_landmarks));
+  FSC_ASSIGN_OR_RETURN(out.swapped_ids, nets.Describe(pair.swapped, out.swapped_landmarks));
+  return out;
+}
+
 class FrameMeasurer {
  public:
-  FrameMeasurer(const Plan& plan, Networks& nets, const IdentityReference& identity,
-                cv::Size frame_size, bool sequence, EvalReport* report)
+  FrameMeasurer(const Plan& plan, cv::Size frame_size, bool sequence, EvalReport* report)
       : plan_(plan),
-        nets_(nets),
-        identity_(identity),
         camera_(face::FrameCamera(frame_size)),
         sequence_(sequence),
         report_(report) {}
 
-  absl::Status Measure(const FramePair& pair, const FramePair* previous) {
-    auto found = plan_.by_frame.find(pair.index);
-    if (found == plan_.by_frame.end()) return absl::OkStatus();
-    const std::vector<int>& indices = found->second;
+  // The boxes of the faces the plan lists in frame `index` (empty: nothing to measure).
+  std::vector<cv::Rect2f> Boxes(int64_t index) const {
     std::vector<cv::Rect2f> boxes;
-    for (int i : indices) boxes.push_back(plan_.faces[i].box);
-    FSC_ASSIGN_OR_RETURN(std::vector<face::Landmarks> source_landmarks,
-                         nets_.landmarks->Predict(pair.source, boxes));
-    FSC_ASSIGN_OR_RETURN(std::vector<face::Landmarks> swapped_landmarks,
-                         nets_.landmarks->Predict(pair.swapped, boxes));
-    FSC_ASSIGN_OR_RETURN(std::vector<face::Descriptor> source_ids,
-                         nets_.recognition->Describe(pair.source, source_landmarks));
-    FSC_ASSIGN_OR_RETURN(std::vector<face::Descriptor> swapped_ids,
-                         nets_.recognition->Describe(pair.swapped, swapped_landmarks));
+    auto found = plan_.by_frame.find(index);
+    if (found == plan_.by_frame.end()) return boxes;
+    for (int i : found->second) boxes.push_back(plan_.faces[i].box);
+    return boxes;
+  }
+
+  // Measures the faces of `pair` given what the networks found on them.
+  void Measure(const FramePair& pair, const FramePair* previous, NetOutputs nets) {
+    auto found = plan_.by_frame.find(pair.index);
+    if (found == plan_.by_frame.end()) return;
+    const std::vector<int>& indices = found->second;
     for (size_t k = 0; k < indices.size(); ++k) {
       const int i = indices[k];
       FaceRecord record;
       record.frame = pair.index;
       record.face = plan_.faces[i].index;
       record.track = plan_.track_of[i];
-      record.source_landmarks = std::move(source_landmarks[k]);
-      record.swapped_landmarks = std::move(swapped_landmarks[k]);
-      MeasureIdentity(source_ids[k], swapped_ids[k], &record);
+      record.source_landmarks = std::move(nets.source_landmarks[k]);
+      record.swapped_landmarks = std::move(nets.swapped_landmarks[k]);
+      record.source_id = std::move(nets.source_ids[k]);
+      record.swapped_id = std::move(nets.swapped_ids[k]);
       MeasureGeometry(&record);
       MeasureBlend(pair, previous, plan_.faces[i], &record);
       if (std::find(plan_.samples.begin(), plan_.samples.end(), i) != plan_.samples.end()) {
@@ -288,7 +299,6 @@ class FrameMeasurer {
       record_index_[i] = static_cast<int>(report_->faces.size());
       report_->faces.push_back(std::move(record));
     }
-    return absl::OkStatus();
   }
 
   // Index into report->faces of plan face `i`, -1 when it was not measured.
@@ -298,16 +308,6 @@ class FrameMeasurer {
   }
 
  private:
-  void MeasureIdentity(const face::Descriptor& source, const face::Descriptor& swapped,
-                       FaceRecord* record) const {
-    if (identity_.faces > 0) {
-      record->identity = CompareIdentity(swapped, source, identity_.centroid);
-    } else {
-      record->identity.to_b = record->identity.source_to_b = kNaN;
-      record->identity.to_source = face::DescriptorDistance(swapped, source);
-    }
-  }
-
   void MeasureGeometry(FaceRecord* record) {
     record->nme = kNaN;
     absl::StatusOr<double> nme = AlignedNme(record->source_landmarks, record->swapped_landmarks);
@@ -362,8 +362,6 @@ class FrameMeasurer {
   }
 
   const Plan& plan_;
-  Networks& nets_;
-  const IdentityReference& identity_;
   const cv::Matx33d camera_;
   const bool sequence_;
   EvalReport* report_;
@@ -372,14 +370,38 @@ class FrameMeasurer {
 
 // --- the pass over both inputs ------------------------------------------------------------------
 
-absl::Status EvaluateFrames(Inputs& in, const Plan& plan, FrameMeasurer& measurer,
+// A frame pair whose networks run on a worker thread.
+struct InFlight {
+  FramePair pair;
+  bool follows = false;  // the previous frame read is this one's predecessor
+  std::future<absl::StatusOr<NetOutputs>> nets;
+};
+
+// Reads both inputs in step. The networks of up to 2 x threads frames run at once on the pool;
+// everything else is measured in frame order on this thread as their results come in.
+absl::Status EvaluateFrames(Inputs& in, FaceNetPool& nets, FrameMeasurer& measurer,
                             const EvalOptions& options, EvalReport* report,
                             const EvalProgress& progress) {
   const media::SourceDescription& src = in.source->description();
   int64_t total = src.frame_count;
   if (options.max_frames > 0) total = std::min(total, options.max_frames);
-  std::optional<media::SourceFrame> a = in.source->Next(), b = in.swapped->Next();
+  std::deque<InFlight> window;
   std::optional<FramePair> previous;
+  // Measures the oldest frame in flight.
+  auto finish = [&]() -> absl::Status {
+    InFlight oldest = std::move(window.front());
+    window.pop_front();
+    FSC_ASSIGN_OR_RETURN(NetOutputs outputs, oldest.nets.get());
+    const bool adjacent = oldest.follows && previous && previous->index == oldest.pair.index - 1;
+    measurer.Measure(oldest.pair, adjacent ? &*previous : nullptr, std::move(outputs));
+    ++report->frames_evaluated;
+    if (progress) progress(report->frames_evaluated, total);
+    previous = std::move(oldest.pair);
+    return absl::OkStatus();
+  };
+  const size_t depth = 2 * static_cast<size_t>(nets.size());
+  int64_t last_read = -2;
+  std::optional<media::SourceFrame> a = in.source->Next(), b = in.swapped->Next();
   while (a && b && (options.max_frames <= 0 || a->index < options.max_frames)) {
     if (a->index != b->index) {  // one side failed to decode a frame: catch up with the other
       if (a->index < b->index) {
@@ -387,7 +409,6 @@ absl::Status EvaluateFrames(Inputs& in, const Plan& plan, FrameMeasurer& measure
       } else {
         b = in.swapped->Next();
       }
-      previous.reset();
       continue;
     }
     if (a->name != b->name) {
@@ -401,14 +422,25 @@ absl::Status EvaluateFrames(Inputs& in, const Plan& plan, FrameMeasurer& measure
           b->image.cols, "x", b->image.rows, " in ", report->swapped, " but ", a->image.cols,
           "x", a->image.rows, " in the source; pass the output 'fsc convert' wrote from it"));
     }
-    FramePair pair{a->index, std::move(a->image), std::move(b->image)};
-    FSC_RETURN_IF_ERROR(measurer.Measure(pair, previous ? &*previous : nullptr));
-    ++report->frames_evaluated;
-    if (progress) progress(report->frames_evaluated, total);
-    previous = std::move(pair);
+    InFlight next;
+    next.pair = FramePair{a->index, std::move(a->image), std::move(b->image)};
+    next.follows = last_read == a->index - 1;
+    last_read = a->index;
+    std::vector<cv::Rect2f> boxes = measurer.Boxes(a->index);
+    if (boxes.empty()) {
+      std::promise<absl::StatusOr<NetOutputs>> none;
+      none.set_value(NetOutputs());
+      next.nets = none.get_future();
+    } else {
+      next.nets = std::async(std::launch::async, RunNets, std::ref(nets), next.pair,
+                             std::move(boxes));
+    }
+    window.push_back(std::move(next));
+    if (window.size() >= depth) FSC_RETURN_IF_ERROR(finish());
     a = in.source->Next();
     b = in.swapped->Next();
   }
+  while (!window.empty()) FSC_RETURN_IF_ERROR(finish());
   for (const auto* frames : {in.source.get(), in.swapped.get()}) {
     for (const std::string& w : frames->warnings()) report->unreadable.push_back(w);
   }
@@ -482,11 +514,16 @@ void CheckLabel(const std::string& swapped, media::SourceKind kind, EvalReport* 
   report->labelled_synthetic = convert::IsLabelledSynthetic(*verified);
 }
 
-absl::StatusOr<Networks> LoadNetworks(const std::string& models_dir) {
-  Networks nets;
-  FSC_ASSIGN_OR_RETURN(nets.landmarks, face::LandmarkNet::Load(models_dir));
-  FSC_ASSIGN_OR_RETURN(nets.recognition, face::RecognitionNet::Load(models_dir));
-  return nets;
+// Identity figures of every face: A's centroid is the mean of the source faces measured.
+void ScoreIdentity(EvalReport* report) {
+  std::vector<face::Descriptor> sources;
+  for (const FaceRecord& f : report->faces) sources.push_back(f.source_id);
+  report->a_centroid = MeanDescriptor(sources);
+  report->a_spread = Spread(sources, report->a_centroid);
+  for (FaceRecord& f : report->faces) {
+    f.identity = CompareIdentity(f.swapped_id, f.source_id, report->a_centroid,
+                                 report->identity.centroid);
+  }
 }
 
 }  // namespace
@@ -514,12 +551,14 @@ absl::StatusOr<EvalReport> RunEvaluation(const std::string& swapped, const EvalO
   report.fps = src.fps;
   report.source_frames = src.frame_count;
 
-  // 2. Networks and person B's reference.
-  torch::set_num_threads(options.threads);
-  FSC_ASSIGN_OR_RETURN(Networks nets, LoadNetworks(options.models_dir));
+  // 2. Networks (one set per thread, each call on its caller's thread: net_pool.h) and person
+  // B's reference.
+  torch::set_num_threads(1);
+  FSC_ASSIGN_OR_RETURN(std::unique_ptr<FaceNetPool> nets,
+                       FaceNetPool::Load(options.models_dir, options.threads));
   if (!options.identity_dir.empty()) {
     FSC_ASSIGN_OR_RETURN(report.identity,
-                         LoadIdentityReference(options.identity_dir, *nets.recognition,
+                         LoadIdentityReference(options.identity_dir, *nets,
                                                options.identity_faces, options.threads));
     for (const std::string& w : report.identity.warnings) report.warnings.push_back(w);
   }
@@ -530,9 +569,9 @@ absl::StatusOr<EvalReport> RunEvaluation(const std::string& swapped, const EvalO
   report.faces_listed = static_cast<int64_t>(plan.faces.size());
 
   // 4. One pass over both inputs.
-  FrameMeasurer measurer(plan, nets, report.identity, cv::Size(src.width, src.height),
-                         report.video, &report);
-  FSC_RETURN_IF_ERROR(EvaluateFrames(in, plan, measurer, options, &report, progress));
+  FrameMeasurer measurer(plan, cv::Size(src.width, src.height), report.video, &report);
+  FSC_RETURN_IF_ERROR(EvaluateFrames(in, *nets, measurer, options, &report, progress));
+  ScoreIdentity(&report);
   if (report.video) MeasureTemporal(plan, measurer, &report);
 
   // 5. The label, then the summaries.
@@ -543,12 +582,13 @@ absl::StatusOr<EvalReport> RunEvaluation(const std::string& swapped, const EvalO
 }
 
 void Summarise(EvalReport* report) {
-  std::vector<double> to_b, to_source, source_to_b, yaw, pitch, roll, rotation, nme;
+  std::vector<double> to_b, to_a, to_source, source_to_b, yaw, pitch, roll, rotation, nme;
   int64_t retrieved = 0;
   report->flicker = FlickerSample();
   report->seam = SeamSample();
   for (const FaceRecord& f : report->faces) {
     to_b.push_back(f.identity.to_b);
+    to_a.push_back(f.identity.to_a);
     to_source.push_back(f.identity.to_source);
     source_to_b.push_back(f.identity.source_to_b);
     if (f.identity.retrieved) ++retrieved;
@@ -564,6 +604,7 @@ void Summarise(EvalReport* report) {
   }
   report->faces_measured = static_cast<int64_t>(report->faces.size());
   report->to_b = Summarize(to_b);
+  report->to_a = Summarize(to_a);
   report->to_source = Summarize(to_source);
   report->source_to_b = Summarize(source_to_b);
   report->retrieval = report->to_b.count > 0 ? static_cast<double>(retrieved) / report->to_b.count

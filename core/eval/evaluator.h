@@ -4,7 +4,8 @@
 // users judge a swap:
 //
 //   identity     identity.h: the swapped face against person B (centroid of B's extracted
-//                faces) and against the source face of the same frame; ID retrieval share.
+//                faces), person A (centroid of the source faces) and the source face of the
+//                same frame; ID retrieval share (closer to B than to A).
 //   pose         head pose (core/face/head_pose.h) of the swapped face vs the source face, from
 //                68 landmarks re-detected on both frames with the alignments' face box
 //                (landmark_errors.h).
@@ -72,7 +73,8 @@ struct FaceRecord {
   int face = 0;   // index within the frame in the alignments file
   int track = 0;  // tracks link a face across consecutive frames (jitter.h)
   face::Landmarks source_landmarks, swapped_landmarks;  // re-detected, frame pixels
-  IdentitySample identity;           // to_b / source_to_b NaN without --identity
+  face::Descriptor source_id, swapped_id;               // on those landmarks
+  IdentitySample identity;  // to_b / source_to_b NaN without --identity
   face::HeadPose source_pose, swapped_pose;
   bool pose_measured = false;
   PoseError pose;
@@ -102,8 +104,10 @@ struct EvalReport {
 
   // Identity.
   IdentityReference identity;  // B's reference (faces 0: not given)
-  Summary to_b, to_source, source_to_b;
-  double retrieval = 0;  // share of faces closer to B than to the source face (0..1)
+  face::Descriptor a_centroid;  // of the source faces measured
+  double a_spread = 0;          // their mean distance to it
+  Summary to_b, to_a, to_source, source_to_b;
+  double retrieval = 0;  // share of faces closer to B's centroid than to A's (0..1)
   Histogram to_b_histogram, to_source_histogram;
   // Pose, degrees.
   Summary pose_yaw, pose_pitch, pose_roll, pose_rotation;

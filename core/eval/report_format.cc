@@ -43,6 +43,7 @@ json FaceJson(const FaceRecord& f) {
       {"track", f.track},
       {"identity",
        {{"to_b", Num(f.identity.to_b)},
+        {"to_a", Num(f.identity.to_a)},
         {"to_source", Num(f.identity.to_source)},
         {"source_to_b", Num(f.identity.source_to_b)},
         {"retrieved", f.identity.retrieved}}},
@@ -108,7 +109,9 @@ std::string ReportToJson(const EvalReport& r, bool per_face, bool pretty) {
           {"faces_in_folder", r.identity.faces_in_folder},
           {"spread", r.identity.faces > 0 ? Num(r.identity.spread) : nullptr}}},
         {"same_person_distance", kSamePersonDistance},
+        {"a_spread", r.faces.empty() ? json(nullptr) : Num(r.a_spread)},
         {"to_b", SummaryJson(r.to_b)},
+        {"to_a", SummaryJson(r.to_a)},
         {"to_source", SummaryJson(r.to_source)},
         {"source_to_b", SummaryJson(r.source_to_b)},
         {"retrieval", Num(r.retrieval)},
@@ -176,10 +179,12 @@ std::string FormatSummary(const EvalReport& r) {
   } else {
     line("identity", "distance to B", "not measured (no --identity)");
   }
+  line("", "distance to A",
+       absl::StrFormat("%s mean (A's own faces: %s)", Fixed(r.to_a.mean, 3),
+                       Fixed(r.a_spread, 3)));
   line("", "distance to source", Fixed(r.to_source.mean, 3) + " mean (0: the face is unchanged)");
   if (r.identity.faces > 0) {
-    line("", "ID retrieval",
-         Percent(r.retrieval) + " of faces closer to B than to the source face");
+    line("", "ID retrieval", Percent(r.retrieval) + " of faces closer to B than to A");
   }
   line("pose", "error",
        absl::StrFormat("%s deg mean rotation (yaw %s, pitch %s, roll %s; p90 %s)",

@@ -89,8 +89,10 @@ void DrawPlot(cv::Mat& canvas, cv::Rect area, const std::string& title,
       cv::line(canvas, {x, y}, {std::min(x + 6, plot.x + plot.width), y}, kRed, 1);
     }
   }
-  // Series and legend.
-  int legend_x = area.x + 260;
+  // Series, and their legend right-aligned on the title line.
+  int legend_width = 0;
+  for (const Series& s : series) legend_width += 40 + 9 * static_cast<int>(s.name.size());
+  int legend_x = area.x + area.width - legend_width;
   for (const Series& s : series) {
     for (size_t i = 0; i < s.points.size(); ++i) {
       const cv::Point2d& p = s.points[i];
@@ -171,13 +173,14 @@ cv::Mat RenderReportSheet(const EvalReport& report) {
   y += close_height;
 
   // Per-frame plots.
-  Series to_b{"to B", kBlue, {}}, to_source{"to the source face", kOrange, {}};
+  Series to_b{"to B", kBlue, {}}, to_a{"to A", kGreen, {}}, to_source{"to source", kOrange, {}};
   Series rotation{"rotation", kBlue, {}}, yaw{"yaw", kOrange, {}}, pitch{"pitch", kGreen, {}};
   Series flicker_swapped{"swapped", kBlue, {}}, flicker_source{"source", kOrange, {}};
   double x_low = 0, x_high = std::max<int64_t>(1, report.frames_evaluated - 1);
   for (const FaceRecord& f : report.faces) {
     const double x = static_cast<double>(f.frame);
     to_b.points.emplace_back(x, f.identity.to_b);
+    to_a.points.emplace_back(x, f.identity.to_a);
     to_source.points.emplace_back(x, f.identity.to_source);
     rotation.points.emplace_back(x, f.pose_measured ? f.pose.rotation : NAN);
     yaw.points.emplace_back(x, f.pose_measured ? f.pose.yaw : NAN);
@@ -188,16 +191,17 @@ cv::Mat RenderReportSheet(const EvalReport& report) {
   const int plot_width = kWidth - 2 * kMargin;
   std::vector<Series> identity;
   if (report.identity.faces > 0) identity.push_back(to_b);
+  identity.push_back(to_a);
   identity.push_back(to_source);
   DrawPlot(canvas, {kMargin, y, plot_width, kPlotHeight},
-           "identity distance (face-api descriptor; dashed: same person below 0.6)", identity,
+           "identity distance (face-api; dashed: same person below 0.6)", identity,
            x_low, x_high, kSamePersonDistance);
   y += kPlotHeight + 10;
   DrawPlot(canvas, {kMargin, y, plot_width, kPlotHeight}, "pose error, degrees",
            {rotation, yaw, pitch}, x_low, x_high);
   y += kPlotHeight + 10;
   DrawPlot(canvas, {kMargin, y, plot_width, kPlotHeight},
-           "flicker: mean |frame - previous frame| inside the face mask, levels",
+           "flicker: mean |frame - previous| in the face mask, levels",
            {flicker_swapped, flicker_source}, x_low, x_high);
   return canvas;
 }
