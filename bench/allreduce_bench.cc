@@ -35,6 +35,7 @@
 #include "core/model/model_registry.h"
 #include "core/util/file_io.h"
 #include "core/util/flags.h"
+#include "core/util/paths.h"
 
 namespace fsc::dist {
 namespace {
@@ -217,7 +218,7 @@ int Main(int argc, char** argv) {
   char pattern[] = "/tmp/fsc-allreduce-XXXXXX";
   if (mkdtemp(pattern) == nullptr) return 1;
   const std::string store = pattern;
-  absl::StatusOr<std::string> self = SelfExecutable();
+  absl::StatusOr<std::string> self = util::SelfExecutable();
   if (!self.ok()) return 1;
   std::vector<std::vector<std::string>> argvs;
   for (int r = 0; r < c.ranks; ++r) {

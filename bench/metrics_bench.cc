@@ -3,9 +3,9 @@
 //     of a trivial WorkerService.Heartbeat on an in-process server with the interceptor, next to
 //     the same server without it (the peer), alternating rounds, best of each.
 //  2. One /metrics scrape of a coordinator holding --workers workers and --jobs queued jobs: the
-//     collect hook's ClusterStatus (SQLite counts) plus collection and text rendering of the whole
-//     registry (every RPC method's histogram included), next to the same scrape without the hook
-//     (the peer: rendering alone).
+//     coordinator collector's ClusterStatus (SQLite counts) plus collection and text rendering of
+//     the whole exposition (every RPC method's histogram included), next to the same scrape
+//     without the collector (the peer: the registry's rendering alone).
 // Prints only; nothing fails on speed.
 #include <grpcpp/grpcpp.h>
 #include <stdlib.h>
@@ -27,8 +27,8 @@
 #include "coordinator/metrics.h"
 #include "coordinator/scheduler.h"
 #include "coordinator/tokens.h"
+#include "core/metrics/exposition.h"
 #include "core/metrics/rpc_interceptor.h"
-#include "core/metrics/text_format.h"
 #include "core/util/flags.h"
 #include "proto/fsc.grpc.pb.h"
 
@@ -96,12 +96,12 @@ std::unique_ptr<grpc::Server> EchoServer(EchoWorkerService* service, bool interc
   return builder.BuildAndStart();
 }
 
-// Milliseconds per scrape (collect + render) of the default registry, best of `rounds` x `n`.
+// Milliseconds per scrape (collect + render) of the default exposition, best of `rounds` x `n`.
 double ScrapeMs(int n, int rounds, size_t* bytes) {
   double best = 1e30;
   for (int r = 0; r < rounds; ++r) {
     const Clock::time_point start = Clock::now();
-    for (int i = 0; i < n; ++i) *bytes = metrics::FormatText(metrics::Registry::Default()).size();
+    for (int i = 0; i < n; ++i) *bytes = metrics::Exposition::Default().Text().size();
     best =
         std::min(best, std::chrono::duration<double, std::milli>(Clock::now() - start).count() / n);
   }
@@ -178,12 +178,12 @@ int Main(const std::vector<std::string>& args) {
     if (!scheduler.Submit("bench", spec).ok()) return 1;
   }
   size_t bytes_with = 0, bytes_without = 0;
-  double with_hook = 0, without_hook = 0;
+  double with_collector = 0, without_collector = 0;
   {
-    CoordinatorMetrics hook(&scheduler);
-    with_hook = ScrapeMs(scrapes, rounds, &bytes_with);
+    CoordinatorMetrics collector(&scheduler);
+    with_collector = ScrapeMs(scrapes, rounds, &bytes_with);
   }
-  without_hook = ScrapeMs(scrapes, rounds, &bytes_without);
+  without_collector = ScrapeMs(scrapes, rounds, &bytes_without);
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
 
@@ -200,8 +200,8 @@ int Main(const std::vector<std::string>& args) {
                                 {"interceptor_overhead_percent", overhead},
                                 {"workers", workers},
                                 {"jobs", jobs},
-                                {"scrape_ms_with_refresh", with_hook},
-                                {"scrape_ms_render_only", without_hook},
+                                {"scrape_ms_with_refresh", with_collector},
+                                {"scrape_ms_render_only", without_collector},
                                 {"scrape_bytes", bytes_with}}
                      .dump(2)
               << "\n";
@@ -215,8 +215,8 @@ int Main(const std::vector<std::string>& args) {
               "with metrics interceptor", best_timed.calls_per_second, best_timed.p50_ms, overhead);
   std::printf("/metrics scrape of a coordinator with %d workers and %d queued jobs (%zu bytes):\n",
               workers, jobs, bytes_with);
-  std::printf("  %-28s %8.3f ms\n", "render only (peer)", without_hook);
-  std::printf("  %-28s %8.3f ms\n", "refresh gauges + render", with_hook);
+  std::printf("  %-28s %8.3f ms\n", "render only (peer)", without_collector);
+  std::printf("  %-28s %8.3f ms\n", "cluster collector + render", with_collector);
   return 0;
 }
 

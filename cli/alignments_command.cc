@@ -10,19 +10,21 @@ namespace fsc::cli {
 
 int RunAlignmentsCommand(const Args& args) {
   bool json = false, pretty = true;
-  util::FlagSet flags("fsc alignments", "dump FILE [--json]",
+  util::FlagSet flags("fsc alignments", "dump FILE|DIR [--json]",
                       "Prints an alignments file written by 'fsc extract': a summary, or with\n"
                       "--json every frame's faces (box [x, y, w, h], score, 68 landmarks) in\n"
-                      "source pixel coordinates.");
+                      "source pixel coordinates. DIR: an extract output folder or a cluster\n"
+                      "job's fetched folder (the alignments file in it).\n"
+                      "Damaged files (checksum, impossible landmarks) are refused, exit 1.");
   flags.Bool("json", 0, &json, "print the whole file as JSON");
   flags.Bool("pretty", 0, &pretty, "indent the JSON");
   std::vector<std::string> positional;
   if (auto exit_code = flags.ParseOrExit(args, &positional)) return *exit_code;
   if (positional.size() != 2 || positional[0] != "dump") {
-    std::cerr << "fsc alignments: usage: fsc alignments dump FILE [--json]\n";
+    std::cerr << "fsc alignments: usage: fsc alignments dump FILE|DIR [--json]\n";
     return 2;
   }
-  auto alignments = face::ReadAlignments(positional[1]);
+  auto alignments = face::ReadAlignments(face::ResolveAlignmentsPath(positional[1]));
   if (!alignments.ok()) {
     std::cerr << "fsc alignments: " << alignments.status().message() << "\n";
     return 1;

@@ -10,6 +10,7 @@
 #include "core/model/model_registry.h"
 #include "core/train/train_step.h"
 #include "core/util/flags.h"
+#include "core/util/limits.h"
 
 namespace fsc::cli {
 namespace {
@@ -32,16 +33,17 @@ int RunBenchTrain(const Args& args) {
                       "Times the full training step (A and B through encoder and decoders, "
                       "losses, backward,\nAdam) on random data after a few warm-up steps.");
   flags.String("model", 0, &options.model, "model: " + absl::StrJoin(model::ModelNames(), ", "));
-  flags.Int("batch", 'b', &options.batch_size, "faces per side per step");
-  flags.Int("iterations", 'i', &iterations, "timed steps");
-  flags.Int("warmup", 0, &warmup, "untimed steps first");
-  flags.Int("threads", 'j', &options.threads, "LibTorch threads (0: one per core)");
+  flags.Int("batch", 'b', &options.batch_size, "faces per side per step", {1, 4096});
+  flags.Int("iterations", 'i', &iterations, "timed steps", {1, 1000000});
+  flags.Int("warmup", 0, &warmup, "untimed steps first", {0, 1000000});
+  flags.Int("threads", 'j', &options.threads, "LibTorch threads (0: one per core)",
+            {0, util::kMaxThreads});
   flags.String("precision", 0, &options.precision,
                "auto (bf16 where the CPU or GPU has it, else fp32), fp32, bf16 or fp16 (GPU)");
   flags.String("device", 0, &options.device, "auto, cpu, cuda or cuda:N");
   flags.String("loss", 0, &options.loss, "loss spec");
   flags.Bool("learn-mask", 0, &options.learn_mask, "with the mask output");
-  flags.Double("gan-weight", 0, &options.gan_weight, "with the adversarial loss");
+  flags.Double("gan-weight", 0, &options.gan_weight, "with the adversarial loss", {0, 1e6});
   flags.Bool("json", 0, &json, "print the result as JSON");
   std::vector<std::string> positional;
   if (auto exit_code = flags.ParseOrExit(args, &positional)) return *exit_code;

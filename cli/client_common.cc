@@ -73,6 +73,8 @@ class JobProgressView {
   void Line(const std::string& text) {
     if (terminal_ && bar_drawn_) std::fputs("\r\x1b[K", stderr);
     std::fprintf(log_out_, "%s\n", text.c_str());
+    // A follower is a live log: each line reaches a pipe or file as it happens, not 4 KB later.
+    std::fflush(log_out_);
     std::fflush(log_out_);
     if (terminal_ && bar_drawn_) Draw();
   }
@@ -220,6 +222,7 @@ absl::Status RpcError(const grpc::Status& status, const std::string& what,
                              server, ")");
       break;
     case grpc::StatusCode::FAILED_PRECONDITION:
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
     case grpc::StatusCode::INVALID_ARGUMENT:
     case grpc::StatusCode::NOT_FOUND:
     case grpc::StatusCode::ALREADY_EXISTS:

@@ -13,6 +13,7 @@
 #include "cli/local_cluster.h"
 #include "core/rpc/version.h"
 #include "core/util/flags.h"
+#include "core/util/limits.h"
 
 namespace fsc::cli {
 namespace {
@@ -48,16 +49,18 @@ int RunUp(const Args& args) {
       "Running it again starts only what is not running (same port, database and tokens).\n"
       "Logs: STATE/logs/. Stop with 'fsc cluster down'.");
   flags.Bool("local", 0, &local, "run the cluster as local processes (the only mode so far)");
-  flags.Int("workers", 'w', &options.workers, "fsc-worker processes");
+  flags.Int("workers", 'w', &options.workers, "fsc-worker processes", {0, 64});
   flags.String("dir", 'd', &options.dir,
                "state folder (default $XDG_STATE_HOME/fsc/cluster, else ./.fsc-cluster)");
-  flags.Int("port", 'p', &options.port, "coordinator port (0: the last one used, else a free one)");
+  flags.Int("port", 'p', &options.port, "coordinator port (0: the last one used, else a free one)",
+            {0, 65535});
   flags.Bool("insecure", 0, &options.insecure, "plaintext gRPC instead of TLS (not recommended)");
   flags.Int("threads", 'j', &options.threads_per_worker,
-            "threads per worker (0: the cores split across the workers)");
+            "threads per worker (0: the cores split across the workers)", {0, util::kMaxThreads});
   flags.Int("lease-ttl-ms", 0, &lease_ttl_ms,
-            "task lease time-to-live given to the coordinator (0: its default)");
-  flags.Int("timeout", 0, &start_timeout_s, "seconds to wait for the cluster to come up");
+            "task lease time-to-live given to the coordinator (0: its default)", {0, 86400000});
+  flags.Int("timeout", 0, &start_timeout_s, "seconds to wait for the cluster to come up",
+            {1, 86400});
   flags.String("user", 0, &options.user, "name of the user the client token is made for");
   flags.Bool("json", 0, &json, "print the result as JSON instead of the export line");
   std::vector<std::string> positional;
@@ -113,7 +116,7 @@ int RunDown(const Args& args) {
       "then the coordinator (SIGTERM, then SIGKILL after the grace period). The\n"
       "state folder (database, certificates, tokens, logs) stays, so 'up' resumes.");
   flags.String("dir", 'd', &dir, "state folder given to 'fsc cluster up'");
-  flags.Int("grace", 0, &grace_s, "seconds to wait after SIGTERM before SIGKILL");
+  flags.Int("grace", 0, &grace_s, "seconds to wait after SIGTERM before SIGKILL", {0, 86400});
   flags.Bool("local", 0, &local, "accepted for symmetry with 'up --local'");
   std::vector<std::string> positional;
   if (auto exit_code = flags.ParseOrExit(args, &positional)) return *exit_code;
@@ -133,8 +136,9 @@ int RunStatus(const Args& args) {
   bool json = false;
   util::FlagSet flags(
       "fsc cluster status", "[--json] [connection flags]",
-      "Shows the coordinator's view of the cluster: workers (alive, roles, threads, tasks),\n"
-      "jobs by state and queued tasks; plus the local processes when the state folder of\n"
+      "Shows the coordinator's view of the cluster: workers (alive, roles, threads, how many\n"
+      "tasks they hold and which of them are yours), your jobs by state and the tasks queued\n"
+      "(of every user); plus the local processes when the state folder of\n"
       "'fsc cluster up --local' exists. Without any connection setting it uses that folder's\n"
       "config.json.");
   rpc::AddConnectFlags(&flags, &connect);
@@ -190,8 +194,11 @@ int RunStatus(const Args& args) {
   for (const auto& worker : response.workers()) {
     std::vector<std::string> roles;
     for (int role : worker.roles()) roles.push_back(RoleName(role));
+    // Only the caller's task ids come back; the others are counted.
     std::vector<std::string> tasks;
     for (const std::string& task : worker.task_ids()) tasks.push_back(task.substr(0, 8));
+    const int others = worker.leased_tasks() - worker.task_ids_size();
+    if (others > 0) tasks.push_back(absl::StrCat(others, " of other users"));
     std::cout << absl::StrFormat("  %-14s %-10s %-6s %-22s %-8d %-20s %s\n", worker.name(),
                                  worker.id().substr(0, 8), worker.alive() ? "yes" : "no",
                                  absl::StrJoin(roles, ","), worker.cpu_threads(),
@@ -208,8 +215,8 @@ int RunStatus(const Args& args) {
     }
     by_state.push_back(absl::StrCat(JobStateName(state), " ", count));
   }
-  std::cout << "jobs: " << absl::StrJoin(by_state, ", ") << "\n";
-  std::cout << "queued tasks: " << response.queued_tasks() << "\n";
+  std::cout << "your jobs: " << absl::StrJoin(by_state, ", ") << "\n";
+  std::cout << "queued tasks (all users): " << response.queued_tasks() << "\n";
   if (!processes.empty()) {
     std::cout << "local processes (" << dir << "):\n";
     for (const LocalProcessInfo& process : processes) {

@@ -8,6 +8,8 @@
 #include "absl/strings/str_join.h"
 #include "cli/commands.h"
 #include "core/convert/converter.h"
+#include "core/face/alignments_file.h"
+#include "core/media/image_header.h"
 #include "core/util/flags.h"
 #include "core/util/progress.h"
 
@@ -29,12 +31,13 @@ int RunConvertCommand(const Args& args) {
       "watermark in every swapped frame (fsc verify finds it). Nothing is left at OUTPUT on "
       "error.\n"
       "Exit status: 0 done, 1 error, 2 usage, 3 done but some frames or images could not be\n"
-      "decoded (they are listed).");
+      "decoded (they are listed).\n" +
+          media::ImageLimitsText());
   flags.String("model", 'm', &model_dir, "model folder written by fsc train");
   flags.String("output", 'o', &output, "output video file, image file or folder of images");
   flags.String("alignments", 'a', &options.alignments_path,
                "alignments file of INPUT written by fsc extract (its -o DIR/alignments.fsa), or "
-               "that folder");
+               "that folder, or a cluster extract job's fetched folder");
   flags.String("swap", 0, &swap, "a-to-b (A faces through B's decoder) or b-to-a");
   flags.String("mask", 0, &options.mask,
                "auto, learned, hull, components or extended (auto: the learned mask if the model "
@@ -100,9 +103,7 @@ int RunConvertCommand(const Args& args) {
   if (absl::Status valid = convert::ValidateConvertOptions(options); !valid.ok()) {
     return usage_error(valid);
   }
-  if (std::filesystem::is_directory(options.alignments_path)) {
-    options.alignments_path += "/alignments.fsa";
-  }
+  options.alignments_path = face::ResolveAlignmentsPath(options.alignments_path);
 
   std::unique_ptr<util::Progress> bar;
   auto progress = [&](int64_t done, int64_t total) {

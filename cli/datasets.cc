@@ -4,18 +4,44 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <set>
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "core/media/frame_count.h"
 #include "core/rpc/transfer.h"
 #include "core/rpc/version.h"
+#include "core/util/image_names.h"
 #include "core/util/progress.h"
 #include "core/util/status_macros.h"
 
 namespace fsc::cli {
 namespace fs = std::filesystem;
 namespace {
+
+// What the coordinator needs declared about a one-file video (it never decodes user media):
+// nullopt for anything else (images, folders, files FFmpeg does not open as a video).
+absl::StatusOr<std::optional<proto::MediaInfo>> DeclareMedia(
+    const std::string& path, const std::vector<proto::FileEntry>& files) {
+  if (files.size() != 1 || util::HasImageExtension(files[0].path())) {
+    return std::optional<proto::MediaInfo>();
+  }
+  FSC_ASSIGN_OR_RETURN(
+      std::optional<media::VideoFrames> video,
+      media::CountVideoFrames(path, files[0].size() / rpc::kMinVideoBytesPerFrame));
+  if (!video) return std::optional<proto::MediaInfo>();
+  if (video->counted) {
+    std::cerr << "dataset " << path << ": the container does not say how many frames it holds "
+              << "(or says more than it can): counted " << video->frame_count << "\n";
+  }
+  proto::MediaInfo media;
+  media.set_frame_count(video->frame_count);
+  media.set_width(video->width);
+  media.set_height(video->height);
+  media.set_fps(video->fps);
+  return std::optional<proto::MediaInfo>(media);
+}
 
 bool SameFiles(const proto::Dataset& dataset, const std::vector<proto::FileEntry>& files) {
   std::set<std::tuple<std::string, int64_t, std::string>> a, b;
@@ -46,6 +72,7 @@ absl::StatusOr<EnsuredDataset> EnsureDataset(const Client& client, const std::st
   }
   std::string id = path_or_id;
   std::vector<proto::FileEntry> files;
+  std::optional<proto::MediaInfo> media;
   if (local) {
     auto listed = rpc::ListDataset(path_or_id);
     if (!listed.ok()) {
@@ -55,12 +82,17 @@ absl::StatusOr<EnsuredDataset> EnsureDataset(const Client& client, const std::st
     }
     files = *std::move(listed);
     id = rpc::DatasetId(files);
+    absl::StatusOr<std::optional<proto::MediaInfo>> declared = DeclareMedia(path_or_id, files);
+    if (!declared.ok()) return declared.status();
+    media = *std::move(declared);
   }
   FSC_ASSIGN_OR_RETURN(proto::ListDatasetsResponse known, ListDatasets(client));
   for (const proto::Dataset& dataset : known.datasets()) {
     // The same id, or (for a local input) the same files: a match on the file list does not
     // depend on both sides spelling the id the same way.
     if (dataset.id() != id && !(local && SameFiles(dataset, files))) continue;
+    // Uploaded before videos declared their frames: send it again with the declaration.
+    if (media && !dataset.has_media()) break;
     std::cerr << "dataset " << (local ? path_or_id : dataset.name()) << ": already on the "
               << "coordinator as " << dataset.id().substr(0, 12) << " (" << dataset.files_size()
               << " files, " << HumanBytes(dataset.total_bytes()) << "), not uploaded again\n";
@@ -85,8 +117,8 @@ absl::StatusOr<EnsuredDataset> EnsureDataset(const Client& client, const std::st
       bar = std::make_unique<util::Progress>("upload " + label, (total + 1023) / 1024, "KB");
     bar->Update(done / 1024);
   };
-  auto uploaded =
-      rpc::UploadDataset(client.stub.get(), client.options.token, path_or_id, label, progress);
+  auto uploaded = rpc::UploadDataset(client.stub.get(), client.options.token, path_or_id, label,
+                                     progress, media ? &*media : nullptr);
   if (bar) bar->Finish();
   if (!uploaded.ok()) {
     return RpcError(rpc::ToGrpc(uploaded.status()), "UploadDataset " + path_or_id, client.options);

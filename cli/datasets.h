@@ -1,7 +1,8 @@
 // Inputs of the client verbs as datasets on the coordinator: a local file or folder is hashed
 // and uploaded unless the coordinator already holds the same bytes (datasets are
 // content-addressed, so the id is known before any byte moves); a dataset id names one that is
-// already there.
+// already there. A one-file video is probed here, on the user's machine, and its frame count
+// declared with the upload (the coordinator never decodes user media).
 #ifndef FSC_CLI_DATASETS_H_
 #define FSC_CLI_DATASETS_H_
 

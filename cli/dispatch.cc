@@ -31,7 +31,7 @@ const Verb kVerbs[] = {
     {"job", "show one job: state, tasks, artifacts", RunJobCommand},
     {"logs", "print or follow (-f) a job's log and progress", RunLogsCommand},
     {"cancel", "cancel one of your jobs", RunCancelCommand},
-    {"dataset", "upload inputs to the cluster, list them", RunDatasetCommand},
+    {"dataset", "upload inputs to the cluster, list them, remove them", RunDatasetCommand},
     {"fetch", "download a finished job's results", RunFetchCommand},
     {"preview", "save the latest training preview of a job (--wait for the first)",
      RunPreviewCommand},

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "core/face/detector.h"
 #include "core/face/extractor.h"
+#include "core/media/image_header.h"
 #include "core/util/flags.h"
 #include "core/util/paths.h"
 #include "core/util/progress.h"
@@ -26,23 +27,25 @@ int RunExtractCommand(const Args& args) {
       "Detects faces in INPUT (a video, an image or a folder of images), finds 68 landmarks,\n"
       "aligns each face onto the mean face and writes the aligned crops (PNG, with their\n"
       "alignment metadata embedded) plus one alignments file for the whole source.\n"
-      "Exit status: 0 done, 1 error (nothing written), 3 done but some frames or images could\n"
-      "not be decoded (they are listed; everything else was extracted).");
+      "Exit status: 0 done, 1 error (nothing written), 2 usage, 3 done but some frames or images\n"
+      "could not be decoded (they are listed; everything else was extracted).\n" +
+          media::ImageLimitsText());
   flags.String("output", 'o', &output, "folder for the aligned faces (created if missing)");
   flags.String("alignments", 0, &alignments, "alignments file (default DIR/alignments.fsa)");
   flags.String("detector", 'D', &options.detector,
                "face detector: " + absl::StrJoin(face::DetectorNames(), ", "));
   flags.Int("detector-input-size", 0, &options.detector_input_size,
             "detector network input side in pixels (0: automatic; ssd uses 256 for frames up to "
-            "800 px, else 512)");
+            "800 px, else 512)",
+            {0, 4096});
   flags.Int("size", 's', &options.size, "side of the aligned face crops in pixels");
   flags.Int("every-n", 'n', &options.every_n, "extract every n-th frame");
-  flags.Double("min-size", 0, &min_size, "drop faces whose box is smaller (pixels)");
+  flags.Double("min-size", 0, &min_size, "drop faces whose box is smaller (pixels)", {0, 1e6});
   flags.Double("min-score", 0, &min_score, "drop detections below this confidence (0..1)");
   flags.String("filter", 'f', &options.filter_path,
                "keep only faces of the person in this image (photo or fsc face PNG)");
   flags.Double("filter-threshold", 0, &filter_threshold,
-               "max face-descriptor distance to the --filter face");
+               "max face-descriptor distance to the --filter face", {0, 10});
   flags.Int("threads", 'j', &options.threads, "worker threads");
   flags.String("models-dir", 0, &options.models_dir, "pretrained models (from scripts/setup)");
   flags.Bool("faces", 0, &write_faces, "write aligned face PNGs (--no-faces: alignments only)");
@@ -58,6 +61,10 @@ int RunExtractCommand(const Args& args) {
   options.min_score = static_cast<float>(min_score);
   options.filter_threshold = static_cast<float>(filter_threshold);
   options.write_faces = write_faces;
+  if (absl::Status valid = face::ValidateExtractOptions(options); !valid.ok()) {
+    std::cerr << "fsc extract: " << valid.message() << " (see 'fsc extract --help')\n";
+    return 2;
+  }
 
   std::unique_ptr<util::Progress> bar;
   auto progress = [&](int64_t done, int64_t total) {

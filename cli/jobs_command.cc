@@ -76,7 +76,7 @@ int RunJobsCommand(const Args& args) {
   rpc::AddConnectFlags(&flags, &connect);
   flags.String("state", 0, &state_name,
                "only jobs in this state: queued, running, succeeded, failed, cancelled");
-  flags.Int("limit", 'n', &limit, "at most this many jobs (0: all)");
+  flags.Int("limit", 'n', &limit, "at most this many jobs (0: all)", {0, 1000000});
   flags.Bool("json", 0, &json, "print the jobs as JSON");
   std::vector<std::string> positional;
   if (auto exit_code = flags.ParseOrExit(args, &positional)) return *exit_code;

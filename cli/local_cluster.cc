@@ -22,7 +22,9 @@
 #include "core/rpc/secret_file.h"
 #include "core/rpc/version.h"
 #include "core/util/file_io.h"
+#include "core/util/json_fields.h"
 #include "core/util/status_macros.h"
+#include "core/util/subprocess.h"
 
 namespace fsc::cli {
 namespace fs = std::filesystem;
@@ -85,11 +87,12 @@ absl::Status EnsureTokens(const StatePaths& state, const std::string& coordinato
     return absl::OkStatus();
   }
   Say("creating the job database, a token for user '" + user + "' and the join token");
-  FSC_ASSIGN_OR_RETURN(std::string user_out, RunAndCapture({coordinator_bin, "token", "create",
-                                                            "--db", state.db(), "--user", user}));
+  FSC_ASSIGN_OR_RETURN(
+      std::string user_out,
+      util::RunForOutput({coordinator_bin, "token", "create", "--db", state.db(), "--user", user}));
   FSC_ASSIGN_OR_RETURN(*user_token, LastWord(user_out, "fsc-coordinator token create"));
-  FSC_ASSIGN_OR_RETURN(std::string join_out, RunAndCapture({coordinator_bin, "join-token", "create",
-                                                            "--db", state.db()}));
+  FSC_ASSIGN_OR_RETURN(std::string join_out, util::RunForOutput({coordinator_bin, "join-token",
+                                                                 "create", "--db", state.db()}));
   FSC_ASSIGN_OR_RETURN(*join_token, LastWord(join_out, "fsc-coordinator join-token create"));
   FSC_RETURN_IF_ERROR(rpc::WriteSecretFileAtomically(state.user_token(), *user_token + "\n"));
   FSC_RETURN_IF_ERROR(rpc::WriteSecretFileAtomically(state.join_token(), *join_token + "\n"));
@@ -108,7 +111,7 @@ ClusterRecord ReadClusterRecord(const StatePaths& state) {
   ClusterRecord record;
   auto text = util::ReadFile(state.cluster_json());
   if (!text.ok()) return record;
-  nlohmann::json json = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  nlohmann::json json = util::ParseOutsideJson(*text);
   if (!json.is_object()) return record;
   record.port = json.value("port", 0);
   record.insecure = json.value("insecure", false);

@@ -2,9 +2,7 @@
 #include "cli/local_processes.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -21,6 +19,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "core/util/file_io.h"
+#include "core/util/paths.h"
+#include "core/util/subprocess.h"
 
 namespace fsc::cli {
 namespace fs = std::filesystem;
@@ -28,46 +28,6 @@ namespace {
 
 absl::Status Errno(const std::string& what) {
   return absl::InternalError(absl::StrCat(what, ": ", std::strerror(errno)));
-}
-
-std::vector<char*> CArgv(const std::vector<std::string>& argv) {
-  std::vector<char*> out;
-  for (const std::string& arg : argv) out.push_back(const_cast<char*>(arg.c_str()));
-  out.push_back(nullptr);
-  return out;
-}
-
-// In a forked child: closes every descriptor from `first` up. Only async-signal-safe calls from
-// fork to exec.
-void CloseFrom(int first) {
-  long max_fd = sysconf(_SC_OPEN_MAX);
-  if (max_fd < 0 || max_fd > 65536) max_fd = 65536;
-  for (int fd = first; fd < max_fd; ++fd) close(fd);
-}
-
-// The child half of a spawn: reports exec failure's errno through `error_fd` and exits.
-[[noreturn]] void ExecOrReport(char* const* argv, int error_fd, char* const* envp = environ) {
-  execve(argv[0], argv, envp);
-  int err = errno;
-  ssize_t ignored = write(error_fd, &err, sizeof(err));
-  (void)ignored;
-  _exit(127);
-}
-
-// Waits for exec in the child: the CLOEXEC pipe closes on success, carries errno on failure.
-absl::Status AwaitExec(int read_fd, pid_t pid, const std::string& binary) {
-  int err = 0;
-  ssize_t n;
-  do {
-    n = read(read_fd, &err, sizeof(err));
-  } while (n < 0 && errno == EINTR);
-  close(read_fd);
-  if (n == static_cast<ssize_t>(sizeof(err))) {
-    waitpid(pid, nullptr, 0);
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot run ", binary, ": ", std::strerror(err)));
-  }
-  return absl::OkStatus();
 }
 
 bool IsZombieOrGone(pid_t pid) {
@@ -84,10 +44,9 @@ bool IsZombieOrGone(pid_t pid) {
 }  // namespace
 
 std::string SelfBinDir() {
-  std::error_code error;
-  fs::path self = fs::read_symlink("/proc/self/exe", error);
-  if (error) return ".";
-  return self.parent_path().string();
+  absl::StatusOr<std::string> self = util::SelfExecutable();
+  if (!self.ok()) return ".";
+  return fs::path(*self).parent_path().string();
 }
 
 absl::StatusOr<std::string> FindSiblingBinary(const std::string& name) {
@@ -107,111 +66,17 @@ absl::StatusOr<std::string> FindSiblingBinary(const std::string& name) {
 absl::StatusOr<pid_t> SpawnDetached(const std::vector<std::string>& argv,
                                     const std::string& log_path,
                                     const std::vector<std::string>& extra_env) {
-  if (argv.empty()) return absl::InvalidArgumentError("SpawnDetached: empty command");
-  // The environment is built before fork: the child may only make async-signal-safe calls.
-  std::vector<std::string> env_strings;
-  for (char** entry = environ; *entry != nullptr; ++entry) {
-    std::string text = *entry;
-    bool replaced = false;
-    for (const std::string& extra : extra_env) {
-      std::string name_eq = extra.substr(0, extra.find('=') + 1);  // "NAME="
-      replaced = replaced || text.rfind(name_eq, 0) == 0;
-    }
-    if (!replaced) env_strings.push_back(text);
-  }
-  env_strings.insert(env_strings.end(), extra_env.begin(), extra_env.end());
-  std::vector<char*> c_env = CArgv(env_strings);
   std::error_code error;
   fs::create_directories(fs::path(log_path).parent_path(), error);
-  int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (log_fd < 0) return Errno("cannot open the log file " + log_path);
-  int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  int pipe_fds[2];
-  if (null_fd < 0 || pipe2(pipe_fds, O_CLOEXEC) != 0) {
-    close(log_fd);
-    if (null_fd >= 0) close(null_fd);
-    return Errno("cannot set up the child's descriptors");
-  }
-  std::vector<char*> c_argv = CArgv(argv);
-  pid_t pid = fork();
-  if (pid < 0) {
-    close(log_fd);
-    close(null_fd);
-    close(pipe_fds[0]);
-    close(pipe_fds[1]);
-    return Errno("fork");
-  }
-  if (pid == 0) {
-    setsid();  // its own session: no terminal, survives fsc and the shell that ran it
-    dup2(null_fd, STDIN_FILENO);
-    dup2(log_fd, STDOUT_FILENO);
-    dup2(log_fd, STDERR_FILENO);
-    int error_fd = pipe_fds[1];
-    if (error_fd != 3 && dup3(error_fd, 3, O_CLOEXEC) == 3) error_fd = 3;
-    if (error_fd == 3) CloseFrom(4);
-    signal(SIGPIPE, SIG_DFL);
-    ExecOrReport(c_argv.data(), error_fd, c_env.data());
-  }
-  close(log_fd);
-  close(null_fd);
-  close(pipe_fds[1]);
-  absl::Status exec_status = AwaitExec(pipe_fds[0], pid, argv[0]);
-  if (!exec_status.ok()) return exec_status;
-  return pid;
-}
-
-absl::StatusOr<std::string> RunAndCapture(const std::vector<std::string>& argv) {
-  if (argv.empty()) return absl::InvalidArgumentError("RunAndCapture: empty command");
-  int out_pipe[2], err_pipe[2], exec_pipe[2];
-  if (pipe2(out_pipe, O_CLOEXEC) != 0) return Errno("pipe");
-  if (pipe2(err_pipe, O_CLOEXEC) != 0) return Errno("pipe");
-  if (pipe2(exec_pipe, O_CLOEXEC) != 0) return Errno("pipe");
-  std::vector<char*> c_argv = CArgv(argv);
-  pid_t pid = fork();
-  if (pid < 0) return Errno("fork");
-  if (pid == 0) {
-    int null_fd = open("/dev/null", O_RDONLY);
-    if (null_fd >= 0) dup2(null_fd, STDIN_FILENO);
-    dup2(out_pipe[1], STDOUT_FILENO);
-    dup2(err_pipe[1], STDERR_FILENO);
-    ExecOrReport(c_argv.data(), exec_pipe[1]);
-  }
-  close(out_pipe[1]);
-  close(err_pipe[1]);
-  close(exec_pipe[1]);
-  absl::Status exec_status = AwaitExec(exec_pipe[0], pid, argv[0]);
-  std::string out, err;
-  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-  int open_count = 2;
-  while (exec_status.ok() && open_count > 0) {
-    if (poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-      char buffer[4096];
-      ssize_t n = read(fds[i].fd, buffer, sizeof(buffer));
-      if (n > 0) {
-        (i == 0 ? out : err).append(buffer, n);
-      } else if (n == 0 || errno != EINTR) {
-        fds[i].fd = -1;
-        --open_count;
-      }
-    }
-  }
-  close(out_pipe[0]);
-  close(err_pipe[0]);
-  if (!exec_status.ok()) return exec_status;
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return absl::InternalError(absl::StrCat(absl::StrJoin(argv, " "), " failed (exit ",
-                                            WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-                                            "): ", err.empty() ? out : err));
-  }
-  return out;
+  util::SpawnOptions options;
+  options.out = util::Stdio::kFile;
+  options.err = util::Stdio::kStdout;
+  options.file = log_path;
+  options.new_session = true;  // no terminal; survives fsc and the shell that ran it
+  options.env = extra_env;
+  absl::StatusOr<std::unique_ptr<util::Subprocess>> daemon = util::Subprocess::Spawn(argv, options);
+  if (!daemon.ok()) return daemon.status();
+  return (*daemon)->Release();
 }
 
 absl::Status WritePidFile(const std::string& path, const PidRecord& record) {

@@ -22,17 +22,13 @@ std::string SelfBinDir();
 absl::StatusOr<std::string> FindSiblingBinary(const std::string& name);
 
 // Starts `argv` (argv[0] an absolute path) in a new session, stdin from /dev/null, stdout and
-// stderr appended to `log_path`, no other inherited descriptors (so a caller reading fsc's output
-// through a pipe is not held open by the daemon). `extra_env` ("NAME=value") is added to the
-// inherited environment (secrets go there rather than on the command line, where `ps` shows
-// them). Returns the child's pid once exec succeeded.
+// stderr appended to `log_path` (its folder is made), no other inherited descriptors (so a caller
+// reading fsc's output through a pipe is not held open by the daemon). `extra_env` ("NAME=value")
+// is added to the inherited environment (secrets go there rather than on the command line, where
+// `ps` shows them). Returns the child's pid once exec succeeded.
 absl::StatusOr<pid_t> SpawnDetached(const std::vector<std::string>& argv,
                                     const std::string& log_path,
                                     const std::vector<std::string>& extra_env = {});
-
-// Runs `argv` to completion and returns its stdout; an error with its stderr when it exits
-// non-zero.
-absl::StatusOr<std::string> RunAndCapture(const std::vector<std::string>& argv);
 
 // Pid files hold "PID BINARY_PATH\n", so that a recycled pid running something else is not
 // mistaken for our daemon.

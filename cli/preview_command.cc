@@ -52,7 +52,7 @@ int RunPreviewCommand(const Args& args) {
   flags.String("output", 'o', &output, "the PNG file to write (replaced atomically)");
   flags.Bool("wait", 'w', &wait, "wait until the job reports its first preview");
   flags.Int("timeout", 0, &timeout_s,
-            "with --wait: give up after S seconds (0: while the job runs)");
+            "with --wait: give up after S seconds (0: while the job runs)", {0, 86400});
   flags.Bool("json", 0, &json, "print what was saved as JSON");
   std::vector<std::string> positional;
   if (auto exit_code = flags.ParseOrExit(args, &positional)) return *exit_code;

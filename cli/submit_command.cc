@@ -3,6 +3,7 @@
 // with --wait follows the job to its end.
 #include <functional>
 #include <iostream>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "cli/client_common.h"
@@ -44,9 +45,9 @@ struct SubmitFlags {
 void AddJobFlags(util::FlagSet* flags, SubmitFlags* f) {
   rpc::AddConnectFlags(flags, &f->connect);
   flags->String("name", 0, &f->name, "a label for the job (shown by 'fsc jobs')");
-  flags->Int("priority", 0, &f->priority, "0..9, higher runs first");
+  flags->Int("priority", 0, &f->priority, "higher runs first", {0, 9});
   flags->Int("max-attempts", 0, &f->max_attempts,
-             "attempts per task before the job fails (0: the coordinator's default)");
+             "attempts per task before the job fails (0: the coordinator's default)", {0, 100});
   flags->Bool("wait", 'W', &f->wait,
               "follow the job to its end (progress bar); exit 0 if it succeeded, 1 otherwise");
   flags->Bool("json", 0, &f->json, "print the job as JSON (with --wait: as it ended)");
@@ -54,48 +55,55 @@ void AddJobFlags(util::FlagSet* flags, SubmitFlags* f) {
 
 void AddSplitFlags(util::FlagSet* flags, SubmitFlags* f) {
   flags->Int("frames-per-task", 0, &f->frames_per_task,
-             "frames of a video per extract/convert task (0: the coordinator chooses)");
+             "frames of a video per extract/convert task (0: the coordinator chooses)",
+             {0, 1000000});
 }
 
 void AddExtractFlags(util::FlagSet* flags, SubmitFlags* f) {
   flags->String("detector", 'D', &f->detector, "face detector: ssd, tiny, blazeface (empty: ssd)");
-  flags->Int("size", 's', &f->size, "side of the aligned face crops (0: 256)");
-  flags->Int("every-n", 'n', &f->every_n, "extract every n-th frame (0: every frame)");
-  flags->Double("min-size", 0, &f->min_size, "drop faces whose box is smaller (pixels)");
-  flags->Double("min-score", 0, &f->min_score, "drop detections below this confidence (0..1)");
+  flags->Int("size", 's', &f->size, "side of the aligned face crops (0: 256)", {0, 4096});
+  flags->Int("every-n", 'n', &f->every_n, "extract every n-th frame (0: every frame)",
+             {0, 1000000});
+  flags->Double("min-size", 0, &f->min_size, "drop faces whose box is smaller (pixels)", {0, 1e6});
+  flags->Double("min-score", 0, &f->min_score, "drop detections below this confidence (0..1)",
+                {0, 1});
 }
 
 void AddTrainFlags(util::FlagSet* flags, SubmitFlags* f) {
   flags->String("model", 0, &f->model,
                 "model: original, lightweight, dfl-h128 (empty: original, as fsc train)");
-  flags->Int("batch", 'b', &f->batch, "faces per side per iteration (0: 16)");
-  flags->Int("iterations", 'i', &f->iterations,
-             "train until this iteration count (0: fsc train's)");
-  flags->Double("lr", 0, &f->lr, "Adam learning rate (0: 5e-5)");
+  flags->Int("batch", 'b', &f->batch, "faces per side per iteration (0: 16)", {0, 4096});
+  flags->Int("iterations", 'i', &f->iterations, "train until this iteration count (0: fsc train's)",
+             {0, std::numeric_limits<int>::max()});
+  flags->Double("lr", 0, &f->lr, "Adam learning rate (0: 5e-5)", {0, 1});
   flags->String("loss", 0, &f->loss, "loss spec, e.g. ssim:1,mse:1 (empty: fsc train's)");
   flags->String("precision", 0, &f->precision, "fp32, bf16 or fp16 (empty: fp32)");
-  flags->Int("save-every", 0, &f->save_every, "checkpoint every N iterations (0: 250)");
+  flags->Int("save-every", 0, &f->save_every, "checkpoint every N iterations (0: 250)",
+             {0, std::numeric_limits<int>::max()});
   flags->Int("seed", 0, &f->seed, "seed of the weights, sampling and augmentation");
   flags->Bool("learn-mask", 0, &f->learn_mask, "also learn a mask output");
-  flags->Double("gan-weight", 0, &f->gan_weight, "weight of the adversarial loss (0: off)");
+  flags->Double("gan-weight", 0, &f->gan_weight, "weight of the adversarial loss (0: off)",
+                {0, 1e6});
   flags->Int("ranks", 0, &f->ranks,
              "data-parallel trainers the job starts with (0/1: one process); --batch stays the "
-             "global batch whatever the number of ranks");
+             "global batch whatever the number of ranks",
+             {0, 1024});
   flags->Int("max-ranks", 0, &f->max_ranks,
-             "trainers that may join later, elastically (0: --ranks)");
+             "trainers that may join later, elastically (0: --ranks)", {0, 1024});
   flags->String("backend", 0, &f->backend,
                 "gradient all-reduce: auto (NCCL on GPUs, else Gloo), gloo, nccl");
-  flags->Int("bucket-mb", 0, &f->bucket_mb, "gradient all-reduce bucket size in MB (0: 25)");
+  flags->Int("bucket-mb", 0, &f->bucket_mb, "gradient all-reduce bucket size in MB (0: 25)",
+             {0, 4096});
 }
 
 void AddConvertFlags(util::FlagSet* flags, SubmitFlags* f) {
   flags->String("swap", 0, &f->swap, "a-to-b (default) or b-to-a");
   flags->String("color", 0, &f->color,
                 "colour matching: none, avg-color, rct, hist-match, seamless");
-  flags->Int("mask-erode", 0, &f->mask_erode, "erode the blend mask by N pixels");
-  flags->Int("mask-blur", 0, &f->mask_blur, "blur the blend mask by N pixels");
+  flags->Int("mask-erode", 0, &f->mask_erode, "erode the blend mask by N pixels", {-64, 64});
+  flags->Int("mask-blur", 0, &f->mask_blur, "blur the blend mask by N pixels", {0, 128});
   flags->String("codec", 0, &f->codec, "video codec of the output (empty: the default)");
-  flags->Int("crf", 0, &f->crf, "quality of the output video (0: the default)");
+  flags->Int("crf", 0, &f->crf, "quality of the output video (0: the default)", {0, 63});
 }
 
 void FillExtract(const SubmitFlags& f, proto::ExtractOptions* out) {

@@ -22,14 +22,15 @@
 #include "core/dist/local_launcher.h"
 #include "core/metrics/gpu_memory.h"
 #include "core/metrics/http_server.h"
-#include "core/metrics/process_metrics.h"
 #include "core/metrics/standard_metrics.h"
-#include "core/metrics/train_gauges.h"
 #include "core/model/model_registry.h"
 #include "core/train/checkpoint.h"
+#include "core/train/train_gauges.h"
 #include "core/train/trainer.h"
 #include "core/util/file_io.h"
 #include "core/util/flags.h"
+#include "core/util/json_fields.h"
+#include "core/util/paths.h"
 #include "core/util/progress.h"
 
 namespace fsc::cli {
@@ -73,7 +74,7 @@ int RunLocalRanks(const Args& args, int ranks) {
     if (args[i].rfind("--ranks=", 0) == 0) continue;
     base.push_back(args[i]);
   }
-  absl::StatusOr<std::string> self = dist::SelfExecutable();
+  absl::StatusOr<std::string> self = util::SelfExecutable();
   if (!self.ok()) {
     std::cerr << "fsc train: --ranks: " << self.status().message() << "\n";
     return 1;
@@ -115,24 +116,166 @@ int RunLocalRanks(const Args& args, int ranks) {
   return code;
 }
 
-}  // namespace
-
-int RunTrainCommand(const Args& args) {
-  const std::string resume = FindResume(args);
+// What the command line asked for, parsed and checked.
+struct TrainRequest {
   train::TrainOptions options;
-  if (!resume.empty()) {
+  std::string resume;  // the model folder to continue, or ""
+  std::string architecture_file;
+  bool json = false;
+  metrics::MetricsFlags metrics;
+  // Data-parallel training (core/dist). --batch stays the global batch whatever the ranks.
+  dist::ElasticOptions elastic;
+  int ranks = 1, dist_rank = 0, dist_world = 0, bucket_mb = 25, collective_timeout = 30;
+  std::string dist_store;
+
+  bool distributed() const { return dist_world > 1; }
+  bool quiet() const { return distributed() && dist_rank > 0; }  // rank 0 speaks for the group
+};
+
+// The model, data, optimiser, loss and output flags; `iterations` and `seed` are ints on the
+// command line.
+void AddTrainingFlags(util::FlagSet* flags, TrainRequest* r, int* iterations, int* seed) {
+  train::TrainOptions& o = r->options;
+  flags->String("a", 0, &o.faces_a, "folder of faces A (fsc extract output)");
+  flags->String("b", 0, &o.faces_b, "folder of faces B");
+  flags->String("model-dir", 'm', &o.model_dir, "model folder (checkpoints, previews)");
+  flags->String("resume", 0, &r->resume, "continue the checkpoint in this model folder");
+  flags->String("model", 0, &o.model, "model: " + absl::StrJoin(model::ModelNames(), ", "));
+  flags->String("architecture", 0, &r->architecture_file,
+                "JSON file with a custom layout instead of --model (keys as in a checkpoint's "
+                "\"architecture\"; for experiments and tests)");
+  flags->Bool("learn-mask", 0, &o.learn_mask, "also learn a mask output");
+  flags->Int("batch", 'b', &o.batch_size, "faces per side per iteration");
+  flags->Int("iterations", 'i', iterations, "train until this iteration count");
+  flags->Double("lr", 0, &o.learning_rate, "Adam learning rate");
+  flags->Double("beta1", 0, &o.beta1, "Adam beta1");
+  flags->Double("beta2", 0, &o.beta2, "Adam beta2");
+  flags->Double("epsilon", 0, &o.epsilon, "Adam epsilon");
+  flags->String("loss", 0, &o.loss,
+                "loss terms with weights, e.g. ssim:1,mae:0.5 (mae, mse, ssim, ms-ssim)");
+  flags->Double("eye-multiplier", 0, &o.eye_multiplier, "loss weight of the eyes");
+  flags->Double("mouth-multiplier", 0, &o.mouth_multiplier, "loss weight of the mouth");
+  flags->String("mask", 0, &o.mask_type,
+                "mask for the masked loss and --learn-mask: none, hull, components, extended");
+  flags->Double("mask-loss-weight", 0, &o.mask_loss_weight, "weight of the learned mask's loss");
+  flags->Double("coverage", 0, &o.coverage, "centre fraction of the face the model sees");
+  flags->Bool("augment", 0, &o.augment, "random rotate/zoom/shift/flip and colour jitter");
+  flags->Bool("warp", 0, &o.warp, "Faceswap's random warp of the input");
+  flags->Double("gan-weight", 0, &o.gan_weight,
+                "weight of the adversarial loss (patch discriminator per side); 0: off");
+  flags->String("gan-loss", 0, &o.gan_loss, "adversarial loss: lsgan, bce");
+  flags->Double("gan-lr", 0, &o.gan_learning_rate, "discriminators' Adam learning rate");
+  flags->Double("clip-grad", 0, &o.clip_grad_norm, "clip gradients to this norm; 0: off");
+  flags->Int("save-every", 's', &o.save_every, "checkpoint every N iterations");
+  flags->Int("snapshot-every", 0, &o.snapshot_every,
+             "keep a snapshot every N iterations (0: at every save)");
+  flags->Int("keep-snapshots", 0, &o.keep_snapshots, "snapshots kept (oldest go first)");
+  flags->Int("preview-every", 0, &o.preview_every,
+             "write MODEL_DIR/preview.png every N iterations (0: never)");
+  flags->Bool("timelapse", 0, &o.timelapse, "also keep timelapse/preview_NNNNNN.png");
+  flags->Int("preview-rows", 0, &o.preview_rows, "face pairs in the preview");
+  flags->Int("log-every", 0, &o.log_every, "print losses every N iterations");
+  flags->String("precision", 0, &o.precision,
+                "auto (bf16 where the CPU or GPU has it, else fp32), fp32, bf16 (autocast) or "
+                "fp16 (GPU only)");
+  flags->String("device", 0, &o.device, "auto, cpu, cuda or cuda:N");
+  flags->Int("threads", 'j', &o.threads, "LibTorch threads (0: one per core)");
+  flags->Int("loader-threads", 0, &o.loader_threads, "augmentation threads");
+  flags->Int("seed", 0, seed, "seed of the weights, sampling and augmentation");
+  flags->Bool("deterministic", 0, &o.deterministic,
+              "deterministic LibTorch algorithms (bit-exact resume on a GPU)");
+  flags->Bool("json", 0, &r->json, "print a JSON summary on stdout at the end");
+  metrics::AddMetricsFlags(flags, &r->metrics);
+}
+
+void AddDistributedFlags(util::FlagSet* flags, TrainRequest* r) {
+  flags->Int("ranks", 0, &r->ranks,
+             "train data-parallel on N processes of this machine (gradients all-reduced; --batch "
+             "is the global batch, shared by the ranks)",
+             {1, 1024});
+  flags->Int("dist-rank", 0, &r->dist_rank, "this process's rank in a --dist-world group",
+             {0, 1023});
+  flags->Int("dist-world", 0, &r->dist_world,
+             "size of a fixed group of processes started by hand (with --dist-rank and "
+             "--dist-store; --ranks does this for you)",
+             {0, 1024});
+  flags->String("dist-store", 0, &r->dist_store,
+                "folder shared by the group's processes, where they find each other");
+  flags->String("backend", 0, &r->elastic.backend,
+                "collectives: auto (nccl on a GPU, gloo on the CPU), gloo or nccl");
+  flags->Int("bucket-mb", 0, &r->bucket_mb, "gradient all-reduce bucket size in MiB", {1, 4096});
+  flags->String("bind-address", 0, &r->elastic.bind_address,
+                "address this rank's collectives listen on (default 127.0.0.1)");
+  flags->Int("collective-timeout", 0, &r->collective_timeout,
+             "seconds a collective (an all-reduce, one chunk of a state transfer) may go without "
+             "progress before failing",
+             {1, 86400});
+}
+
+// Prints a usage error and gives its exit code.
+int Usage(const std::string& message) {
+  std::cerr << "fsc train: " << message << " (see 'fsc train --help')\n";
+  return 2;
+}
+
+// The checks that need every flag: how the ranks are formed, the custom layout, the folders,
+// then every option's range (ValidateTrainOptions, which the trainer applies again).
+std::optional<int> CheckTrainRequest(TrainRequest* r) {
+  if (r->ranks > 1 && r->dist_world > 0) {
+    return Usage("--ranks starts its own group; do not combine it with --dist-world");
+  }
+  if (r->dist_world > 0 && (r->dist_rank >= r->dist_world || r->dist_store.empty())) {
+    return Usage("--dist-world W needs --dist-rank in [0, W) and --dist-store DIR");
+  }
+  if (r->ranks > 1) return std::nullopt;  // each rank checks the rest itself
+  r->elastic.bucket_bytes = static_cast<int64_t>(r->bucket_mb) << 20;
+  r->elastic.collective_timeout = absl::Seconds(r->collective_timeout);
+  if (r->distributed()) {
+    // Sharded from the start (RunElastic keeps the shard while the group stays the same).
+    r->options.rank = r->dist_rank;
+    r->options.world_size = r->dist_world;
+  }
+  if (!r->architecture_file.empty()) {
+    absl::StatusOr<std::string> text = util::ReadFile(r->architecture_file);
+    nlohmann::json layout = text.ok() ? util::ParseOutsideJson(*text) : nlohmann::json();
+    absl::StatusOr<model::Architecture> arch =
+        layout.is_discarded() || layout.is_null()
+            ? absl::InvalidArgumentError("not a readable JSON file")
+            : train::ArchitectureFromJson(layout);
+    if (!arch.ok()) {
+      std::cerr << "fsc train: --architecture " << r->architecture_file << ": "
+                << arch.status().message() << "\n";
+      return 1;
+    }
+    r->options.architecture = *arch;
+    r->options.model = arch->name;
+  }
+  if (r->resume.empty() &&
+      (r->options.faces_a.empty() || r->options.faces_b.empty() || r->options.model_dir.empty())) {
+    return Usage("needs --a DIR_A --b DIR_B -m MODEL_DIR, or --resume MODEL_DIR");
+  }
+  if (absl::Status valid = train::ValidateTrainOptions(r->options); !valid.ok()) {
+    return Usage(std::string(valid.message()));
+  }
+  return std::nullopt;
+}
+
+// Fills `r` from the command line (on top of the checkpoint's options with --resume). Returns the
+// exit code when the command should stop here: --help, a usage error, an unreadable checkpoint
+// or --architecture file.
+std::optional<int> ParseTrainRequest(const Args& args, TrainRequest* r) {
+  r->resume = FindResume(args);
+  if (!r->resume.empty()) {
     // A resumed run starts from the checkpoint's own options; flags given now override them.
-    absl::StatusOr<train::TrainOptions> saved = train::Trainer::LoadOptions(resume);
+    absl::StatusOr<train::TrainOptions> saved = train::Trainer::LoadOptions(r->resume);
     if (!saved.ok()) {
       std::cerr << "fsc train: cannot resume: " << saved.status().message() << "\n";
       return 1;
     }
-    options = *saved;
+    r->options = *saved;
   }
-  std::string resume_flag = resume;
-  bool json = false;
-  int iterations = static_cast<int>(options.iterations);
-  int seed = static_cast<int>(options.seed);
+  int iterations = static_cast<int>(r->options.iterations);
+  int seed = static_cast<int>(r->options.seed);
   util::FlagSet flags(
       "fsc train", "--a DIR_A --b DIR_B -m MODEL_DIR [options]  |  --resume MODEL_DIR [options]",
       "Trains a face-swap model on two folders of aligned faces made by fsc extract: one shared\n"
@@ -140,269 +283,191 @@ int RunTrainCommand(const Args& args) {
       "MODEL_DIR; Ctrl-C saves and stops. --resume continues a model exactly where it stopped\n"
       "(its saved options apply; flags given with it override them).\n"
       "Exit status: 0 done, 1 error, 2 usage.");
-  flags.String("a", 0, &options.faces_a, "folder of faces A (fsc extract output)");
-  flags.String("b", 0, &options.faces_b, "folder of faces B");
-  flags.String("model-dir", 'm', &options.model_dir, "model folder (checkpoints, previews)");
-  flags.String("resume", 0, &resume_flag, "continue the checkpoint in this model folder");
-  flags.String("model", 0, &options.model, "model: " + absl::StrJoin(model::ModelNames(), ", "));
-  std::string architecture_file;
-  flags.String("architecture", 0, &architecture_file,
-               "JSON file with a custom layout instead of --model (keys as in a checkpoint's "
-               "\"architecture\"; for experiments and tests)");
-  flags.Bool("learn-mask", 0, &options.learn_mask, "also learn a mask output");
-  flags.Int("batch", 'b', &options.batch_size, "faces per side per iteration");
-  flags.Int("iterations", 'i', &iterations, "train until this iteration count");
-  flags.Double("lr", 0, &options.learning_rate, "Adam learning rate");
-  flags.Double("beta1", 0, &options.beta1, "Adam beta1");
-  flags.Double("beta2", 0, &options.beta2, "Adam beta2");
-  flags.Double("epsilon", 0, &options.epsilon, "Adam epsilon");
-  flags.String("loss", 0, &options.loss,
-               "loss terms with weights, e.g. ssim:1,mae:0.5 (mae, mse, ssim, ms-ssim)");
-  flags.Double("eye-multiplier", 0, &options.eye_multiplier, "loss weight of the eyes");
-  flags.Double("mouth-multiplier", 0, &options.mouth_multiplier, "loss weight of the mouth");
-  flags.String("mask", 0, &options.mask_type,
-               "mask for the masked loss and --learn-mask: none, hull, components, extended");
-  flags.Double("mask-loss-weight", 0, &options.mask_loss_weight,
-               "weight of the learned mask's loss");
-  flags.Double("coverage", 0, &options.coverage, "centre fraction of the face the model sees");
-  flags.Bool("augment", 0, &options.augment, "random rotate/zoom/shift/flip and colour jitter");
-  flags.Bool("warp", 0, &options.warp, "Faceswap's random warp of the input");
-  flags.Double("gan-weight", 0, &options.gan_weight,
-               "weight of the adversarial loss (patch discriminator per side); 0: off");
-  flags.String("gan-loss", 0, &options.gan_loss, "adversarial loss: lsgan, bce");
-  flags.Double("gan-lr", 0, &options.gan_learning_rate, "discriminators' Adam learning rate");
-  flags.Double("clip-grad", 0, &options.clip_grad_norm, "clip gradients to this norm; 0: off");
-  flags.Int("save-every", 's', &options.save_every, "checkpoint every N iterations");
-  flags.Int("snapshot-every", 0, &options.snapshot_every,
-            "keep a snapshot every N iterations (0: at every save)");
-  flags.Int("keep-snapshots", 0, &options.keep_snapshots, "snapshots kept (oldest go first)");
-  flags.Int("preview-every", 0, &options.preview_every,
-            "write MODEL_DIR/preview.png every N iterations (0: never)");
-  flags.Bool("timelapse", 0, &options.timelapse, "also keep timelapse/preview_NNNNNN.png");
-  flags.Int("preview-rows", 0, &options.preview_rows, "face pairs in the preview");
-  flags.Int("log-every", 0, &options.log_every, "print losses every N iterations");
-  flags.String("precision", 0, &options.precision,
-               "auto (bf16 where the CPU or GPU has it, else fp32), fp32, bf16 (autocast) or fp16 "
-               "(GPU only)");
-  flags.String("device", 0, &options.device, "auto, cpu, cuda or cuda:N");
-  flags.Int("threads", 'j', &options.threads, "LibTorch threads (0: one per core)");
-  flags.Int("loader-threads", 0, &options.loader_threads, "augmentation threads");
-  flags.Int("seed", 0, &seed, "seed of the weights, sampling and augmentation");
-  flags.Bool("deterministic", 0, &options.deterministic,
-             "deterministic LibTorch algorithms (bit-exact resume on a GPU)");
-  flags.Bool("json", 0, &json, "print a JSON summary on stdout at the end");
-  int metrics_port = -1;
-  std::string metrics_host = "0.0.0.0";
-  flags.Int("metrics-port", 0, &metrics_port,
-            "serve Prometheus metrics at http://HOST:PORT/metrics while training (0: any free "
-            "port; -1: off)");
-  flags.String("metrics-host", 0, &metrics_host, "address --metrics-port listens on");
-  // Data-parallel training (core/dist). --batch stays the global batch whatever the ranks.
-  int ranks = 1, dist_rank = 0, dist_world = 0, bucket_mb = 25, collective_timeout = 30;
-  std::string dist_store;
-  dist::ElasticOptions elastic;
-  flags.Int("ranks", 0, &ranks,
-            "train data-parallel on N processes of this machine (gradients all-reduced; --batch "
-            "is the global batch, shared by the ranks)");
-  flags.Int("dist-rank", 0, &dist_rank, "this process's rank in a --dist-world group");
-  flags.Int("dist-world", 0, &dist_world,
-            "size of a fixed group of processes started by hand (with --dist-rank and "
-            "--dist-store; --ranks does this for you)");
-  flags.String("dist-store", 0, &dist_store,
-               "folder shared by the group's processes, where they find each other");
-  flags.String("backend", 0, &elastic.backend,
-               "collectives: auto (nccl on a GPU, gloo on the CPU), gloo or nccl");
-  flags.Int("bucket-mb", 0, &bucket_mb, "gradient all-reduce bucket size in MiB");
-  flags.String("bind-address", 0, &elastic.bind_address,
-               "address this rank's collectives listen on (default 127.0.0.1)");
-  flags.Int("collective-timeout", 0, &collective_timeout,
-            "seconds a collective may wait for the other ranks before failing");
-
+  AddTrainingFlags(&flags, r, &iterations, &seed);
+  AddDistributedFlags(&flags, r);
   std::vector<std::string> positional;
-  if (auto exit_code = flags.ParseOrExit(args, &positional)) return *exit_code;
-  if (!positional.empty()) {
-    std::cerr << "fsc train: unexpected argument '" << positional[0]
-              << "' (see 'fsc train --help')\n";
-    return 2;
-  }
-  options.iterations = iterations;
-  options.seed = seed;
-  if (ranks < 1 || bucket_mb < 1 || collective_timeout < 1 || dist_world < 0) {
-    std::cerr << "fsc train: --ranks, --bucket-mb and --collective-timeout must be >= 1\n";
-    return 2;
-  }
-  if (ranks > 1 && dist_world > 0) {
-    std::cerr << "fsc train: --ranks starts its own group; do not combine it with --dist-world\n";
-    return 2;
-  }
-  if (dist_world > 0 && (dist_rank < 0 || dist_rank >= dist_world || dist_store.empty())) {
-    std::cerr << "fsc train: --dist-world W needs --dist-rank in [0, W) and --dist-store DIR\n";
-    return 2;
-  }
-  if (ranks > 1) return RunLocalRanks(args, ranks);
-  const bool distributed = dist_world > 1;
-  const bool quiet = distributed && dist_rank > 0;  // rank 0 speaks for the group
-  elastic.bucket_bytes = static_cast<int64_t>(bucket_mb) << 20;
-  if (distributed) {
-    // Sharded from the start (RunElastic keeps the shard while the group stays the same).
-    options.rank = dist_rank;
-    options.world_size = dist_world;
-  }
-  elastic.collective_timeout = absl::Seconds(collective_timeout);
-  if (!architecture_file.empty()) {
-    absl::StatusOr<std::string> text = util::ReadFile(architecture_file);
-    nlohmann::json layout =
-        text.ok() ? nlohmann::json::parse(*text, nullptr, false) : nlohmann::json();
-    absl::StatusOr<model::Architecture> arch =
-        layout.is_discarded() || layout.is_null()
-            ? absl::InvalidArgumentError("not a readable JSON file")
-            : train::ArchitectureFromJson(layout);
-    if (!arch.ok()) {
-      std::cerr << "fsc train: --architecture " << architecture_file << ": "
-                << arch.status().message() << "\n";
-      return 1;
+  if (auto exit_code = flags.ParseOrExit(args, &positional)) return exit_code;
+  if (!positional.empty()) return Usage("unexpected argument '" + positional[0] + "'");
+  r->options.iterations = iterations;
+  r->options.seed = seed;
+  return CheckTrainRequest(r);
+}
+
+// Reports a run as it goes: the progress bar and loss lines (rank 0 only), the training gauges
+// when metrics are served, the trainer's and the group's events.
+class TrainProgress {
+ public:
+  TrainProgress(const TrainRequest& r, train::Trainer& t, bool serve_metrics)
+      : r_(r),
+        gan_(t.step().has_gan()),
+        mask_(t.step().model().learn_mask()),
+        terminal_(isatty(fileno(stderr)) != 0) {
+    if (serve_metrics) {
+      gauges_.emplace(metrics::Standard(), r.distributed() ? r.dist_rank : 0, gan_, mask_);
+      if (t.step().device().is_cuda()) {
+        metrics::ExportGpuMemory({std::max<int>(0, t.step().device().index())});
+      }
+      metrics::Standard().train_iteration->Set(static_cast<double>(t.iteration()));
     }
-    options.architecture = *arch;
-    options.model = arch->name;
-  }
-  if (resume.empty() &&
-      (options.faces_a.empty() || options.faces_b.empty() || options.model_dir.empty())) {
-    std::cerr << "fsc train: needs --a DIR_A --b DIR_B -m MODEL_DIR, or --resume MODEL_DIR "
-                 "(see 'fsc train --help')\n";
-    return 2;
+    if (!r.quiet()) bar_.emplace("train", r.options.iterations, "it");
   }
 
-  // Metrics first, so that a taken port fails before any work.
-  metrics::MetricsServer metrics_server;
-  bool serve_metrics = false;
-  if (metrics_port >= 0) {
-    absl::Status started = metrics::RegisterProcessMetrics(&metrics::Registry::Default());
-    if (started.ok()) started = metrics_server.Start(metrics_host, metrics_port);
-    if (!started.ok()) {
-      std::cerr << "fsc train: --metrics-port: " << started.message() << "\n";
-      return 1;
-    }
-    serve_metrics = true;
-    std::cerr << "fsc train: metrics at " << metrics_server.url() << "\n";
+  train::TrainCallbacks Callbacks() {
+    train::TrainCallbacks callbacks;
+    callbacks.should_stop = [] { return g_stop.load(); };
+    callbacks.on_step = [this](int64_t iteration, const train::StepLosses& losses) {
+      if (gauges_) gauges_->Step(iteration, losses);
+      if (bar_) bar_->Update(iteration);
+    };
+    callbacks.on_interval = [this](const train::IntervalReport& report) {
+      if (gauges_) gauges_->Interval(report);
+      if (r_.quiet()) return;
+      // On a terminal the line replaces the bar, which is redrawn at the next step.
+      std::fprintf(stderr, "%s%s\n", terminal_ ? "\r\x1b[K" : "",
+                   LossLine(report, gan_, mask_).c_str());
+    };
+    callbacks.on_event = [this](const std::string& text) {
+      const std::string rank = r_.distributed() ? absl::StrCat("rank ", r_.dist_rank, ": ") : "";
+      std::fprintf(stderr, "%s%s%s\n", terminal_ ? "\r\x1b[K" : "", rank.c_str(), text.c_str());
+    };
+    return callbacks;
   }
 
-  absl::StatusOr<std::unique_ptr<train::Trainer>> trainer =
-      resume.empty() ? train::Trainer::Create(options) : train::Trainer::Resume(resume, options);
-  if (!trainer.ok()) {
-    std::cerr << "fsc train: " << trainer.status().message() << "\n";
-    return 1;
+  void Finish() {
+    if (bar_) bar_->Finish();
   }
-  train::Trainer& t = **trainer;
-  const bool gan = t.step().has_gan(), mask = t.step().model().learn_mask();
+
+ private:
+  const TrainRequest& r_;
+  const bool gan_, mask_, terminal_;
+  std::optional<train::TrainGauges> gauges_;
+  std::optional<util::Progress> bar_;  // ranks > 0 show none
+};
+
+void PrintStart(train::Trainer& t, const TrainRequest& r) {
   std::cerr << absl::StrFormat(
       "fsc train: model %s (%d parameters) on %s, %s, %d + %d faces, batch %d, %s at "
       "iteration %d of %d\n",
       t.step().model().name(), t.step().model().ParameterCount(), t.step().device().str(),
       train::PrecisionName(t.step().precision()), t.faces(train::Side::kA),
-      t.faces(train::Side::kB), options.batch_size, resume.empty() ? "starting" : "resuming",
-      t.iteration(), options.iterations);
+      t.faces(train::Side::kB), r.options.batch_size, r.resume.empty() ? "starting" : "resuming",
+      t.iteration(), r.options.iterations);
+  if (r.distributed()) {
+    const int batch = r.options.batch_size;
+    std::cerr << absl::StrFormat(
+        "fsc train: rank %d of %d, %d faces per side of the batch\n", r.dist_rank, r.dist_world,
+        (r.dist_rank + 1) * batch / r.dist_world - r.dist_rank * batch / r.dist_world);
+  }
+}
 
-  if (distributed) {
-    std::cerr << absl::StrFormat("fsc train: rank %d of %d, %d faces per side of the batch\n",
-                                 dist_rank, dist_world,
-                                 (dist_rank + 1) * options.batch_size / dist_world -
-                                     dist_rank * options.batch_size / dist_world);
-  }
-  std::optional<metrics::TrainGauges> gauges;
-  if (serve_metrics) {
-    gauges.emplace(metrics::Standard(), distributed ? dist_rank : 0, gan, mask);
-    if (t.step().device().is_cuda()) {
-      metrics::ExportGpuMemory({std::max<int>(0, t.step().device().index())});
-    }
-    metrics::Standard().train_iteration->Set(static_cast<double>(t.iteration()));
-  }
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
-  const bool terminal = isatty(fileno(stderr)) != 0;
-  std::optional<util::Progress> bar;  // ranks > 0 show none
-  if (!quiet) bar.emplace("train", options.iterations, "it");
-  train::TrainCallbacks callbacks;
-  callbacks.should_stop = [] { return g_stop.load(); };
-  callbacks.on_step = [&](int64_t iteration, const train::StepLosses& losses) {
-    if (gauges) gauges->Step(iteration, losses);
-    if (bar) bar->Update(iteration);
-  };
-  callbacks.on_interval = [&](const train::IntervalReport& r) {
-    if (gauges) gauges->Interval(r);
-    if (quiet) return;
-    // On a terminal the line replaces the bar, which is redrawn at the next step.
-    std::fprintf(stderr, "%s%s\n", terminal ? "\r\x1b[K" : "", LossLine(r, gan, mask).c_str());
-  };
-  callbacks.on_event = [&](const std::string& text) {
-    std::fprintf(stderr, "%s%s%s\n", terminal ? "\r\x1b[K" : "",
-                 distributed ? absl::StrCat("rank ", dist_rank, ": ").c_str() : "", text.c_str());
-  };
-  absl::StatusOr<train::RunSummary> summary;
-  if (distributed) {
-    dist::LocalGroup group(dist_store, dist_rank, dist_world);
-    summary = dist::RunElastic(&t, &group, elastic, callbacks);
-  } else {
-    summary = t.Run(callbacks);
-  }
-  if (bar) bar->Finish();
-  if (!summary.ok()) {
-    std::cerr << "fsc train: " << summary.status().message() << "\n";
-    return 1;
-  }
-  const train::LoaderStats& loader = summary->loader;
-  if (!quiet) {
+void PrintSummary(const train::RunSummary& summary, const TrainRequest& r) {
+  const train::LoaderStats& loader = summary.loader;
+  if (!r.quiet()) {
     std::cerr << absl::StrFormat(
         "fsc train: %s at iteration %d in %.1f s (%.1f examples/s); loader waited %d times, "
         "%.2f s in all%s\n",
-        summary->stopped ? "stopped" : "done", summary->end_iteration, summary->seconds,
-        summary->examples_per_sec, loader.waits, loader.wait_seconds,
-        summary->stopped ? "; resume with --resume " + options.model_dir : "");
+        summary.stopped ? "stopped" : "done", summary.end_iteration, summary.seconds,
+        summary.examples_per_sec, loader.waits, loader.wait_seconds,
+        summary.stopped ? "; resume with --resume " + r.options.model_dir : "");
   }
-  if (distributed) {
-    const auto& d = summary->dist;
+  if (r.distributed()) {
+    const auto& d = summary.dist;
     const double hidden =
         d.allreduce_seconds > 0 ? 1.0 - d.allreduce_wait_seconds / d.allreduce_seconds : 0;
     std::cerr << absl::StrFormat(
         "fsc train: rank %d: compute %.2f s, all-reduce %.2f s (%.2f s not hidden, %.0f%% "
         "hidden), %.1f MB all-reduced\n",
-        dist_rank, d.compute_seconds, d.allreduce_seconds, d.allreduce_wait_seconds,
+        r.dist_rank, d.compute_seconds, d.allreduce_seconds, d.allreduce_wait_seconds,
         100 * std::max(0.0, hidden), d.allreduce_bytes / 1e6);
   }
-  if (json && !quiet) {
-    nlohmann::json losses = nlohmann::json::array();
-    for (const train::StepLosses& l : summary->losses) {
-      nlohmann::json entry = {{"loss_a", l.a}, {"loss_b", l.b}};
-      if (gan) {
-        entry["gan_g_a"] = l.gan_g_a;
-        entry["gan_g_b"] = l.gan_g_b;
-        entry["gan_d_a"] = l.gan_d_a;
-        entry["gan_d_b"] = l.gan_d_b;
-      }
-      losses.push_back(entry);
+}
+
+// The --json summary.
+nlohmann::json SummaryJson(const train::RunSummary& summary, train::Trainer& t,
+                           const TrainRequest& r) {
+  nlohmann::json losses = nlohmann::json::array();
+  for (const train::StepLosses& l : summary.losses) {
+    nlohmann::json entry = {{"loss_a", l.a}, {"loss_b", l.b}};
+    if (t.step().has_gan()) {
+      entry["gan_g_a"] = l.gan_g_a;
+      entry["gan_g_b"] = l.gan_g_b;
+      entry["gan_d_a"] = l.gan_d_a;
+      entry["gan_d_b"] = l.gan_d_b;
     }
-    nlohmann::json out = {{"model", t.step().model().name()},
-                          {"model_dir", options.model_dir},
-                          {"start_iteration", summary->start_iteration},
-                          {"iteration", summary->end_iteration},
-                          {"stopped", summary->stopped},
-                          {"seconds", summary->seconds},
-                          {"examples_per_sec", summary->examples_per_sec},
-                          {"batch", options.batch_size},
-                          {"precision", train::PrecisionName(t.step().precision())},
-                          {"loader_waits", loader.waits},
-                          {"loader_wait_seconds", loader.wait_seconds},
-                          {"loader_produce_seconds", loader.produce_seconds},
-                          {"losses", losses}};
-    if (distributed) {
-      const auto& d = summary->dist;
-      out["dist"] = {{"world_size", d.final_world_size},
-                     {"generations", d.generations},
-                     {"compute_seconds", d.compute_seconds},
-                     {"allreduce_seconds", d.allreduce_seconds},
-                     {"allreduce_wait_seconds", d.allreduce_wait_seconds},
-                     {"allreduce_bytes", d.allreduce_bytes}};
-    }
-    std::cout << out.dump(2) << "\n";
+    losses.push_back(entry);
+  }
+  const train::LoaderStats& loader = summary.loader;
+  nlohmann::json out = {{"model", t.step().model().name()},
+                        {"model_dir", r.options.model_dir},
+                        {"start_iteration", summary.start_iteration},
+                        {"iteration", summary.end_iteration},
+                        {"stopped", summary.stopped},
+                        {"seconds", summary.seconds},
+                        {"examples_per_sec", summary.examples_per_sec},
+                        {"batch", r.options.batch_size},
+                        {"precision", train::PrecisionName(t.step().precision())},
+                        {"loader_waits", loader.waits},
+                        {"loader_wait_seconds", loader.wait_seconds},
+                        {"loader_produce_seconds", loader.produce_seconds},
+                        {"losses", losses}};
+  if (r.distributed()) {
+    const auto& d = summary.dist;
+    out["dist"] = {{"world_size", d.final_world_size},
+                   {"generations", d.generations},
+                   {"compute_seconds", d.compute_seconds},
+                   {"allreduce_seconds", d.allreduce_seconds},
+                   {"allreduce_wait_seconds", d.allreduce_wait_seconds},
+                   {"allreduce_bytes", d.allreduce_bytes}};
+  }
+  return out;
+}
+
+}  // namespace
+
+int RunTrainCommand(const Args& args) {
+  TrainRequest request;
+  if (std::optional<int> stop = ParseTrainRequest(args, &request)) return *stop;
+  if (request.ranks > 1) return RunLocalRanks(args, request.ranks);
+
+  // Metrics first, so that a taken port fails before any work.
+  metrics::MetricsServer metrics_server;
+  if (absl::Status started = metrics::StartMetrics(request.metrics, &metrics_server);
+      !started.ok()) {
+    std::cerr << "fsc train: --metrics-port: " << started.message() << "\n";
+    return absl::IsInvalidArgument(started) ? 2 : 1;
+  }
+  if (metrics_server.running()) {
+    std::cerr << "fsc train: metrics at " << metrics_server.url() << "\n";
+  }
+
+  absl::StatusOr<std::unique_ptr<train::Trainer>> trainer =
+      request.resume.empty() ? train::Trainer::Create(request.options)
+                             : train::Trainer::Resume(request.resume, request.options);
+  if (!trainer.ok()) {
+    std::cerr << "fsc train: " << trainer.status().message() << "\n";
+    return 1;
+  }
+  train::Trainer& t = **trainer;
+  PrintStart(t, request);
+
+  TrainProgress progress(request, t, metrics_server.running());
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  absl::StatusOr<train::RunSummary> summary;
+  if (request.distributed()) {
+    dist::LocalGroup group(request.dist_store, request.dist_rank, request.dist_world);
+    summary = dist::RunElastic(&t, &group, request.elastic, progress.Callbacks());
+  } else {
+    summary = t.Run(progress.Callbacks());
+  }
+  progress.Finish();
+  if (!summary.ok()) {
+    std::cerr << "fsc train: " << summary.status().message() << "\n";
+    return 1;
+  }
+  PrintSummary(*summary, request);
+  if (request.json && !request.quiet()) {
+    std::cout << SummaryJson(*summary, t, request).dump(2) << "\n";
   }
   return 0;
 }

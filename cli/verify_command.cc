@@ -5,6 +5,7 @@
 #include "absl/strings/str_format.h"
 #include "cli/commands.h"
 #include "core/convert/verify.h"
+#include "core/media/image_header.h"
 #include "core/util/flags.h"
 
 namespace fsc::cli {
@@ -18,9 +19,11 @@ int RunVerifyCommand(const Args& args) {
       "puts on everything it writes: the invisible watermark in the pixels (it survives\n"
       "re-encoding, downscaling and metadata stripping) and the metadata tag in the container\n"
       "or image file. Exit code: 0 labelled synthetic (watermark or tag found), 1 not found\n"
-      "(or the file cannot be read: the message says which), 2 usage error.");
+      "(or the file cannot be read: the message says which), 2 usage error.\n" +
+          media::ImageLimitsText());
   flags.Bool("json", 0, &json, "print the report as JSON");
-  flags.Int("max-frames", 0, &max_frames, "video frames to check, evenly spaced over the video");
+  flags.Int("max-frames", 0, &max_frames, "video frames to check, evenly spaced over the video",
+            {1, 1000000});
   std::vector<std::string> positional;
   if (auto exit_code = flags.ParseOrExit(args, &positional)) return *exit_code;
   if (positional.size() != 1) {

@@ -2,17 +2,19 @@
 // a user (ClientService) or a worker (WorkerService, RendezvousService), plus the join-token
 // check of Register and the wire version check every service applies.
 //
-// Status codes: no or malformed credentials, or a token nobody issued -> UNAUTHENTICATED; a
-// valid token of the wrong kind (a worker's on a client call, a user's on a worker call) ->
-// PERMISSION_DENIED. Tokens are looked up by their SHA-256 and cached in memory.
+// Status codes: no or malformed credentials, a token nobody issued, or one that was revoked or
+// expired -> UNAUTHENTICATED; a valid token of the wrong kind (a worker's on a client call, a
+// user's on a worker call) -> PERMISSION_DENIED.
+//
+// Tokens are looked up by their SHA-256 in the store on every call, never cached: a token
+// revoked by `fsc-coordinator token revoke` (another process writing the same database) is
+// refused on its next call. A worker's session ends with the join token it registered with.
 #ifndef FSC_COORDINATOR_AUTH_H_
 #define FSC_COORDINATOR_AUTH_H_
 
 #include <grpcpp/grpcpp.h>
 
 #include <cstdint>
-#include <map>
-#include <mutex>
 #include <string>
 
 #include "absl/status/status.h"
@@ -36,19 +38,16 @@ class Authenticator {
   // that worker (PERMISSION_DENIED otherwise).
   absl::StatusOr<std::string> Worker(const grpc::ServerContext& context,
                                      const std::string& claimed_worker_id);
-  // Register's join token: empty -> UNAUTHENTICATED, not a join token -> PERMISSION_DENIED.
-  absl::Status CheckJoinToken(const grpc::ServerContext& context, const std::string& join_token);
-  // Remembers a session token just issued to `worker_id`.
-  void AddSession(const std::string& session_token, const std::string& worker_id);
+  // Register's join token: empty, revoked or expired -> UNAUTHENTICATED, not a join token ->
+  // PERMISSION_DENIED. Returns its hash (the worker record keeps it).
+  absl::StatusOr<std::string> CheckJoinToken(const grpc::ServerContext& context,
+                                             const std::string& join_token);
 
  private:
   absl::Status CheckClientCert(const grpc::ServerContext& context) const;
 
   Store* store_;
   bool require_client_cert_;
-  std::mutex mu_;
-  std::map<std::string, std::string> users_;     // token hash -> user
-  std::map<std::string, std::string> sessions_;  // token hash -> worker id
 };
 
 // FAILED_PRECONDITION when a request's version is newer than this build's.

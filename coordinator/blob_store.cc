@@ -79,11 +79,15 @@ absl::StatusOr<std::string> BlobWriter::Commit(const std::string& expected_sha25
     return absl::InternalError(
         absl::StrCat("cannot create the blob folder for '", final_path, "': ", ec.message()));
   }
-  // Renaming over an existing blob is harmless: same name, same bytes.
-  if (::rename(temp_path_.c_str(), final_path.c_str()) != 0) {
-    absl::Status status = Errno("cannot move the blob into place at", final_path);
-    ::unlink(temp_path_.c_str());
-    return status;
+  // Renaming over an existing blob is harmless: same name, same bytes (and a fresh write time,
+  // which keeps Collect away from it for the grace period).
+  {
+    std::lock_guard<std::mutex> lock(store_->mu_);
+    if (::rename(temp_path_.c_str(), final_path.c_str()) != 0) {
+      absl::Status status = Errno("cannot move the blob into place at", final_path);
+      ::unlink(temp_path_.c_str());
+      return status;
+    }
   }
   // Make the rename itself durable.
   int dir = ::open(fs::path(final_path).parent_path().c_str(), O_RDONLY | O_DIRECTORY);
@@ -141,6 +145,44 @@ absl::StatusOr<std::string> BlobStore::Put(absl::string_view bytes) const {
   FSC_ASSIGN_OR_RETURN(std::unique_ptr<BlobWriter> writer, NewWriter());
   FSC_RETURN_IF_ERROR(writer->Append(bytes));
   return writer->Commit(util::Sha256Hex(bytes), static_cast<int64_t>(bytes.size()));
+}
+
+void BlobStore::Pin(const std::string& sha256) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  pinned_.insert(sha256);
+}
+
+void BlobStore::Unpin(const std::string& sha256) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto found = pinned_.find(sha256);
+  if (found != pinned_.end()) pinned_.erase(found);
+}
+
+BlobStore::Collected BlobStore::Collect(const std::set<std::string>& referenced,
+                                        int64_t cutoff_unix_ms) const {
+  Collected collected;
+  std::error_code ec;
+  for (const auto& shard : fs::directory_iterator(fs::path(data_dir_) / "blobs", ec)) {
+    std::error_code shard_ec;
+    for (const auto& entry : fs::directory_iterator(shard.path(), shard_ec)) {
+      const std::string name = entry.path().filename().string();
+      if (!ValidateSha256(name, "blob").ok() || referenced.count(name) != 0) continue;
+      std::lock_guard<std::mutex> lock(mu_);
+      struct stat info;
+      if (pinned_.count(name) != 0 || ::lstat(entry.path().c_str(), &info) != 0 ||
+          !S_ISREG(info.st_mode)) {
+        continue;
+      }
+      const int64_t written_ms =
+          int64_t{info.st_mtim.tv_sec} * 1000 + info.st_mtim.tv_nsec / 1000000;
+      if (written_ms >= cutoff_unix_ms) continue;
+      if (::unlink(entry.path().c_str()) == 0) {
+        ++collected.blobs;
+        collected.bytes += static_cast<int64_t>(info.st_size);
+      }
+    }
+  }
+  return collected;
 }
 
 absl::Status BlobStore::Read(const std::string& sha256, int64_t chunk_bytes,

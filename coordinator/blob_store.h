@@ -2,12 +2,19 @@
 // Every blob is written to `<data dir>/tmp/` while its hash is computed, flushed to disk, checked
 // against the hash the sender claimed, and only then renamed into place: a blob file that exists
 // always holds exactly the bytes its name says. Identical content is stored once.
+//
+// Collection: Collect removes the blobs nothing references (the caller says what is referenced)
+// except those written within a grace period (an upload whose record is not stored yet) and
+// those pinned by uploads in progress. A blob written again while it is being collected
+// survives: writing and collecting the same name exclude each other.
 #ifndef FSC_COORDINATOR_BLOB_STORE_H_
 #define FSC_COORDINATOR_BLOB_STORE_H_
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 
 #include "absl/status/status.h"
@@ -66,9 +73,24 @@ class BlobStore {
 
   const std::string& data_dir() const { return data_dir_; }
 
+  // Keeps a blob from being collected until the same number of Unpin calls (an upload that has
+  // stored some of its files but not yet its record).
+  void Pin(const std::string& sha256) const;
+  void Unpin(const std::string& sha256) const;
+
+  struct Collected {
+    int64_t blobs = 0;
+    int64_t bytes = 0;
+  };
+  // Removes every blob not in `referenced`, not pinned and last written before `cutoff_unix_ms`.
+  Collected Collect(const std::set<std::string>& referenced, int64_t cutoff_unix_ms) const;
+
  private:
+  friend class BlobWriter;
   explicit BlobStore(std::string data_dir) : data_dir_(std::move(data_dir)) {}
   std::string data_dir_;
+  mutable std::mutex mu_;  // a blob's rename into place vs. its removal; pinned_
+  mutable std::multiset<std::string> pinned_;
 };
 
 }  // namespace fsc::coordinator

@@ -113,6 +113,9 @@ grpc::Status ClientServiceImpl::UploadDataset(
     }
     FSC_ASSIGN_OR_RETURN(std::unique_ptr<DatasetUpload> upload,
                          DatasetUpload::Start(message.header(), blobs_));
+    // Refused before any byte moves; counted until the record is stored.
+    FSC_ASSIGN_OR_RETURN(std::unique_ptr<Scheduler::UploadReservation> reservation,
+                         scheduler_->ReserveUpload(user, message.header()));
     while (reader->Read(&message)) {
       if (!message.has_chunk()) {
         return absl::InvalidArgumentError("only one header per upload; then file chunks");
@@ -140,6 +143,17 @@ grpc::Status ClientServiceImpl::ListDatasets(grpc::ServerContext* context,
     FSC_RETURN_IF_ERROR(CheckVersion(request->version()));
     FSC_ASSIGN_OR_RETURN(std::vector<proto::Dataset> datasets, store_->ListDatasets(user));
     for (proto::Dataset& dataset : datasets) *response->add_datasets() = std::move(dataset);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status ClientServiceImpl::DeleteDataset(grpc::ServerContext* context,
+                                              const proto::DeleteDatasetRequest* request,
+                                              proto::DeleteDatasetResponse* response) {
+  return Handle([&]() -> absl::Status {
+    FSC_ASSIGN_OR_RETURN(std::string user, auth_->User(*context));
+    FSC_RETURN_IF_ERROR(CheckVersion(request->version()));
+    FSC_ASSIGN_OR_RETURN(*response, scheduler_->DeleteDataset(user, request->dataset_id()));
     return absl::OkStatus();
   });
 }
@@ -187,9 +201,9 @@ grpc::Status ClientServiceImpl::ClusterStatus(grpc::ServerContext* context,
                                               const proto::ClusterStatusRequest* request,
                                               proto::ClusterStatusResponse* response) {
   return Handle([&]() -> absl::Status {
-    FSC_RETURN_IF_ERROR(auth_->User(*context).status());
+    FSC_ASSIGN_OR_RETURN(std::string user, auth_->User(*context));
     FSC_RETURN_IF_ERROR(CheckVersion(request->version()));
-    FSC_ASSIGN_OR_RETURN(*response, scheduler_->ClusterStatus());
+    FSC_ASSIGN_OR_RETURN(*response, scheduler_->ClusterStatus(user));
     return absl::OkStatus();
   });
 }

@@ -33,6 +33,9 @@ class ClientServiceImpl final : public proto::ClientService::Service {
                              proto::Dataset* response) override;
   grpc::Status ListDatasets(grpc::ServerContext* context, const proto::ListDatasetsRequest* request,
                             proto::ListDatasetsResponse* response) override;
+  grpc::Status DeleteDataset(grpc::ServerContext* context,
+                             const proto::DeleteDatasetRequest* request,
+                             proto::DeleteDatasetResponse* response) override;
   grpc::Status DownloadArtifact(grpc::ServerContext* context,
                                 const proto::DownloadArtifactRequest* request,
                                 grpc::ServerWriter<proto::FileChunk>* writer) override;

@@ -2,14 +2,13 @@
 #include "coordinator/datasets.h"
 
 #include <algorithm>
-#include <opencv2/videoio.hpp>
 #include <set>
 
 #include "absl/strings/str_cat.h"
 #include "coordinator/validation.h"
-#include "core/media/frame_source.h"
 #include "core/rpc/transfer.h"
 #include "core/rpc/version.h"
+#include "core/util/image_names.h"
 #include "core/util/sha256.h"
 #include "core/util/status_macros.h"
 
@@ -50,12 +49,23 @@ absl::Status ValidateDatasetHeader(const proto::DatasetHeader& header) {
           absl::StrCat("header.files: '", path, "' is both a file and a folder"));
     }
   }
+  if (header.has_media()) {
+    if (header.files_size() != 1 || util::HasImageExtension(header.files(0).path())) {
+      return absl::InvalidArgumentError(
+          "header.media: only a dataset of one video file declares media");
+    }
+    FSC_RETURN_IF_ERROR(ValidateMediaInfo(header.media(), header.files(0).size(), "header.media"));
+  }
   return absl::OkStatus();
 }
 
 DatasetUpload::DatasetUpload(const proto::DatasetHeader& header, const BlobStore* blobs)
     : header_(header), blobs_(blobs), closed_(header.files_size(), false) {
   for (int i = 0; i < header.files_size(); ++i) index_[header.files(i).path()] = i;
+}
+
+DatasetUpload::~DatasetUpload() {
+  for (const std::string& sha256 : pinned_) blobs_->Unpin(sha256);
 }
 
 absl::StatusOr<std::unique_ptr<DatasetUpload>> DatasetUpload::Start(
@@ -101,6 +111,9 @@ absl::Status DatasetUpload::Add(const proto::FileChunk& chunk) {
   }
   FSC_RETURN_IF_ERROR(writer_->Append(chunk.data()));
   if (chunk.last()) {
+    // Pinned before it is in place, so that no collection runs in between.
+    blobs_->Pin(entry.sha256());
+    pinned_.push_back(entry.sha256());
     absl::StatusOr<std::string> stored = writer_->Commit(entry.sha256(), entry.size());
     writer_.reset();
     open_path_.clear();
@@ -134,6 +147,8 @@ absl::StatusOr<proto::Dataset> DatasetUpload::Finish(const std::string& owner, i
         return absl::InvalidArgumentError(
             absl::StrCat("'", entry.path(), "' is empty but its sha256 is not the empty hash"));
       }
+      blobs_->Pin(entry.sha256());
+      pinned_.push_back(entry.sha256());
       FSC_RETURN_IF_ERROR(blobs_->Put("").status());
     }
     files.push_back(entry);
@@ -141,6 +156,7 @@ absl::StatusOr<proto::Dataset> DatasetUpload::Finish(const std::string& owner, i
     *dataset.add_files() = entry;
   }
   dataset.set_id(DatasetId(files));
+  if (header_.has_media()) *dataset.mutable_media() = header_.media();
   dataset.set_name(header_.name());
   dataset.set_owner(owner);
   dataset.set_total_bytes(total);
@@ -148,36 +164,24 @@ absl::StatusOr<proto::Dataset> DatasetUpload::Finish(const std::string& owner, i
   return dataset;
 }
 
-absl::StatusOr<DatasetShape> ProbeDataset(const std::vector<proto::FileEntry>& files,
-                                          const BlobStore& blobs) {
+absl::StatusOr<DatasetShape> DatasetShapeOf(const proto::Dataset& dataset) {
   DatasetShape shape;
-  shape.file_count = static_cast<int>(files.size());
-  if (files.size() == 1 && !media::HasImageExtension(files[0].path())) {
-    shape.is_video = true;
-    std::string path = blobs.PathFor(files[0].sha256());
-    try {
-      cv::VideoCapture capture(path, cv::CAP_FFMPEG);
-      if (!capture.isOpened()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("'", files[0].path(),
-                         "' is neither an image (by its extension) nor a "
-                         "video FFmpeg can open"));
-      }
-      double claimed = capture.get(cv::CAP_PROP_FRAME_COUNT);
-      if (claimed >= 1) {
-        shape.frame_count = static_cast<int64_t>(claimed);
-      } else {
-        // Some containers do not record a frame count; count by demuxing.
-        while (capture.grab()) ++shape.frame_count;
-      }
-    } catch (const cv::Exception& e) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("'", files[0].path(), "' could not be read as a video: ", e.what()));
+  shape.file_count = dataset.files_size();
+  if (dataset.files_size() == 1 && !util::HasImageExtension(dataset.files(0).path())) {
+    const proto::FileEntry& file = dataset.files(0);
+    if (!dataset.has_media()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "'", file.path(), "' is a video whose frame count was not declared when it was ",
+          "uploaded (by an older fsc): upload it again with 'fsc dataset upload ", file.path(),
+          "' or submit the file itself"));
     }
+    FSC_RETURN_IF_ERROR(ValidateMediaInfo(dataset.media(), file.size(), "'" + file.path() + "'"));
+    shape.is_video = true;
+    shape.frame_count = dataset.media().frame_count();
     return shape;
   }
-  for (const proto::FileEntry& file : files) {
-    if (media::HasImageExtension(file.path())) ++shape.frame_count;
+  for (const proto::FileEntry& file : dataset.files()) {
+    if (util::HasImageExtension(file.path())) ++shape.frame_count;
   }
   return shape;
 }

@@ -4,7 +4,9 @@
 //     "<sha256> <size> <path>\n" each), so the same content uploaded twice has the same id;
 //   - DatasetUpload: the receiving side of ClientService.UploadDataset (header, then each file's
 //     chunks in order), validating every step and storing each file as a blob;
-//   - ProbeDataset: what the planner needs to know (a video and its frame count, or images).
+//   - DatasetShapeOf: what the planner needs to know (a video and its frame count, or images),
+//     from the file list and the uploader's declaration alone: the coordinator never opens user
+//     media (a malformed or huge upload cannot stall or crash it).
 #ifndef FSC_COORDINATOR_DATASETS_H_
 #define FSC_COORDINATOR_DATASETS_H_
 
@@ -25,12 +27,16 @@ namespace fsc::coordinator {
 // The dataset id, exactly as core/rpc/transfer.h defines it for the clients.
 std::string DatasetId(const std::vector<proto::FileEntry>& files);
 
-// Version, name, file count (1..kMaxDatasetFiles), every entry valid, no duplicate paths, and no
-// path that is also a folder of another path.
+// Version, name, file count (1..kMaxDatasetFiles), every entry valid, no duplicate paths, no
+// path that is also a folder of another path, and declared media only for one non-image file
+// (checked against its size: ValidateMediaInfo).
 absl::Status ValidateDatasetHeader(const proto::DatasetHeader& header);
 
+// The blobs it stores stay pinned (BlobStore::Pin) while it lives, so keep it until the dataset's
+// record is stored.
 class DatasetUpload {
  public:
+  ~DatasetUpload();
   // Validates the header; the upload then expects each file's chunks.
   static absl::StatusOr<std::unique_ptr<DatasetUpload>> Start(const proto::DatasetHeader& header,
                                                               const BlobStore* blobs);
@@ -39,7 +45,7 @@ class DatasetUpload {
   // `last` closes the file and checks its size and sha256.
   absl::Status Add(const proto::FileChunk& chunk);
   // Every file must have been received (empty files may be omitted). Returns the dataset with
-  // its id, files in header order, total size, `owner` and `now_ms`.
+  // its id, files in header order, total size, declared media, `owner` and `now_ms`.
   absl::StatusOr<proto::Dataset> Finish(const std::string& owner, int64_t now_ms);
 
  private:
@@ -51,14 +57,13 @@ class DatasetUpload {
   std::vector<bool> closed_;
   std::string open_path_;
   std::unique_ptr<BlobWriter> writer_;
+  std::vector<std::string> pinned_;
 };
 
-// Decides whether `files` is a video (one file without an image extension) or images, and
-// counts frames: the container's frame count for a video (decoding it when the container does
-// not say), the number of image files otherwise. A file that no decoder opens is
-// INVALID_ARGUMENT.
-absl::StatusOr<DatasetShape> ProbeDataset(const std::vector<proto::FileEntry>& files,
-                                          const BlobStore& blobs);
+// A video (one file without an image extension) and the frame count its uploader declared, or
+// images and how many there are. INVALID_ARGUMENT for a video without a declaration (uploaded by
+// an older client) or with one its size cannot hold.
+absl::StatusOr<DatasetShape> DatasetShapeOf(const proto::Dataset& dataset);
 
 }  // namespace fsc::coordinator
 

@@ -2,22 +2,23 @@
 //   fsc-coordinator --listen ADDR --db PATH --data-dir DIR (--tls-cert F --tls-key F
 //                   [--tls-client-ca F] | --insecure) [--lease-ttl-ms N --heartbeat-ms N
 //                   --max-attempts N] [--metrics-port N [--metrics-host H]]
-//   fsc-coordinator token create --db PATH --user NAME [--json]
-//   fsc-coordinator join-token create --db PATH [--json]
+//   fsc-coordinator token create|list|revoke --db PATH ...       (coordinator/token_admin.h)
+//   fsc-coordinator join-token create|list|revoke --db PATH ...
 #include <signal.h>
 
+#include <cctype>
+#include <climits>
 #include <cstdio>
 #include <iostream>
-#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "coordinator/server.h"
-#include "coordinator/store.h"
-#include "coordinator/tokens.h"
+#include "coordinator/token_admin.h"
 #include "core/metrics/http_server.h"
-#include "core/metrics/process_metrics.h"
 #include "core/util/file_io.h"
 #include "core/util/flags.h"
 #include "core/util/stop_signal.h"
@@ -27,68 +28,22 @@ namespace {
 
 using Args = std::vector<std::string>;
 
-bool ValidUserName(const std::string& name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (char c : name) {
-    bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              c == '-' || c == '_' || c == '.' || c == '@';
-    if (!ok) return false;
+// "100G", "512M", "1T", "4096": bytes, with an optional binary K/M/G/T suffix.
+std::optional<int64_t> ParseBytes(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  int shift = 0;
+  std::string digits = text;
+  const std::string units = "KMGT";
+  if (size_t unit = units.find(static_cast<char>(std::toupper(text.back())));
+      unit != std::string::npos) {
+    shift = 10 * static_cast<int>(unit + 1);
+    digits.pop_back();
   }
-  return true;
-}
-
-void PrintCreated(const std::string& token, const std::string& user, bool json) {
-  if (json) {
-    nlohmann::json out = {{"token", token}};
-    if (!user.empty()) out["user"] = user;
-    std::cout << out.dump() << "\n";
-  } else {
-    std::cout << token << "\n";
+  int64_t value = 0;
+  if (!absl::SimpleAtoi(digits, &value) || value < 0 || value > (INT64_MAX >> shift)) {
+    return std::nullopt;
   }
-}
-
-int RunTokenCreate(const Args& args, bool join) {
-  std::string db;
-  std::string user;
-  bool json = false;
-  util::FlagSet flags(join ? "fsc-coordinator join-token create" : "fsc-coordinator token create",
-                      join ? "--db PATH [--json]" : "--db PATH --user NAME [--json]",
-                      join ? "Creates a cluster join token: workers pass it to Register. It is "
-                             "printed once; the database keeps only its SHA-256."
-                           : "Creates a bearer token for a user of the fsc client. It is printed "
-                             "once; the database keeps only its SHA-256.");
-  flags.String("db", 0, &db, "the coordinator's SQLite database (created if missing)");
-  if (!join)
-    flags.String("user", 0, &user, "the user the token authenticates (letters, digits, -_.@)");
-  flags.Bool("json", 0, &json, "print {\"token\": ...} as JSON");
-  Args positional;
-  if (std::optional<int> exit = flags.ParseOrExit(args, &positional)) return *exit;
-  if (!positional.empty()) {
-    std::cerr << "unexpected argument '" << positional[0] << "' (see --help)\n";
-    return 2;
-  }
-  if (db.empty()) {
-    std::cerr << "--db is required (see --help)\n";
-    return 2;
-  }
-  if (!join && !ValidUserName(user)) {
-    std::cerr << "--user must be 1 to 64 letters, digits or -_.@ (got '" << user << "')\n";
-    return 2;
-  }
-  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(db);
-  if (!store.ok()) {
-    std::cerr << "fsc-coordinator: " << store.status().message() << "\n";
-    return 1;
-  }
-  std::string token = NewToken(join ? "fscj_" : "fscu_");
-  absl::Status status = join ? (*store)->AddJoinToken(HashToken(token), Scheduler::NowMs())
-                             : (*store)->AddUserToken(user, HashToken(token), Scheduler::NowMs());
-  if (!status.ok()) {
-    std::cerr << "fsc-coordinator: " << status.message() << "\n";
-    return 1;
-  }
-  PrintCreated(token, user, json);
-  return 0;
+  return value << shift;
 }
 
 int RunServe(const Args& args) {
@@ -97,11 +52,14 @@ int RunServe(const Args& args) {
   int lease_ttl_ms = static_cast<int>(options.scheduler.lease_ttl_ms);
   int heartbeat_ms = static_cast<int>(options.scheduler.heartbeat_ms);
   int max_attempts = options.scheduler.max_attempts;
+  SchedulerOptions& limits = options.scheduler;
+  std::string max_bytes_per_user = absl::StrCat(limits.max_bytes_per_user >> 30, "G");
+  int blob_grace_s = static_cast<int>(limits.blob_grace_ms / 1000);
   util::FlagSet flags(
       "fsc-coordinator",
       "--db PATH --data-dir DIR (--tls-cert F --tls-key F [--tls-client-ca F] | --insecure) "
-      "[options]\n       fsc-coordinator token create --db PATH --user NAME [--json]\n"
-      "       fsc-coordinator join-token create --db PATH [--json]",
+      "[options]\n       fsc-coordinator token create|list|revoke --db PATH ... (see "
+      "'token --help')\n       fsc-coordinator join-token create|list|revoke --db PATH ...",
       "Serves the fsc cluster: jobs, tasks and leases (SQLite), datasets (content-addressed "
       "blobs), and the client, worker and rendezvous gRPC services. Stops cleanly on SIGTERM or "
       "SIGINT.");
@@ -113,15 +71,22 @@ int RunServe(const Args& args) {
   flags.String("tls-client-ca", 0, &options.tls_client_ca,
                "PEM CA of worker client certificates: workers must use mTLS");
   flags.Bool("insecure", 0, &options.insecure, "serve plaintext (no TLS): trusted networks only");
-  flags.Int("lease-ttl-ms", 0, &lease_ttl_ms, "how long a task lease lasts without a heartbeat");
-  flags.Int("heartbeat-ms", 0, &heartbeat_ms, "heartbeat interval told to workers");
-  flags.Int("max-attempts", 0, &max_attempts, "attempts per task before its job fails");
+  flags.Int("lease-ttl-ms", 0, &lease_ttl_ms, "how long a task lease lasts without a heartbeat",
+            {100, 86400000});
+  flags.Int("heartbeat-ms", 0, &heartbeat_ms, "heartbeat interval told to workers", {10, 3600000});
+  flags.Int("max-attempts", 0, &max_attempts, "attempts per task before its job fails", {1, 100});
   flags.String("port-file", 0, &port_file, "write the bound port number to this file");
-  int metrics_port = -1;
-  std::string metrics_host = "0.0.0.0";
-  flags.Int("metrics-port", 0, &metrics_port,
-            "serve Prometheus metrics at http://HOST:PORT/metrics (0: any free port; -1: off)");
-  flags.String("metrics-host", 0, &metrics_host, "address --metrics-port listens on");
+  flags.Int("max-tasks-per-job", 0, &limits.max_tasks_per_job,
+            "refuse jobs that would need more tasks (ask for larger --frames-per-task)");
+  flags.Int("max-jobs-per-user", 0, &limits.max_jobs_per_user,
+            "jobs one user may have queued or running at once");
+  flags.String("max-bytes-per-user", 0, &max_bytes_per_user,
+               "bytes of datasets one user may store, uploads in progress included (K/M/G/T)");
+  flags.Int("blob-grace-s", 0, &blob_grace_s,
+            "blobs nothing references are removed once older than this (uploads in progress "
+            "are younger)");
+  metrics::MetricsFlags metrics_flags;
+  metrics::AddMetricsFlags(&flags, &metrics_flags);
   Args positional;
   if (std::optional<int> exit = flags.ParseOrExit(args, &positional)) return *exit;
   if (!positional.empty()) {
@@ -131,6 +96,14 @@ int RunServe(const Args& args) {
   options.scheduler.lease_ttl_ms = lease_ttl_ms;
   options.scheduler.heartbeat_ms = heartbeat_ms;
   options.scheduler.max_attempts = max_attempts;
+  std::optional<int64_t> bytes = ParseBytes(max_bytes_per_user);
+  if (!bytes) {
+    std::cerr << "--max-bytes-per-user: '" << max_bytes_per_user
+              << "' is not a size (examples: 100G, 512M, 1T)\n";
+    return 2;
+  }
+  limits.max_bytes_per_user = *bytes;
+  limits.blob_grace_ms = int64_t{blob_grace_s} * 1000;
 
   // SIGTERM/SIGINT are read from a pipe below (core/util/stop_signal.h).
   if (absl::Status installed = util::InstallStopSignalHandlers(); !installed.ok()) {
@@ -140,13 +113,11 @@ int RunServe(const Args& args) {
 
   // Metrics first, so that a taken port fails before the coordinator serves anything.
   metrics::MetricsServer metrics_server;
-  if (metrics_port >= 0) {
-    absl::Status started = metrics::RegisterProcessMetrics(&metrics::Registry::Default());
-    if (started.ok()) started = metrics_server.Start(metrics_host, metrics_port);
-    if (!started.ok()) {
-      std::cerr << "fsc-coordinator: --metrics-port: " << started.message() << "\n";
-      return absl::IsInvalidArgument(started) ? 2 : 1;
-    }
+  if (absl::Status started = metrics::StartMetrics(metrics_flags, &metrics_server); !started.ok()) {
+    std::cerr << "fsc-coordinator: --metrics-port: " << started.message() << "\n";
+    return absl::IsInvalidArgument(started) ? 2 : 1;
+  }
+  if (metrics_server.running()) {
     std::cerr << "fsc-coordinator: metrics at " << metrics_server.url() << "\n";
   }
 
@@ -176,16 +147,8 @@ int RunServe(const Args& args) {
 
 int Main(const Args& args) {
   if (args.size() >= 1 && (args[0] == "token" || args[0] == "join-token")) {
-    bool join = args[0] == "join-token";
-    if (args.size() >= 2 && args[1] == "create") {
-      return RunTokenCreate(Args(args.begin() + 2, args.end()), join);
-    }
-    if (args.size() >= 2 && (args[1] == "--help" || args[1] == "-h")) {
-      return RunTokenCreate({"--help"}, join);
-    }
-    std::cerr << "usage: fsc-coordinator " << args[0] << " create --db PATH"
-              << (join ? "" : " --user NAME") << " [--json]\n";
-    return 2;
+    return RunTokenCommand(Args(args.begin() + 1, args.end()),
+                           args[0] == "token" ? TokenKind::kUser : TokenKind::kJoin);
   }
   return RunServe(args);
 }

@@ -1,4 +1,4 @@
-// Refreshes the coordinator's gauges from the scheduler when the registry is scraped.
+// The coordinator's jobs, queue and workers, computed when /metrics is scraped.
 #include "coordinator/metrics.h"
 
 #include <iostream>
@@ -6,7 +6,6 @@
 #include <string>
 #include <utility>
 
-#include "core/metrics/registry.h"
 #include "core/metrics/standard_metrics.h"
 #include "core/rpc/job_names.h"
 
@@ -19,56 +18,70 @@ const std::pair<proto::WorkerRole, const char*> kRoles[] = {{proto::ROLE_EXTRACT
                                                             {proto::ROLE_TRAIN, "train"}};
 const char* const kWorkerStates[] = {"idle", "busy", "lost"};
 
-}  // namespace
-
-void SetClusterGauges(const proto::ClusterStatusResponse& status) {
-  const metrics::StandardMetrics& m = metrics::Standard();
+prometheus::MetricFamily JobsFamily(const proto::ClusterStatusResponse& status) {
+  prometheus::MetricFamily jobs = metrics::GaugeFamily(metrics::kJobs.name, metrics::kJobs.help);
   // Every job state, zero unless counted.
   for (int value = proto::JobState_MIN; value <= proto::JobState_MAX; ++value) {
     if (!proto::JobState_IsValid(value)) continue;
     const auto state = static_cast<proto::JobState>(value);
     if (state == proto::JOB_STATE_UNSPECIFIED) continue;
     auto found = status.jobs_by_state().find(proto::JobState_Name(state));
-    m.jobs->WithLabels({rpc::JobStateName(state)})
-        .Set(found == status.jobs_by_state().end() ? 0 : static_cast<double>(found->second));
+    metrics::AddSample(
+        &jobs, {{"state", rpc::JobStateName(state)}},
+        found == status.jobs_by_state().end() ? 0 : static_cast<double>(found->second));
   }
-  m.queue_depth->Set(static_cast<double>(status.queued_tasks()));
+  return jobs;
+}
 
-  std::map<std::pair<std::string, std::string>, double> workers;
+prometheus::MetricFamily WorkersFamily(const proto::ClusterStatusResponse& status) {
+  std::map<std::pair<std::string, std::string>, double> counts;
   for (const auto& [role, role_name] : kRoles) {
-    for (const char* state : kWorkerStates) workers[{role_name, state}] = 0;
+    for (const char* state : kWorkerStates) counts[{role_name, state}] = 0;
   }
   for (const proto::WorkerInfo& worker : status.workers()) {
     const char* state = !worker.alive() ? "lost" : (worker.task_ids_size() > 0 ? "busy" : "idle");
     for (int role : worker.roles()) {
       for (const auto& [known, role_name] : kRoles) {
-        if (role == known) workers[{role_name, state}] += 1;
+        if (role == known) counts[{role_name, state}] += 1;
       }
     }
   }
-  for (const auto& [labels, count] : workers) {
-    m.workers->WithLabels({labels.first, labels.second}).Set(count);
+  prometheus::MetricFamily workers =
+      metrics::GaugeFamily(metrics::kWorkers.name, metrics::kWorkers.help);
+  for (const auto& [labels, count] : counts) {
+    metrics::AddSample(&workers, {{"role", labels.first}, {"state", labels.second}}, count);
   }
+  return workers;
 }
 
-CoordinatorMetrics::CoordinatorMetrics(Scheduler* scheduler) : scheduler_(scheduler) {
-  metrics::Standard();  // the families exist (and are exported) from the start
-  hook_id_ = metrics::Registry::Default().AddCollectHook([this] { Refresh(); });
+}  // namespace
+
+std::vector<prometheus::MetricFamily> ClusterFamilies(const proto::ClusterStatusResponse& status) {
+  prometheus::MetricFamily queue =
+      metrics::GaugeFamily(metrics::kQueueDepth.name, metrics::kQueueDepth.help);
+  metrics::AddSample(&queue, {}, static_cast<double>(status.queued_tasks()));
+  return {JobsFamily(status), std::move(queue), WorkersFamily(status)};
 }
 
-CoordinatorMetrics::~CoordinatorMetrics() {
-  metrics::Registry::Default().RemoveCollectHook(hook_id_);
+CoordinatorMetrics::CoordinatorMetrics(Scheduler* scheduler, metrics::Exposition* exposition)
+    : scheduler_(scheduler), exposition_(exposition) {
+  metrics::Standard();  // the coordinator's registry families exist from the start
+  last_ = ClusterFamilies(proto::ClusterStatusResponse());
+  exposition_->Add(this);
 }
 
-void CoordinatorMetrics::Refresh() {
-  absl::StatusOr<proto::ClusterStatusResponse> status = scheduler_->ClusterStatus();
+CoordinatorMetrics::~CoordinatorMetrics() { exposition_->Remove(this); }
+
+std::vector<prometheus::MetricFamily> CoordinatorMetrics::Collect() const {
+  absl::StatusOr<proto::ClusterStatusResponse> status = scheduler_->ClusterStatus(/*owner=*/"");
+  absl::MutexLock lock(&mu_);
   if (!status.ok()) {
-    // The scrape still answers, with the last values.
     std::cerr << "fsc-coordinator: metrics: cannot read the cluster status: "
               << status.status().message() << "\n";
-    return;
+    return last_;
   }
-  SetClusterGauges(*status);
+  last_ = ClusterFamilies(*status);
+  return last_;
 }
 
 }  // namespace fsc::coordinator

@@ -62,26 +62,29 @@ class PlanBuilder {
     return shape;
   }
 
-  // The frame ranges of a source with `frames` frames.
+  // The frame ranges of a source with `frames` frames. Refuses (rather than widening the ranges)
+  // when they would take the job past the task limit, naming the frames_per_task that fits.
   absl::StatusOr<std::vector<std::pair<int64_t, int64_t>>> Ranges(int64_t frames,
                                                                   const std::string& field) {
     if (frames <= 0) {
       return absl::InvalidArgumentError(
-          absl::StrCat(field, ": the dataset has no frames (no decodable video frames or images)"));
+          absl::StrCat(field, ": the dataset has no frames (no video frames or images)"));
     }
-    int64_t per_task = spec_.frames_per_task();
-    if (per_task <= 0) {
-      per_task = options_.default_frames_per_task;
-      // Very long sources get longer ranges rather than an unbounded task count.
-      int64_t floor = (frames + kMaxTasksPerJob / 4 - 1) / (kMaxTasksPerJob / 4);
-      if (per_task < floor) per_task = floor;
-    }
-    int64_t count = (frames + per_task - 1) / per_task;
-    if (count > kMaxTasksPerJob / 4) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("spec.frames_per_task: ", per_task, " frames per task would split ", frames,
-                       " frames into ", count, " tasks; the limit is ", kMaxTasksPerJob / 4,
-                       " (use a larger frames_per_task or 0 for the default)"));
+    const int64_t per_task =
+        spec_.frames_per_task() > 0 ? spec_.frames_per_task() : options_.default_frames_per_task;
+    const int64_t count = (frames + per_task - 1) / per_task;
+    // Room for these ranges and a merge after them.
+    const int64_t room = options_.max_tasks_per_job - static_cast<int64_t>(tasks_.size()) - 1;
+    if (count > room) {
+      std::string fix = "this job cannot be split within the limit";
+      if (room > 0) {
+        fix = absl::StrCat("submit it with --frames-per-task ", (frames + room - 1) / room,
+                           " or more");
+      }
+      return absl::ResourceExhaustedError(
+          absl::StrCat(field, ": ", frames, " frames at ", per_task, " frames per task make ",
+                       count, " tasks; this coordinator allows ", options_.max_tasks_per_job,
+                       " tasks per job (", fix, ", or split the input)"));
     }
     std::vector<std::pair<int64_t, int64_t>> ranges;
     for (int64_t begin = 0; begin < frames; begin += per_task) {
@@ -204,9 +207,10 @@ class PlanBuilder {
       default:
         return absl::InvalidArgumentError("spec.kind: not a job kind");
     }
-    if (static_cast<int>(tasks_.size()) > kMaxTasksPerJob) {
-      return absl::InvalidArgumentError(absl::StrCat("the job would have ", tasks_.size(),
-                                                     " tasks; the limit is ", kMaxTasksPerJob));
+    if (static_cast<int64_t>(tasks_.size()) > options_.max_tasks_per_job) {
+      return absl::ResourceExhaustedError(absl::StrCat("the job would have ", tasks_.size(),
+                                                       " tasks; this coordinator allows ",
+                                                       options_.max_tasks_per_job, " per job"));
     }
     return std::move(tasks_);
   }

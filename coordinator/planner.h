@@ -28,6 +28,9 @@
 namespace fsc::coordinator {
 
 inline constexpr int kDefaultFramesPerTask = 64;
+// Tasks one job may have unless the coordinator is told otherwise (--max-tasks-per-job): 10,000
+// ranges of 64 frames cover about six hours of 30 fps video.
+inline constexpr int kDefaultMaxTasksPerJob = 10000;
 
 // What the planner needs to know about an input dataset.
 struct DatasetShape {
@@ -45,10 +48,13 @@ using ShapeFn =
 struct PlanOptions {
   int default_frames_per_task = kDefaultFramesPerTask;
   int max_attempts = 3;  // used when the spec says 0
+  int max_tasks_per_job = kDefaultMaxTasksPerJob;
 };
 
 // The tasks of job `job_id`, in an order where every task comes after its dependencies. Ids are
 // `<job_id>-t<index>`. State PENDING, attempt 0; priority and job_seq are left for the caller.
+// RESOURCE_EXHAUSTED when the job would have more than options.max_tasks_per_job tasks (ranges
+// are never widened to fit: the message says which frames_per_task would).
 absl::StatusOr<std::vector<TaskRecord>> PlanJob(const std::string& job_id,
                                                 const proto::JobSpec& spec, const ShapeFn& shape,
                                                 const PlanOptions& options);

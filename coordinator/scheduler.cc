@@ -96,10 +96,9 @@ absl::StatusOr<DatasetShape> Scheduler::Shape(const std::string& owner, const st
     return absl::InvalidArgumentError(
         "no dataset of yours has this id (upload it first; see 'fsc dataset list')");
   }
-  std::vector<proto::FileEntry> files(dataset->files().begin(), dataset->files().end());
-  if (frames) return ProbeDataset(files, *blobs_);
+  if (frames) return DatasetShapeOf(*dataset);
   DatasetShape shape;
-  shape.file_count = static_cast<int>(files.size());
+  shape.file_count = dataset->files_size();
   return shape;
 }
 
@@ -130,6 +129,7 @@ void Scheduler::Shutdown() {
 void Scheduler::SweeperLoop() {
   // Check often relative to the TTL so a lost lease is noticed promptly, but not busily.
   int64_t period = std::clamp<int64_t>(options_.lease_ttl_ms / 10, 20, 1000);
+  auto next_collection = std::chrono::steady_clock::now();
   std::unique_lock<std::mutex> lock(mu_);
   while (!shutdown_.load()) {
     sweeper_cv_.wait_for(lock, std::chrono::milliseconds(period));
@@ -137,6 +137,13 @@ void Scheduler::SweeperLoop() {
     lock.unlock();
     absl::Status status = ExpireLeases(NowMs());
     if (!status.ok()) std::cerr << "fsc-coordinator: lease sweep failed: " << status << "\n";
+    if (std::chrono::steady_clock::now() >= next_collection) {
+      next_collection += std::chrono::milliseconds(options_.blob_gc_interval_ms);
+      absl::Status collected = CollectBlobs().status();
+      if (!collected.ok()) {
+        std::cerr << "fsc-coordinator: blob collection failed: " << collected << "\n";
+      }
+    }
     lock.lock();
   }
 }
@@ -241,9 +248,19 @@ absl::StatusOr<proto::Job> Scheduler::Submit(const std::string& owner, const pro
   PlanOptions plan_options;
   plan_options.default_frames_per_task = options_.default_frames_per_task;
   plan_options.max_attempts = options_.max_attempts;
+  plan_options.max_tasks_per_job = options_.max_tasks_per_job;
   FSC_ASSIGN_OR_RETURN(std::vector<TaskRecord> tasks, PlanJob(job.id(), spec, shape, plan_options));
   Effects effects;
   FSC_RETURN_IF_ERROR(store_->Transaction([&]() -> absl::Status {
+    // Counted inside the transaction: two submissions at once cannot both take the last place.
+    FSC_ASSIGN_OR_RETURN(auto counts, store_->CountJobsByState(owner));
+    int64_t active = 0;
+    for (const auto& [state, count] : counts) active += JobFinished(state) ? 0 : count;
+    if (active >= options_.max_jobs_per_user) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "you have ", active, " jobs queued or running; this coordinator allows ",
+          options_.max_jobs_per_user, " per user: wait for one to end or cancel one ('fsc jobs')"));
+    }
     FSC_ASSIGN_OR_RETURN(int64_t seq, store_->InsertJob(job));
     for (TaskRecord& task : tasks) {
       task.priority = spec.priority();
@@ -307,7 +324,11 @@ absl::StatusOr<proto::Job> Scheduler::Cancel(const std::string& owner, const std
     if (!job || (!owner.empty() && job->owner() != owner)) {
       return absl::NotFoundError(absl::StrCat("no job ", job_id, " of yours (see 'fsc jobs')"));
     }
-    if (JobFinished(job->state())) return absl::OkStatus();
+    if (JobFinished(job->state())) {
+      return absl::FailedPreconditionError(absl::StrCat("job ", job_id, " already ended (",
+                                                        rpc::JobStateName(job->state()),
+                                                        "): there is nothing to cancel"));
+    }
     FSC_ASSIGN_OR_RETURN(std::vector<TaskRecord> tasks, store_->TasksOfJob(job_id));
     for (TaskRecord& task : tasks) {
       proto::TaskState state = task.task.state();
@@ -345,7 +366,7 @@ absl::StatusOr<std::vector<proto::JobEvent>> Scheduler::Events(const std::string
   }
 }
 
-absl::StatusOr<proto::ClusterStatusResponse> Scheduler::ClusterStatus() {
+absl::StatusOr<proto::ClusterStatusResponse> Scheduler::ClusterStatus(const std::string& owner) {
   proto::ClusterStatusResponse response;
   response.set_coordinator_version(
       absl::StrCat("fsc-coordinator (wire version ", rpc::kClusterProtoVersion, ")"));
@@ -359,16 +380,116 @@ absl::StatusOr<proto::ClusterStatusResponse> Scheduler::ClusterStatus() {
     }
     info.set_alive(WorkerAlive(info.id()));
     FSC_ASSIGN_OR_RETURN(std::vector<std::string> tasks, store_->TasksLeasedBy(info.id()));
-    for (std::string& id : tasks) info.add_task_ids(std::move(id));
+    info.set_leased_tasks(static_cast<int32_t>(tasks.size()));
+    for (std::string& id : tasks) {
+      if (!owner.empty()) {
+        // Task ids name their job: show only the caller's.
+        FSC_ASSIGN_OR_RETURN(std::optional<TaskRecord> task, store_->GetTask(id));
+        if (!task) continue;
+        FSC_ASSIGN_OR_RETURN(std::optional<proto::Job> job, store_->GetJob(task->task.job_id()));
+        if (!job || job->owner() != owner) continue;
+      }
+      info.add_task_ids(std::move(id));
+    }
     *response.add_workers() = std::move(info);
   }
-  FSC_ASSIGN_OR_RETURN(auto counts, store_->CountJobsByState());
+  FSC_ASSIGN_OR_RETURN(auto counts, store_->CountJobsByState(owner));
   for (const auto& [state, count] : counts) {
     (*response.mutable_jobs_by_state())[proto::JobState_Name(state)] = count;
   }
   FSC_ASSIGN_OR_RETURN(int64_t queued, store_->CountTasksInState(proto::TASK_PENDING));
   response.set_queued_tasks(queued);
   return response;
+}
+
+// --- datasets --------------------------------------------------------------------------------
+
+namespace {
+bool ReadsDataset(const proto::JobSpec& spec, const std::string& id) {
+  for (const std::string* field :
+       {&spec.input_dataset(), &spec.input_b_dataset(), &spec.faces_a_dataset(),
+        &spec.faces_b_dataset(), &spec.model_dataset(), &spec.alignments_dataset()}) {
+    if (*field == id) return true;
+  }
+  return false;
+}
+}  // namespace
+
+absl::StatusOr<proto::DeleteDatasetResponse> Scheduler::DeleteDataset(
+    const std::string& owner, const std::string& dataset_id) {
+  FSC_RETURN_IF_ERROR(ValidateSha256(dataset_id, "dataset_id"));
+  proto::DeleteDatasetResponse response;
+  FSC_RETURN_IF_ERROR(store_->Transaction([&]() -> absl::Status {
+    FSC_ASSIGN_OR_RETURN(std::optional<proto::Dataset> dataset,
+                         store_->GetDataset(owner, dataset_id));
+    if (!dataset) {
+      return absl::NotFoundError(
+          absl::StrCat("no dataset ", dataset_id, " of yours ('fsc dataset list' lists them)"));
+    }
+    for (proto::JobState state : {proto::JOB_QUEUED, proto::JOB_RUNNING}) {
+      FSC_ASSIGN_OR_RETURN(std::vector<proto::Job> jobs, store_->ListJobs(owner, state, 0));
+      for (const proto::Job& job : jobs) {
+        if (!ReadsDataset(job.spec(), dataset_id)) continue;
+        return absl::FailedPreconditionError(absl::StrCat(
+            "dataset ", dataset_id.substr(0, 12), " is an input of job ", job.id(), " (",
+            rpc::JobStateName(job.state()), "): cancel the job or wait for it to end first"));
+      }
+    }
+    dataset->clear_files();
+    *response.mutable_dataset() = *std::move(dataset);
+    return store_->DeleteDataset(owner, dataset_id);
+  }));
+  if (options_.log_to_stderr) {
+    std::cerr << "fsc-coordinator: dataset " << dataset_id << " of " << owner << " removed\n";
+  }
+  FSC_ASSIGN_OR_RETURN(BlobStore::Collected collected, CollectBlobs());
+  response.set_blobs_removed(collected.blobs);
+  response.set_bytes_freed(collected.bytes);
+  return response;
+}
+
+absl::StatusOr<BlobStore::Collected> Scheduler::CollectBlobs() {
+  // The references are read before the cutoff is taken: a blob written after the read is younger
+  // than the cutoff, so it is spared.
+  FSC_ASSIGN_OR_RETURN(std::set<std::string> referenced, store_->ReferencedBlobs());
+  BlobStore::Collected collected = blobs_->Collect(referenced, NowMs() - options_.blob_grace_ms);
+  if (collected.blobs > 0 && options_.log_to_stderr) {
+    std::cerr << "fsc-coordinator: collected " << collected.blobs << " blobs nothing references ("
+              << collected.bytes << " bytes)\n";
+  }
+  return collected;
+}
+
+Scheduler::UploadReservation::~UploadReservation() {
+  std::lock_guard<std::mutex> lock(scheduler_->mu_);
+  auto found = scheduler_->uploading_bytes_.find(owner_);
+  if (found == scheduler_->uploading_bytes_.end()) return;
+  found->second -= bytes_;
+  if (found->second <= 0) scheduler_->uploading_bytes_.erase(found);
+}
+
+absl::StatusOr<std::unique_ptr<Scheduler::UploadReservation>> Scheduler::ReserveUpload(
+    const std::string& owner, const proto::DatasetHeader& header) {
+  std::vector<proto::FileEntry> files(header.files().begin(), header.files().end());
+  int64_t bytes = 0;
+  for (const proto::FileEntry& file : files) bytes += file.size();
+  FSC_ASSIGN_OR_RETURN(std::optional<proto::Dataset> known,
+                       store_->GetDataset(owner, DatasetId(files)));
+  if (known) bytes = 0;  // the same content again: it is stored already
+  FSC_ASSIGN_OR_RETURN(int64_t stored, store_->DatasetBytes(owner));
+  std::lock_guard<std::mutex> lock(mu_);
+  int64_t& uploading = uploading_bytes_[owner];
+  if (stored + uploading + bytes > options_.max_bytes_per_user) {
+    const int64_t in_flight = uploading;
+    if (uploading == 0) uploading_bytes_.erase(owner);
+    return absl::ResourceExhaustedError(
+        absl::StrCat("this upload (", bytes, " bytes) would take your datasets to ",
+                     stored + in_flight + bytes, " bytes (", stored, " stored, ", in_flight,
+                     " being uploaded); this coordinator allows ", options_.max_bytes_per_user,
+                     " per user: remove datasets you no longer need ('fsc ", "dataset rm ID')"));
+  }
+  uploading += bytes;
+  return std::make_unique<UploadReservation>(this, owner, bytes);
 }
 
 // --- worker side -----------------------------------------------------------------------------
@@ -380,7 +501,8 @@ bool Scheduler::WorkerAlive(const std::string& worker_id) {
 }
 
 absl::StatusOr<proto::RegisterResponse> Scheduler::Register(const proto::RegisterRequest& request,
-                                                            const std::string& session_token) {
+                                                            const std::string& session_token,
+                                                            const std::string& join_hash) {
   FSC_RETURN_IF_ERROR(ValidateName(request.name(), "name"));
   FSC_RETURN_IF_ERROR(ValidateName(request.address(), "address"));
   if (request.roles_size() == 0) {
@@ -416,6 +538,7 @@ absl::StatusOr<proto::RegisterResponse> Scheduler::Register(const proto::Registe
   record.info.set_address(request.address());
   record.session_hash = HashToken(session_token);
   record.registered_unix_ms = NowMs();
+  record.join_hash = join_hash;
   bool known = false;
   FSC_RETURN_IF_ERROR(store_->Transaction([&]() -> absl::Status {
     FSC_ASSIGN_OR_RETURN(std::optional<WorkerRecord> previous, store_->GetWorker(worker_id));
@@ -512,7 +635,9 @@ absl::StatusOr<std::optional<proto::Task>> Scheduler::TryLease(const std::string
       }
       proto::Task& wire = task.task;
       wire.clear_inputs();
-      for (proto::FileEntry& file : *inputs) *wire.add_inputs() = std::move(file);
+      for (proto::FileEntry& file : *inputs) {
+        if (InputNeeded(wire.kind(), file.path())) *wire.add_inputs() = std::move(file);
+      }
       wire.set_state(proto::TASK_LEASED);
       wire.set_attempt(wire.attempt() + 1);
       wire.set_worker_id(worker_id);
@@ -755,7 +880,7 @@ absl::Status Scheduler::ExpireLeases(int64_t now_ms) {
     }
     return absl::OkStatus();
   }));
-  metrics::Standard().lease_expiries->Inc(static_cast<double>(expired_count));
+  metrics::Standard().lease_expiries->Increment(static_cast<double>(expired_count));
   Publish(effects);
   return absl::OkStatus();
 }

@@ -20,8 +20,12 @@
 //   - Job state rolls up from its tasks (queued -> running -> succeeded/failed/cancelled); the
 //     job's artifacts are the outputs of its final tasks. Every change appends a JobEvent and
 //     logs one line to stderr.
+//   - Limits (SchedulerOptions): tasks per job (the planner refuses rather than widening frame
+//     ranges), jobs queued or running per user, bytes of datasets per user.
+//   - Blobs nothing references are collected after a dataset is removed and periodically.
 // Everything is decided inside Store transactions, so a kill -9 loses nothing that was
-// acknowledged; worker liveness (last heartbeat) is the only in-memory state.
+// acknowledged; worker liveness (last heartbeat) and uploads in progress are the only in-memory
+// state.
 #ifndef FSC_COORDINATOR_SCHEDULER_H_
 #define FSC_COORDINATOR_SCHEDULER_H_
 
@@ -30,8 +34,10 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -52,12 +58,22 @@ struct SchedulerOptions {
   int max_attempts = 3;
   int default_frames_per_task = kDefaultFramesPerTask;
   bool log_to_stderr = true;
+
+  // What one user may cost the cluster (RESOURCE_EXHAUSTED beyond it, naming the limit).
+  int max_tasks_per_job = kDefaultMaxTasksPerJob;
+  int max_jobs_per_user = 20;                       // queued or running at once
+  int64_t max_bytes_per_user = int64_t{100} << 30;  // datasets stored or being uploaded
+  // Blob collection: a blob nothing references is removed once it is older than the grace (an
+  // upload whose record is not stored yet is younger), by the sweeper every interval and after
+  // every dataset removal.
+  int64_t blob_grace_ms = 3600 * 1000;
+  int64_t blob_gc_interval_ms = 3600 * 1000;
 };
 
 class Scheduler {
  public:
-  // `blobs` holds the datasets' and tasks' files: inputs are probed (frame counts) and
-  // completed outputs checked against it.
+  // `blobs` holds the datasets' and tasks' files: completed outputs are checked against it, and
+  // blobs nothing references are collected from it.
   Scheduler(Store* store, const BlobStore* blobs, SchedulerOptions options);
   ~Scheduler();
 
@@ -77,19 +93,51 @@ class Scheduler {
   // Jobs of `owner` (all owners when empty), newest first, without their tasks.
   absl::StatusOr<std::vector<proto::Job>> ListJobs(const std::string& owner, proto::JobState state,
                                                    int limit);
-  // Cancels a queued or running job (a finished job is returned unchanged).
+  // Cancels a queued or running job; FAILED_PRECONDITION for a job that already ended.
   absl::StatusOr<proto::Job> Cancel(const std::string& owner, const std::string& job_id);
   // Events after `after_sequence` (at most `limit`). When there are none and `wait_ms` > 0,
   // waits up to that long for one (or shutdown). `job_done` says whether the job has ended.
   absl::StatusOr<std::vector<proto::JobEvent>> Events(const std::string& job_id,
                                                       int64_t after_sequence, int limit,
                                                       int64_t wait_ms, bool* job_done);
-  absl::StatusOr<proto::ClusterStatusResponse> ClusterStatus();
+  // Workers and queue depth, with the jobs (counts, workers' task ids) of `owner` only; every
+  // owner's when empty (metrics).
+  absl::StatusOr<proto::ClusterStatusResponse> ClusterStatus(const std::string& owner);
+
+  // --- datasets ------------------------------------------------------------------------------
+  // Removes `owner`'s dataset (FAILED_PRECONDITION while a queued or running job of theirs reads
+  // it; NOT_FOUND when they have none such), then collects the blobs nothing references.
+  absl::StatusOr<proto::DeleteDatasetResponse> DeleteDataset(const std::string& owner,
+                                                             const std::string& dataset_id);
+  // Removes blobs nothing references (see SchedulerOptions::blob_grace_ms).
+  absl::StatusOr<BlobStore::Collected> CollectBlobs();
+
+  // Bytes of an upload in progress, counted against its owner's max_bytes_per_user until the
+  // reservation is destroyed (the dataset's record is stored by then).
+  class UploadReservation {
+   public:
+    UploadReservation(Scheduler* scheduler, std::string owner, int64_t bytes)
+        : scheduler_(scheduler), owner_(std::move(owner)), bytes_(bytes) {}
+    ~UploadReservation();
+    UploadReservation(const UploadReservation&) = delete;
+    UploadReservation& operator=(const UploadReservation&) = delete;
+
+   private:
+    Scheduler* scheduler_;
+    std::string owner_;
+    int64_t bytes_;
+  };
+  // RESOURCE_EXHAUSTED when `owner`'s datasets, their uploads in progress and `header`'s files
+  // would pass max_bytes_per_user (content they already have counts once).
+  absl::StatusOr<std::unique_ptr<UploadReservation>> ReserveUpload(
+      const std::string& owner, const proto::DatasetHeader& header);
 
   // --- worker side ---------------------------------------------------------------------------
   // `request` is validated here (roles, name, ...); the join token was checked by the caller.
+  // `join_hash`: the join token it registered with (its session ends with that token).
   absl::StatusOr<proto::RegisterResponse> Register(const proto::RegisterRequest& request,
-                                                   const std::string& session_token);
+                                                   const std::string& session_token,
+                                                   const std::string& join_hash = "");
   absl::StatusOr<proto::HeartbeatResponse> Heartbeat(const std::string& worker_id,
                                                      const std::vector<std::string>& task_ids);
   // Leases a task, waiting up to `wait_ms` (long-poll; `cancelled` is polled to end early).
@@ -136,7 +184,8 @@ class Scheduler {
   absl::Status RetireSlots(const TaskRecord& done, bool leased_too, Effects* effects);
   // Whether `task` is a slot of a multi-rank train stage.
   absl::StatusOr<bool> IsRankSlot(const proto::Task& task);
-  // The planner's view of a dataset of `owner` (INVALID_ARGUMENT when they have none such).
+  // The planner's view of a dataset of `owner` (INVALID_ARGUMENT when they have none such), from
+  // its file list and declared media: nothing is decoded here.
   absl::StatusOr<DatasetShape> Shape(const std::string& owner, const std::string& id, bool frames);
   absl::StatusOr<std::optional<proto::Task>> TryLease(const std::string& worker_id);
   absl::StatusOr<proto::Job> JobView(const proto::Job& job, bool with_tasks);
@@ -153,6 +202,7 @@ class Scheduler {
   int64_t tasks_version_ = 0;
   int64_t events_version_ = 0;
   std::map<std::string, int64_t> last_heartbeat_ms_;
+  std::map<std::string, int64_t> uploading_bytes_;  // by owner: uploads in progress
   std::condition_variable sweeper_cv_;
 
   TrainGroups groups_;

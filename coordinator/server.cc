@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "coordinator/validation.h"
 #include "core/metrics/rpc_interceptor.h"
 #include "core/util/file_io.h"
 #include "core/util/status_macros.h"
@@ -76,6 +77,16 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   if (sched.max_attempts < 1 || sched.max_attempts > 20) {
     return absl::InvalidArgumentError("--max-attempts must be within 1..20");
   }
+  if (sched.max_tasks_per_job < 2 || sched.max_tasks_per_job > kMaxTasksPerJob) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max-tasks-per-job must be within 2..", kMaxTasksPerJob));
+  }
+  if (sched.max_jobs_per_user < 1) {
+    return absl::InvalidArgumentError("--max-jobs-per-user must be at least 1");
+  }
+  if (sched.blob_grace_ms < 0) {
+    return absl::InvalidArgumentError("--blob-grace-s must not be negative");
+  }
   FSC_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials, Credentials(options));
 
   std::unique_ptr<CoordinatorServer> server(new CoordinatorServer());
@@ -116,7 +127,11 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
                     ? "plaintext"
                     : (options.tls_client_ca.empty() ? "TLS" : "TLS, mTLS for workers"))
             << "), db " << options.db_path << ", data " << options.data_dir << ", lease ttl "
-            << sched.lease_ttl_ms << " ms, heartbeat " << sched.heartbeat_ms << " ms\n";
+            << sched.lease_ttl_ms << " ms, heartbeat " << sched.heartbeat_ms
+            << " ms; limits: " << sched.max_tasks_per_job << " tasks per job, "
+            << sched.max_jobs_per_user << " active jobs and " << (sched.max_bytes_per_user >> 20)
+            << " MiB of datasets per "
+            << "user\n";
   return server;
 }
 

@@ -2,6 +2,7 @@
 #include "coordinator/store.h"
 
 #include <thread>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -11,49 +12,63 @@
 namespace fsc::coordinator {
 namespace {
 
-// Version 1 of the schema. Protos that only the coordinator reads back whole (job specs, worker
-// infos, file lists, events) are stored serialized; everything the scheduler queries on is a
-// column.
-const char kSchemaV1[] = R"sql(
-CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS user_tokens(
-  hash TEXT PRIMARY KEY, user TEXT NOT NULL, created_ms INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS join_tokens(hash TEXT PRIMARY KEY, created_ms INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS workers(
+// The schema (version kStoreSchemaVersion) of a new database. Protos that only the coordinator
+// reads back whole (job specs, worker infos, file lists, events) are stored serialized;
+// everything the scheduler queries on is a column. Columns that a migration added carry the
+// same DEFAULT here, so a migrated database and a new one have the same tables.
+const char kSchema[] = R"sql(
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE tokens(
+  hash TEXT PRIMARY KEY, kind INTEGER NOT NULL, user TEXT NOT NULL, created_ms INTEGER NOT NULL,
+  expires_ms INTEGER NOT NULL, revoked_ms INTEGER NOT NULL);
+CREATE TABLE workers(
   id TEXT PRIMARY KEY, session_hash TEXT NOT NULL, info BLOB NOT NULL,
-  registered_ms INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS workers_session ON workers(session_hash);
-CREATE TABLE IF NOT EXISTS datasets(
+  registered_ms INTEGER NOT NULL, join_hash TEXT NOT NULL DEFAULT '');
+CREATE INDEX workers_session ON workers(session_hash);
+CREATE TABLE datasets(
   owner TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL, total_bytes INTEGER NOT NULL,
-  created_ms INTEGER NOT NULL, PRIMARY KEY(owner, id));
-CREATE TABLE IF NOT EXISTS dataset_files(
+  created_ms INTEGER NOT NULL, media BLOB NOT NULL DEFAULT x'', PRIMARY KEY(owner, id));
+CREATE TABLE dataset_files(
   dataset_id TEXT NOT NULL, ord INTEGER NOT NULL, path TEXT NOT NULL, size INTEGER NOT NULL,
   sha256 TEXT NOT NULL, PRIMARY KEY(dataset_id, ord));
-CREATE TABLE IF NOT EXISTS jobs(
+CREATE TABLE jobs(
   seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, owner TEXT NOT NULL,
   spec BLOB NOT NULL, state INTEGER NOT NULL, priority INTEGER NOT NULL,
   created_ms INTEGER NOT NULL, started_ms INTEGER NOT NULL, finished_ms INTEGER NOT NULL,
   error TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS jobs_owner ON jobs(owner, seq);
-CREATE TABLE IF NOT EXISTS tasks(
+CREATE INDEX jobs_owner ON jobs(owner, seq);
+CREATE TABLE tasks(
   seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, job_id TEXT NOT NULL,
   kind INTEGER NOT NULL, role INTEGER NOT NULL, state INTEGER NOT NULL,
   priority INTEGER NOT NULL, job_seq INTEGER NOT NULL, frame_begin INTEGER NOT NULL,
   frame_end INTEGER NOT NULL, attempt INTEGER NOT NULL, max_attempts INTEGER NOT NULL,
   worker_id TEXT NOT NULL, lease_expires_ms INTEGER NOT NULL, error TEXT NOT NULL,
   progress REAL NOT NULL, inputs BLOB NOT NULL, outputs BLOB NOT NULL, final INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS tasks_queue ON tasks(state, priority DESC, job_seq, seq);
-CREATE INDEX IF NOT EXISTS tasks_job ON tasks(job_id, seq);
-CREATE INDEX IF NOT EXISTS tasks_worker ON tasks(worker_id, state);
-CREATE TABLE IF NOT EXISTS task_deps(
+CREATE INDEX tasks_queue ON tasks(state, priority DESC, job_seq, seq);
+CREATE INDEX tasks_job ON tasks(job_id, seq);
+CREATE INDEX tasks_worker ON tasks(worker_id, state);
+CREATE TABLE task_deps(
   task_id TEXT NOT NULL, ord INTEGER NOT NULL, dep_id TEXT NOT NULL, PRIMARY KEY(task_id, ord));
-CREATE INDEX IF NOT EXISTS task_deps_dep ON task_deps(dep_id);
-CREATE TABLE IF NOT EXISTS task_sources(
+CREATE INDEX task_deps_dep ON task_deps(dep_id);
+CREATE TABLE task_sources(
   task_id TEXT NOT NULL, ord INTEGER NOT NULL, kind INTEGER NOT NULL, source_id TEXT NOT NULL,
   from_pattern TEXT NOT NULL, to_pattern TEXT NOT NULL, PRIMARY KEY(task_id, ord));
-CREATE TABLE IF NOT EXISTS events(
+CREATE TABLE events(
   job_id TEXT NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(job_id, seq));
--- Added after v1 without a version bump: a table an older coordinator ignores.
+CREATE TABLE job_previews(job_id TEXT PRIMARY KEY, preview BLOB NOT NULL);
+)sql";
+
+// Version 1 -> 2, the part SQL can do (file lists are re-encoded in MigrateFromV1).
+const char kMigrateV1ToV2[] = R"sql(
+CREATE TABLE tokens(
+  hash TEXT PRIMARY KEY, kind INTEGER NOT NULL, user TEXT NOT NULL, created_ms INTEGER NOT NULL,
+  expires_ms INTEGER NOT NULL, revoked_ms INTEGER NOT NULL);
+INSERT INTO tokens SELECT hash, 1, user, created_ms, 0, 0 FROM user_tokens;
+INSERT INTO tokens SELECT hash, 2, '', created_ms, 0, 0 FROM join_tokens;
+DROP TABLE user_tokens;
+DROP TABLE join_tokens;
+ALTER TABLE workers ADD COLUMN join_hash TEXT NOT NULL DEFAULT '';
+ALTER TABLE datasets ADD COLUMN media BLOB NOT NULL DEFAULT x'';
 CREATE TABLE IF NOT EXISTS job_previews(job_id TEXT PRIMARY KEY, preview BLOB NOT NULL);
 )sql";
 
@@ -61,22 +76,32 @@ const char kTaskColumns[] =
     "id, job_id, kind, role, state, priority, job_seq, frame_begin, frame_end, attempt, "
     "max_attempts, worker_id, lease_expires_ms, error, progress, inputs, outputs, final";
 
-// Files are stored as a serialized Task holding only `inputs` (the wire has no bare file list).
 std::string SerializeFiles(const google::protobuf::RepeatedPtrField<proto::FileEntry>& files) {
-  proto::Task holder;
-  *holder.mutable_inputs() = files;
-  return holder.SerializeAsString();
+  proto::FileList list;
+  *list.mutable_files() = files;
+  return list.SerializeAsString();
 }
 
 absl::Status ParseFiles(const std::string& bytes, const std::string& what,
                         google::protobuf::RepeatedPtrField<proto::FileEntry>* files) {
-  proto::Task holder;
-  if (!holder.ParseFromString(bytes)) {
+  proto::FileList list;
+  if (!list.ParseFromString(bytes)) {
     return absl::DataLossError(absl::StrCat("the stored file list of ", what, " is corrupt"));
   }
-  *files = holder.inputs();
+  *files = std::move(*list.mutable_files());
   return absl::OkStatus();
 }
+
+TokenRecord ReadTokenRow(const SqliteStatement& row) {
+  // Columns: hash, kind, user, created_ms, expires_ms, revoked_ms
+  return TokenRecord{row.Text(0), static_cast<TokenKind>(row.Int(1)),
+                     row.Text(2), row.Int(3),
+                     row.Int(4),  row.Int(5)};
+}
+
+const char kTokenColumns[] = "hash, kind, user, created_ms, expires_ms, revoked_ms";
+const char kWorkerColumns[] = "id, info, session_hash, registered_ms, join_hash";
+const char kDatasetColumns[] = "owner, id, name, total_bytes, created_ms, media";
 
 absl::StatusOr<TaskRecord> ReadTaskRow(const SqliteStatement& row) {
   TaskRecord record;
@@ -132,24 +157,65 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
 
 absl::Status Store::Migrate() {
   return Transaction([&]() -> absl::Status {
-    FSC_RETURN_IF_ERROR(db_->Exec(kSchemaV1));
-    FSC_ASSIGN_OR_RETURN(SqliteStatement get,
-                         db_->Prepare("SELECT value FROM meta WHERE key='schema_version'"));
-    FSC_ASSIGN_OR_RETURN(bool has, get.Step());
-    if (has) {
-      int version = std::atoi(get.Text(0).c_str());
-      if (version > kStoreSchemaVersion) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("the database '", db_->path(), "' has schema version ", version,
-                         " but this fsc-coordinator knows up to ", kStoreSchemaVersion,
-                         "; run a newer fsc-coordinator"));
-      }
-    }
+    FSC_ASSIGN_OR_RETURN(int version, SchemaVersion());
+    if (version == kStoreSchemaVersion) return absl::OkStatus();
+    if (version == 0) FSC_RETURN_IF_ERROR(db_->Exec(kSchema));
+    if (version == 1) FSC_RETURN_IF_ERROR(MigrateFromV1());
     FSC_ASSIGN_OR_RETURN(
         SqliteStatement put,
         db_->Prepare("INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', ?)"));
     return put.Bind(1, absl::StrCat(kStoreSchemaVersion)).Run();
   });
+}
+
+absl::StatusOr<int> Store::SchemaVersion() {
+  // The statements are gone when this returns: a pending one would keep a migration from
+  // dropping tables.
+  FSC_ASSIGN_OR_RETURN(SqliteStatement has_meta,
+                       db_->Prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                                    "name = 'meta'"));
+  FSC_ASSIGN_OR_RETURN(bool existing, has_meta.Step());
+  if (!existing) return 0;  // a new database
+  FSC_ASSIGN_OR_RETURN(SqliteStatement get,
+                       db_->Prepare("SELECT value FROM meta WHERE key='schema_version'"));
+  FSC_ASSIGN_OR_RETURN(bool has, get.Step());
+  const int version = has ? std::atoi(get.Text(0).c_str()) : 0;
+  if (version < 1 || version > kStoreSchemaVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the database '", db_->path(), "' has schema version ",
+                     has ? get.Text(0) : "(none)", " but this fsc-coordinator knows 1 to ",
+                     kStoreSchemaVersion, version > 1 ? "; run a newer fsc-coordinator" : ""));
+  }
+  return version;
+}
+
+absl::Status Store::MigrateFromV1() {
+  FSC_RETURN_IF_ERROR(db_->Exec(kMigrateV1ToV2));
+  // Version 1 stored each file list as a serialized Task holding only `inputs`.
+  FSC_ASSIGN_OR_RETURN(SqliteStatement tasks,
+                       db_->Prepare("SELECT id, inputs, outputs FROM tasks ORDER BY seq"));
+  std::vector<std::tuple<std::string, std::string, std::string>> rewritten;
+  while (true) {
+    FSC_ASSIGN_OR_RETURN(bool has, tasks.Step());
+    if (!has) break;
+    std::string encoded[2];
+    for (int column = 1; column <= 2; ++column) {
+      proto::Task holder;
+      if (!holder.ParseFromString(tasks.Text(column))) {
+        return absl::DataLossError(absl::StrCat("migrating '", db_->path(),
+                                                "': the stored file list of task ", tasks.Text(0),
+                                                " is corrupt"));
+      }
+      encoded[column - 1] = SerializeFiles(holder.inputs());
+    }
+    rewritten.emplace_back(tasks.Text(0), std::move(encoded[0]), std::move(encoded[1]));
+  }
+  for (const auto& [id, inputs, outputs] : rewritten) {
+    FSC_ASSIGN_OR_RETURN(SqliteStatement put,
+                         db_->Prepare("UPDATE tasks SET inputs = ?, outputs = ? WHERE id = ?"));
+    FSC_RETURN_IF_ERROR(put.BindBlob(1, inputs).BindBlob(2, outputs).Bind(3, id).Run());
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Store::Transaction(const std::function<absl::Status()>& body) {
@@ -213,38 +279,68 @@ absl::Status Store::Transaction(const std::function<absl::Status()>& body) {
 
 // --- users, tokens ---------------------------------------------------------------------------
 
-absl::Status Store::AddUserToken(const std::string& user, const std::string& token_hash,
-                                 int64_t now_ms) {
+absl::Status Store::AddToken(const TokenRecord& token) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  FSC_ASSIGN_OR_RETURN(SqliteStatement stmt,
+                       db_->Prepare(absl::StrCat("INSERT INTO tokens(", kTokenColumns,
+                                                 ") VALUES(?, ?, ?, ?, ?, ?)")));
+  return stmt.Bind(1, token.hash)
+      .Bind(2, static_cast<int64_t>(token.kind))
+      .Bind(3, token.user)
+      .Bind(4, token.created_unix_ms)
+      .Bind(5, token.expires_unix_ms)
+      .Bind(6, token.revoked_unix_ms)
+      .Run();
+}
+
+absl::StatusOr<std::optional<TokenRecord>> Store::GetToken(const std::string& token_hash) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   FSC_ASSIGN_OR_RETURN(
       SqliteStatement stmt,
-      db_->Prepare("INSERT INTO user_tokens(hash, user, created_ms) VALUES(?, ?, ?)"));
-  return stmt.Bind(1, token_hash).Bind(2, user).Bind(3, now_ms).Run();
-}
-
-absl::StatusOr<std::optional<std::string>> Store::UserForToken(const std::string& token_hash) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
-  FSC_ASSIGN_OR_RETURN(SqliteStatement stmt,
-                       db_->Prepare("SELECT user FROM user_tokens WHERE hash = ?"));
+      db_->Prepare(absl::StrCat("SELECT ", kTokenColumns, " FROM tokens WHERE hash = ?")));
   stmt.Bind(1, token_hash);
   FSC_ASSIGN_OR_RETURN(bool has, stmt.Step());
-  if (!has) return std::optional<std::string>();
-  return std::optional<std::string>(stmt.Text(0));
+  if (!has) return std::optional<TokenRecord>();
+  return std::optional<TokenRecord>(ReadTokenRow(stmt));
 }
 
-absl::Status Store::AddJoinToken(const std::string& token_hash, int64_t now_ms) {
+absl::StatusOr<std::vector<TokenRecord>> Store::ListTokens(TokenKind kind) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   FSC_ASSIGN_OR_RETURN(SqliteStatement stmt,
-                       db_->Prepare("INSERT INTO join_tokens(hash, created_ms) VALUES(?, ?)"));
-  return stmt.Bind(1, token_hash).Bind(2, now_ms).Run();
+                       db_->Prepare(absl::StrCat("SELECT ", kTokenColumns,
+                                                 " FROM tokens WHERE kind = ? "
+                                                 "ORDER BY created_ms, hash")));
+  stmt.Bind(1, static_cast<int64_t>(kind));
+  std::vector<TokenRecord> tokens;
+  while (true) {
+    FSC_ASSIGN_OR_RETURN(bool has, stmt.Step());
+    if (!has) break;
+    tokens.push_back(ReadTokenRow(stmt));
+  }
+  return tokens;
 }
 
-absl::StatusOr<bool> Store::IsJoinToken(const std::string& token_hash) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
-  FSC_ASSIGN_OR_RETURN(SqliteStatement stmt,
-                       db_->Prepare("SELECT 1 FROM join_tokens WHERE hash = ?"));
-  stmt.Bind(1, token_hash);
-  return stmt.Step();
+absl::StatusOr<std::vector<TokenRecord>> Store::RevokeTokens(TokenKind kind,
+                                                             const std::string& id_prefix,
+                                                             const std::string& user,
+                                                             int64_t now_ms) {
+  std::vector<TokenRecord> revoked;
+  FSC_RETURN_IF_ERROR(Transaction([&]() -> absl::Status {
+    FSC_ASSIGN_OR_RETURN(std::vector<TokenRecord> tokens, ListTokens(kind));
+    for (TokenRecord& token : tokens) {
+      if (token.revoked_unix_ms != 0 || token.hash.rfind(id_prefix, 0) != 0 ||
+          (!user.empty() && token.user != user)) {
+        continue;
+      }
+      FSC_ASSIGN_OR_RETURN(SqliteStatement stmt,
+                           db_->Prepare("UPDATE tokens SET revoked_ms = ? WHERE hash = ?"));
+      FSC_RETURN_IF_ERROR(stmt.Bind(1, now_ms).Bind(2, token.hash).Run());
+      token.revoked_unix_ms = now_ms;
+      revoked.push_back(std::move(token));
+    }
+    return absl::OkStatus();
+  }));
+  return revoked;
 }
 
 // --- workers ---------------------------------------------------------------------------------
@@ -252,12 +348,13 @@ absl::StatusOr<bool> Store::IsJoinToken(const std::string& token_hash) {
 absl::Status Store::PutWorker(const WorkerRecord& worker) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   FSC_ASSIGN_OR_RETURN(SqliteStatement stmt,
-                       db_->Prepare("INSERT OR REPLACE INTO workers(id, session_hash, info, "
-                                    "registered_ms) VALUES(?, ?, ?, ?)"));
+                       db_->Prepare(absl::StrCat("INSERT OR REPLACE INTO workers(", kWorkerColumns,
+                                                 ") VALUES(?, ?, ?, ?, ?)")));
   return stmt.Bind(1, worker.info.id())
-      .Bind(2, worker.session_hash)
-      .BindBlob(3, worker.info.SerializeAsString())
+      .BindBlob(2, worker.info.SerializeAsString())
+      .Bind(3, worker.session_hash)
       .Bind(4, worker.registered_unix_ms)
+      .Bind(5, worker.join_hash)
       .Run();
 }
 
@@ -273,6 +370,7 @@ absl::StatusOr<std::vector<WorkerRecord>> ReadWorkers(SqliteStatement& stmt) {
     }
     record.session_hash = stmt.Text(2);
     record.registered_unix_ms = stmt.Int(3);
+    record.join_hash = stmt.Text(4);
     workers.push_back(std::move(record));
   }
   return workers;
@@ -283,7 +381,7 @@ absl::StatusOr<std::optional<WorkerRecord>> Store::GetWorker(const std::string& 
   std::lock_guard<std::recursive_mutex> lock(mu_);
   FSC_ASSIGN_OR_RETURN(
       SqliteStatement stmt,
-      db_->Prepare("SELECT id, info, session_hash, registered_ms FROM workers WHERE id = ?"));
+      db_->Prepare(absl::StrCat("SELECT ", kWorkerColumns, " FROM workers WHERE id = ?")));
   stmt.Bind(1, id);
   FSC_ASSIGN_OR_RETURN(std::vector<WorkerRecord> workers, ReadWorkers(stmt));
   if (workers.empty()) return std::optional<WorkerRecord>();
@@ -294,8 +392,8 @@ absl::StatusOr<std::optional<WorkerRecord>> Store::WorkerForSession(
     const std::string& session_hash) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   FSC_ASSIGN_OR_RETURN(SqliteStatement stmt,
-                       db_->Prepare("SELECT id, info, session_hash, registered_ms FROM workers "
-                                    "WHERE session_hash = ?"));
+                       db_->Prepare(absl::StrCat("SELECT ", kWorkerColumns,
+                                                 " FROM workers WHERE session_hash = ?")));
   stmt.Bind(1, session_hash);
   FSC_ASSIGN_OR_RETURN(std::vector<WorkerRecord> workers, ReadWorkers(stmt));
   if (workers.empty()) return std::optional<WorkerRecord>();
@@ -306,7 +404,7 @@ absl::StatusOr<std::vector<WorkerRecord>> Store::ListWorkers() {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   FSC_ASSIGN_OR_RETURN(
       SqliteStatement stmt,
-      db_->Prepare("SELECT id, info, session_hash, registered_ms FROM workers ORDER BY id"));
+      db_->Prepare(absl::StrCat("SELECT ", kWorkerColumns, " FROM workers ORDER BY id")));
   return ReadWorkers(stmt);
 }
 
@@ -335,16 +433,20 @@ absl::Status Store::PutDatasetRows(const proto::Dataset& dataset) {
                               .Run());
     }
   }
+  // Uploading the same content again renames it, and a new declaration of its media replaces
+  // the old one (an upload from before declarations existed gets one).
   FSC_ASSIGN_OR_RETURN(
       SqliteStatement stmt,
-      db_->Prepare(
-          "INSERT INTO datasets(owner, id, name, total_bytes, created_ms) "
-          "VALUES(?, ?, ?, ?, ?) ON CONFLICT(owner, id) DO UPDATE SET name = excluded.name"));
+      db_->Prepare(absl::StrCat(
+          "INSERT INTO datasets(", kDatasetColumns,
+          ") VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(owner, id) DO UPDATE SET name = excluded.name, "
+          "media = CASE WHEN length(excluded.media) > 0 THEN excluded.media ELSE media END")));
   return stmt.Bind(1, dataset.owner())
       .Bind(2, dataset.id())
       .Bind(3, dataset.name())
       .Bind(4, dataset.total_bytes())
       .Bind(5, dataset.created_unix_ms())
+      .BindBlob(6, dataset.has_media() ? dataset.media().SerializeAsString() : "")
       .Run();
 }
 
@@ -380,6 +482,11 @@ absl::StatusOr<std::vector<proto::Dataset>> ReadDatasets(SqliteStatement& stmt) 
     dataset.set_name(stmt.Text(2));
     dataset.set_total_bytes(stmt.Int(3));
     dataset.set_created_unix_ms(stmt.Int(4));
+    const std::string media = stmt.Text(5);
+    if (!media.empty() && !dataset.mutable_media()->ParseFromString(media)) {
+      return absl::DataLossError(
+          absl::StrCat("the stored media of dataset ", dataset.id(), " is corrupt"));
+    }
     datasets.push_back(std::move(dataset));
   }
   return datasets;
@@ -390,8 +497,8 @@ absl::StatusOr<std::optional<proto::Dataset>> Store::GetDataset(const std::strin
                                                                 const std::string& id) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   FSC_ASSIGN_OR_RETURN(SqliteStatement stmt,
-                       db_->Prepare("SELECT owner, id, name, total_bytes, created_ms FROM "
-                                    "datasets WHERE owner = ? AND id = ?"));
+                       db_->Prepare(absl::StrCat("SELECT ", kDatasetColumns,
+                                                 " FROM datasets WHERE owner = ? AND id = ?")));
   stmt.Bind(1, owner).Bind(2, id);
   FSC_ASSIGN_OR_RETURN(std::vector<proto::Dataset> datasets, ReadDatasets(stmt));
   if (datasets.empty()) return std::optional<proto::Dataset>();
@@ -403,8 +510,9 @@ absl::StatusOr<std::optional<proto::Dataset>> Store::GetDataset(const std::strin
 absl::StatusOr<std::vector<proto::Dataset>> Store::ListDatasets(const std::string& owner) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   FSC_ASSIGN_OR_RETURN(SqliteStatement stmt,
-                       db_->Prepare("SELECT owner, id, name, total_bytes, created_ms FROM "
-                                    "datasets WHERE owner = ? ORDER BY created_ms, id"));
+                       db_->Prepare(absl::StrCat("SELECT ", kDatasetColumns,
+                                                 " FROM datasets WHERE owner = ? "
+                                                 "ORDER BY created_ms, id")));
   stmt.Bind(1, owner);
   FSC_ASSIGN_OR_RETURN(std::vector<proto::Dataset> datasets, ReadDatasets(stmt));
   for (proto::Dataset& dataset : datasets) {
@@ -412,6 +520,67 @@ absl::StatusOr<std::vector<proto::Dataset>> Store::ListDatasets(const std::strin
     for (proto::FileEntry& file : files) *dataset.add_files() = std::move(file);
   }
   return datasets;
+}
+
+absl::Status Store::DeleteDataset(const std::string& owner, const std::string& id) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  FSC_ASSIGN_OR_RETURN(SqliteStatement remove,
+                       db_->Prepare("DELETE FROM datasets WHERE owner = ? AND id = ?"));
+  FSC_RETURN_IF_ERROR(remove.Bind(1, owner).Bind(2, id).Run());
+  if (db_->Changes() != 1) return absl::NotFoundError("no dataset " + id + " of " + owner);
+  // The file list is shared by every owner of the same content.
+  FSC_ASSIGN_OR_RETURN(SqliteStatement files,
+                       db_->Prepare("DELETE FROM dataset_files WHERE dataset_id = ? AND NOT "
+                                    "EXISTS (SELECT 1 FROM datasets WHERE id = ?)"));
+  return files.Bind(1, id).Bind(2, id).Run();
+}
+
+absl::StatusOr<int64_t> Store::DatasetBytes(const std::string& owner) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  FSC_ASSIGN_OR_RETURN(
+      SqliteStatement stmt,
+      db_->Prepare("SELECT COALESCE(SUM(total_bytes), 0) FROM datasets WHERE owner = ?"));
+  stmt.Bind(1, owner);
+  FSC_RETURN_IF_ERROR(stmt.Step().status());
+  return stmt.Int(0);
+}
+
+absl::StatusOr<std::set<std::string>> Store::ReferencedBlobs() {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  std::set<std::string> referenced;
+  FSC_ASSIGN_OR_RETURN(SqliteStatement files,
+                       db_->Prepare("SELECT DISTINCT sha256 FROM dataset_files"));
+  while (true) {
+    FSC_ASSIGN_OR_RETURN(bool has, files.Step());
+    if (!has) break;
+    referenced.insert(files.Text(0));
+  }
+  // A finished task's inputs are history: they pin nothing (its outputs do).
+  FSC_ASSIGN_OR_RETURN(
+      SqliteStatement tasks,
+      db_->Prepare(absl::StrCat("SELECT id, outputs, state IN (", int{proto::TASK_PENDING}, ", ",
+                                int{proto::TASK_LEASED}, "), inputs FROM tasks")));
+  while (true) {
+    FSC_ASSIGN_OR_RETURN(bool has, tasks.Step());
+    if (!has) break;
+    for (int column : {1, 3}) {
+      if (column == 3 && tasks.Int(2) == 0) continue;
+      google::protobuf::RepeatedPtrField<proto::FileEntry> list;
+      FSC_RETURN_IF_ERROR(ParseFiles(tasks.Text(column), "task " + tasks.Text(0), &list));
+      for (const proto::FileEntry& file : list) referenced.insert(file.sha256());
+    }
+  }
+  FSC_ASSIGN_OR_RETURN(SqliteStatement previews, db_->Prepare("SELECT preview FROM job_previews"));
+  while (true) {
+    FSC_ASSIGN_OR_RETURN(bool has, previews.Step());
+    if (!has) break;
+    proto::JobPreview preview;
+    if (!preview.ParseFromString(previews.Text(0))) {
+      return absl::DataLossError("a stored job preview is corrupt");
+    }
+    referenced.insert(preview.png().sha256());
+  }
+  return referenced;
 }
 
 // --- jobs ------------------------------------------------------------------------------------
@@ -482,10 +651,13 @@ absl::StatusOr<std::vector<proto::Job>> Store::ListJobs(const std::string& owner
   return jobs;
 }
 
-absl::StatusOr<std::vector<std::pair<proto::JobState, int64_t>>> Store::CountJobsByState() {
+absl::StatusOr<std::vector<std::pair<proto::JobState, int64_t>>> Store::CountJobsByState(
+    const std::string& owner) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  FSC_ASSIGN_OR_RETURN(SqliteStatement stmt,
-                       db_->Prepare("SELECT state, COUNT(*) FROM jobs GROUP BY state"));
+  FSC_ASSIGN_OR_RETURN(
+      SqliteStatement stmt,
+      db_->Prepare("SELECT state, COUNT(*) FROM jobs WHERE ? = '' OR owner = ? GROUP BY state"));
+  stmt.Bind(1, owner).Bind(2, owner);
   std::vector<std::pair<proto::JobState, int64_t>> counts;
   while (true) {
     FSC_ASSIGN_OR_RETURN(bool has, stmt.Step());

@@ -5,7 +5,10 @@
 // restarts into a consistent state with nothing that succeeded lost.
 //
 // Secrets are never stored: tokens are kept as their SHA-256. The schema carries a version in
-// the `meta` table; opening a database written by a newer schema is refused.
+// the `meta` table: an older database is migrated when it is opened (in one transaction), one
+// written by a newer schema is refused. Other processes (`fsc-coordinator token revoke`) may
+// write the same file while a coordinator serves it: SQLite's locking makes that safe, and the
+// coordinator reads tokens from the file on every call.
 //
 // Thread-safe: every call, and every Transaction as a whole, holds one (recursive) lock, so the
 // body of a Transaction reads and writes a state no other thread changes meanwhile.
@@ -19,6 +22,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,7 +33,30 @@
 
 namespace fsc::coordinator {
 
-inline constexpr int kStoreSchemaVersion = 1;
+// 1: the first schema. 2: one `tokens` table with expiry and revocation (was user_tokens and
+// join_tokens), the join token a worker registered with, datasets' declared media, file lists as
+// FileList (were a Task holding only `inputs`), job_previews part of the schema.
+inline constexpr int kStoreSchemaVersion = 2;
+
+enum class TokenKind { kUser = 1, kJoin = 2 };
+
+// A bearer token as stored: its SHA-256 (the secret itself is never kept), whom it names, and
+// its lifetime. `id()` is what people see and revoke by.
+struct TokenRecord {
+  std::string hash;
+  TokenKind kind = TokenKind::kUser;
+  std::string user;  // user tokens only
+  int64_t created_unix_ms = 0;
+  int64_t expires_unix_ms = 0;  // 0 = never
+  int64_t revoked_unix_ms = 0;  // 0 = not revoked
+
+  // The first 12 hex digits of the hash: enough to tell tokens apart, useless as a credential.
+  std::string id() const { return hash.substr(0, kTokenIdDigits); }
+  bool live(int64_t now_ms) const {
+    return revoked_unix_ms == 0 && (expires_unix_ms == 0 || now_ms < expires_unix_ms);
+  }
+  static constexpr size_t kTokenIdDigits = 12;
+};
 
 // Where one part of a task's inputs comes from, and how its paths are mapped into the task's
 // folder. `from` selects paths: "" = every path, "dir/" = paths under dir/ (the prefix is
@@ -59,6 +86,9 @@ struct WorkerRecord {
   proto::WorkerInfo info;  // id, name, roles, cpu_threads, gpus, address
   std::string session_hash;
   int64_t registered_unix_ms = 0;
+  // The hash of the join token it registered with (empty for workers registered before schema
+  // version 2): revoking that token ends the worker's session.
+  std::string join_hash;
 };
 
 class Store {
@@ -71,12 +101,25 @@ class Store {
   // Must not be called from inside another Transaction's body.
   absl::Status Transaction(const std::function<absl::Status()>& body);
 
-  // --- users, tokens -------------------------------------------------------------------------
-  absl::Status AddUserToken(const std::string& user, const std::string& token_hash, int64_t now_ms);
-  // The user owning the token, or nullopt.
-  absl::StatusOr<std::optional<std::string>> UserForToken(const std::string& token_hash);
-  absl::Status AddJoinToken(const std::string& token_hash, int64_t now_ms);
-  absl::StatusOr<bool> IsJoinToken(const std::string& token_hash);
+  // --- tokens --------------------------------------------------------------------------------
+  // A hash is the primary key: the same token cannot be added twice.
+  absl::Status AddToken(const TokenRecord& token);
+  absl::Status AddUserToken(const std::string& user, const std::string& token_hash,
+                            int64_t now_ms) {
+    return AddToken({token_hash, TokenKind::kUser, user, now_ms, 0, 0});
+  }
+  absl::Status AddJoinToken(const std::string& token_hash, int64_t now_ms) {
+    return AddToken({token_hash, TokenKind::kJoin, "", now_ms, 0, 0});
+  }
+  // The token with this hash, live or not; nullopt when it was never issued.
+  absl::StatusOr<std::optional<TokenRecord>> GetToken(const std::string& token_hash);
+  // Tokens of one kind, oldest first.
+  absl::StatusOr<std::vector<TokenRecord>> ListTokens(TokenKind kind);
+  // Marks revoked, at `now_ms`, the tokens of `kind` not revoked yet whose id starts with
+  // `id_prefix` (when not empty) and that belong to `user` (when not empty). Returns them.
+  absl::StatusOr<std::vector<TokenRecord>> RevokeTokens(TokenKind kind,
+                                                        const std::string& id_prefix,
+                                                        const std::string& user, int64_t now_ms);
 
   // --- workers -------------------------------------------------------------------------------
   absl::Status PutWorker(const WorkerRecord& worker);
@@ -93,6 +136,14 @@ class Store {
   // Files of a dataset regardless of owner (for the scheduler: the job's owner was checked).
   absl::StatusOr<std::vector<proto::FileEntry>> DatasetFiles(const std::string& id);
   absl::StatusOr<std::vector<proto::Dataset>> ListDatasets(const std::string& owner);
+  // Removes `owner`'s record of the dataset, and its file list once no owner has it. NOT_FOUND
+  // when the owner has no such dataset. Call it inside a Transaction (two statements).
+  absl::Status DeleteDataset(const std::string& owner, const std::string& id);
+  // The bytes of all of `owner`'s datasets.
+  absl::StatusOr<int64_t> DatasetBytes(const std::string& owner);
+  // Every blob something still points at: dataset files, task outputs, the inputs of tasks that
+  // may still run, previews.
+  absl::StatusOr<std::set<std::string>> ReferencedBlobs();
 
   // --- jobs ----------------------------------------------------------------------------------
   // Inserts a job (without tasks/artifacts) and returns its submission sequence number.
@@ -104,7 +155,9 @@ class Store {
   // Newest first. `owner` empty = every owner; `state` unspecified = every state; limit <= 0 = all.
   absl::StatusOr<std::vector<proto::Job>> ListJobs(const std::string& owner, proto::JobState state,
                                                    int limit);
-  absl::StatusOr<std::vector<std::pair<proto::JobState, int64_t>>> CountJobsByState();
+  // `owner` empty = every owner.
+  absl::StatusOr<std::vector<std::pair<proto::JobState, int64_t>>> CountJobsByState(
+      const std::string& owner = "");
 
   // --- tasks ---------------------------------------------------------------------------------
   absl::Status InsertTask(const TaskRecord& task);
@@ -153,6 +206,9 @@ class Store {
  private:
   explicit Store(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
   absl::Status Migrate();
+  // 0 for a new (empty) database; FAILED_PRECONDITION for an unknown version.
+  absl::StatusOr<int> SchemaVersion();
+  absl::Status MigrateFromV1();
   absl::StatusOr<std::vector<TaskRecord>> QueryTasks(const std::string& where,
                                                      const std::vector<std::string>& args);
   absl::Status LoadTaskDetails(TaskRecord* task);

@@ -23,6 +23,11 @@ std::optional<std::string> MapSourcePath(const InputSource& source, const std::s
 using SourceFilesFn =
     std::function<absl::StatusOr<std::vector<proto::FileEntry>>(const InputSource& source)>;
 
+// Whether a task of `kind` needs its input at `path` (a path in the task's folder). A convert
+// task takes a model's weights only, never the training state beside them (model/state/...,
+// twice the weights' size: core/train/model_folder.h); everything else needs all it maps.
+bool InputNeeded(proto::TaskKind kind, const std::string& path);
+
 // All inputs of a task. FAILED_PRECONDITION when a source selects nothing (e.g. a merge that
 // produced no alignments.fsca) or two sources map to the same path.
 absl::StatusOr<std::vector<proto::FileEntry>> ResolveInputs(const std::vector<InputSource>& sources,

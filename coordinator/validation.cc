@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "core/rpc/transfer.h"
 #include "core/util/status_macros.h"
 
 namespace fsc::coordinator {
@@ -101,6 +102,26 @@ absl::Status ValidateName(const std::string& name, const std::string& what) {
   for (char c : name) {
     unsigned char u = static_cast<unsigned char>(c);
     if (u < 0x20 || u == 0x7f) return Invalid(what, "contains a NUL or control character");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateMediaInfo(const proto::MediaInfo& media, int64_t file_bytes,
+                               const std::string& what) {
+  if (media.frame_count() < 1) {
+    return Invalid(what + ".frame_count", "a video needs at least one frame");
+  }
+  const int64_t most = file_bytes / rpc::kMinVideoBytesPerFrame;
+  if (media.frame_count() > most) {
+    return Invalid(what + ".frame_count",
+                   absl::StrCat(media.frame_count(), " frames cannot fit in ", file_bytes,
+                                " bytes (at most ", most, "); the video's header is wrong or ",
+                                "damaged: 'fsc submit' and 'fsc dataset upload' count its frames"));
+  }
+  FSC_RETURN_IF_ERROR(InRange(media.width(), 0, kMaxVideoSide, what + ".width"));
+  FSC_RETURN_IF_ERROR(InRange(media.height(), 0, kMaxVideoSide, what + ".height"));
+  if (!(media.fps() >= 0.0 && media.fps() <= kMaxVideoFps)) {
+    return Invalid(what + ".fps", absl::StrCat("must be within 0..", kMaxVideoFps));
   }
   return absl::OkStatus();
 }

@@ -20,6 +20,8 @@ inline constexpr int kMaxNameBytes = 256;                    // job and dataset 
 inline constexpr int kMaxTasksPerJob = 100000;
 inline constexpr int kMaxTaskOutputs = 200000;
 inline constexpr int kMaxAttemptsLimit = 20;
+inline constexpr int kMaxVideoSide = 16384;  // declared width and height, pixels
+inline constexpr double kMaxVideoFps = 1000;
 
 // A dataset/artifact path: relative, '/'-separated, no empty, "." or ".." component, no
 // backslash, no NUL or control characters, at most kMaxPathBytes.
@@ -32,6 +34,11 @@ absl::Status ValidateFileEntry(const proto::FileEntry& file, const std::string& 
 absl::Status ValidateId(const std::string& id, const std::string& what);
 // A printable label of at most kMaxNameBytes.
 absl::Status ValidateName(const std::string& name, const std::string& what);
+// A video's declared media against the size of its file: at least one frame, no more frames than
+// the bytes can hold (rpc::kMinVideoBytesPerFrame), width/height 0 (unknown) or 1..kMaxVideoSide,
+// fps 0 (unknown) or up to kMaxVideoFps.
+absl::Status ValidateMediaInfo(const proto::MediaInfo& media, int64_t file_bytes,
+                               const std::string& what);
 // Kind, priority, option values, frames_per_task, max_attempts, and that the inputs the kind
 // needs are named (their existence is checked by the caller, who knows the owner).
 absl::Status ValidateJobSpec(const proto::JobSpec& spec);

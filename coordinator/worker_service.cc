@@ -21,11 +21,11 @@ grpc::Status WorkerServiceImpl::Register(grpc::ServerContext* context,
                                          const proto::RegisterRequest* request,
                                          proto::RegisterResponse* response) {
   return Handle([&]() -> absl::Status {
-    FSC_RETURN_IF_ERROR(auth_->CheckJoinToken(*context, request->join_token()));
+    FSC_ASSIGN_OR_RETURN(std::string join_hash,
+                         auth_->CheckJoinToken(*context, request->join_token()));
     FSC_RETURN_IF_ERROR(CheckVersion(request->version()));
     std::string session = NewToken("fscw_");
-    FSC_ASSIGN_OR_RETURN(*response, scheduler_->Register(*request, session));
-    auth_->AddSession(session, response->worker_id());
+    FSC_ASSIGN_OR_RETURN(*response, scheduler_->Register(*request, session, join_hash));
     return absl::OkStatus();
   });
 }

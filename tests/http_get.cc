@@ -45,8 +45,11 @@ HttpResponse HttpRequest(int port, const std::string& method, const std::string&
     close(fd);
     return response;
   }
-  const std::string request =
-      method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  // A request of a method with a body says its (empty) length, as well-formed clients do.
+  const std::string length = (method == "GET" || method == "HEAD") ? "" : "Content-Length: 0\r\n";
+  const std::string request = method + " " + path +
+                              " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + length +
+                              "\r\n";
   if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
       static_cast<ssize_t>(request.size())) {
     response.error = std::string("send: ") + std::strerror(errno);

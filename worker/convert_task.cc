@@ -176,6 +176,10 @@ absl::Status Convert(const proto::Task& task, const TaskEnv& env, const fs::path
   env.Report({0, 0, "frames", ""});
   FSC_ASSIGN_OR_RETURN(std::vector<RangeFrame> frames,
                        LayOutRange(*source, begin, end, range_dir, source_path, env));
+  if (video) {
+    FSC_RETURN_IF_ERROR(
+        CheckVideoRange(source_path, begin, end, static_cast<int64_t>(frames.size())));
+  }
   if (frames.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("convert: frames [", begin, ", ",
                                                    task.frame_end(), ") are not in the input (",

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "core/util/image_names.h"
 #include "core/util/status_macros.h"
 #include "worker/stage_metrics.h"
 
@@ -36,6 +37,17 @@ absl::StatusOr<std::string> ResolveSource(const std::string& dir) {
   return dir;
 }
 
+absl::Status CheckVideoRange(const std::string& source, int64_t begin, int64_t end,
+                             int64_t frames_read) {
+  if (end <= 0 || frames_read >= end - begin) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "input/", fs::path(source).filename().string(), ": the video ends at frame ",
+      begin + frames_read, ", inside this task's frames [", begin, ", ", end,
+      "): it holds fewer frames than were declared when it was uploaded (a wrong count in its ",
+      "header, or a damaged file); upload it again: fsc counts the frames of a video whose ",
+      "header it cannot trust"));
+}
+
 absl::Status RunExtractTask(const proto::Task& task, const TaskEnv& env) {
   FSC_ASSIGN_OR_RETURN(std::string source,
                        ResolveSource((fs::path(env.in_dir) / "input").string()));
@@ -63,6 +75,13 @@ absl::Status RunExtractTask(const proto::Task& task, const TaskEnv& env) {
       face::ExtractReport report,
       face::RunExtraction(source, (fs::path(env.out_dir) / kFacesFolder).string(),
                           (fs::path(env.out_dir) / kAlignmentsName).string(), options, progress));
+  // The coordinator planned the ranges from the uploader's declaration; the decoder has the last
+  // word.
+  std::error_code ec;
+  if (fs::is_regular_file(source, ec) && !util::HasImageExtension(source)) {
+    FSC_RETURN_IF_ERROR(
+        CheckVideoRange(source, task.frame_begin(), task.frame_end(), report.frames_read));
+  }
   meter.Progress(report.frames_processed);
   meter.AddFaces(report.faces_found);
   TaskProgress done;

@@ -27,6 +27,13 @@ face::ExtractOptions ExtractOptionsFromSpec(const proto::ExtractOptions& spec);
 // of images). NOT_FOUND when it is empty.
 absl::StatusOr<std::string> ResolveSource(const std::string& dir);
 
+// A task over frames [begin, end) of a video that decoded only `frames_read` of them: the video
+// does not hold the frames its uploader declared (proto MediaInfo), or is damaged past frame
+// begin + frames_read. INVALID_ARGUMENT (the job fails without retrying: every attempt would see
+// the same bytes); OK when the whole range decoded, or for whole-source tasks (end <= 0).
+absl::Status CheckVideoRange(const std::string& source, int64_t begin, int64_t end,
+                             int64_t frames_read);
+
 absl::Status RunExtractTask(const proto::Task& task, const TaskEnv& env);
 
 }  // namespace fsc::worker

@@ -6,22 +6,26 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "core/dist/recovery.h"
 #include "core/metrics/gpu_memory.h"
 #include "core/metrics/http_server.h"
-#include "core/metrics/process_metrics.h"
 #include "core/metrics/standard_metrics.h"
+#include "core/rpc/channel.h"
 #include "core/rpc/client_config.h"
 #include "core/util/flags.h"
+#include "core/util/limits.h"
 #include "core/util/malloc_tuning.h"
 #include "core/util/paths.h"
 #include "core/util/stop_signal.h"
 #include "worker/data_plane.h"
 #include "worker/gpu_info.h"
+#include "worker/private_dir.h"
 #include "worker/session.h"
 #include "worker/worker.h"
 
@@ -76,6 +80,7 @@ int Main(int argc, char** argv) {
   bool keep_task_dirs = false;
   std::string data_plane_address;
   double collective_timeout_s = 30;
+  std::string elastic_recovery = "memory";
   int rendezvous_poll_ms = 250;
 
   fsc::util::FlagSet flags(
@@ -91,26 +96,34 @@ int Main(int argc, char** argv) {
   flags.String("join-token", 0, &join_token, "the cluster join token (else $FSC_JOIN_TOKEN)");
   flags.String("roles", 0, &roles_text, "comma-separated roles: extract, convert, train");
   flags.String("name", 0, &name, "name shown in `fsc cluster status` (default: host name)");
-  flags.Int("threads", 'j', &threads, "CPU threads a task may use");
-  flags.String("cache-dir", 0, &cache_dir, "blob cache, kept across runs");
+  flags.Int("threads", 'j', &threads, "CPU threads a task may use", {1, fsc::util::kMaxThreads});
+  flags.String("cache-dir", 0, &cache_dir,
+               "blob cache, kept across runs (in a folder others may write to: a private "
+               "fsc-cache-UID folder inside)");
   flags.String("work-dir", 0, &work_dir,
-               "task folders (default: a folder under the system temp dir)");
+               "task folders; a folder others may write to (e.g. /tmp) gets a private one inside "
+               "(default: a new private folder under the system temp dir)");
   flags.String("models-dir", 0, &models_dir, "pretrained face models");
-  flags.Int("lease-wait-ms", 0, &lease_wait_ms, "long-poll length when asking for a task");
-  flags.Int("max-tasks", 0, &max_tasks, "exit after this many tasks (0: run until stopped)");
+  flags.Int("lease-wait-ms", 0, &lease_wait_ms, "long-poll length when asking for a task",
+            {0, 600000});
+  flags.Int("max-tasks", 0, &max_tasks, "exit after this many tasks (0: run until stopped)",
+            {0, std::numeric_limits<int>::max()});
   flags.Bool("keep-task-dirs", 0, &keep_task_dirs, "keep task folders after they end (debug)");
-  int metrics_port = -1;
-  std::string metrics_host = "0.0.0.0";
-  flags.Int("metrics-port", 0, &metrics_port,
-            "serve Prometheus metrics at http://HOST:PORT/metrics (0: any free port; -1: off)");
-  flags.String("metrics-host", 0, &metrics_host, "address --metrics-port listens on");
+  fsc::metrics::MetricsFlags metrics_flags;
+  fsc::metrics::AddMetricsFlags(&flags, &metrics_flags);
   flags.String("data-plane-address", 0, &data_plane_address,
                "IP address the training data plane (Gloo) binds (default: this host's address "
                "toward the coordinator)");
   flags.Double("collective-timeout", 0, &collective_timeout_s,
-               "seconds a gradient all-reduce may wait for a peer before the group re-forms");
+               "seconds a training collective (an all-reduce, one chunk of a state transfer) may "
+               "go without progress before the group re-forms (doubled per failed generation)",
+               {0.1, 86400});
+  flags.String("elastic-recovery", 0, &elastic_recovery,
+               "how training ranks recover from a lost member: memory (roll back in memory, "
+               "move state only to ranks that lack it) or restart (every rank reloads the disk "
+               "checkpoint, TorchElastic-style; for comparison)");
   flags.Int("rendezvous-poll-ms", 0, &rendezvous_poll_ms,
-            "how often a training rank checks the group's membership");
+            "how often a training rank checks the group's membership", {10, 60000});
   std::vector<std::string> positional;
   if (auto exit_code = flags.ParseOrExit(args, &positional)) return *exit_code;
   if (!positional.empty()) {
@@ -119,13 +132,14 @@ int Main(int argc, char** argv) {
     return 2;
   }
   if (join_token.empty()) join_token = Env("FSC_JOIN_TOKEN", "");
+  if (absl::Status token = fsc::rpc::CheckTokenText(join_token, "--join-token/$FSC_JOIN_TOKEN");
+      !token.ok()) {
+    std::cerr << "fsc-worker: " << token.message() << "\n";
+    return 2;
+  }
   auto roles = ParseRoles(roles_text);
   if (!roles.ok()) {
     std::cerr << "fsc-worker: " << roles.status().message() << "\n";
-    return 2;
-  }
-  if (threads < 1) {
-    std::cerr << "fsc-worker: --threads must be >= 1\n";
     return 2;
   }
   auto options = fsc::rpc::ResolveConnectOptions(connect);
@@ -133,25 +147,33 @@ int Main(int argc, char** argv) {
     std::cerr << "fsc-worker: " << options.status().message() << "\n";
     return 2;
   }
-  if (work_dir.empty()) {
-    work_dir = (fs::temp_directory_path() / absl::StrCat("fsc-worker-", getpid())).string();
+  // Task files and cached inputs go where no other user can plant or swap them.
+  // The default is always a new folder: the worker removes it when it stops.
+  auto private_work = work_dir.empty()
+                          ? fsc::worker::NewPrivateDir(fs::temp_directory_path().string())
+                          : fsc::worker::PrivateDir(work_dir);
+  auto private_cache = fsc::worker::PrivateDir(cache_dir, absl::StrCat("fsc-cache-", geteuid()));
+  for (const auto* dir : {&private_work, &private_cache}) {
+    if (!dir->ok()) {
+      std::cerr << "fsc-worker: " << dir->status().message() << "\n";
+      return 1;
+    }
   }
+  work_dir = *private_work;
+  cache_dir = *private_cache;
 
   // Metrics before joining, so that a taken port fails before the worker takes a task. Never
-  // destroyed, like the worker: civetweb's threads may still answer while the process exits.
-  if (metrics_port >= 0) {
-    auto* metrics_server = new fsc::metrics::MetricsServer();
-    absl::Status started = fsc::metrics::RegisterProcessMetrics(&fsc::metrics::Registry::Default());
-    if (started.ok()) started = metrics_server->Start(metrics_host, metrics_port);
-    if (!started.ok()) {
-      std::cerr << "fsc-worker: --metrics-port: " << started.message() << "\n";
-      return absl::IsInvalidArgument(started) ? 2 : 1;
-    }
-    fsc::metrics::Standard();  // every family registered, so the first scrape has them all
-    Log("metrics at " + metrics_server->url());
+  // destroyed, like the worker: its threads may still answer while the process exits.
+  auto* metrics_server = new fsc::metrics::MetricsServer();
+  if (absl::Status started = fsc::metrics::StartMetrics(metrics_flags, metrics_server);
+      !started.ok()) {
+    std::cerr << "fsc-worker: --metrics-port: " << started.message() << "\n";
+    return absl::IsInvalidArgument(started) ? 2 : 1;
   }
-  if (!(collective_timeout_s > 0) || rendezvous_poll_ms < 10) {
-    std::cerr << "fsc-worker: --collective-timeout must be > 0 and --rendezvous-poll-ms >= 10\n";
+  if (metrics_server->running()) Log("metrics at " + metrics_server->url());
+  const absl::StatusOr<fsc::dist::Recovery> recovery = fsc::dist::ParseRecovery(elastic_recovery);
+  if (!recovery.ok()) {
+    std::cerr << "fsc-worker: --elastic-recovery: " << recovery.status().message() << "\n";
     return 2;
   }
   if (data_plane_address.empty()) {
@@ -190,6 +212,7 @@ int Main(int argc, char** argv) {
   worker_options.max_tasks = max_tasks;
   worker_options.data_plane_address = data_plane_address;
   worker_options.collective_timeout_s = collective_timeout_s;
+  worker_options.elastic_recovery = *recovery;
   worker_options.rendezvous_poll = std::chrono::milliseconds(rendezvous_poll_ms);
   session.data_plane_address = data_plane_address;
 

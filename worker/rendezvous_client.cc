@@ -178,6 +178,7 @@ absl::StatusOr<dist::Generation> CoordinatorGroupDirectory::Next(int64_t after) 
         generation.id = membership->generation();
         generation.rank = membership->rank();
         generation.world_size = membership->world_size();
+        generation.members.assign(membership->worker_ids().begin(), membership->worker_ids().end());
         return generation;
       }
     } else if (membership.status().code() == absl::StatusCode::kPermissionDenied) {

@@ -95,10 +95,11 @@ absl::Status Session::RegisterOnce() {
   grpc::Status status = Stub()->Register(&context, request, &response);
   if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
       status.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
+    // The coordinator says which credential failed (the join token, or the client certificate
+    // mTLS requires) and what to do: pass it on as it is.
     return absl::Status(
         static_cast<absl::StatusCode>(status.error_code()),
-        absl::StrCat("the coordinator refused the join token (", status.error_message(),
-                     "); create one with `fsc-coordinator join-token create`"));
+        absl::StrCat("the coordinator refused to register this worker: ", status.error_message()));
   }
   if (!status.ok()) return rpc::FromGrpc(status, "Register");
   if (response.worker_id().empty() || response.session_token().empty()) {

@@ -10,7 +10,7 @@ StageMeter::StageMeter(const std::string& stage)
                                  : *metrics::Standard().convert_frames),
       faces_(stage == "extract" ? *metrics::Standard().extract_faces
                                 : *metrics::Standard().convert_faces),
-      frames_per_second_(metrics::Standard().frames_per_second->WithLabels({stage})),
+      frames_per_second_(metrics::Standard().frames_per_second.WithLabels({stage})),
       start_(std::chrono::steady_clock::now()) {
   frames_per_second_.Set(0);
 }
@@ -19,7 +19,7 @@ StageMeter::~StageMeter() { frames_per_second_.Set(0); }
 
 void StageMeter::Progress(int64_t done) {
   if (done > counted_) {
-    frames_.Inc(static_cast<double>(done - counted_));
+    frames_.Increment(static_cast<double>(done - counted_));
     counted_ = done;
   }
   const double seconds =
@@ -28,7 +28,7 @@ void StageMeter::Progress(int64_t done) {
 }
 
 void StageMeter::AddFaces(int64_t faces) {
-  if (faces > 0) faces_.Inc(static_cast<double>(faces));
+  if (faces > 0) faces_.Increment(static_cast<double>(faces));
 }
 
 }  // namespace fsc::worker

@@ -5,11 +5,12 @@
 #ifndef FSC_WORKER_STAGE_METRICS_H_
 #define FSC_WORKER_STAGE_METRICS_H_
 
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+
 #include <chrono>
 #include <cstdint>
 #include <string>
-
-#include "core/metrics/registry.h"
 
 namespace fsc::worker {
 
@@ -27,9 +28,9 @@ class StageMeter {
   void AddFaces(int64_t faces);
 
  private:
-  metrics::Counter& frames_;
-  metrics::Counter& faces_;
-  metrics::Gauge& frames_per_second_;
+  prometheus::Counter& frames_;
+  prometheus::Counter& faces_;
+  prometheus::Gauge& frames_per_second_;
   const std::chrono::steady_clock::time_point start_;
   int64_t counted_ = 0;
 };

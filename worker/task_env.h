@@ -13,6 +13,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "core/dist/recovery.h"
 #include "proto/fsc.pb.h"
 
 namespace fsc::dist {
@@ -49,6 +50,7 @@ struct TaskEnv {
   std::function<std::unique_ptr<dist::GroupDirectory>(const std::string& job_id)> group;
   std::string data_plane_address;
   double collective_timeout_s = 30;
+  dist::Recovery elastic_recovery = dist::Recovery::kInMemory;
 
   void Report(const TaskProgress& progress) const {
     if (report) report(progress);

@@ -1,16 +1,19 @@
 // One task end to end: inputs from the blob cache, the task kind's function, uploads, outcome.
 #include "worker/task_runner.h"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
 #include <mutex>
+#include <opencv2/core.hpp>
 #include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
 #include "core/rpc/version.h"
 #include "core/util/status_macros.h"
 #include "worker/convert_task.h"
@@ -140,6 +143,54 @@ class ProgressReporter {
   std::deque<std::string> messages_;
   std::thread thread_;
 };
+
+// Replaces this worker's own folders in a message for the job's owner with what they stand for:
+// `<task>/in/input/clip.mp4` is `input/clip.mp4` to the user, and where a worker keeps its
+// files is no business of theirs.
+class PathScrubber {
+ public:
+  PathScrubber(const fs::path& task_dir, const TaskRunnerOptions& options) {
+    Add(task_dir / "in", "");
+    Add(task_dir / "out", "output/");
+    Add(task_dir / "scratch", "scratch/");
+    Add(task_dir, "task/");
+    Add(options.models_dir, "models/");
+    Add(options.cache_dir, "cache/");
+    Add(options.work_dir, "work/");
+    // Longest first, so that a folder inside another is replaced as itself.
+    std::sort(replacements_.begin(), replacements_.end(),
+              [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+  }
+
+  std::string operator()(std::string text) const {
+    for (const auto& [from, to] : replacements_) text = absl::StrReplaceAll(text, {{from, to}});
+    return text;
+  }
+
+ private:
+  void Add(const fs::path& folder, const std::string& shown) {
+    if (folder.empty()) return;
+    std::string path = folder.lexically_normal().string();
+    while (path.size() > 1 && path.back() == '/') path.pop_back();
+    replacements_.emplace_back(path + "/", shown);
+    replacements_.emplace_back(path, shown.empty() ? "." : shown.substr(0, shown.size() - 1));
+  }
+
+  std::vector<std::pair<std::string, std::string>> replacements_;
+};
+
+// A task that threw: OpenCV throws on what it cannot decode or process (the same bytes fail the
+// same way on every worker: bad input, not worth another attempt) unless it ran out of memory;
+// anything else (LibTorch, the standard library) may go better on another try.
+absl::Status FromException(const std::exception& e) {
+  if (const auto* cv_error = dynamic_cast<const cv::Exception*>(&e)) {
+    if (cv_error->code != cv::Error::StsNoMem) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the input cannot be processed (OpenCV: ", e.what(), ")"));
+    }
+  }
+  return absl::InternalError(absl::StrCat("task crashed: ", e.what()));
+}
 
 std::string KindName(proto::TaskKind kind) {
   std::string name = proto::TaskKind_Name(kind);
@@ -283,6 +334,7 @@ absl::Status TaskRunner::Execute(const proto::Task& task) {
         absl::StrCat("cannot create the task folder ", dir.string(), ": ", ec.message()));
   }
 
+  const PathScrubber scrub(dir, options_);
   ProgressReporter reporter(session_, task.id(), &cancelled_);
   if (status.ok()) status = Materialize(task, (dir / "in").string());
   std::vector<proto::FileEntry> outputs;
@@ -293,7 +345,11 @@ absl::Status TaskRunner::Execute(const proto::Task& task) {
     env.scratch_dir = (dir / "scratch").string();
     env.models_dir = options_.models_dir;
     env.threads = options_.threads;
-    env.report = [&](const TaskProgress& p) { reporter.Report(p); };
+    env.report = [&](const TaskProgress& p) {
+      TaskProgress shown = p;
+      shown.message = scrub(p.message);
+      reporter.Report(shown);
+    };
     env.preview = [&](const std::string& png, int64_t iteration) {
       reporter.Preview(png, iteration);
     };
@@ -304,6 +360,7 @@ absl::Status TaskRunner::Execute(const proto::Task& task) {
           LocalAddressToward(session_->options().connect.address).value_or("127.0.0.1");
     }
     env.collective_timeout_s = options_.collective_timeout_s;
+    env.elastic_recovery = options_.elastic_recovery;
     env.group = [this, cancelled = env.cancelled](
                     const std::string& job_id) -> std::unique_ptr<dist::GroupDirectory> {
       RendezvousClientOptions rendezvous;
@@ -325,7 +382,7 @@ absl::Status TaskRunner::Execute(const proto::Task& task) {
       status = RunTaskKind(task, env);
     } catch (const std::exception& e) {
       // LibTorch and OpenCV throw; a task must fail, not the worker.
-      status = absl::InternalError(absl::StrCat("task crashed: ", e.what()));
+      status = FromException(e);
     }
     if (status.ok() && (cancelled_ || stop_->load())) status = absl::CancelledError("stopped");
   }
@@ -369,8 +426,9 @@ absl::Status TaskRunner::Execute(const proto::Task& task) {
   } else {
     const bool stopping = stop_->load();
     const bool retryable = stopping || IsRetryable(status);
-    std::string error = stopping ? absl::StrCat("worker shutting down (", status.message(), ")")
-                                 : std::string(status.message());
+    std::string error =
+        scrub(stopping ? absl::StrCat("worker shutting down (", status.message(), ")")
+                       : std::string(status.message()));
     proto::FailTaskRequest request;
     request.set_version(rpc::kClusterProtoVersion);
     request.set_task_id(task.id());

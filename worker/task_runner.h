@@ -36,6 +36,7 @@ struct TaskRunnerOptions {
   // Multi-rank training (see task_env.h).
   std::string data_plane_address;
   double collective_timeout_s = 30;
+  dist::Recovery elastic_recovery = dist::Recovery::kInMemory;
   std::chrono::milliseconds rendezvous_poll{250};
 };
 

@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/dist/elastic.h"
-#include "core/metrics/train_gauges.h"
+#include "core/train/train_gauges.h"
 #include "core/train/trainer.h"
 #include "core/util/status_macros.h"
 #include "worker/preview_publisher.h"
@@ -103,8 +103,8 @@ absl::Status RunTrainTask(const proto::Task& task, const TaskEnv& env) {
   const auto start = std::chrono::steady_clock::now();
   // Prometheus gauges of this rank (its rank follows the generation in elastic runs), and
   // previews for `fsc preview`.
-  metrics::TrainGauges gauges(metrics::Standard(), t.options().rank, t.step().has_gan(),
-                              t.step().model().learn_mask());
+  train::TrainGauges gauges(metrics::Standard(), t.options().rank, t.step().has_gan(),
+                            t.step().model().learn_mask());
   PreviewPublisher previews(
       model_out, env.scratch_dir.empty() ? env.out_dir + ".scratch" : env.scratch_dir, env);
   train::TrainCallbacks callbacks;
@@ -152,6 +152,7 @@ absl::Status RunTrainTask(const proto::Task& task, const TaskEnv& env) {
     elastic_options.bind_address = env.data_plane_address;
     if (spec.bucket_mb() > 0) elastic_options.bucket_bytes = int64_t{spec.bucket_mb()} << 20;
     elastic_options.collective_timeout = absl::Seconds(env.collective_timeout_s);
+    elastic_options.recovery = env.elastic_recovery;
     FSC_ASSIGN_OR_RETURN(summary, dist::RunElastic(&t, group.get(), elastic_options, callbacks));
   } else {
     FSC_ASSIGN_OR_RETURN(summary, t.Run(callbacks));
@@ -171,9 +172,11 @@ absl::Status RunTrainTask(const proto::Task& task, const TaskEnv& env) {
     const train::RunSummary::Dist& d = summary.dist;
     absl::StrAppendFormat(&done.message,
                           "; %s of %d ranks at the end, %d generations, compute %.1f s, "
-                          "all-reduce wait %.1f s, %.1f MB all-reduced",
+                          "all-reduce wait %.1f s, %.1f MB all-reduced, state sent %d bytes, "
+                          "received %d bytes",
                           d.final_rank0 ? "rank 0" : "a rank", d.final_world_size, d.generations,
-                          d.compute_seconds, d.allreduce_wait_seconds, d.allreduce_bytes / 1e6);
+                          d.compute_seconds, d.allreduce_wait_seconds, d.allreduce_bytes / 1e6,
+                          d.state_bytes_sent, d.state_bytes_received);
     if (!d.final_rank0) {
       // Every rank holds the same final checkpoint; only rank 0's travels back (the coordinator
       // takes the stage's model from it).

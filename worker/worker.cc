@@ -69,6 +69,7 @@ absl::Status Worker::Run() {
   runner_options.keep_task_dirs = options_.keep_task_dirs;
   runner_options.data_plane_address = options_.data_plane_address;
   runner_options.collective_timeout_s = options_.collective_timeout_s;
+  runner_options.elastic_recovery = options_.elastic_recovery;
   runner_options.rendezvous_poll = options_.rendezvous_poll;
   runner_ = std::make_unique<TaskRunner>(runner_options, session_.get(), &stop_);
 

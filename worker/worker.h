@@ -36,6 +36,7 @@ struct WorkerOptions {
   // bound on one collective, how often the group's membership is polled.
   std::string data_plane_address;
   double collective_timeout_s = 30;
+  dist::Recovery elastic_recovery = dist::Recovery::kInMemory;
   std::chrono::milliseconds rendezvous_poll{250};
 };
 

@@ -17,6 +17,7 @@
 #include "core/train/checkpoint.h"
 #include "core/train/train_step.h"
 #include "core/util/file_io.h"
+#include "core/util/json_fields.h"
 #include "core/util/sha256.h"
 #include "core/util/status_macros.h"
 
@@ -154,7 +155,7 @@ absl::StatusOr<std::unique_ptr<SwapModel>> SwapModel::Load(const std::string& di
                                             " is missing); train one with fsc train -m ", dir));
   }
   FSC_ASSIGN_OR_RETURN(std::string text, util::ReadFile(manifest_path));
-  nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  nlohmann::json json = util::ParseOutsideJson(text);
   if (json.is_discarded()) {
     return absl::DataLossError(absl::StrCat(
         manifest_path, " is truncated or corrupted (not valid JSON); restore it from a snapshot ",

@@ -13,10 +13,12 @@
 #include <opencv2/videoio.hpp>
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "core/convert/synthetic_label.h"
 #include "core/convert/watermark.h"
+#include "core/media/frame_source.h"
+#include "core/media/image_header.h"
+#include "core/media/image_reader.h"
 #include "core/util/file_io.h"
 #include "core/util/progress.h"
 #include "core/util/subprocess.h"
@@ -27,15 +29,6 @@ namespace {
 // Videos up to this many frames are read straight through (grab without converting the frames
 // that are not scored); longer ones are sampled by seeking, which costs a keyframe decode each.
 constexpr int64_t kSequentialLimit = 3000;
-
-bool HasImageExtension(const std::string& path) {
-  std::string ext = absl::AsciiStrToLower(std::filesystem::path(path).extension().string());
-  for (const char* known : {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm",
-                            ".pgm", ".jp2", ".exr", ".hdr"}) {
-    if (ext == known) return true;
-  }
-  return false;
-}
 
 // Adds one frame's detector response to the report and the running sum.
 void Score(const cv::Mat& frame, VerifyReport* report, std::vector<float>* sum) {
@@ -88,17 +81,9 @@ void CheckContainerTags(const std::string& path, VerifyReport* report) {
 
 absl::StatusOr<VerifyReport> VerifyImage(const std::string& path, const std::string& bytes,
                                          const VerifyOptions& options) {
-  cv::Mat image;
-  try {
-    std::vector<uchar> data(bytes.begin(), bytes.end());
-    image = cv::imdecode(data, cv::IMREAD_COLOR);
-  } catch (const std::exception&) {
-    image.release();
-  }
-  if (image.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": not an image OpenCV can decode (corrupt or unsupported format)"));
-  }
+  absl::StatusOr<cv::Mat> decoded = media::DecodeImage(bytes, cv::IMREAD_COLOR, path);
+  if (!decoded.ok()) return absl::InvalidArgumentError(decoded.status().message());
+  const cv::Mat& image = *decoded;
   VerifyReport report;
   std::vector<float> sum;
   Score(image, &report, &sum);
@@ -178,8 +163,8 @@ absl::StatusOr<VerifyReport> VerifyFile(const std::string& path, const VerifyOpt
   if (::access(path.c_str(), R_OK) != 0) {
     return absl::PermissionDeniedError(absl::StrCat(path, ": cannot open for reading"));
   }
-  if (HasImageExtension(path)) {
-    auto bytes = util::ReadFile(path);
+  if (media::HasImageExtension(path)) {
+    auto bytes = media::ReadImageFile(path);
     if (!bytes.ok()) return bytes.status();
     return VerifyImage(path, *bytes, options);
   }
@@ -190,15 +175,15 @@ absl::StatusOr<VerifyReport> VerifyFile(const std::string& path, const VerifyOpt
     capture.release();
   }
   if (capture.isOpened()) return VerifyVideo(path, &capture, options);
-  // Not a video OpenCV can open: maybe an image with an unusual name.
-  auto bytes = util::ReadFile(path);
+  // Not a video OpenCV can open: maybe an image with an unusual name. Its own error counts once
+  // its header says it is an image (too large, corrupt pixels...).
+  auto bytes = media::ReadImageFile(path);
   if (!bytes.ok()) return bytes.status();
-  auto image = VerifyImage(path, *bytes, options);
-  if (!image.ok()) {
+  if (!media::ReadImageHeader(*bytes).ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
         path, ": neither a video nor an image that fsc can decode (corrupt or unsupported)"));
   }
-  return image;
+  return VerifyImage(path, *bytes, options);
 }
 
 }  // namespace fsc::convert

@@ -1,8 +1,6 @@
 // Backend selection and the helpers every backend shares.
 #include "core/dist/communicator.h"
 
-#include <algorithm>
-
 #include "absl/strings/str_cat.h"
 #include "core/dist/gloo_communicator.h"
 #include "core/dist/nccl_communicator.h"
@@ -32,18 +30,8 @@ absl::StatusOr<std::unique_ptr<Communicator>> Connect(const CommunicatorOptions&
                                                  "\" (gloo or nccl; resolve auto first)"));
 }
 
-absl::Status BroadcastString(Communicator* comm, std::string* bytes, int root) {
-  int64_t size = comm->rank() == root ? static_cast<int64_t>(bytes->size()) : 0;
-  FSC_RETURN_IF_ERROR(comm->Broadcast(&size, sizeof(size), root));
-  if (size < 0) return absl::DataLossError("broadcast: negative size received");
-  if (comm->rank() != root) bytes->assign(static_cast<size_t>(size), '\0');
-  // Chunks keep each collective (and its timeout) proportionate.
-  constexpr size_t kChunk = 64 << 20;
-  for (size_t offset = 0; offset < bytes->size(); offset += kChunk) {
-    const size_t n = std::min(kChunk, bytes->size() - offset);
-    FSC_RETURN_IF_ERROR(comm->Broadcast(bytes->data() + offset, n, root));
-  }
-  return absl::OkStatus();
+absl::Duration ConnectTimeout(const CommunicatorOptions& options) {
+  return options.connect_timeout > absl::ZeroDuration() ? options.connect_timeout : options.timeout;
 }
 
 }  // namespace fsc::dist

@@ -8,19 +8,26 @@
 #include <gloo/rendezvous/context.h>
 #include <gloo/rendezvous/prefix_store.h>
 #include <gloo/transport/tcp/device.h>
+#include <gloo/types.h>
 
 #include <chrono>
 #include <cstring>
+#include <map>
 #include <mutex>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/dist/gloo_store.h"
+#include "core/util/status_macros.h"
 
 namespace fsc::dist {
 namespace {
 
 using ReduceFn = void (*)(void*, const void*, const void*, size_t);
+
+// Slots of point-to-point messages: apart from Gloo's collectives (small prefixes) and numbered
+// per pair and direction, so that messages match in call order.
+constexpr uint8_t kPointToPointSlotPrefix = 0x51;
 
 // Gloo reports everything by exception; its timeouts say "Timed out".
 absl::Status FromException(const std::exception& e, const std::string& what) {
@@ -68,6 +75,29 @@ class GlooCommunicator : public Communicator {
     });
   }
 
+  absl::Status Send(const void* data, size_t bytes, int peer) override {
+    FSC_RETURN_IF_ERROR(CheckPeer(peer, "send"));
+    return Run("send", [&] {
+      if (bytes == 0) return;
+      // Gloo's unbound buffers take a non-const pointer; a send only reads it.
+      std::unique_ptr<gloo::transport::UnboundBuffer> buffer =
+          context_->createUnboundBuffer(const_cast<void*>(data), bytes);
+      buffer->send(peer, gloo::Slot::build(kPointToPointSlotPrefix, sent_[peer]++));
+      buffer->waitSend(Timeout());
+    });
+  }
+
+  absl::Status Recv(void* data, size_t bytes, int peer) override {
+    FSC_RETURN_IF_ERROR(CheckPeer(peer, "receive"));
+    return Run("receive", [&] {
+      if (bytes == 0) return;
+      std::unique_ptr<gloo::transport::UnboundBuffer> buffer =
+          context_->createUnboundBuffer(data, bytes);
+      buffer->recv(peer, gloo::Slot::build(kPointToPointSlotPrefix, received_[peer]++));
+      buffer->waitRecv(Timeout());
+    });
+  }
+
  private:
   template <typename T>
   absl::Status Reduce(T* data, size_t count, ReduceFn fn, const char* what) {
@@ -81,6 +111,14 @@ class GlooCommunicator : public Communicator {
       opts.setTimeout(Timeout());
       gloo::allreduce(opts);
     });
+  }
+
+  absl::Status CheckPeer(int peer, const char* what) const {
+    if (peer < 0 || peer >= options_.world_size || peer == options_.rank) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, ": rank ", peer, " is not another rank of the group"));
+    }
+    return absl::OkStatus();
   }
 
   std::chrono::milliseconds Timeout() const {
@@ -110,6 +148,7 @@ class GlooCommunicator : public Communicator {
   std::shared_ptr<gloo::rendezvous::Context> context_;
   std::mutex mu_;
   uint32_t next_tag_ = 1;  // the same sequence on every rank: collectives match by order
+  std::map<int, uint32_t> sent_, received_;  // point-to-point messages per peer and direction
   absl::Status broken_;
 };
 
@@ -126,7 +165,8 @@ absl::StatusOr<std::unique_ptr<Communicator>> ConnectGloo(const CommunicatorOpti
     std::shared_ptr<gloo::transport::Device> device = gloo::transport::tcp::CreateDevice(attr);
     auto context = std::make_shared<gloo::rendezvous::Context>(options.rank, options.world_size);
     context->setTimeout(std::chrono::milliseconds(absl::ToInt64Milliseconds(options.timeout)));
-    GlooStore gloo_store(store, options.timeout);
+    // The store waits for the other ranks to arrive; the pairs then connect within `timeout`.
+    GlooStore gloo_store(store, ConnectTimeout(options));
     // Keys under "gloo/" so that other users of the store (the elastic loop) never collide.
     gloo::rendezvous::PrefixStore prefixed("gloo", gloo_store);
     context->connectFullMesh(prefixed, device);

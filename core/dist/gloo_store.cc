@@ -27,13 +27,10 @@ void GlooStore::wait(const std::vector<std::string>& keys) {
   if (!values.ok()) throw gloo::IoException(values.status().ToString());
 }
 
-void GlooStore::wait(const std::vector<std::string>& keys,
-                     const std::chrono::milliseconds& timeout) {
-  // Gloo passes its context timeout (zero: none); the shorter of it and ours bounds the wait.
-  const absl::Duration limit =
-      timeout.count() > 0 ? std::min(timeout_, absl::FromChrono(timeout)) : timeout_;
-  absl::StatusOr<std::vector<std::string>> values = store_->Get(keys, limit);
-  if (!values.ok()) throw gloo::IoException(values.status().ToString());
+void GlooStore::wait(const std::vector<std::string>& keys, const std::chrono::milliseconds&) {
+  // Gloo passes its per-operation timeout; waiting for other ranks to arrive is bounded by the
+  // rendezvous timeout this adapter was made with instead (a member may still be loading).
+  wait(keys);
 }
 
 }  // namespace fsc::dist

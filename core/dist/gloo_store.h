@@ -18,7 +18,8 @@ namespace fsc::dist {
 
 class GlooStore : public gloo::rendezvous::Store {
  public:
-  // `store` must outlive this adapter. `timeout` bounds get() and the wait() without one.
+  // `store` must outlive this adapter. `timeout` bounds get() and every wait(), also the ones
+  // where Gloo passes its own (shorter, per-operation) timeout.
   GlooStore(KeyValueStore* store, absl::Duration timeout);
 
   void set(const std::string& key, const std::vector<char>& data) override;

@@ -10,7 +10,7 @@ LocalGroup::LocalGroup(std::string store_dir, int rank, int world_size)
     : store_dir_(std::move(store_dir)), rank_(rank), world_size_(world_size) {}
 
 absl::StatusOr<Generation> LocalGroup::Next(int64_t after) {
-  if (after < 0) return Generation{0, rank_, world_size_};
+  if (after < 0) return Generation{0, rank_, world_size_, {}};
   return absl::AbortedError(absl::StrCat(
       "the local group of ", world_size_, " ranks (store ", store_dir_,
       ") lost a member; a fixed local group does not re-form (resume from the last checkpoint "

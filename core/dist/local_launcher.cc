@@ -1,19 +1,14 @@
-// RunLocalRanks: posix_spawn each rank, waitpid them all, stop the rest when one fails.
+// RunLocalRanks: spawn each rank (util::Subprocess), wait for them all, stop the rest when one
+// fails.
 #include "core/dist/local_launcher.h"
 
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-
-extern char** environ;
+#include "core/util/subprocess.h"
 
 namespace fsc::dist {
 namespace {
@@ -22,39 +17,28 @@ namespace {
 volatile sig_atomic_t g_terminate = 0;
 void OnTerminate(int) { g_terminate = 1; }
 
-int ExitCode(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -1;
+using Ranks = std::vector<std::unique_ptr<util::Subprocess>>;
+
+void SignalRunning(const Ranks& ranks, int signal) {
+  for (const auto& rank : ranks) rank->Signal(signal);  // a no-op for reaped ranks
 }
 
 }  // namespace
 
-absl::StatusOr<std::string> SelfExecutable() {
-  std::error_code ec;
-  std::filesystem::path path = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot find this program: ", ec.message()));
-  return path.string();
-}
-
 absl::StatusOr<std::vector<RankExit>> RunLocalRanks(
     const std::vector<std::vector<std::string>>& argvs, absl::Duration grace) {
-  std::vector<pid_t> pids;
+  util::SpawnOptions inherit;
+  inherit.in = util::Stdio::kInherit;
+  Ranks ranks;
   for (size_t r = 0; r < argvs.size(); ++r) {
-    std::vector<char*> argv;
-    for (const std::string& arg : argvs[r]) argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    pid_t pid = 0;
-    const int rc = posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ);
-    if (rc != 0) {
-      for (pid_t p : pids) {
-        kill(p, SIGKILL);
-        waitpid(p, nullptr, 0);
-      }
-      return absl::InternalError(
-          absl::StrCat("cannot start rank ", r, " (", argvs[r][0], "): ", std::strerror(rc)));
+    absl::StatusOr<std::unique_ptr<util::Subprocess>> rank =
+        util::Subprocess::Spawn(argvs[r], inherit);
+    if (!rank.ok()) {
+      // The ranks already started are killed and reaped as `ranks` goes.
+      return absl::Status(rank.status().code(),
+                          absl::StrCat("cannot start rank ", r, ": ", rank.status().message()));
     }
-    pids.push_back(pid);
+    ranks.push_back(std::move(*rank));
   }
   g_terminate = 0;
   struct sigaction action = {}, previous = {};
@@ -62,42 +46,35 @@ absl::StatusOr<std::vector<RankExit>> RunLocalRanks(
   sigemptyset(&action.sa_mask);
   sigaction(SIGTERM, &action, &previous);
   bool forwarded = false;
-  std::vector<RankExit> exits(pids.size());
-  std::vector<bool> running(pids.size(), true);
-  size_t left = pids.size();
+  std::vector<RankExit> exits(ranks.size());
+  std::vector<bool> running(ranks.size(), true);
+  size_t left = ranks.size();
   bool stopping = false;
   absl::Time kill_at = absl::InfiniteFuture();
   while (left > 0) {
     bool reaped = false;
-    for (size_t r = 0; r < pids.size(); ++r) {
+    for (size_t r = 0; r < ranks.size(); ++r) {
       if (!running[r]) continue;
-      int status = 0;
-      const pid_t pid = waitpid(pids[r], &status, WNOHANG);
-      if (pid == 0 || (pid < 0 && errno == EINTR)) continue;
+      const std::optional<int> code = ranks[r]->TryWait();
+      if (!code) continue;
       running[r] = false;
       --left;
       reaped = true;
-      exits[r] = RankExit{static_cast<int>(r), pid > 0 ? ExitCode(status) : -1};
-      if (exits[r].exit_code != 0 && !stopping) {
+      exits[r] = RankExit{static_cast<int>(r), *code};
+      if (*code != 0 && !stopping) {
         // The group cannot go on without this rank.
         stopping = true;
         kill_at = absl::Now() + grace;
-        for (size_t o = 0; o < pids.size(); ++o) {
-          if (running[o]) kill(pids[o], SIGTERM);
-        }
+        SignalRunning(ranks, SIGTERM);
       }
     }
     if (reaped) continue;
     if (g_terminate && !forwarded) {
       forwarded = true;
-      for (size_t o = 0; o < pids.size(); ++o) {
-        if (running[o]) kill(pids[o], SIGTERM);
-      }
+      SignalRunning(ranks, SIGTERM);
     }
     if (absl::Now() >= kill_at) {
-      for (size_t o = 0; o < pids.size(); ++o) {
-        if (running[o]) kill(pids[o], SIGKILL);
-      }
+      SignalRunning(ranks, SIGKILL);
       kill_at = absl::InfiniteFuture();
     }
     absl::SleepFor(absl::Milliseconds(20));

@@ -20,14 +20,11 @@ struct RankExit {
   int exit_code = 0;  // 128 + N when killed by signal N
 };
 
-// Runs argvs[r] (argv[0] a path, not looked up) as rank r for every r and waits for all. The
-// exits in rank order; an error only when a rank cannot be started (the started ones are
-// killed then).
+// Runs argvs[r] (argv[0] a path) as rank r for every r and waits for all. Ranks get this
+// process's stdin/stdout/stderr and no other descriptor of it. The exits in rank order; an error
+// only when a rank cannot be started (the started ones are killed then).
 absl::StatusOr<std::vector<RankExit>> RunLocalRanks(
     const std::vector<std::vector<std::string>>& argvs, absl::Duration grace);
-
-// This executable's path (/proc/self/exe).
-absl::StatusOr<std::string> SelfExecutable();
 
 }  // namespace fsc::dist
 

@@ -1,9 +1,12 @@
 // NcclCommunicator: NCCL collectives on a CUDA stream of their own, with host-side timeouts.
+// Host bytes (broadcast, send, receive) move through a device staging buffer in 16 MiB pieces,
+// each bounded by the timeout on its own: the same "no progress" rule as bulk_transfer.h.
 // Compiled only with FSC_WITH_CUDA (CMake's FSC_CUDA block); uses the CUDA runtime API and NCCL
 // only, so a CPU LibTorch build links it too.
 #include <cuda_runtime.h>
 #include <nccl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <mutex>
@@ -68,28 +71,64 @@ class NcclCommunicator : public Communicator {
     }
     std::lock_guard<std::mutex> lock(mu_);
     FSC_RETURN_IF_ERROR(Usable("broadcast"));
-    // Host bytes go through the staging buffer in pieces of its size.
+    const bool sending = options_.rank == root;
+    return Staged(data, bytes, sending, !sending, "broadcast", [&](size_t n) {
+      return ncclBroadcast(staging_, staging_, n, ncclUint8, root, comm_, stream_);
+    });
+  }
+
+  absl::Status Send(const void* data, size_t bytes, int peer) override {
+    FSC_RETURN_IF_ERROR(CheckPeer(peer, "send"));
+    std::lock_guard<std::mutex> lock(mu_);
+    FSC_RETURN_IF_ERROR(Usable("send"));
+    return Staged(const_cast<void*>(data), bytes, true, false, "send",
+                  [&](size_t n) { return ncclSend(staging_, n, ncclUint8, peer, comm_, stream_); });
+  }
+
+  absl::Status Recv(void* data, size_t bytes, int peer) override {
+    FSC_RETURN_IF_ERROR(CheckPeer(peer, "receive"));
+    std::lock_guard<std::mutex> lock(mu_);
+    FSC_RETURN_IF_ERROR(Usable("receive"));
+    return Staged(data, bytes, false, true, "receive",
+                  [&](size_t n) { return ncclRecv(staging_, n, ncclUint8, peer, comm_, stream_); });
+  }
+
+ private:
+  absl::Status CheckPeer(int peer, const char* what) const {
+    if (peer < 0 || peer >= options_.world_size || peer == options_.rank) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, ": rank ", peer, " is not another rank of the group"));
+    }
+    return absl::OkStatus();
+  }
+
+  // Moves host bytes through the staging buffer in pieces of its size, each piece one NCCL call
+  // (`call(n)`) bounded by the timeout: a bulk transfer fails only when a piece makes no
+  // progress for that long, never because the whole is large. `upload`: copy each piece to the
+  // GPU first; `download`: copy it back afterwards. mu_ held.
+  template <typename Call>
+  absl::Status Staged(void* data, size_t bytes, bool upload, bool download, const char* what,
+                      Call&& call) {
     constexpr size_t kPiece = 16 << 20;
     FSC_RETURN_IF_ERROR(EnsureStaging(std::min(bytes, kPiece)));
     for (size_t offset = 0; offset < bytes; offset += kPiece) {
       const size_t n = std::min(kPiece, bytes - offset);
       char* host = static_cast<char*>(data) + offset;
-      if (options_.rank == root) {
+      if (upload) {
         cudaError_t e = cudaMemcpyAsync(staging_, host, n, cudaMemcpyHostToDevice, stream_);
-        if (e != cudaSuccess) return CudaError(e, "nccl broadcast: copy to the GPU");
+        if (e != cudaSuccess) return CudaError(e, absl::StrCat("nccl ", what, ": copy to the GPU"));
       }
-      FSC_RETURN_IF_ERROR(Launch("broadcast", [&] {
-        return ncclBroadcast(staging_, staging_, n, ncclUint8, root, comm_, stream_);
-      }));
-      if (options_.rank != root) {
+      FSC_RETURN_IF_ERROR(Launch(what, [&] { return call(n); }));
+      if (download) {
         cudaError_t e = cudaMemcpy(host, staging_, n, cudaMemcpyDeviceToHost);
-        if (e != cudaSuccess) return CudaError(e, "nccl broadcast: copy from the GPU");
+        if (e != cudaSuccess) {
+          return CudaError(e, absl::StrCat("nccl ", what, ": copy from the GPU"));
+        }
       }
     }
     return absl::OkStatus();
   }
 
- private:
   absl::Status Usable(const char* what) {
     if (broken_.ok())
       return cudaSetDevice(options_.cuda_device) == cudaSuccess
@@ -193,7 +232,7 @@ absl::StatusOr<std::unique_ptr<Communicator>> ConnectNccl(const CommunicatorOpti
         store->Set("nccl/unique_id", std::string(reinterpret_cast<const char*>(&id), sizeof(id))));
   } else {
     FSC_ASSIGN_OR_RETURN(std::vector<std::string> values,
-                         store->Get({"nccl/unique_id"}, options.timeout));
+                         store->Get({"nccl/unique_id"}, ConnectTimeout(options)));
     if (values[0].size() != sizeof(id)) {
       return absl::DataLossError("nccl: the unique id in the rendezvous store has a wrong size");
     }
@@ -208,7 +247,7 @@ absl::StatusOr<std::unique_ptr<Communicator>> ConnectNccl(const CommunicatorOpti
   config.blocking = 0;
   ncclComm_t comm = nullptr;
   ncclResult_t r = ncclCommInitRankConfig(&comm, options.world_size, id, options.rank, &config);
-  const absl::Time deadline = absl::Now() + options.timeout;
+  const absl::Time deadline = absl::Now() + ConnectTimeout(options);
   while (r == ncclInProgress || (r == ncclSuccess && comm != nullptr)) {
     ncclResult_t state = ncclSuccess;
     ncclCommGetAsyncError(comm, &state);

@@ -16,10 +16,14 @@
 #include "absl/synchronization/mutex.h"
 #include "core/face/alignment.h"
 #include "core/face/alignments_file.h"
+#include "core/face/face_metadata.h"
 #include "core/face/face_png.h"
 #include "core/face/mask.h"
 #include "core/media/frame_source.h"
+#include "core/media/image_reader.h"
+#include "core/util/artifact_names.h"
 #include "core/util/file_io.h"
+#include "core/util/limits.h"
 #include "core/util/status_macros.h"
 
 namespace fsc::face {
@@ -44,18 +48,17 @@ void SetPoints(const std::vector<cv::Point2f>& points,
 absl::StatusOr<Descriptor> ReferenceDescriptor(const std::string& path, FaceDetector& detector,
                                                LandmarkNet& landmarks,
                                                RecognitionNet& recognition) {
-  FSC_ASSIGN_OR_RETURN(std::string bytes, util::ReadFile(path));
-  cv::Mat image = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, bytes.data()),
-                               cv::IMREAD_COLOR);
-  if (image.empty()) {
+  FSC_ASSIGN_OR_RETURN(std::string bytes, media::ReadImageFile(path));
+  absl::StatusOr<cv::Mat> decoded = media::DecodeImage(bytes, cv::IMREAD_COLOR, "--filter " + path);
+  if (!decoded.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("--filter ", path, ": cannot decode image; give a photo of the person"));
+        absl::StrCat(decoded.status().message(), "; give a photo of the person"));
   }
+  const cv::Mat& image = *decoded;
   Landmarks points;
-  auto metadata = ReadPngMetadata(bytes);
-  proto::FaceMetadata face;
-  if (metadata.ok() && face.ParseFromString(*metadata) && face.aligned_landmarks_size() == 68) {
-    for (const proto::Point& p : face.aligned_landmarks()) points.emplace_back(p.x(), p.y());
+  absl::StatusOr<proto::FaceMetadata> metadata = ReadFaceMetadata(bytes, path);
+  if (metadata.ok()) {
+    for (const proto::Point& p : metadata->aligned_landmarks()) points.emplace_back(p.x(), p.y());
   } else {
     FSC_ASSIGN_OR_RETURN(auto detections, detector.Detect(image));
     if (detections.empty()) {
@@ -71,20 +74,29 @@ absl::StatusOr<Descriptor> ReferenceDescriptor(const std::string& path, FaceDete
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<FaceExtractor>> FaceExtractor::Create(
-    const ExtractOptions& options) {
+absl::Status ValidateExtractOptions(const ExtractOptions& options) {
   if (options.size < 32 || options.size > 4096) {
     return absl::InvalidArgumentError(
         absl::StrCat("--size ", options.size, " is out of range; use 32..4096 pixels"));
   }
   if (options.every_n < 1) {
     return absl::InvalidArgumentError(
-        absl::StrCat("--every-n must be >= 1, got ", options.every_n));
+        absl::StrCat("--every-n ", options.every_n, " is out of range; use 1 or more"));
   }
   if (options.min_score < 0 || options.min_score > 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("--min-score must be within 0..1, got ", options.min_score));
   }
+  if (options.threads < 0 || options.threads > util::kMaxThreads) {
+    return absl::InvalidArgumentError(absl::StrCat("--threads ", options.threads, " not in 0..",
+                                                   util::kMaxThreads, " (0: one thread)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<FaceExtractor>> FaceExtractor::Create(
+    const ExtractOptions& options) {
+  FSC_RETURN_IF_ERROR(ValidateExtractOptions(options));
   std::unique_ptr<FaceExtractor> extractor(new FaceExtractor(options));
   DetectorOptions detector_options;
   detector_options.models_dir = options.models_dir;
@@ -241,18 +253,13 @@ absl::StatusOr<ExtractReport> RunExtraction(const std::string& input, const std:
                                             const std::string& alignments_path,
                                             const ExtractOptions& options,
                                             const ExtractProgress& progress) {
+  FSC_RETURN_IF_ERROR(ValidateExtractOptions(options));
   auto start = std::chrono::steady_clock::now();
   ExtractReport report;
   report.alignments_path = alignments_path.empty()
-                               ? (fs::path(output_dir) / "alignments.fsa").string()
+                               ? (fs::path(output_dir) / kAlignmentsFileName).string()
                                : alignments_path;
   FSC_ASSIGN_OR_RETURN(std::unique_ptr<media::FrameSource> source, media::FrameSource::Open(input));
-  std::error_code ec;
-  fs::create_directories(output_dir, ec);
-  if (ec || !fs::is_directory(output_dir)) {
-    return absl::PermissionDeniedError(
-        absl::StrCat(output_dir, ": cannot create the output folder (", ec.message(), ")"));
-  }
 
   const media::SourceDescription& description = source->description();
   ExtractOptions resolved = options;
@@ -288,6 +295,13 @@ absl::StatusOr<ExtractReport> RunExtraction(const std::string& input, const std:
       (options.frame_end >= 0 && options.frame_end < options.frame_begin)) {
     return absl::InvalidArgumentError(absl::StrCat("frame range [", options.frame_begin, ", ",
                                                    options.frame_end, ") is invalid"));
+  }
+  // The output folder comes last, so that a refused input, model or filter leaves nothing.
+  std::error_code ec;
+  fs::create_directories(output_dir, ec);
+  if (ec || !fs::is_directory(output_dir)) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(output_dir, ": cannot create the output folder (", ec.message(), ")"));
   }
   const bool ranged = options.frame_begin > 0 || options.frame_end >= 0;
   int64_t range_end = description.frame_count;

@@ -53,6 +53,10 @@ struct ExtractedFace {
   std::vector<cv::Point2f> aligned_landmarks;
 };
 
+// INVALID_ARGUMENT naming the first option out of its range (the flag, its value, the range).
+// FaceExtractor::Create and RunExtraction check it first; `fsc extract` reports it as usage.
+absl::Status ValidateExtractOptions(const ExtractOptions& options);
+
 class FaceExtractor {
  public:
   // Loads the detector, the landmark net and, with a filter, the recognition net and the

@@ -4,21 +4,15 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/videoio.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "core/media/image_reader.h"
 
 namespace fsc::media {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string Lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
 
 class VideoSource : public FrameSource {
  public:
@@ -73,8 +67,10 @@ class VideoSource : public FrameSource {
 
 class ImageListSource : public FrameSource {
  public:
-  ImageListSource(SourceDescription description, std::vector<std::string> files)
-      : description_(std::move(description)), files_(std::move(files)) {}
+  // `first` is files[0] already decoded (a single image is decoded once, by Open), or empty.
+  ImageListSource(SourceDescription description, std::vector<std::string> files,
+                  cv::Mat first = cv::Mat())
+      : description_(std::move(description)), files_(std::move(files)), first_(std::move(first)) {}
 
   const SourceDescription& description() const override { return description_; }
   const std::vector<std::string>& warnings() const override { return warnings_; }
@@ -85,12 +81,17 @@ class ImageListSource : public FrameSource {
       SourceFrame frame;
       frame.index = static_cast<int64_t>(index);
       frame.name = fs::path(files_[index]).filename().string();
-      frame.image = cv::imread(files_[index], cv::IMREAD_COLOR);
-      if (frame.image.empty()) {
-        warnings_.push_back(
-            absl::StrCat(files_[index], ": cannot decode image (corrupt or unsupported format)"));
+      if (index == 0 && !first_.empty()) {
+        frame.image = std::move(first_);
+        return frame;
+      }
+      // A bad image (corrupt, another format, over the size limit) is skipped and named.
+      absl::StatusOr<cv::Mat> image = ReadImage(files_[index], cv::IMREAD_COLOR);
+      if (!image.ok()) {
+        warnings_.push_back(std::string(image.status().message()));
         continue;
       }
+      frame.image = *std::move(image);
       return frame;
     }
     return std::nullopt;
@@ -103,17 +104,12 @@ class ImageListSource : public FrameSource {
  private:
   SourceDescription description_;
   std::vector<std::string> files_;
+  cv::Mat first_;
   std::vector<std::string> warnings_;
   size_t next_ = 0;
 };
 
 }  // namespace
-
-bool HasImageExtension(const std::string& path) {
-  static const char* kExtensions[] = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"};
-  std::string ext = Lower(fs::path(path).extension().string());
-  return std::find(std::begin(kExtensions), std::end(kExtensions), ext) != std::end(kExtensions);
-}
 
 absl::StatusOr<std::unique_ptr<FrameSource>> FrameSource::Open(const std::string& path) {
   std::error_code ec;
@@ -142,16 +138,18 @@ absl::StatusOr<std::unique_ptr<FrameSource>> FrameSource::Open(const std::string
     return source;
   }
   if (HasImageExtension(path)) {
-    cv::Mat probe = cv::imread(path, cv::IMREAD_COLOR);
-    if (probe.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ": cannot decode image (corrupt or unsupported format)"));
-    }
+    absl::StatusOr<cv::Mat> image = ReadImage(path, cv::IMREAD_COLOR);
+    // Damaged or oversized input is the caller's argument, whatever the reader calls it: the
+    // same bytes fail the same way every time (a cluster worker does not retry it).
+    if (absl::IsDataLoss(image.status()))
+      return absl::InvalidArgumentError(image.status().message());
+    if (!image.ok()) return image.status();
     description.kind = SourceKind::kImage;
-    description.width = probe.cols;
-    description.height = probe.rows;
+    description.width = image->cols;
+    description.height = image->rows;
     description.frame_count = 1;
-    return std::make_unique<ImageListSource>(description, std::vector<std::string>{path});
+    return std::make_unique<ImageListSource>(description, std::vector<std::string>{path},
+                                             *std::move(image));
   }
   cv::VideoCapture capture(path, cv::CAP_FFMPEG);
   if (!capture.isOpened()) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/util/image_names.h"
 
 namespace fsc::media {
 
@@ -34,7 +35,9 @@ struct SourceDescription {
 class FrameSource {
  public:
   // Opens `path`. Errors name the path: NOT_FOUND if missing, INVALID_ARGUMENT for an empty
-  // folder or a file that is neither a decodable image nor a video.
+  // folder or a file that is neither a decodable image nor a video, or an image over the size
+  // limit of image_header.h (refused from its header, before decoding). Images in a folder are
+  // checked the same way when Next() reaches them: a bad one becomes a warning.
   static absl::StatusOr<std::unique_ptr<FrameSource>> Open(const std::string& path);
   virtual ~FrameSource() = default;
 
@@ -51,8 +54,8 @@ class FrameSource {
   virtual const std::vector<std::string>& warnings() const = 0;
 };
 
-// True when `path` names a file with an image extension fsc reads (.jpg .jpeg .png .bmp ...).
-bool HasImageExtension(const std::string& path);
+// True when `path` names a file with an image extension fsc reads (core/util/image_names.h).
+using util::HasImageExtension;
 
 }  // namespace fsc::media
 

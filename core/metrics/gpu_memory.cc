@@ -1,11 +1,11 @@
-// fsc_gpu_memory_bytes through a collect hook; the CUDA query is in gpu_memory_cuda.cc.
+// fsc_gpu_memory_bytes through a Collectable; the CUDA query is in gpu_memory_cuda.cc.
 #include "core/metrics/gpu_memory.h"
 
-#include <mutex>
 #include <set>
 
 #include "absl/strings/str_cat.h"
-#include "core/metrics/registry.h"
+#include "absl/synchronization/mutex.h"
+#include "core/metrics/exposition.h"
 #include "core/metrics/standard_metrics.h"
 
 namespace fsc::metrics {
@@ -16,30 +16,46 @@ std::optional<int64_t> CudaAllocatedBytes(int) { return std::nullopt; }
 
 std::string GpuDeviceLabel(int index) { return absl::StrCat("cuda:", index); }
 
+namespace {
+
+// The devices' memory, read when collected.
+class GpuMemoryCollector : public prometheus::Collectable {
+ public:
+  void AddDevices(const std::vector<int>& indices) {
+    absl::MutexLock lock(&mu_);
+    devices_.insert(indices.begin(), indices.end());
+  }
+
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    std::set<int> devices;
+    {
+      absl::MutexLock lock(&mu_);
+      devices = devices_;
+    }
+    prometheus::MetricFamily family = GaugeFamily(kGpuMemoryBytes.name, kGpuMemoryBytes.help);
+    for (int index : devices) {
+      if (std::optional<int64_t> bytes = CudaAllocatedBytes(index)) {
+        AddSample(&family, {{"device", GpuDeviceLabel(index)}}, static_cast<double>(*bytes));
+      }
+    }
+    return {family};
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::set<int> devices_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
 void ExportGpuMemory(const std::vector<int>& device_indices) {
   if (device_indices.empty()) return;
-  static std::mutex mu;
-  static std::set<int>* devices = nullptr;  // never destroyed: the hook may run at exit
-  std::lock_guard<std::mutex> lock(mu);
-  if (devices == nullptr) {
-    devices = new std::set<int>();
-    Registry::Default().AddCollectHook([] {
-      std::set<int> now;
-      {
-        std::lock_guard<std::mutex> hook_lock(mu);
-        now = *devices;
-      }
-      for (int index : now) {
-        std::optional<int64_t> bytes = CudaAllocatedBytes(index);
-        if (bytes) {
-          Standard()
-              .gpu_memory_bytes->WithLabels({GpuDeviceLabel(index)})
-              .Set(static_cast<double>(*bytes));
-        }
-      }
-    });
-  }
-  devices->insert(device_indices.begin(), device_indices.end());
+  static GpuMemoryCollector* collector = [] {
+    auto* created = new GpuMemoryCollector();  // never destroyed: a scrape may run at exit
+    Exposition::Default().Add(created);
+    return created;
+  }();
+  collector->AddDevices(device_indices);
 }
 
 }  // namespace fsc::metrics

@@ -1,6 +1,6 @@
 // fsc_gpu_memory_bytes{device}: the memory in use on each GPU this process works on (the CUDA
 // runtime's total minus free: on a GPU given to one trainer or worker, that process's use plus
-// the driver's), read at scrape time (a collect hook of the default registry). The query lives in
+// the driver's), read at scrape time (a collector in Exposition::Default()). The query lives in
 // gpu_memory_cuda.cc, compiled only where the CUDA toolkit is (FSC_WITH_CUDA); elsewhere there
 // is nothing to read and no series is exported.
 #ifndef FSC_CORE_METRICS_GPU_MEMORY_H_

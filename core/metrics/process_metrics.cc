@@ -50,6 +50,12 @@ std::optional<double> OpenFds() {
   return count;
 }
 
+std::optional<double> MaxFds() {
+  rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return std::nullopt;
+  return static_cast<double>(limit.rlim_cur);
+}
+
 }  // namespace
 
 absl::StatusOr<ProcStat> ParseProcStat(absl::string_view text, double ticks_per_second,
@@ -90,52 +96,45 @@ absl::StatusOr<double> ParseBootTime(absl::string_view proc_stat) {
   return absl::NotFoundError("/proc/stat: no btime line");
 }
 
-absl::Status RegisterProcessMetrics(Registry* registry) {
-  struct Entry {
-    const char* name;
-    const char* help;
-    ValueCallback callback;
+ProcessCollector::ProcessCollector() {
+  std::optional<std::string> proc_stat = ReadProcFile("/proc/stat");
+  std::optional<ProcStat> self = ReadSelfStat();
+  if (!proc_stat || !self) return;
+  absl::StatusOr<double> boot = ParseBootTime(*proc_stat);
+  if (boot.ok()) start_time_ = *boot + self->start_seconds_after_boot;
+}
+
+std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
+  std::vector<prometheus::MetricFamily> families;
+  auto add = [&families](prometheus::MetricFamily family, std::optional<double> value) {
+    if (value) AddSample(&family, {}, *value);  // an unreadable value leaves the series out
+    families.push_back(std::move(family));
   };
-  auto stat_field = [](double ProcStat::*member) -> ValueCallback {
-    return [member]() -> std::optional<double> {
-      std::optional<ProcStat> stat = ReadSelfStat();
-      if (!stat) return std::nullopt;
-      return (*stat).*member;
-    };
+  const std::optional<ProcStat> stat = ReadSelfStat();
+  auto field = [&stat](double ProcStat::*member) -> std::optional<double> {
+    if (!stat) return std::nullopt;
+    return (*stat).*member;
   };
-  std::optional<double> start_time;
-  if (std::optional<std::string> proc_stat = ReadProcFile("/proc/stat")) {
-    absl::StatusOr<double> boot = ParseBootTime(*proc_stat);
-    std::optional<ProcStat> self = ReadSelfStat();
-    if (boot.ok() && self) start_time = *boot + self->start_seconds_after_boot;
-  }
-  const std::vector<Entry> gauges = {
-      {"process_resident_memory_bytes", "Resident memory size in bytes.",
-       stat_field(&ProcStat::resident_bytes)},
-      {"process_virtual_memory_bytes", "Virtual memory size in bytes.",
-       stat_field(&ProcStat::virtual_bytes)},
-      {"process_threads", "Number of OS threads in the process.", stat_field(&ProcStat::threads)},
-      {"process_open_fds", "Number of open file descriptors.", OpenFds},
-      {"process_max_fds", "Maximum number of open file descriptors.",
-       []() -> std::optional<double> {
-         rlimit limit;
-         if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
-           return std::nullopt;
-         }
-         return static_cast<double>(limit.rlim_cur);
-       }},
-      {"process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
-       [start_time] { return start_time; }},
-  };
-  for (const Entry& gauge : gauges) {
-    absl::StatusOr<CallbackFamily*> family = registry->AddCallbackGauge(gauge.name, gauge.help);
-    if (!family.ok()) return family.status();
-    if (absl::Status set = (*family)->Set({}, gauge.callback); !set.ok()) return set;
-  }
-  absl::StatusOr<CallbackFamily*> cpu = registry->AddCallbackCounter(
-      "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.");
-  if (!cpu.ok()) return cpu.status();
-  return (*cpu)->Set({}, stat_field(&ProcStat::cpu_seconds));
+  add(CounterFamily("process_cpu_seconds_total",
+                    "Total user and system CPU time spent in seconds."),
+      field(&ProcStat::cpu_seconds));
+  add(GaugeFamily("process_resident_memory_bytes", "Resident memory size in bytes."),
+      field(&ProcStat::resident_bytes));
+  add(GaugeFamily("process_virtual_memory_bytes", "Virtual memory size in bytes."),
+      field(&ProcStat::virtual_bytes));
+  add(GaugeFamily("process_threads", "Number of OS threads in the process."),
+      field(&ProcStat::threads));
+  add(GaugeFamily("process_open_fds", "Number of open file descriptors."), OpenFds());
+  add(GaugeFamily("process_max_fds", "Maximum number of open file descriptors."), MaxFds());
+  add(GaugeFamily("process_start_time_seconds",
+                  "Start time of the process since unix epoch in seconds."),
+      start_time_);
+  return families;
+}
+
+void ExportProcessMetrics(Exposition* exposition) {
+  static const ProcessCollector* collector = new ProcessCollector();  // never destroyed
+  exposition->Add(collector);
 }
 
 }  // namespace fsc::metrics

@@ -1,5 +1,5 @@
 // The standard process_* metrics every Prometheus client exports, read from /proc/self at scrape
-// time:
+// time by a prometheus::Collectable:
 //
 //   process_cpu_seconds_total      counter  user + system CPU time
 //   process_resident_memory_bytes  gauge    resident set size
@@ -13,10 +13,15 @@
 #ifndef FSC_CORE_METRICS_PROCESS_METRICS_H_
 #define FSC_CORE_METRICS_PROCESS_METRICS_H_
 
-#include "absl/status/status.h"
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
+
+#include <optional>
+#include <vector>
+
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "core/metrics/registry.h"
+#include "core/metrics/exposition.h"
 
 namespace fsc::metrics {
 
@@ -35,8 +40,18 @@ absl::StatusOr<ProcStat> ParseProcStat(absl::string_view text, double ticks_per_
 // The "btime" line of /proc/stat: boot time in seconds since the epoch.
 absl::StatusOr<double> ParseBootTime(absl::string_view proc_stat);
 
-// Registers the process_* families above as callback metrics of `registry` (again: no-op).
-absl::Status RegisterProcessMetrics(Registry* registry);
+// The families above, read when collected.
+class ProcessCollector : public prometheus::Collectable {
+ public:
+  ProcessCollector();
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+ private:
+  std::optional<double> start_time_;  // read once: it does not change
+};
+
+// Adds one process-wide ProcessCollector to `exposition` (again: no-op).
+void ExportProcessMetrics(Exposition* exposition = &Exposition::Default());
 
 }  // namespace fsc::metrics
 

@@ -27,7 +27,7 @@ class RpcMetricsInterceptor : public grpc::experimental::Interceptor {
       // gRPC's and absl's status codes have the same numbers and names.
       const std::string code =
           absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code()));
-      Standard().rpc_duration_seconds->WithLabels({method_, code}).Observe(seconds);
+      Standard().rpc_duration_seconds.WithLabels({method_, code}).Observe(seconds);
     }
     methods->Proceed();
   }
@@ -67,7 +67,7 @@ void InitRpcMetrics(const std::vector<std::string>& services) {
     const google::protobuf::ServiceDescriptor* service = pool->FindServiceByName(name);
     if (service == nullptr) continue;
     for (int i = 0; i < service->method_count(); ++i) {
-      Standard().rpc_duration_seconds->WithLabels({name + "/" + service->method(i)->name(), "OK"});
+      Standard().rpc_duration_seconds.WithLabels({name + "/" + service->method(i)->name(), "OK"});
     }
   }
 }

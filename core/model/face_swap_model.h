@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "core/model/architecture.h"
 #include "core/model/layers.h"
 
 namespace fsc::model {
@@ -36,24 +37,6 @@ namespace fsc::model {
 enum class Side { kA, kB };
 // "a" / "b".
 const char* SideName(Side side);
-
-struct Architecture {
-  std::string name;
-  int64_t input_size = 64;               // S: input and output are S x S
-  std::vector<int64_t> encoder_filters;  // one stride-2 conv each
-  int64_t dense_dim = 0;                 // width of the bottleneck dense layer
-  int64_t latent_size = 4;               // side of the reshaped dense output
-  int64_t latent_channels = 0;           // its channels
-  int64_t encoder_upscale = 0;           // filters of the encoder's final upscale
-  std::vector<int64_t> decoder_filters;  // one upscale each, then the output conv
-  // Each decoder upscale doubles the side: latent_size * 2^(1 + decoder_filters.size()) == S.
-};
-
-struct ModelOptions {
-  bool learn_mask = false;  // decoders also output a 1-channel mask (sigmoid)
-  bool icnr_init = true;    // ICNR for the upscale convs (Faceswap's option; off there by default)
-  uint64_t seed = 0;        // weights are a function of the seed alone
-};
 
 struct DecoderOutput {
   torch::Tensor face;  // N x 3 x S x S in 0..1

@@ -29,6 +29,11 @@ struct ConnectOptions {
 // its key. Does not connect (gRPC connects lazily).
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const ConnectOptions& options);
 
+// A token travels as HTTP/2 header text, so it must be printable ASCII without spaces (as
+// `fsc-coordinator token create` makes them); gRPC aborts the process on anything else.
+// INVALID_ARGUMENT naming `where` it came from ("$FSC_TOKEN") and the offending byte.
+absl::Status CheckTokenText(const std::string& token, const std::string& where);
+
 // Adds `authorization: Bearer <token>` to the call's metadata (nothing for an empty token).
 void AddAuth(grpc::ClientContext* context, const std::string& token);
 

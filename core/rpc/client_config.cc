@@ -6,22 +6,22 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "core/rpc/secret_file.h"
 #include "core/util/file_io.h"
+#include "core/util/json_fields.h"
 #include "nlohmann/json.hpp"
 
 namespace fsc::rpc {
 namespace {
 
-// One layer's say; nullopt = silent.
-struct Layer {
-  std::optional<std::string> coordinator, token, tls_ca, tls_cert, tls_key;
-  std::optional<bool> insecure;
-  bool SaysTransport() const {
-    return tls_ca.has_value() || tls_cert.has_value() || tls_key.has_value() ||
-           insecure.has_value();
-  }
-};
+// One layer's say (flags, environment or config file); nullopt = silent.
+using Layer = ClientConfigFile;
+
+bool SaysTransport(const Layer& layer) {
+  return layer.tls_ca.has_value() || layer.tls_cert.has_value() || layer.tls_key.has_value() ||
+         layer.insecure.has_value();
+}
 
 std::optional<std::string> NonEmpty(const std::string& s) {
   if (s.empty()) return std::nullopt;
@@ -37,13 +37,28 @@ absl::StatusOr<bool> ParseBool(const std::string& name, const std::string& value
 }
 
 absl::StatusOr<Layer> ReadConfigFile(const std::string& path) {
-  Layer layer;
   auto text = util::ReadFile(path);
   if (!text.ok()) {
     return absl::Status(text.status().code(),
                         absl::StrCat("config file: ", text.status().message()));
   }
-  nlohmann::json json = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  return ParseClientConfig(*text, path);
+}
+
+std::string HomeConfigPath(const EnvLookup& env) {
+  auto xdg = env("XDG_CONFIG_HOME");
+  if (xdg) return (std::filesystem::path(*xdg) / "fsc" / "config.json").string();
+  auto home = env("HOME");
+  if (!home) return "";
+  return (std::filesystem::path(*home) / ".config" / "fsc" / "config.json").string();
+}
+
+}  // namespace
+
+absl::StatusOr<ClientConfigFile> ParseClientConfig(absl::string_view text,
+                                                   const std::string& path) {
+  ClientConfigFile layer;
+  nlohmann::json json = util::ParseOutsideJson(std::string_view(text.data(), text.size()));
   if (json.is_discarded() || !json.is_object()) {
     return absl::InvalidArgumentError(
         absl::StrCat("config file ", path, ": not a JSON object (expected {\"coordinator\": ",
@@ -87,16 +102,6 @@ absl::StatusOr<Layer> ReadConfigFile(const std::string& path) {
   return layer;
 }
 
-std::string HomeConfigPath(const EnvLookup& env) {
-  auto xdg = env("XDG_CONFIG_HOME");
-  if (xdg) return (std::filesystem::path(*xdg) / "fsc" / "config.json").string();
-  auto home = env("HOME");
-  if (!home) return "";
-  return (std::filesystem::path(*home) / ".config" / "fsc" / "config.json").string();
-}
-
-}  // namespace
-
 void AddConnectFlags(util::FlagSet* flags, ConnectFlags* values, bool with_token) {
   flags->String("coordinator", 0, &values->coordinator,
                 "coordinator address HOST:PORT (else $FSC_COORDINATOR, else the config file)");
@@ -130,6 +135,19 @@ std::string ConfigPath(const ConnectFlags& flags, const EnvLookup& env) {
   std::error_code ec;
   if (!home.empty() && std::filesystem::exists(home, ec)) return home;
   return "";
+}
+
+// Declared in channel.h; defined here so that readers of the client config need no gRPC.
+absl::Status CheckTokenText(const std::string& token, const std::string& where) {
+  for (size_t i = 0; i < token.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(token[i]);
+    if (c > 0x20 && c < 0x7f) continue;
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "the token from %s has a byte a token cannot have (0x%02x at position %d): tokens are "
+        "printable ASCII without spaces; copy it again from 'fsc-coordinator token create'",
+        where, c, i + 1));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<ConnectOptions> ResolveConnectOptions(const ConnectFlags& flags,
@@ -169,12 +187,19 @@ absl::StatusOr<ConnectOptions> ResolveConnectOptions(const ConnectFlags& flags,
     if (options.token.empty() && layer->token) options.token = *layer->token;
   }
   for (const Layer* layer : layers) {
-    if (!layer->SaysTransport()) continue;
+    if (!SaysTransport(*layer)) continue;
     options.tls_ca = layer->tls_ca.value_or("");
     options.tls_cert = layer->tls_cert.value_or("");
     options.tls_key = layer->tls_key.value_or("");
     options.insecure = layer->insecure.value_or(false);
     break;
+  }
+  if (!options.token.empty()) {
+    const std::string where = from_flags.token ? "--token"
+                              : from_env.token ? "$FSC_TOKEN"
+                                               : "the config file " + path;
+    absl::Status token = CheckTokenText(options.token, where);
+    if (!token.ok()) return token;
   }
   if (options.address.empty()) {
     return absl::InvalidArgumentError(

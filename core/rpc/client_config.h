@@ -20,6 +20,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "core/rpc/channel.h"
 #include "core/util/flags.h"
 
@@ -39,6 +40,16 @@ struct ConnectFlags {
 // Registers --coordinator, --token (unless `with_token` is false: fsc-worker joins with a join
 // token instead), --tls-ca, --tls-cert, --tls-key, --insecure and --config on `flags`.
 void AddConnectFlags(util::FlagSet* flags, ConnectFlags* values, bool with_token = true);
+
+// What one config file says; nullopt where it is silent (a missing key, null or "").
+struct ClientConfigFile {
+  std::optional<std::string> coordinator, token, tls_ca, tls_cert, tls_key;
+  std::optional<bool> insecure;
+};
+
+// Parses a config file's contents. `path` names the file in errors and anchors relative TLS
+// paths. INVALID_ARGUMENT when the text is not a JSON object or a key has the wrong type.
+absl::StatusOr<ClientConfigFile> ParseClientConfig(absl::string_view text, const std::string& path);
 
 // Environment lookup, replaceable in tests. Returns nullopt for an unset (or empty) variable.
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;

@@ -134,6 +134,45 @@ absl::Status ValidateSha256(absl::string_view hex) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// Lists the regular files under `dir` (symbolic links followed) into `files` as (path relative to
+// `root`, path). `ancestors` holds the (device, inode) of every folder from `root` down to `dir`:
+// a link back to one of them is a loop, refused before anything is hashed or sent.
+absl::Status ListFolder(const fs::path& root, const fs::path& dir,
+                        std::vector<std::pair<dev_t, ino_t>>* ancestors,
+                        std::vector<std::pair<std::string, std::string>>* files) {
+  std::error_code ec;
+  std::vector<fs::path> entries;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    entries.push_back(it->path());
+  }
+  if (ec)
+    return absl::PermissionDeniedError(absl::StrCat(dir.string(), ": cannot list: ", ec.message()));
+  std::sort(entries.begin(), entries.end());
+  for (const fs::path& entry : entries) {
+    struct stat info;
+    if (::stat(entry.c_str(), &info) != 0) continue;  // a dangling link: nothing to send
+    if (S_ISREG(info.st_mode)) {
+      files->emplace_back(fs::relative(entry, root, ec).generic_string(), entry.string());
+      continue;
+    }
+    if (!S_ISDIR(info.st_mode)) continue;  // sockets, devices, pipes
+    const std::pair<dev_t, ino_t> id(info.st_dev, info.st_ino);
+    if (std::find(ancestors->begin(), ancestors->end(), id) != ancestors->end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          entry.string(), " leads back to a folder that contains it (a symbolic link loop): ",
+          "remove the link or give a folder without it"));
+    }
+    ancestors->push_back(id);
+    FSC_RETURN_IF_ERROR(ListFolder(root, entry, ancestors, files));
+    ancestors->pop_back();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<proto::FileEntry>> ListDataset(const std::string& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return absl::NotFoundError(absl::StrCat(path, ": no such file"));
@@ -141,14 +180,12 @@ absl::StatusOr<std::vector<proto::FileEntry>> ListDataset(const std::string& pat
   if (fs::is_regular_file(path, ec)) {
     files.emplace_back(fs::path(path).filename().string(), path);
   } else if (fs::is_directory(path, ec)) {
-    fs::recursive_directory_iterator it(path, fs::directory_options::follow_directory_symlink, ec);
-    if (ec) return absl::PermissionDeniedError(absl::StrCat(path, ": cannot list: ", ec.message()));
-    for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (ec) break;
-      if (!it->is_regular_file(ec)) continue;
-      files.emplace_back(fs::relative(it->path(), path, ec).generic_string(), it->path().string());
+    struct stat info;
+    if (::stat(path.c_str(), &info) != 0) {
+      return absl::PermissionDeniedError(absl::StrCat(path, ": cannot stat"));
     }
-    if (ec) return absl::PermissionDeniedError(absl::StrCat(path, ": cannot list: ", ec.message()));
+    std::vector<std::pair<dev_t, ino_t>> ancestors = {{info.st_dev, info.st_ino}};
+    FSC_RETURN_IF_ERROR(ListFolder(path, path, &ancestors, &files));
     if (files.empty()) {
       return absl::InvalidArgumentError(absl::StrCat(path, ": the folder holds no files"));
     }
@@ -205,7 +242,8 @@ absl::Status ValidateFileList(const std::vector<proto::FileEntry>& files) {
 absl::StatusOr<proto::Dataset> UploadDataset(proto::ClientService::StubInterface* stub,
                                              const std::string& token,
                                              const std::string& local_path, const std::string& name,
-                                             const ByteProgress& progress) {
+                                             const ByteProgress& progress,
+                                             const proto::MediaInfo* media) {
   FSC_ASSIGN_OR_RETURN(std::vector<proto::FileEntry> files, ListDataset(local_path));
   int64_t total = 0;
   for (const auto& f : files) total += f.size();
@@ -220,6 +258,7 @@ absl::StatusOr<proto::Dataset> UploadDataset(proto::ClientService::StubInterface
   request.mutable_header()->set_version(kClusterProtoVersion);
   request.mutable_header()->set_name(name);
   for (const auto& f : files) *request.mutable_header()->add_files() = f;
+  if (media != nullptr) *request.mutable_header()->mutable_media() = *media;
   bool stream_ok = writer->Write(request);
   int64_t done = 0;
   for (const auto& f : files) {

@@ -31,6 +31,12 @@ namespace fsc::rpc {
 // Bytes per FileChunk / BlobChunk message.
 inline constexpr int64_t kChunkBytes = 1 << 20;
 
+// A one-file video dataset declares its frames (proto MediaInfo), and no more than its bytes can
+// hold: every coded frame takes at least this many bytes of its file (a container's per-frame
+// header or index entry alone does). The client believes a container's count only within this
+// bound; the coordinator refuses a declaration beyond it.
+inline constexpr int64_t kMinVideoBytesPerFrame = 4;
+
 // OK when `path` is a safe relative path: not empty, not absolute, '/'-separated, no empty, "."
 // or ".." components, no backslashes, NULs or control characters, at most 4096 bytes.
 // INVALID_ARGUMENT naming the path otherwise.
@@ -41,7 +47,8 @@ absl::Status ValidateSha256(absl::string_view hex);
 
 // Lists and hashes `path` (a file or a folder) as a dataset, sorted by path. NOT_FOUND when it
 // does not exist; INVALID_ARGUMENT for an empty folder or a name that is not a valid relative
-// path. Symbolic links to files are followed; other special files are skipped.
+// path. Symbolic links are followed; one that leads back to a folder containing it (a loop) is
+// INVALID_ARGUMENT, found before any file is hashed. Other special files are skipped.
 absl::StatusOr<std::vector<proto::FileEntry>> ListDataset(const std::string& path);
 
 // The canonical form and the id described above. `files` need not be sorted.
@@ -55,12 +62,14 @@ absl::Status ValidateFileList(const std::vector<proto::FileEntry>& files);
 using ByteProgress = std::function<void(int64_t, int64_t)>;
 
 // Uploads `local_path` (file or folder) as a dataset named `name` through
-// ClientService.UploadDataset: the header, then every file's bytes in chunks of kChunkBytes.
-// Returns the coordinator's Dataset record (its id equals DatasetId of the listing).
+// ClientService.UploadDataset: the header (with `media`, the declaration of a video, when given),
+// then every file's bytes in chunks of kChunkBytes. Returns the coordinator's Dataset record (its
+// id equals DatasetId of the listing).
 absl::StatusOr<proto::Dataset> UploadDataset(proto::ClientService::StubInterface* stub,
                                              const std::string& token,
                                              const std::string& local_path, const std::string& name,
-                                             const ByteProgress& progress = nullptr);
+                                             const ByteProgress& progress = nullptr,
+                                             const proto::MediaInfo* media = nullptr);
 
 // Downloads a job's artifacts (all, or the one named `artifact_path`) into `folder`, each file
 // written to a temporary name and renamed into place when its last chunk arrived. When

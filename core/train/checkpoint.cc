@@ -6,13 +6,13 @@
 #include <algorithm>
 #include <exception>
 #include <filesystem>
-#include <sstream>
 #include <system_error>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/util/file_io.h"
+#include "core/util/json_fields.h"
 #include "core/util/sha256.h"
 #include "core/util/status_macros.h"
 
@@ -25,102 +25,37 @@ constexpr char kSnapshotDir[] = "snapshots";
 
 std::string IterationTag(int64_t iteration) { return absl::StrFormat("%06d", iteration); }
 
+// The .pt files in `dir` and its state/ folder that `manifest` does not name (left by earlier
+// checkpoints; snapshots hold their own links).
+void RemoveStaleDataFiles(const std::string& dir, const CheckpointManifest& manifest) {
+  for (const std::string& sub : {std::string(), std::string(kTrainingStateDir) + "/"}) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir + "/" + sub, ec)) {
+      const std::string name = sub + entry.path().filename().string();
+      if (!entry.is_regular_file() || !absl::EndsWith(name, ".pt")) continue;
+      bool current = std::any_of(manifest.files.begin(), manifest.files.end(),
+                                 [&](const auto& f) { return f.second.name == name; });
+      if (!current) fs::remove(entry.path(), ec);
+    }
+  }
+}
+
+// Creates the folders a checkpoint's files go in.
+absl::Status MakeFolders(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir + "/" + kTrainingStateDir, ec);
+  if (ec) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot create model folder ", dir, ": ", ec.message()));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
-nlohmann::json ArchitectureToJson(const model::Architecture& arch) {
-  return {{"name", arch.name},
-          {"input_size", arch.input_size},
-          {"encoder_filters", arch.encoder_filters},
-          {"dense_dim", arch.dense_dim},
-          {"latent_size", arch.latent_size},
-          {"latent_channels", arch.latent_channels},
-          {"encoder_upscale", arch.encoder_upscale},
-          {"decoder_filters", arch.decoder_filters}};
-}
-
-absl::StatusOr<model::Architecture> ArchitectureFromJson(const nlohmann::json& json) {
-  try {
-    model::Architecture arch;
-    arch.name = json.at("name").get<std::string>();
-    arch.input_size = json.at("input_size").get<int64_t>();
-    arch.encoder_filters = json.at("encoder_filters").get<std::vector<int64_t>>();
-    arch.dense_dim = json.at("dense_dim").get<int64_t>();
-    arch.latent_size = json.at("latent_size").get<int64_t>();
-    arch.latent_channels = json.at("latent_channels").get<int64_t>();
-    arch.encoder_upscale = json.at("encoder_upscale").get<int64_t>();
-    arch.decoder_filters = json.at("decoder_filters").get<std::vector<int64_t>>();
-    return arch;
-  } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat("bad architecture: ", e.what()));
-  }
-}
-
-bool SameArchitecture(const model::Architecture& a, const model::Architecture& b) {
-  return ArchitectureToJson(a) == ArchitectureToJson(b);
-}
-
-nlohmann::json ManifestToJson(const CheckpointManifest& m) {
-  nlohmann::json files = nlohmann::json::object();
-  for (const auto& [role, file] : m.files) {
-    files[role] = {{"name", file.name}, {"bytes", file.bytes}, {"sha256", file.sha256}};
-  }
-  return {{"format", kCheckpointFormat},
-          {"format_version", m.format_version},
-          {"model", m.model},
-          {"architecture", ArchitectureToJson(m.architecture)},
-          {"model_options",
-           {{"learn_mask", m.model_options.learn_mask},
-            {"icnr_init", m.model_options.icnr_init},
-            {"seed", m.model_options.seed}}},
-          {"config", m.config},
-          {"iteration", m.iteration},
-          {"next_batch", m.next_batch},
-          {"torch_version", m.torch_version},
-          {"files", files},
-          {"loss_history", m.loss_history}};
-}
-
-absl::StatusOr<CheckpointManifest> ManifestFromJson(const nlohmann::json& json,
-                                                    const std::string& what) {
-  if (!json.is_object() || json.value("format", "") != kCheckpointFormat) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " is not an fsc training checkpoint manifest"));
-  }
-  CheckpointManifest m;
-  try {
-    m.format_version = json.at("format_version").get<int>();
-    if (m.format_version > kCheckpointFormatVersion || m.format_version < 1) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          what, " has checkpoint format version ", m.format_version, "; this fsc reads version ",
-          kCheckpointFormatVersion, " (use the fsc that wrote it)"));
-    }
-    m.model = json.at("model").get<std::string>();
-    FSC_ASSIGN_OR_RETURN(m.architecture, ArchitectureFromJson(json.at("architecture")));
-    const nlohmann::json& mo = json.at("model_options");
-    m.model_options.learn_mask = mo.at("learn_mask").get<bool>();
-    m.model_options.icnr_init = mo.at("icnr_init").get<bool>();
-    m.model_options.seed = mo.at("seed").get<uint64_t>();
-    m.config = json.at("config");
-    m.iteration = json.at("iteration").get<int64_t>();
-    m.next_batch = json.at("next_batch").get<int64_t>();
-    m.torch_version = json.value("torch_version", "");
-    m.loss_history = json.value("loss_history", nlohmann::json::array());
-    for (const auto& [role, file] : json.at("files").items()) {
-      CheckpointFile f;
-      f.name = file.at("name").get<std::string>();
-      f.bytes = file.at("bytes").get<int64_t>();
-      f.sha256 = file.at("sha256").get<std::string>();
-      if (f.name.empty() || absl::StrContains(f.name, "/") || f.name[0] == '.') {
-        return absl::InvalidArgumentError(
-            absl::StrCat(what, ": bad file name \"", f.name, "\" for ", role));
-      }
-      m.files[role] = f;
-    }
-  } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " is not a valid fsc checkpoint manifest: ", e.what()));
-  }
-  return m;
+std::string CheckpointFileName(const std::string& role, int64_t iteration) {
+  std::string name = absl::StrCat(role, "_", IterationTag(iteration), ".pt");
+  return role == kWeightsRole ? name : absl::StrCat(kTrainingStateDir, "/", name);
 }
 
 NamedTensors ModuleTensors(const torch::nn::Module& module) {
@@ -137,13 +72,21 @@ NamedTensors ModuleTensors(const torch::nn::Module& module) {
 absl::StatusOr<std::string> SerializeTensors(const NamedTensors& tensors) {
   try {
     torch::serialize::OutputArchive archive;
+    size_t bytes = 1 << 16;  // the archive's own records
     for (const auto& [name, tensor] : tensors) {
       // Saved as plain (non-parameter) tensors on the CPU, detached from autograd.
       archive.write(name, tensor.detach().to(torch::kCPU), /*is_buffer=*/true);
+      bytes += tensor.nbytes() + 1024;  // data, alignment padding and its zip record
     }
-    std::ostringstream out;
-    archive.save_to(out);
-    return std::move(out).str();
+    // Appended to one string reserved up front: a stream would grow by doubling and copy the
+    // whole (hundreds of MB, three times over) at the end.
+    std::string out;
+    out.reserve(bytes);
+    archive.save_to([&out](const void* data, size_t n) {
+      out.append(static_cast<const char*>(data), n);
+      return n;
+    });
+    return out;
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("serialising tensors: ", e.what()));
   }
@@ -205,44 +148,29 @@ absl::StatusOr<CheckpointManifest> WriteCheckpoint(const std::string& dir,
                                                    CheckpointManifest manifest,
                                                    const std::map<std::string, std::string>& blobs,
                                                    const CheckpointWriteOptions& options) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("cannot create model folder ", dir, ": ", ec.message()));
-  }
+  FSC_RETURN_IF_ERROR(MakeFolders(dir));
   const std::string tag = IterationTag(manifest.iteration);
+  manifest.format_version = kCheckpointFormatVersion;
   manifest.torch_version = TORCH_VERSION;
   manifest.files.clear();
   for (const auto& [role, bytes] : blobs) {
-    CheckpointFile file{absl::StrCat(role, "_", tag, ".pt"), static_cast<int64_t>(bytes.size()),
-                        util::Sha256Hex(bytes)};
+    CheckpointFile file{CheckpointFileName(role, manifest.iteration),
+                        static_cast<int64_t>(bytes.size()), util::Sha256Hex(bytes)};
     FSC_RETURN_IF_ERROR(util::WriteFileAtomically(dir + "/" + file.name, bytes));
     manifest.files[role] = file;
   }
   const std::string manifest_text = ManifestToJson(manifest).dump(1) + "\n";
   // The commit point: from here on the new checkpoint is the current one.
   FSC_RETURN_IF_ERROR(util::WriteFileAtomically(dir + "/" + kManifestFile, manifest_text));
-
-  // Data files of earlier checkpoints (snapshots hold their own links).
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (!entry.is_regular_file() || !absl::EndsWith(name, ".pt")) continue;
-    bool current = std::any_of(manifest.files.begin(), manifest.files.end(),
-                               [&](const auto& f) { return f.second.name == name; });
-    if (!current) fs::remove(entry.path(), ec);
-  }
+  RemoveStaleDataFiles(dir, manifest);
 
   if (options.snapshot && options.keep_snapshots > 0) {
+    std::error_code ec;
     const std::string snapshots = dir + "/" + kSnapshotDir;
     const std::string final_dir = snapshots + "/iter_" + tag;
     const std::string temp_dir = snapshots + "/.tmp_iter_" + tag;
     fs::remove_all(temp_dir, ec);
-    fs::create_directories(temp_dir, ec);
-    if (ec) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("cannot create snapshot folder ", temp_dir, ": ", ec.message()));
-    }
+    FSC_RETURN_IF_ERROR(MakeFolders(temp_dir));
     for (const auto& [role, file] : manifest.files) {
       std::error_code link_error;
       fs::create_hard_link(dir + "/" + file.name, temp_dir + "/" + file.name, link_error);
@@ -268,14 +196,14 @@ bool HasCheckpoint(const std::string& dir) {
   return fs::exists(dir + "/" + kManifestFile, ec);
 }
 
-absl::StatusOr<LoadedCheckpoint> ReadCheckpoint(const std::string& dir) {
+absl::StatusOr<LoadedCheckpoint> ReadCheckpoint(const std::string& dir, CheckpointScope scope) {
   const std::string manifest_path = dir + "/" + kManifestFile;
   if (!HasCheckpoint(dir)) {
     return absl::NotFoundError(
         absl::StrCat("no training checkpoint in ", dir, " (", kManifestFile, " is missing)"));
   }
   FSC_ASSIGN_OR_RETURN(std::string text, util::ReadFile(manifest_path));
-  nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  nlohmann::json json = util::ParseOutsideJson(text);
   if (json.is_discarded()) {
     return absl::DataLossError(absl::StrCat(
         manifest_path, " is truncated or corrupted (not valid JSON); restore it from a snapshot ",
@@ -284,11 +212,19 @@ absl::StatusOr<LoadedCheckpoint> ReadCheckpoint(const std::string& dir) {
   LoadedCheckpoint loaded;
   loaded.dir = dir;
   FSC_ASSIGN_OR_RETURN(loaded.manifest, ManifestFromJson(json, manifest_path));
-  if (loaded.manifest.files.count("weights") == 0) {
+  if (loaded.manifest.files.count(kWeightsRole) == 0) {
     return absl::InvalidArgumentError(absl::StrCat(manifest_path, " names no weights file"));
   }
   for (const auto& [role, file] : loaded.manifest.files) {
+    if (scope == CheckpointScope::kWeights && role != kWeightsRole) continue;
     const std::string path = dir + "/" + file.name;
+    std::error_code ec;
+    if (role != kWeightsRole && IsTrainingStatePath(file.name) && !fs::exists(path, ec)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          dir, " holds the weights but not the training state (", file.name,
+          "): it is a model to convert with, not one to resume training from; fetch the job's "
+          "model with --with-state to resume it"));
+    }
     absl::StatusOr<std::string> bytes = util::ReadFile(path);
     if (!bytes.ok()) {
       return absl::DataLossError(absl::StrCat("checkpoint file ", path, " (", role, ") named in ",

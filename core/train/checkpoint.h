@@ -1,13 +1,16 @@
 // Training checkpoints: a model folder's weights, optimiser state and manifest, written so that a
 // crash at any moment leaves the previous checkpoint or the new one, never a mix.
 //
-// Layout of a model folder:
+// Layout of a model folder (format 2; model_folder.h names its parts):
 //   fsc_model.json              the manifest: format version, model name, architecture and
 //                               options, the train config, iteration, loader position, loss
 //                               history, and for each data file its name, size and SHA-256
 //   weights_000250.pt           named parameters and buffers (torch::serialize archive)
-//   optimizer_000250.pt         optimiser state(s): Adam moments and step counts (adam.h)
-//   snapshots/iter_025000/      older checkpoints kept whole (same three files)
+//   state/optimizer_000250.pt   the training state, apart from the weights (convert and a
+//   state/discriminators_...pt  fetched model need only the weights): optimiser state(s), Adam
+//                               moments and step counts (adam.h), and a GAN's discriminators
+//   snapshots/iter_025000/      older checkpoints kept whole (same files)
+// Format 1 (every data file beside the manifest) is still read.
 // Writing: the data files get names of their own (by iteration) and are each written atomically,
 // then the manifest is renamed over the old one (util::WriteFileAtomically): that rename is the
 // commit point. Files the new manifest no longer names are removed afterwards. Snapshots are
@@ -34,44 +37,20 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/model/face_swap_model.h"
+#include "core/train/checkpoint_manifest.h"
+#include "core/train/model_folder.h"
 
 namespace fsc::train {
 
-inline constexpr char kManifestFile[] = "fsc_model.json";
-inline constexpr char kCheckpointFormat[] = "fsc-train-checkpoint";
-inline constexpr int kCheckpointFormatVersion = 1;
+// The roles of a checkpoint's data files. Every role but the weights is training state.
+inline constexpr char kWeightsRole[] = "weights";
+inline constexpr char kOptimizerRole[] = "optimizer";
+inline constexpr char kDiscriminatorsRole[] = "discriminators";
+
+// The file of `role` at `iteration`, relative to the model folder.
+std::string CheckpointFileName(const std::string& role, int64_t iteration);
 
 using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
-
-struct CheckpointFile {
-  std::string name;  // file name inside the checkpoint folder
-  int64_t bytes = 0;
-  std::string sha256;
-};
-
-struct CheckpointManifest {
-  int format_version = kCheckpointFormatVersion;
-  std::string model;  // registry name (or a custom architecture's name)
-  model::Architecture architecture;
-  model::ModelOptions model_options;
-  nlohmann::json config = nlohmann::json::object();  // the train options (trainer.h)
-  int64_t iteration = 0;
-  int64_t next_batch = 0;  // the loader's next batch index per side
-  nlohmann::json loss_history = nlohmann::json::array();
-  std::string torch_version;
-  // Role ("weights", "optimizer") -> file; filled in by WriteCheckpoint.
-  std::map<std::string, CheckpointFile> files;
-};
-
-nlohmann::json ArchitectureToJson(const model::Architecture& arch);
-absl::StatusOr<model::Architecture> ArchitectureFromJson(const nlohmann::json& json);
-bool SameArchitecture(const model::Architecture& a, const model::Architecture& b);
-
-nlohmann::json ManifestToJson(const CheckpointManifest& manifest);
-// INVALID_ARGUMENT (naming `what`) when the JSON is not an fsc checkpoint manifest of a format
-// this build reads.
-absl::StatusOr<CheckpointManifest> ManifestFromJson(const nlohmann::json& json,
-                                                    const std::string& what);
 
 // Every parameter and buffer of `module` by its dotted name, in registration order.
 NamedTensors ModuleTensors(const torch::nn::Module& module);
@@ -95,7 +74,8 @@ struct CheckpointWriteOptions {
 };
 
 // Writes a checkpoint of iteration manifest.iteration into `dir` (created if missing). `blobs`:
-// role -> file contents; each becomes ROLE_NNNNNN.pt. Returns the manifest as written.
+// role -> file contents; each becomes CheckpointFileName(role, iteration). Returns the manifest
+// as written.
 absl::StatusOr<CheckpointManifest> WriteCheckpoint(const std::string& dir,
                                                    CheckpointManifest manifest,
                                                    const std::map<std::string, std::string>& blobs,
@@ -110,8 +90,15 @@ struct LoadedCheckpoint {
 // True when `dir` holds a manifest (valid or not).
 bool HasCheckpoint(const std::string& dir);
 
-// Reads and verifies the checkpoint in `dir` (a model folder or one of its snapshots).
-absl::StatusOr<LoadedCheckpoint> ReadCheckpoint(const std::string& dir);
+// What ReadCheckpoint reads: everything, or the weights alone (a folder fetched without its
+// training state has only those).
+enum class CheckpointScope { kAll, kWeights };
+
+// Reads and verifies the checkpoint in `dir` (a model folder or one of its snapshots). With
+// kAll, a folder whose training state is missing is FAILED_PRECONDITION saying so (it holds a
+// model to convert with, not one to resume).
+absl::StatusOr<LoadedCheckpoint> ReadCheckpoint(const std::string& dir,
+                                                CheckpointScope scope = CheckpointScope::kAll);
 
 // The snapshot folders of a model folder, oldest first.
 std::vector<std::string> ListSnapshots(const std::string& dir);

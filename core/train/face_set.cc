@@ -16,9 +16,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "core/face/alignments_file.h"
-#include "core/face/face_png.h"
-#include "core/util/file_io.h"
+#include "core/face/face_metadata.h"
+#include "core/media/image_reader.h"
 #include "core/util/status_macros.h"
 #include "proto/fsc.pb.h"
 
@@ -74,84 +73,54 @@ absl::StatusOr<face::MaskType> MaskTypeOf(proto::MaskKind kind) {
   }
 }
 
-cv::Mat DecodeBytes(const std::string& bytes, int flags) {
-  if (bytes.empty()) return cv::Mat();
-  const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data()));
-  return cv::imdecode(buffer, flags);
-}
-
 // Reads one face file: metadata first (cheap, and the reason to refuse a file), then pixels.
 RawFace ReadFace(const std::string& path, const std::vector<face::MaskType>& kept) {
   RawFace raw;
   raw.path = path;
-  auto bytes = util::ReadFile(path);
+  auto bytes = media::ReadImageFile(path);
   if (!bytes.ok()) {
     raw.status = bytes.status();
     return raw;
   }
-  auto metadata_bytes = face::ReadPngMetadata(*bytes);
-  if (!metadata_bytes.ok()) {
-    if (absl::IsNotFound(metadata_bytes.status())) {
-      raw.status = absl::FailedPreconditionError(absl::StrCat(
-          path,
-          " has no fsc face metadata, so its landmarks are unknown (it was not written by fsc "
-          "extract, or was re-saved by an editor that dropped the fsCm chunk); re-extract the "
-          "faces with fsc extract or remove the file"));
-    } else {
-      raw.status = absl::DataLossError(absl::StrCat(path, ": ", metadata_bytes.status().message()));
-    }
+  absl::StatusOr<proto::FaceMetadata> metadata = face::ReadFaceMetadata(*bytes, path);
+  if (!metadata.ok()) {
+    // A PNG that is not a face from fsc is a precondition (the user gave the wrong folder), not
+    // damage.
+    raw.status = absl::IsNotFound(metadata.status())
+                     ? absl::FailedPreconditionError(metadata.status().message())
+                     : metadata.status();
     return raw;
   }
-  proto::FaceMetadata metadata;
-  if (!metadata.ParseFromString(*metadata_bytes)) {
-    raw.status = absl::DataLossError(absl::StrCat(
-        path, ": the fsc face metadata cannot be parsed; the file is corrupt, re-extract it"));
-    return raw;
-  }
-  if (metadata.version() > face::kAlignmentsVersion) {
-    raw.status = absl::FailedPreconditionError(absl::StrCat(
-        path, ": face metadata version ", metadata.version(), " is newer than this fsc reads (",
-        face::kAlignmentsVersion, "); update fsc or re-extract the faces with this version"));
-    return raw;
-  }
-  if (metadata.aligned_landmarks_size() != kNumLandmarks) {
-    raw.status = absl::DataLossError(
-        absl::StrCat(path, ": face metadata holds ", metadata.aligned_landmarks_size(),
-                     " aligned landmarks, expected 68; re-extract it"));
-    return raw;
-  }
-  for (const proto::Point& p : metadata.aligned_landmarks()) {
-    if (!std::isfinite(p.x()) || !std::isfinite(p.y())) {
-      raw.status = absl::DataLossError(
-          absl::StrCat(path, ": face metadata has a non-finite landmark; re-extract it"));
-      return raw;
-    }
+  for (const proto::Point& p : metadata->aligned_landmarks())
     raw.landmarks.emplace_back(p.x(), p.y());
-  }
-  raw.image = DecodeBytes(*bytes, cv::IMREAD_COLOR);
-  if (raw.image.empty()) {
-    raw.status = absl::DataLossError(
-        absl::StrCat(path, ": the PNG pixels cannot be decoded; the file is corrupt"));
+  absl::StatusOr<cv::Mat> image = media::DecodeImage(*bytes, cv::IMREAD_COLOR, path);
+  if (!image.ok()) {
+    raw.status = image.status();
     return raw;
   }
+  raw.image = *std::move(image);
   if (raw.image.rows != raw.image.cols) {
     raw.status = absl::InvalidArgumentError(
         absl::StrCat(path, " is ", raw.image.cols, "x", raw.image.rows,
                      "; aligned faces are square, so this is not a face from fsc extract"));
     return raw;
   }
-  for (const proto::Mask& stored : metadata.face().masks()) {
+  for (const proto::Mask& stored : metadata->face().masks()) {
     auto type = MaskTypeOf(stored.kind());
     if (!type.ok()) continue;  // a newer kind this fsc does not train with
     if (std::find(kept.begin(), kept.end(), *type) == kept.end()) continue;
-    cv::Mat mask = DecodeBytes(stored.png(), cv::IMREAD_GRAYSCALE);
-    if (mask.empty() || mask.rows != mask.cols) {
-      raw.status =
-          absl::DataLossError(absl::StrCat(path, ": its stored ", face::MaskTypeName(*type),
-                                           " mask cannot be decoded; re-extract it"));
+    absl::StatusOr<cv::Mat> mask =
+        media::DecodeImage(stored.png(), cv::IMREAD_GRAYSCALE,
+                           absl::StrCat(path, ": its stored ", face::MaskTypeName(*type), " mask"));
+    if (!mask.ok() || mask->rows != mask->cols) {
+      raw.status = absl::DataLossError(
+          absl::StrCat(mask.ok() ? absl::StrCat(path, ": its stored ", face::MaskTypeName(*type),
+                                                " mask is not square")
+                                 : mask.status().message(),
+                       "; re-extract the face"));
       return raw;
     }
-    raw.masks[static_cast<int>(*type)] = mask;
+    raw.masks[static_cast<int>(*type)] = *std::move(mask);
   }
   return raw;
 }

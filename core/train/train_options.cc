@@ -7,6 +7,7 @@
 #include "core/model/adversarial_loss.h"
 #include "core/model/model_registry.h"
 #include "core/train/checkpoint.h"
+#include "core/util/limits.h"
 #include "core/util/status_macros.h"
 
 namespace fsc::train {
@@ -164,8 +165,13 @@ absl::Status ValidateTrainOptions(const TrainOptions& o) {
   if (o.preview_every < 0) return bad("preview-every must be >= 0 (0 turns previews off)");
   if (o.preview_rows < 1) return bad("preview rows must be at least 1");
   if (o.log_every < 1) return bad("log-every must be at least 1");
-  if (o.threads < 0 || o.loader_threads < 1) {
-    return bad("threads must be >= 0 and loader threads >= 1");
+  if (o.threads < 0 || o.threads > util::kMaxThreads) {
+    return bad(absl::StrCat("--threads ", o.threads, " not in 0..", util::kMaxThreads,
+                            " (0: one per core)"));
+  }
+  if (o.loader_threads < 1 || o.loader_threads > util::kMaxThreads) {
+    return bad(
+        absl::StrCat("--loader-threads ", o.loader_threads, " not in 1..", util::kMaxThreads));
   }
   if (o.world_size < 1 || o.rank < 0 || o.rank >= o.world_size) {
     return bad("rank must be in [0, world size)");

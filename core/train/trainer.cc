@@ -8,11 +8,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/face/mask.h"
-#include "core/metrics/train_gauges.h"
 #include "core/model/model_registry.h"
 #include "core/train/checkpoint.h"
 #include "core/train/loss_weight_map.h"
 #include "core/train/preview.h"
+#include "core/train/train_gauges.h"
 #include "core/util/status_macros.h"
 
 namespace fsc::train {
@@ -62,7 +62,7 @@ nlohmann::json IntervalToJson(const IntervalReport& r, bool gan, bool mask) {
   return j;
 }
 
-Trainer::~Trainer() = default;
+Trainer::~Trainer() { WaitForSave().IgnoreError(); }
 
 absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Build(const TrainOptions& options,
                                                         int64_t first_batch) {
@@ -144,92 +144,76 @@ absl::Status Trainer::SetDataParallel(int rank, int world_size, GradientHook hoo
   options_.world_size = world_size;
   options_.gradient_hook = std::move(hook);
   FSC_RETURN_IF_ERROR(step_->SetGradientHook(options_.gradient_hook));
-  // The loader is always at batch iteration_ between steps (ImportState and
+  // The loader is always at batch iteration_ between steps (Rollback and
   // RestoreLastCheckpoint re-create it themselves), so the same shard needs no new one.
   return reshard ? ResetLoader(iteration_) : absl::OkStatus();
 }
 
-absl::Status Trainer::LoadState(const std::map<std::string, std::string>& blobs,
-                                const std::function<std::string(const std::string&)>& what) {
-  for (const char* role : {"weights", "optimizer"}) {
-    if (blobs.count(role) == 0) {
+std::map<std::string, NamedTensors> Trainer::LiveTensors() const {
+  std::map<std::string, NamedTensors> roles;
+  roles[kWeightsRole] = step_->ModelTensors();
+  roles[kOptimizerRole] = step_->OptimizerTensors();
+  if (step_->has_gan()) roles[kDiscriminatorsRole] = step_->DiscriminatorTensors();
+  return roles;
+}
+
+absl::Status Trainer::LoadTensors(
+    const std::map<std::string, std::map<std::string, torch::Tensor>>& roles,
+    const std::function<std::string(const std::string&)>& what) {
+  for (const char* role : {kWeightsRole, kOptimizerRole}) {
+    if (roles.count(role) == 0) {
       return absl::DataLossError(absl::StrCat(what(role), ": no ", role, " state"));
     }
   }
-  FSC_ASSIGN_OR_RETURN(auto weights, ParseTensors(blobs.at("weights"), what("weights")));
-  FSC_RETURN_IF_ERROR(step_->LoadModel(weights, what("weights")));
-  const bool had_gan = blobs.count("discriminators") > 0;
+  FSC_RETURN_IF_ERROR(step_->LoadModel(roles.at(kWeightsRole), what(kWeightsRole)));
+  const bool had_gan = roles.count(kDiscriminatorsRole) > 0;
   if (had_gan && step_->has_gan()) {
-    FSC_ASSIGN_OR_RETURN(auto disc,
-                         ParseTensors(blobs.at("discriminators"), what("discriminators")));
-    FSC_RETURN_IF_ERROR(step_->LoadDiscriminators(disc, what("discriminators")));
+    FSC_RETURN_IF_ERROR(
+        step_->LoadDiscriminators(roles.at(kDiscriminatorsRole), what(kDiscriminatorsRole)));
   }
-  FSC_ASSIGN_OR_RETURN(auto optimizer, ParseTensors(blobs.at("optimizer"), what("optimizer")));
-  return step_->LoadOptimizers(optimizer, what("optimizer"), had_gan && step_->has_gan());
+  return step_->LoadOptimizers(roles.at(kOptimizerRole), what(kOptimizerRole),
+                               had_gan && step_->has_gan());
 }
 
-absl::StatusOr<std::string> Trainer::ExportState() const {
-  // Framing: an 8-byte little-endian header length, a JSON header (iteration, loss history,
-  // each blob's role and size), then the blobs in the header's order.
-  std::vector<std::pair<std::string, std::string>> blobs;
-  std::string bytes;
-  FSC_ASSIGN_OR_RETURN(bytes, SerializeTensors(step_->ModelTensors()));
-  blobs.emplace_back("weights", std::move(bytes));
-  FSC_ASSIGN_OR_RETURN(bytes, SerializeTensors(step_->OptimizerTensors()));
-  blobs.emplace_back("optimizer", std::move(bytes));
-  if (step_->has_gan()) {
-    FSC_ASSIGN_OR_RETURN(bytes, SerializeTensors(step_->DiscriminatorTensors()));
-    blobs.emplace_back("discriminators", std::move(bytes));
+absl::Status Trainer::LoadBlobs(const std::map<std::string, std::string>& blobs,
+                                const std::function<std::string(const std::string&)>& what) {
+  std::map<std::string, std::map<std::string, torch::Tensor>> roles;
+  for (const auto& [role, bytes] : blobs) {
+    FSC_ASSIGN_OR_RETURN(roles[role], ParseTensors(bytes, what(role)));
   }
-  nlohmann::json header = {{"iteration", iteration_},
-                           {"loss_history", loss_history_},
-                           {"blobs", nlohmann::json::array()}};
-  size_t total = 0;
-  for (const auto& [role, blob] : blobs) {
-    header["blobs"].push_back({{"role", role}, {"size", blob.size()}});
-    total += blob.size();
-  }
-  const std::string head = header.dump();
-  std::string out;
-  out.reserve(8 + head.size() + total);
-  uint64_t n = head.size();
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
-  out += head;
-  for (const auto& entry : blobs) out += entry.second;
-  return out;
+  return LoadTensors(roles, what);
 }
 
-absl::Status Trainer::ImportState(const std::string& bytes) {
-  const auto corrupt = [](const std::string& why) {
-    return absl::DataLossError(absl::StrCat("received training state is corrupt: ", why));
-  };
-  if (bytes.size() < 8) return corrupt("shorter than its header");
-  uint64_t n = 0;
-  for (int i = 0; i < 8; ++i)
-    n |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[i])) << (8 * i);
-  if (n > bytes.size() - 8) return corrupt("header length past the end");
-  nlohmann::json header = nlohmann::json::parse(bytes.substr(8, n), nullptr, false);
-  if (header.is_discarded() || !header.is_object() || !header.contains("blobs")) {
-    return corrupt("header is not JSON");
+absl::Status Trainer::Commit() {
+  // One restore point in memory at a time: the write in flight (which reads the previous one)
+  // ends first, and the previous one goes before the copy is made.
+  FSC_RETURN_IF_ERROR(WaitForSave());
+  committed_.reset();
+  committed_ =
+      std::make_shared<const TrainingState>(CopyState(iteration_, loss_history_, LiveTensors()));
+  return absl::OkStatus();
+}
+
+absl::Status Trainer::Rollback() {
+  if (committed_ == nullptr) {
+    return absl::FailedPreconditionError("no committed training state to roll back to");
   }
-  std::map<std::string, std::string> blobs;
-  size_t offset = 8 + n;
-  try {
-    for (const auto& b : header.at("blobs")) {
-      const size_t size = b.at("size").get<size_t>();
-      if (size > bytes.size() - offset) return corrupt("a blob runs past the end");
-      blobs[b.at("role").get<std::string>()] = bytes.substr(offset, size);
-      offset += size;
-    }
-    FSC_RETURN_IF_ERROR(LoadState(blobs, [](const std::string& role) {
-      return absl::StrCat("received training state (", role, ")");
-    }));
-    iteration_ = header.at("iteration").get<int64_t>();
-    loss_history_ = header.at("loss_history");
-  } catch (const nlohmann::json::exception& e) {
-    return corrupt(e.what());
-  }
+  std::map<std::string, std::map<std::string, torch::Tensor>> roles;
+  for (const auto& [role, tensors] : committed_->roles) roles[role] = TensorMap(tensors);
+  FSC_RETURN_IF_ERROR(LoadTensors(roles, [&](const std::string& role) {
+    return absl::StrCat("the committed training state of iteration ", committed_->iteration, " (",
+                        role, ")");
+  }));
+  iteration_ = committed_->iteration;
+  loss_history_ = committed_->loss_history;
   return ResetLoader(iteration_);
+}
+
+absl::Status Trainer::Adopt(TrainingState state) {
+  FSC_RETURN_IF_ERROR(WaitForSave());
+  committed_.reset();  // one restore point in memory at a time
+  committed_ = std::make_shared<const TrainingState>(std::move(state));
+  return Rollback();
 }
 
 absl::Status Trainer::RestoreLastCheckpoint() {
@@ -237,9 +221,10 @@ absl::Status Trainer::RestoreLastCheckpoint() {
     return absl::NotFoundError(
         absl::StrCat(options_.model_dir, " holds no checkpoint to go back to"));
   }
+  FSC_RETURN_IF_ERROR(WaitForSave());
   FSC_ASSIGN_OR_RETURN(LoadedCheckpoint checkpoint, ReadCheckpoint(options_.model_dir));
   const CheckpointManifest& m = checkpoint.manifest;
-  FSC_RETURN_IF_ERROR(LoadState(checkpoint.blobs, [&](const std::string& role) {
+  FSC_RETURN_IF_ERROR(LoadBlobs(checkpoint.blobs, [&](const std::string& role) {
     return options_.model_dir + "/" + m.files.at(role).name;
   }));
   iteration_ = m.iteration;
@@ -291,11 +276,11 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Resume(const std::string& dir,
                      m.model_options.learn_mask ? "with" : "without", " --learn-mask"));
   }
   FSC_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, Build(options, m.next_batch));
-  if (checkpoint.blobs.count("optimizer") == 0) {
+  if (checkpoint.blobs.count(kOptimizerRole) == 0) {
     return absl::DataLossError(absl::StrCat(manifest_path, " names no optimizer state file"));
   }
   const auto file = [&](const std::string& role) { return dir + "/" + m.files.at(role).name; };
-  FSC_RETURN_IF_ERROR(t->LoadState(checkpoint.blobs, file));
+  FSC_RETURN_IF_ERROR(t->LoadBlobs(checkpoint.blobs, file));
   t->iteration_ = m.iteration;
   t->saved_iteration_ = dir == options.model_dir ? m.iteration : -1;
   t->loss_history_ = m.loss_history;
@@ -310,31 +295,60 @@ absl::StatusOr<StepLosses> Trainer::Step() {
   return losses;
 }
 
-absl::Status Trainer::Save() {
-  if (!options_.write_checkpoints) return absl::OkStatus();
-  const Clock::time_point save_start = Clock::now();  // for fsc_checkpoint_seconds
+CheckpointManifest Trainer::Manifest(int64_t iteration, const nlohmann::json& loss_history) const {
   CheckpointManifest m;
   const model::FaceSwapModel& model = step_->model();
   m.model = model.name();
   m.architecture = model.architecture();
   m.model_options = model.options();
   m.config = TrainOptionsToJson(options_);
-  m.iteration = iteration_;
-  m.next_batch = iteration_;  // batch k feeds iteration k + 1
-  m.loss_history = loss_history_;
+  m.iteration = iteration;
+  m.next_batch = iteration;  // batch k feeds iteration k + 1
+  m.loss_history = loss_history;
+  return m;
+}
+
+absl::Status Trainer::WriteState(const CheckpointManifest& manifest,
+                                 const std::map<std::string, NamedTensors>& roles) const {
+  const Clock::time_point save_start = Clock::now();  // for fsc_checkpoint_seconds
   std::map<std::string, std::string> blobs;
-  FSC_ASSIGN_OR_RETURN(blobs["weights"], SerializeTensors(step_->ModelTensors()));
-  FSC_ASSIGN_OR_RETURN(blobs["optimizer"], SerializeTensors(step_->OptimizerTensors()));
-  if (step_->has_gan()) {
-    FSC_ASSIGN_OR_RETURN(blobs["discriminators"], SerializeTensors(step_->DiscriminatorTensors()));
+  for (const auto& [role, tensors] : roles) {
+    FSC_ASSIGN_OR_RETURN(blobs[role], SerializeTensors(tensors));
   }
   CheckpointWriteOptions write;
   write.keep_snapshots = options_.keep_snapshots;
-  write.snapshot = options_.snapshot_every == 0 || iteration_ % options_.snapshot_every == 0;
-  FSC_RETURN_IF_ERROR(WriteCheckpoint(options_.model_dir, m, blobs, write).status());
-  metrics::RecordCheckpoint(Since(save_start), blobs);
+  write.snapshot =
+      options_.snapshot_every == 0 || manifest.iteration % options_.snapshot_every == 0;
+  FSC_RETURN_IF_ERROR(WriteCheckpoint(options_.model_dir, manifest, blobs, write).status());
+  RecordCheckpoint(Since(save_start), blobs);
+  return absl::OkStatus();
+}
+
+absl::Status Trainer::Save() {
+  if (!options_.write_checkpoints) return absl::OkStatus();
+  FSC_RETURN_IF_ERROR(WaitForSave());
+  FSC_RETURN_IF_ERROR(WriteState(Manifest(iteration_, loss_history_), LiveTensors()));
   saved_iteration_ = iteration_;
   return absl::OkStatus();
+}
+
+absl::Status Trainer::SaveCommitted() {
+  if (committed_ == nullptr) {
+    return absl::FailedPreconditionError("no committed training state to save");
+  }
+  FSC_RETURN_IF_ERROR(WaitForSave());
+  if (!options_.write_checkpoints) return absl::OkStatus();
+  std::shared_ptr<const TrainingState> state = committed_;
+  CheckpointManifest manifest = Manifest(state->iteration, state->loss_history);
+  pending_save_ = std::async(
+      std::launch::async, [this, state, manifest] { return WriteState(manifest, state->roles); });
+  saved_iteration_ = state->iteration;
+  return absl::OkStatus();
+}
+
+absl::Status Trainer::WaitForSave() {
+  if (!pending_save_.valid()) return absl::OkStatus();
+  return pending_save_.get();
 }
 
 void Trainer::RecordInterval(const IntervalReport& report) {
@@ -365,8 +379,8 @@ absl::StatusOr<RunSummary> Trainer::Run(const TrainCallbacks& callbacks) {
   const int64_t examples_per_step = 2LL * options_.batch_size;
   absl::Status failure;
   // One process: the whole step is compute (RunElastic splits off the all-reduce wait).
-  metrics::Histogram& compute_seconds =
-      metrics::Standard().train_step_seconds->WithLabels({"compute"});
+  prometheus::Histogram& compute_seconds =
+      metrics::Standard().train_step_seconds.WithLabels({"compute"});
   while (iteration_ < options_.iterations) {
     if (callbacks.should_stop && callbacks.should_stop()) {
       summary.stopped = true;

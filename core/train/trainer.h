@@ -17,13 +17,17 @@
 // (batch_loader.h), so the samples of a step are the same whatever the world size;
 // options.gradient_hook all-reduces gradients between backward and the optimiser step.
 // SetDataParallel changes rank, world and hook of a live trainer (the loader is re-sharded at
-// the current iteration), ExportState / ImportState move the whole training state between ranks
-// and RestoreLastCheckpoint goes back to the last Save after a failed step.
+// the current iteration). Commit / Rollback / Adopt keep a restore point in memory (Horovod
+// elastic's commit/restore): the group's members roll back to it after a failed step without
+// reading the disk, compare it by digest and move it only to a member that lacks it
+// (training_state.h); SaveCommitted writes it to the model folder in the background.
+// RestoreLastCheckpoint goes back to the disk checkpoint (the fallback).
 #ifndef FSC_CORE_TRAIN_TRAINER_H_
 #define FSC_CORE_TRAIN_TRAINER_H_
 
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -36,6 +40,7 @@
 #include "core/train/face_set.h"
 #include "core/train/train_options.h"
 #include "core/train/train_step.h"
+#include "core/train/training_state.h"
 
 namespace fsc::train {
 
@@ -73,6 +78,8 @@ struct RunSummary {
     double allreduce_wait_seconds = 0;  // time blocked on all-reduce after backward (not hidden)
     double allreduce_seconds = 0;       // time the all-reduces took on the communication thread
     int64_t allreduce_bytes = 0;        // gradient bytes all-reduced by this rank
+    int64_t state_bytes_sent = 0;       // training state sent to members that lacked it
+    int64_t state_bytes_received = 0;   // training state this rank lacked and received
   } dist;
 };
 
@@ -112,13 +119,24 @@ class Trainer {
   // re-sharded so that the next batch is this rank's rows of global batch iteration().
   // INVALID_ARGUMENT when the global batch has fewer rows than ranks.
   absl::Status SetDataParallel(int rank, int world_size, GradientHook hook);
-  // The whole training state (weights, optimiser and discriminator state, iteration, loss
-  // history) as bytes, and back; ImportState re-shards the loader at the imported iteration.
-  // ImportState: DATA_LOSS for bytes that are not an ExportState of this model.
-  absl::StatusOr<std::string> ExportState() const;
-  absl::Status ImportState(const std::string& bytes);
+  // Commit copies the live state (weights, optimiser and discriminator state, iteration, loss
+  // history) into memory: the restore point. Rollback makes it live again (the loader re-sharded
+  // at its iteration) without the disk. Adopt makes `state` (received from another rank, its
+  // digest checked by the caller: StateHasher) the restore point and rolls back to it;
+  // FAILED_PRECONDITION when it is another model's (the trainer must not be used then).
+  // Rollback without a Commit before: FAILED_PRECONDITION.
+  absl::Status Commit();
+  absl::Status Rollback();
+  absl::Status Adopt(TrainingState state);
+  // The restore point (null before the first Commit).
+  const TrainingState* committed() const { return committed_.get(); }
+  // Writes the restore point to options().model_dir as a checkpoint on a thread of its own, so
+  // that training goes on meanwhile; first waits for the previous such write and returns its
+  // error. WaitForSave waits for the write in flight (OK when none).
+  absl::Status SaveCommitted();
+  absl::Status WaitForSave();
   // Back to the checkpoint in options().model_dir (the state of the last Save); NOT_FOUND when
-  // there is none yet.
+  // there is none yet. The disk fallback of Rollback (a restarted process has no restore point).
   absl::Status RestoreLastCheckpoint();
 
   int64_t iteration() const { return iteration_; }
@@ -141,10 +159,20 @@ class Trainer {
                                                         int64_t first_batch);
   // (Re)creates the loader for options_'s rank and world, starting at batch `first_batch`.
   absl::Status ResetLoader(int64_t first_batch);
-  // Loads a checkpoint's payloads (as Resume and ImportState do).
-  // `what(role)` names a payload in messages (its file).
-  absl::Status LoadState(const std::map<std::string, std::string>& blobs,
+  // The live tensors by checkpoint role (checkpoint.h).
+  std::map<std::string, NamedTensors> LiveTensors() const;
+  // Loads tensors by role into the live model and optimisers; `what(role)` names a role's
+  // source in messages (its file).
+  absl::Status LoadTensors(const std::map<std::string, std::map<std::string, torch::Tensor>>& roles,
+                           const std::function<std::string(const std::string&)>& what);
+  // Parses a checkpoint's payloads and loads them (as Resume and RestoreLastCheckpoint do).
+  absl::Status LoadBlobs(const std::map<std::string, std::string>& blobs,
                          const std::function<std::string(const std::string&)>& what);
+  // The manifest of a checkpoint of `iteration` (everything but its files).
+  CheckpointManifest Manifest(int64_t iteration, const nlohmann::json& loss_history) const;
+  // Serialises `roles` and writes them as the checkpoint of `manifest` (any thread).
+  absl::Status WriteState(const CheckpointManifest& manifest,
+                          const std::map<std::string, NamedTensors>& roles) const;
 
   TrainOptions options_;
   std::unique_ptr<FaceSet> set_a_, set_b_;
@@ -155,6 +183,8 @@ class Trainer {
   int64_t iteration_ = 0;
   int64_t saved_iteration_ = -1;
   nlohmann::json loss_history_ = nlohmann::json::array();
+  std::shared_ptr<const TrainingState> committed_;
+  std::future<absl::Status> pending_save_;  // SaveCommitted's write in flight
 };
 
 // A JSON object of one interval report (for logs and --json output).

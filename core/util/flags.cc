@@ -1,6 +1,7 @@
 // Parsing and help text for FlagSet.
 #include "core/util/flags.h"
 
+#include <cmath>
 #include <iostream>
 
 #include "absl/strings/numbers.h"
@@ -16,19 +17,26 @@ FlagSet::FlagSet(std::string command, std::string usage, std::string description
 
 void FlagSet::String(const std::string& name, char short_name, std::string* value,
                      const std::string& help) {
-  flags_.push_back({name, short_name, help, *value, false, [value](const std::string& text) {
+  flags_.push_back({name, short_name, help, *value, "", false, [value](const std::string& text) {
                       *value = text;
                       return absl::OkStatus();
                     }});
 }
 
-void FlagSet::Int(const std::string& name, char short_name, int* value, const std::string& help) {
-  flags_.push_back({name, short_name, help, std::to_string(*value), false,
-                    [value, name](const std::string& text) {
+void FlagSet::Int(const std::string& name, char short_name, int* value, const std::string& help,
+                  IntRange range) {
+  const bool bounded = range.min != IntRange().min || range.max != IntRange().max;
+  const std::string range_text = bounded ? absl::StrCat(range.min, "..", range.max) : "";
+  flags_.push_back({name, short_name, help, std::to_string(*value), range_text, false,
+                    [value, name, range, range_text](const std::string& text) {
                       int parsed;
                       if (!absl::SimpleAtoi(text, &parsed)) {
                         return absl::InvalidArgumentError(
                             absl::StrCat("--", name, " expects an integer, got '", text, "'"));
+                      }
+                      if (parsed < range.min || parsed > range.max) {
+                        return absl::InvalidArgumentError(
+                            absl::StrCat("--", name, " ", parsed, " not in ", range_text));
                       }
                       *value = parsed;
                       return absl::OkStatus();
@@ -36,13 +44,19 @@ void FlagSet::Int(const std::string& name, char short_name, int* value, const st
 }
 
 void FlagSet::Double(const std::string& name, char short_name, double* value,
-                     const std::string& help) {
-  flags_.push_back({name, short_name, help, absl::StrFormat("%g", *value), false,
-                    [value, name](const std::string& text) {
+                     const std::string& help, DoubleRange range) {
+  const bool bounded = range.min != DoubleRange().min || range.max != DoubleRange().max;
+  const std::string range_text = bounded ? absl::StrFormat("%g..%g", range.min, range.max) : "";
+  flags_.push_back({name, short_name, help, absl::StrFormat("%g", *value), range_text, false,
+                    [value, name, range, range_text](const std::string& text) {
                       double parsed;
-                      if (!absl::SimpleAtod(text, &parsed)) {
+                      if (!absl::SimpleAtod(text, &parsed) || !std::isfinite(parsed)) {
                         return absl::InvalidArgumentError(
                             absl::StrCat("--", name, " expects a number, got '", text, "'"));
+                      }
+                      if (parsed < range.min || parsed > range.max) {
+                        return absl::InvalidArgumentError(
+                            absl::StrCat("--", name, " ", text, " not in ", range_text));
                       }
                       *value = parsed;
                       return absl::OkStatus();
@@ -50,7 +64,7 @@ void FlagSet::Double(const std::string& name, char short_name, double* value,
 }
 
 void FlagSet::Bool(const std::string& name, char short_name, bool* value, const std::string& help) {
-  flags_.push_back({name, short_name, help, *value ? "true" : "false", true,
+  flags_.push_back({name, short_name, help, *value ? "true" : "false", "", true,
                     [value, name](const std::string& text) {
                       bool parsed;
                       if (!absl::SimpleAtob(text, &parsed)) {
@@ -162,6 +176,11 @@ std::string FlagSet::Help() const {
     if (!flag.is_bool) absl::StrAppend(&names, " VALUE");
     std::string default_text =
         flag.default_text.empty() ? "" : absl::StrCat(" (default: ", flag.default_text, ")");
+    if (!flag.range_text.empty()) {
+      default_text =
+          absl::StrCat(" (", flag.range_text,
+                       flag.default_text.empty() ? "" : "; default: " + flag.default_text, ")");
+    }
     absl::StrAppend(&out, absl::StrFormat("  %-26s %s%s\n", names, flag.help, default_text));
   }
   absl::StrAppend(&out, absl::StrFormat("  %-26s %s\n", "-h, --help", "show this help"));

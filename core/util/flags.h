@@ -9,6 +9,7 @@
 #define FSC_CORE_UTIL_FLAGS_H_
 
 #include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +18,17 @@
 
 namespace fsc::util {
 
+// The values a number flag accepts, both ends included. A value outside is a usage error that
+// names the range, and --help shows it. Double flags never accept NaN or infinities.
+struct IntRange {
+  int min = std::numeric_limits<int>::min();
+  int max = std::numeric_limits<int>::max();
+};
+struct DoubleRange {
+  double min = -std::numeric_limits<double>::max();
+  double max = std::numeric_limits<double>::max();
+};
+
 class FlagSet {
  public:
   FlagSet(std::string command, std::string usage, std::string description);
@@ -24,8 +36,10 @@ class FlagSet {
   // Registers a flag. `short_name` is 0 for none. The pointee keeps its value as the default.
   void String(const std::string& name, char short_name, std::string* value,
               const std::string& help);
-  void Int(const std::string& name, char short_name, int* value, const std::string& help);
-  void Double(const std::string& name, char short_name, double* value, const std::string& help);
+  void Int(const std::string& name, char short_name, int* value, const std::string& help,
+           IntRange range = {});
+  void Double(const std::string& name, char short_name, double* value, const std::string& help,
+              DoubleRange range = {});
   // `--name` sets true, `--no-name` or `--name=false` sets false.
   void Bool(const std::string& name, char short_name, bool* value, const std::string& help);
 
@@ -47,6 +61,7 @@ class FlagSet {
     char short_name;
     std::string help;
     std::string default_text;
+    std::string range_text;  // "1..256", empty when any value goes
     bool is_bool;
     std::function<absl::Status(const std::string&)> set;
   };

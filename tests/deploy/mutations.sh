@@ -70,6 +70,12 @@ open(p, "w").write(s.replace('            - --metrics-port\n            - "9464"
 PY
 expect "scraped pod without metrics" validate_k8s.mjs "passes no --metrics-port 9464"
 
+fresh; python3 - "$work/tree/k8s/base/coordinator.yaml" <<'PY'
+import sys; p = sys.argv[1]; s = open(p).read()
+open(p, "w").write(s.replace('            - --metrics-host\n            - 0.0.0.0\n', ""))
+PY
+expect "scraped pod with loopback-only metrics" validate_k8s.mjs "listen on 127.0.0.1"
+
 fresh; sed -i 's# /src/build/bin/fsc-worker##' "$work/tree/docker/Dockerfile.cpu"
 expect "Dockerfile missing a binary" check_images.mjs "must install fsc-worker"
 

@@ -232,6 +232,12 @@ async function validateOverlay(name) {
       return i >= 0 && args[i + 1] === port;
     });
     check(serves, `${where}: ${w.metadata.name} is scraped on port ${port} but passes no --metrics-port ${port}`);
+    // fsc serves metrics on 127.0.0.1 unless told otherwise: another pod could not scrape it.
+    const everywhere = podSpecOf(w).containers.some((c) => {
+      const args = c.args ?? [];
+      return args.includes("--metrics-port") && args[args.indexOf("--metrics-host") + 1] === "0.0.0.0";
+    });
+    check(everywhere, `${where}: ${w.metadata.name} is scraped by Prometheus but its metrics listen on 127.0.0.1 (pass --metrics-host 0.0.0.0)`);
   }
   const trainer = byKind("StatefulSet").find((s) => s.metadata.name === "fsc-trainer");
   if (check(trainer, `${where}: no fsc-trainer StatefulSet`)) {

@@ -127,7 +127,7 @@ TEST(ClusterTrainNetnsTest, ThreeHostsOneLinkCutTheOthersFinish) {
   EXPECT_EQ(testing::CountLogLines(cluster, id, "rank 0 of 2 ranks at the end"), 1);
 
   std::string out = testing::MakeTempDir("fsc-train-netns-fetch");
-  CommandResult fetched = cluster.Fsc("fetch " + id + " -o " + out);
+  CommandResult fetched = cluster.Fsc("fetch " + id + " -o " + out + " --with-state");
   ASSERT_EQ(fetched.exit_code, 0) << fetched.output;
   auto checkpoint = train::ReadCheckpoint(out + "/model");
   ASSERT_TRUE(checkpoint.ok()) << checkpoint.status();

@@ -2,7 +2,8 @@
 // workers: TLS and mTLS (certificates made here with the openssl CLI) and plaintext,
 // authentication and ownership, malformed requests refused without changing anything, a kill -9
 // mid-job followed by a restart on the same database, a worker that stops heartbeating, event
-// streams, and a clean SIGTERM.
+// streams, a clean SIGTERM; tokens revoked or expired with `fsc-coordinator token ...` while the
+// coordinator runs, and videos planned from declared frame counts alone.
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -165,14 +166,17 @@ std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token, int seconds =
 }
 
 // Uploads files {path: bytes} as one dataset.
+// `media`: the declaration of a one-file video.
 grpc::Status Upload(proto::ClientService::Stub* stub, const std::string& token,
                     const std::vector<std::pair<std::string, std::string>>& files,
-                    proto::Dataset* dataset, int64_t chunk_bytes = 1 << 20) {
+                    proto::Dataset* dataset, int64_t chunk_bytes = 1 << 20,
+                    const proto::MediaInfo* media = nullptr) {
   auto context = Ctx(token);
   auto writer = stub->UploadDataset(context.get(), dataset);
   proto::UploadDatasetRequest header;
   header.mutable_header()->set_version(1);
   header.mutable_header()->set_name("test data");
+  if (media != nullptr) *header.mutable_header()->mutable_media() = *media;
   for (const auto& [path, bytes] : files) {
     proto::FileEntry* entry = header.mutable_header()->add_files();
     entry->set_path(path);
@@ -777,6 +781,126 @@ TEST_F(CoordinatorServiceTest, RendezvousIsForTheTrainingTasksWorkers) {
   ASSERT_TRUE(got.ok()) << got.error_message();
   ASSERT_EQ(values.values_size(), 1);
   EXPECT_EQ(values.values(0), "10.0.0.1:2222");
+}
+
+// `fsc-coordinator ARGS` against the test coordinator's database (while it serves it).
+fsc::testing::CommandResult Admin(const std::string& args) {
+  return RunCommand(BinDir() + "/fsc-coordinator " + args + " 2>&1");
+}
+
+TEST_F(CoordinatorServiceTest, RevokedAndExpiredTokensAreRefusedOnTheirNextCall) {
+  StartCoordinator({"--insecure"});
+  const std::string db = coordinator_->db();
+  proto::ListJobsRequest request;
+  request.set_version(1);
+  proto::ListJobsResponse jobs;
+  ASSERT_TRUE(client_->ListJobs(Ctx(alice_).get(), request, &jobs).ok());
+
+  // The token's id is what `token list` shows: the first digits of its hash.
+  const std::string alice_id = util::Sha256Hex(alice_).substr(0, 12);
+  fsc::testing::CommandResult listed = Admin("token list --db " + db);
+  ASSERT_EQ(listed.exit_code, 0) << listed.output;
+  EXPECT_NE(listed.output.find(alice_id), std::string::npos) << listed.output;
+  EXPECT_EQ(listed.output.find(alice_), std::string::npos) << "a secret was listed";
+  fsc::testing::CommandResult revoked = Admin("token revoke --db " + db + " " + alice_id);
+  ASSERT_EQ(revoked.exit_code, 0) << revoked.output;
+
+  // The very next call: no restart, no cache to wait out.
+  grpc::Status refused = client_->ListJobs(Ctx(alice_).get(), request, &jobs);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_NE(refused.error_message().find("revoked"), std::string::npos) << refused.error_message();
+  EXPECT_TRUE(client_->ListJobs(Ctx(bob_).get(), request, &jobs).ok());
+  EXPECT_NE(Admin("token revoke --db " + db + " " + alice_id).exit_code, 0);
+  EXPECT_NE(Admin("token list --db " + db + " --json").output.find("\"revoked\""),
+            std::string::npos);
+
+  // Expiry: a token for an hour works; one for a second is refused once its second is over.
+  auto create = [&](const std::string& lifetime) {
+    fsc::testing::CommandResult made = RunCommand(BinDir() + "/fsc-coordinator token create --db " +
+                                                  db + " --user carol --expires-in " + lifetime);
+    EXPECT_EQ(made.exit_code, 0) << made.output;
+    return Trim(made.output);
+  };
+  const std::string hour = create("1h");
+  const std::string second = create("1s");
+  EXPECT_TRUE(client_->ListJobs(Ctx(hour).get(), request, &jobs).ok());
+  grpc::Status expired;
+  for (int i = 0; i < 300; ++i) {
+    expired = client_->ListJobs(Ctx(second).get(), request, &jobs);
+    if (!expired.ok()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(expired.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_NE(expired.error_message().find("expired"), std::string::npos) << expired.error_message();
+  EXPECT_EQ(Admin("token create --db " + db + " --user carol --expires-in soon").exit_code, 2);
+}
+
+TEST_F(CoordinatorServiceTest, RevokingAJoinTokenEndsTheSessionsOfItsWorkers) {
+  StartCoordinator({"--insecure"});
+  const std::string db = coordinator_->db();
+  const std::string other_join = CreateToken(db, "");
+  TestWorker worker = NewWorker();
+  TestWorker other = NewWorker();
+  ASSERT_TRUE(worker.Register(join_, proto::ROLE_EXTRACT).ok());
+  ASSERT_TRUE(other.Register(other_join, proto::ROLE_EXTRACT).ok());
+  proto::HeartbeatResponse beat;
+  ASSERT_TRUE(worker.Heartbeat({}, &beat).ok());
+
+  fsc::testing::CommandResult revoked =
+      Admin("join-token revoke --db " + db + " " + util::Sha256Hex(join_).substr(0, 12));
+  ASSERT_EQ(revoked.exit_code, 0) << revoked.output;
+  grpc::Status refused = worker.Heartbeat({}, &beat);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_NE(refused.error_message().find("registered with"), std::string::npos)
+      << refused.error_message();
+  EXPECT_NE(refused.error_message().find("was revoked"), std::string::npos)
+      << refused.error_message();
+  grpc::Status again = worker.Register(join_, proto::ROLE_EXTRACT, worker.id);
+  EXPECT_EQ(again.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_NE(again.error_message().find("join token"), std::string::npos) << again.error_message();
+  // Workers of other join tokens go on.
+  EXPECT_TRUE(other.Heartbeat({}, &beat).ok());
+}
+
+TEST_F(CoordinatorServiceTest, VideosArePlannedFromTheirDeclarationWithoutDecoding) {
+  StartCoordinator({"--insecure", "--max-tasks-per-job", "100"});
+  // Not a video at all: the coordinator must not need to open it.
+  const std::string bytes(1189270, 'v');
+  proto::MediaInfo forged;
+  forged.set_frame_count(2147483647);
+  proto::Dataset dataset;
+  grpc::Status upload =
+      Upload(client_.get(), alice_, {{"Megamind.avi", bytes}}, &dataset, 1 << 20, &forged);
+  EXPECT_EQ(upload.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(upload.error_message().find("cannot fit in 1189270 bytes"), std::string::npos)
+      << upload.error_message();
+
+  // Undeclared (an older client): stored, but no job can be planned over it.
+  ASSERT_TRUE(Upload(client_.get(), alice_, {{"Megamind.avi", bytes}}, &dataset).ok());
+  proto::SubmitJobRequest submit;
+  submit.set_version(1);
+  submit.mutable_spec()->set_kind(proto::JOB_EXTRACT);
+  submit.mutable_spec()->set_input_dataset(dataset.id());
+  proto::Job job;
+  grpc::Status undeclared = client_->SubmitJob(Ctx(alice_).get(), submit, &job);
+  EXPECT_EQ(undeclared.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(undeclared.error_message().find("not declared"), std::string::npos)
+      << undeclared.error_message();
+
+  // Declared again with the upload: 270 frames are 5 ranges of 64 and a merge.
+  proto::MediaInfo honest;
+  honest.set_frame_count(270);
+  ASSERT_TRUE(
+      Upload(client_.get(), alice_, {{"Megamind.avi", bytes}}, &dataset, 1 << 20, &honest).ok());
+  EXPECT_EQ(dataset.media().frame_count(), 270);
+  ASSERT_TRUE(client_->SubmitJob(Ctx(alice_).get(), submit, &job).ok());
+  EXPECT_EQ(GetJob(alice_, job.id()).tasks_size(), 6);
+  // Past this coordinator's limit of 100 tasks per job: refused, with what would fit.
+  submit.mutable_spec()->set_frames_per_task(2);
+  grpc::Status too_many = client_->SubmitJob(Ctx(alice_).get(), submit, &job);
+  EXPECT_EQ(too_many.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(too_many.error_message().find("--frames-per-task 3 or more"), std::string::npos)
+      << too_many.error_message();
 }
 
 }  // namespace

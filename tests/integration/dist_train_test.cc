@@ -61,6 +61,7 @@ class DistTrainTest : public ::testing::Test {
            "--iterations 4 --save-every 2 --snapshot-every 2 --preview-every 0 --log-every 2 " +
            extra;
   }
+  static train::TrainOptions TinyElasticOptions(const std::string& name);
   static std::string* root_;
 };
 std::string* DistTrainTest::root_ = nullptr;
@@ -143,6 +144,22 @@ TEST_F(DistTrainTest, BadDistributedFlagsAreRefused) {
   EXPECT_EQ(diff.exit_code, 2) << diff.output;
 }
 
+// A new generation whenever asked, of two members of which only rank 0 ever arrives.
+class NeverForms : public dist::GroupDirectory {
+ public:
+  explicit NeverForms(std::string dir) : dir_(std::move(dir)) {}
+  absl::StatusOr<dist::Generation> Next(int64_t after) override {
+    return dist::Generation{after + 1, 0, 2, {"me", "absent-worker"}};
+  }
+  bool Changed(int64_t) override { return false; }
+  std::unique_ptr<dist::KeyValueStore> StoreFor(int64_t id) override {
+    return std::make_unique<dist::FileStore>(dir_ + "/generation-" + std::to_string(id));
+  }
+
+ private:
+  std::string dir_;
+};
+
 // Two generations of the same two members: the first ends when rank 0 has finished iteration 2
 // (Changed() turns true), the group re-forms as generation 2 and trains on to the end.
 class TwoGenerations : public dist::GroupDirectory {
@@ -152,7 +169,7 @@ class TwoGenerations : public dist::GroupDirectory {
   absl::StatusOr<dist::Generation> Next(int64_t after) override {
     if (after >= 2) return absl::CancelledError("no third generation");
     while (*latest_ <= after) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    return dist::Generation{*latest_, rank_, 2};
+    return dist::Generation{*latest_, rank_, 2, {}};
   }
   bool Changed(int64_t current) override { return *latest_ > current; }
   std::unique_ptr<dist::KeyValueStore> StoreFor(int64_t id) override {
@@ -165,36 +182,68 @@ class TwoGenerations : public dist::GroupDirectory {
   std::atomic<int64_t>* latest_;
 };
 
+// The options of a tiny elastic run in model folder `name` under the test's root.
+train::TrainOptions DistTrainTest::TinyElasticOptions(const std::string& name) {
+  auto text = util::ReadFile(*root_ + "/tiny.json");
+  EXPECT_TRUE(text.ok());
+  auto arch = train::ArchitectureFromJson(nlohmann::json::parse(text.value_or("{}")));
+  EXPECT_TRUE(arch.ok()) << arch.status();
+  train::TrainOptions o;
+  o.architecture = arch.value_or(model::Architecture());
+  o.model = o.architecture->name;
+  o.faces_a = *root_ + "/A";
+  o.faces_b = *root_ + "/B";
+  o.model_dir = *root_ + "/" + name;
+  o.batch_size = 8;
+  o.seed = 5;
+  o.threads = 1;
+  o.loader_threads = 1;
+  o.learning_rate = 5e-5;
+  o.epsilon = 1e-3;
+  o.precision = "fp32";
+  o.iterations = 4;
+  o.save_every = 2;
+  o.snapshot_every = 2;
+  o.preview_every = 0;
+  o.log_every = 2;
+  return o;
+}
+
+// Generations that fail before their first step (a member never arrives) are bounded: each
+// doubles the collective timeout, and after max_failed_generations the run fails saying why and
+// what to change, instead of looping.
+TEST_F(DistTrainTest, GenerationsThatNeverStepEndTheRunAfterABound) {
+  auto t = train::Trainer::Create(TinyElasticOptions("never-forms"));
+  ASSERT_TRUE(t.ok()) << t.status();
+  NeverForms group(testing::MakeTempDir("fsc-never-forms"));
+  dist::ElasticOptions options;
+  options.collective_timeout = absl::Milliseconds(100);
+  options.connect_timeout = absl::Milliseconds(100);
+  options.max_failed_generations = 3;
+  std::vector<std::string> events;
+  train::TrainCallbacks callbacks;
+  callbacks.on_event = [&](const std::string& e) { events.push_back(e); };
+  auto summary = dist::RunElastic(t->get(), &group, options, callbacks);
+  ASSERT_EQ(summary.status().code(), absl::StatusCode::kFailedPrecondition) << summary.status();
+  const std::string message(summary.status().message());
+  EXPECT_NE(message.find("no progress in 3 generations"), std::string::npos) << message;
+  EXPECT_NE(message.find("generation 2: connecting failed"), std::string::npos)
+      << message;  // ids 0, 1, 2
+  EXPECT_NE(message.find("--collective-timeout"), std::string::npos) << message;
+  EXPECT_NE(message.find("rank 1 (absent-worker)"), std::string::npos) << message;
+  int connects = 0;
+  for (const std::string& e : events) connects += e.find("connecting failed") != std::string::npos;
+  EXPECT_EQ(connects, 3);
+}
+
 TEST_F(DistTrainTest, ElasticRunReformsWhenTheGroupChangesAndStillMatches) {
   const std::string one = *root_ + "/elastic-one";
   CommandResult single = Fsc(Train(one, ""));
   ASSERT_EQ(single.exit_code, 0) << single.output;
 
-  auto text = util::ReadFile(*root_ + "/tiny.json");
-  ASSERT_TRUE(text.ok());
-  auto arch = train::ArchitectureFromJson(nlohmann::json::parse(*text));
-  ASSERT_TRUE(arch.ok()) << arch.status();
   std::vector<std::unique_ptr<train::Trainer>> trainers;
   for (int r = 0; r < 2; ++r) {  // made here: seeded initialisation is not thread-safe
-    train::TrainOptions o;
-    o.architecture = *arch;
-    o.model = arch->name;
-    o.faces_a = *root_ + "/A";
-    o.faces_b = *root_ + "/B";
-    o.model_dir = *root_ + "/elastic-rank" + std::to_string(r);
-    o.batch_size = 8;
-    o.seed = 5;
-    o.threads = 1;
-    o.loader_threads = 1;
-    o.learning_rate = 5e-5;
-    o.epsilon = 1e-3;
-    o.precision = "fp32";
-    o.iterations = 4;
-    o.save_every = 2;
-    o.snapshot_every = 2;
-    o.preview_every = 0;
-    o.log_every = 2;
-    auto t = train::Trainer::Create(o);
+    auto t = train::Trainer::Create(TinyElasticOptions("elastic-rank" + std::to_string(r)));
     ASSERT_TRUE(t.ok()) << t.status();
     trainers.push_back(*std::move(t));
   }

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -93,17 +94,48 @@ inline nlohmann::json PrometheusQuery(int port, const std::string& query) {
   return answer["data"]["result"];
 }
 
-// The value of the series written exactly as `series` ("name" or "name{labels}"), or NaN.
-inline double SeriesValue(const std::string& text, const std::string& series) {
-  const std::string prefix = series + " ";
-  size_t at = text.rfind("\n" + prefix);
-  if (at == std::string::npos) {
-    if (text.compare(0, prefix.size(), prefix) != 0) return std::nan("");
-    at = 0;
-  } else {
-    ++at;
+// A series as "name" or "name{labels}" with its labels sorted, so that two spellings of one series
+// compare equal whatever order their labels are written in.
+inline std::string CanonicalSeries(const std::string& series) {
+  const size_t open = series.find('{');
+  if (open == std::string::npos || series.back() != '}') return series;
+  std::vector<std::string> labels;
+  std::string label;
+  bool quoted = false;
+  for (size_t i = open + 1; i + 1 < series.size(); ++i) {
+    const char c = series[i];
+    if (c == ',' && !quoted) {
+      labels.push_back(label);
+      label.clear();
+      continue;
+    }
+    if (c == '"' && series[i - 1] != '\\') quoted = !quoted;
+    label += c;
   }
-  return std::strtod(text.c_str() + at + prefix.size(), nullptr);
+  if (!label.empty()) labels.push_back(label);
+  std::sort(labels.begin(), labels.end());
+  std::string out = series.substr(0, open) + "{";
+  for (size_t i = 0; i < labels.size(); ++i) out += (i ? "," : "") + labels[i];
+  return out + "}";
+}
+
+// The value of `series` ("name" or "name{labels}", labels in any order) in an exposition, or NaN.
+inline double SeriesValue(const std::string& text, const std::string& series) {
+  const std::string wanted = CanonicalSeries(series);
+  double value = std::nan("");
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    // The series ends at the last space outside the label quotes: the value follows it.
+    const size_t close = line.rfind('}');
+    const size_t space = line.find(' ', close == std::string::npos ? 0 : close);
+    if (space == std::string::npos) continue;
+    if (CanonicalSeries(line.substr(0, space)) == wanted) {
+      value = std::strtod(line.c_str() + space + 1, nullptr);
+    }
+  }
+  return value;
 }
 
 // The sample names of an exposition (histograms as their _bucket, _sum and _count series).

@@ -1,18 +1,26 @@
 // A real Prometheus (Debian's prometheus package) scrapes a MetricsServer over 127.0.0.1: the
 // target is healthy with no scrape error, and queries return the values the registry holds,
-// labels and histogram buckets included.
+// labels and histogram buckets included; `promtool check metrics` passes on what a trainer,
+// worker and coordinator export (every standard family) and fails on broken text.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/text_serializer.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "core/metrics/gpu_memory.h"
 #include "core/metrics/http_server.h"
 #include "core/metrics/process_metrics.h"
+#include "core/metrics/standard_metrics.h"
 #include "core/util/file_io.h"
 #include "tests/http_get.h"
 #include "tests/integration/metrics_harness.h"
@@ -37,15 +45,23 @@ std::string QueryValue(int port, const std::string& encoded_query) {
 TEST(MetricsPrometheusTest, RealPrometheusScrapesAndQueries) {
   ASSERT_EQ(testing::RunCommand("command -v prometheus").exit_code, 0)
       << "prometheus not found: install Debian's prometheus package (scripts/setup)";
-  metrics::Registry registry;
-  ASSERT_TRUE(metrics::RegisterProcessMetrics(&registry).ok());
-  (*registry.AddGauge("fsc_test_depth", "Depth.", {"queue", "note"}))
-      ->WithLabels({"extract", "say \"hi\"\\now"})
+  prometheus::Registry registry;
+  metrics::Exposition exposition;
+  exposition.Add(&registry);
+  metrics::ExportProcessMetrics(&exposition);
+  prometheus::BuildGauge()
+      .Name("fsc_test_depth")
+      .Help("Depth.")
+      .Register(registry)
+      .Add({{"queue", "extract"}, {"note", "say \"hi\"\\now"}})
       .Set(42);
-  metrics::Histogram& latency =
-      (*registry.AddHistogram("fsc_test_seconds", "Latency.", {}, {0.1, 1}))->WithLabels();
+  prometheus::Histogram& latency = prometheus::BuildHistogram()
+                                       .Name("fsc_test_seconds")
+                                       .Help("Latency.")
+                                       .Register(registry)
+                                       .Add({}, prometheus::Histogram::BucketBoundaries{0.1, 1});
   for (double v : {0.05, 0.1, 0.5, 2.0}) latency.Observe(v);
-  metrics::MetricsServer server(&registry);
+  metrics::MetricsServer server(&exposition);
   ASSERT_TRUE(server.Start("127.0.0.1", 0).ok());
 
   const std::string dir = testing::MakeTempDir("fsc-prometheus");
@@ -95,6 +111,89 @@ TEST(MetricsPrometheusTest, RealPrometheusScrapesAndQueries) {
   ASSERT_EQ(series["data"].size(), 1u) << series.dump();
   EXPECT_EQ(series["data"][0]["note"], "say \"hi\"\\now");
   EXPECT_FALSE(QueryValue(port, "process_resident_memory_bytes").empty());
+}
+
+// Runs `promtool check metrics` on `text`; returns its exit code and output.
+testing::CommandResult Promtool(const std::string& text) {
+  const std::string file = testing::MakeTempDir("fsc-promtool") + "/metrics.txt";
+  EXPECT_TRUE(util::WriteFileAtomically(file, text).ok());
+  return testing::RunCommand("promtool check metrics < " + file + " 2>&1");
+}
+
+TEST(MetricsPromtoolTest, EveryStandardFamilyPassesPromtool) {
+  ASSERT_EQ(testing::RunCommand("command -v promtool").exit_code, 0)
+      << "promtool not found: install Debian's prometheus package (scripts/setup)";
+  prometheus::Registry registry;
+  metrics::Exposition exposition;
+  exposition.Add(&registry);
+  metrics::ExportProcessMetrics(&exposition);
+  absl::StatusOr<metrics::StandardMetrics> m = metrics::RegisterStandardMetrics(&registry);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_TRUE(metrics::RegisterStandardMetrics(&registry).ok());  // again: the same families
+  m->lease_expiries->Increment();
+  for (double s : {0.001, 0.02, 0.3, 4.0, 60.0}) {
+    m->rpc_duration_seconds.WithLabels({"fsc.proto.ClientService/SubmitJob", "OK"}).Observe(s);
+    m->rpc_duration_seconds.WithLabels({"fsc.proto.WorkerService/Heartbeat", "UNAVAILABLE"})
+        .Observe(s / 10);
+  }
+  m->train_iteration->Set(1250);
+  m->train_examples_per_second.WithLabels({"0"}).Set(41.7);
+  m->train_loss.WithLabels({"a"}).Set(0.0421);
+  m->train_mask_loss.WithLabels({"b"}).Set(0.01);
+  m->train_gan_loss.WithLabels({"a", "generator"}).Set(0.9);
+  m->train_step_seconds.WithLabels({"compute"}).Observe(0.35);
+  m->train_step_seconds.WithLabels({"allreduce"}).Observe(0.04);
+  m->allreduce_bytes->Increment(3.2e8);
+  m->checkpoint_seconds->Observe(2.5);
+  m->checkpoint_bytes->Set(3.3e8);
+  m->extract_frames->Increment(270);
+  m->frames_per_second.WithLabels({"extract"}).Set(12.5);
+  // The scrape-time families as the coordinator and a GPU worker build them.
+  prometheus::MetricFamily jobs = metrics::GaugeFamily(metrics::kJobs.name, metrics::kJobs.help);
+  metrics::AddSample(&jobs, {{"state", "queued"}}, 4);
+  prometheus::MetricFamily gpu =
+      metrics::GaugeFamily(metrics::kGpuMemoryBytes.name, metrics::kGpuMemoryBytes.help);
+  metrics::AddSample(&gpu, {{"device", metrics::GpuDeviceLabel(0)}}, std::pow(2.0, 33));
+  // Label values that need escaping, and special values.
+  auto& odd =
+      prometheus::BuildGauge().Name("fsc_test_value").Help("Odd values.").Register(registry);
+  odd.Add({{"path", "C:\\dir \"quoted\"\nnext line"}}).Set(std::nan(""));
+  odd.Add({{"path", "inf"}}).Set(HUGE_VAL);
+  odd.Add({{"path", "tiny"}}).Set(-1.5e-300);
+
+  std::vector<prometheus::MetricFamily> families = exposition.Collect();
+  families.push_back(jobs);
+  families.push_back(gpu);
+  for (const prometheus::MetricFamily& family : families) {
+    // prometheus-cpp 1.0 writes help texts unescaped.
+    EXPECT_EQ(family.help.find_first_of("\\\n"), std::string::npos) << family.name;
+  }
+  const std::string text = prometheus::TextSerializer().Serialize(families);
+  for (const char* series :
+       {"process_cpu_seconds_total ", "process_resident_memory_bytes ", "process_open_fds ",
+        "process_start_time_seconds ", "process_threads ", "fsc_checkpoint_seconds_bucket{",
+        "fsc_jobs{state=\"queued\"} 4", "fsc_gpu_memory_bytes{device=\"cuda:0\"} "}) {
+    EXPECT_THAT(text, ::testing::HasSubstr(series));
+  }
+  testing::CommandResult check = Promtool(text);
+  EXPECT_EQ(check.exit_code, 0) << check.output << "\n" << text;
+}
+
+TEST(MetricsPromtoolTest, BrokenTextFails) {
+  ASSERT_EQ(testing::RunCommand("command -v promtool").exit_code, 0);
+  // Syntax errors: an unescaped quote in a label value, an unknown type.
+  testing::CommandResult quote =
+      Promtool("# HELP x_total X.\n# TYPE x_total counter\nx_total{path=\"a\"b\"} 1\n");
+  EXPECT_NE(quote.exit_code, 0) << quote.output;
+  testing::CommandResult type = Promtool("# TYPE x_total countr\nx_total 1\n");
+  EXPECT_NE(type.exit_code, 0) << type.output;
+  // And the linter: a counter that does not end in _total.
+  prometheus::Registry registry;
+  prometheus::BuildCounter().Name("fsc_requests").Help("Requests.").Register(registry).Add({});
+  testing::CommandResult lint =
+      Promtool(prometheus::TextSerializer().Serialize(registry.Collect()));
+  EXPECT_NE(lint.exit_code, 0);
+  EXPECT_THAT(lint.output, ::testing::HasSubstr("_total"));
 }
 
 }  // namespace

@@ -157,8 +157,8 @@ TEST_F(MetricsTrainTest, ScrapedWhileTrainingAndStoppedBySigint) {
 }
 
 TEST_F(MetricsTrainTest, TakenPortFailsBeforeTraining) {
-  metrics::Registry registry;
-  metrics::MetricsServer squatter(&registry);
+  metrics::Exposition nothing;
+  metrics::MetricsServer squatter(&nothing);
   ASSERT_TRUE(squatter.Start("127.0.0.1", 0).ok());
   std::string command;
   for (const std::string& arg : TrainArgs(*root_ + "/never", squatter.port())) {

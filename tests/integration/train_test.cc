@@ -147,10 +147,11 @@ TEST_F(TrainTest, BadInputIsRefusedClearly) {
   EXPECT_NE(missing.output.find("nope"), std::string::npos) << missing.output;
   CommandResult model =
       Fsc("train --a " + *root_ + "/A --b " + *root_ + "/B -m " + *root_ + "/m2 --model nosuch");
-  EXPECT_EQ(model.exit_code, 1);
+  // Option values no model or loss has are usage errors, found before anything is read.
+  EXPECT_EQ(model.exit_code, 2);
   EXPECT_NE(model.output.find("nosuch"), std::string::npos) << model.output;
   CommandResult loss = Fsc("train" + Common() + "-m " + *root_ + "/m3 --loss ssim:x");
-  EXPECT_EQ(loss.exit_code, 1) << loss.output;
+  EXPECT_EQ(loss.exit_code, 2) << loss.output;
   EXPECT_EQ(Fsc("train").exit_code, 2);
   CommandResult help = Fsc("train --help");
   EXPECT_EQ(help.exit_code, 0);

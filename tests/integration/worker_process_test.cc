@@ -20,6 +20,7 @@
 #include "core/convert/verify.h"
 #include "core/face/alignments_file.h"
 #include "core/face/extractor.h"
+#include "core/media/frame_count.h"
 #include "core/rpc/certs.h"
 #include "core/rpc/channel.h"
 #include "core/rpc/transfer.h"
@@ -96,6 +97,23 @@ bool TaskUnderWay(const proto::Job& job) {
     if (task.state() == proto::TASK_LEASED && task.progress() > 0) return true;
   }
   return false;
+}
+
+// Uploads a one-file video as `fsc dataset upload` does: with its frame count, size and rate
+// declared (the coordinator never decodes user media, and refuses a video declared without them).
+absl::StatusOr<proto::Dataset> UploadVideo(proto::ClientService::StubInterface* stub,
+                                           const std::string& token, const std::string& path,
+                                           const std::string& name) {
+  absl::StatusOr<std::optional<media::VideoFrames>> video = media::CountVideoFrames(
+      path, static_cast<int64_t>(fs::file_size(path)) / rpc::kMinVideoBytesPerFrame);
+  if (!video.ok()) return video.status();
+  if (!video->has_value()) return absl::InvalidArgumentError(path + " is not a video");
+  proto::MediaInfo media;
+  media.set_frame_count((*video)->frame_count);
+  media.set_width((*video)->width);
+  media.set_height((*video)->height);
+  media.set_fps((*video)->fps);
+  return rpc::UploadDataset(stub, token, path, name, nullptr, &media);
 }
 
 class WorkerProcessTest : public ::testing::Test {
@@ -208,9 +226,22 @@ class WorkerProcessTest : public ::testing::Test {
     return job;
   }
 
+  // The fault tests' trigger: waits until a task of job `id` is under way (an observed progress
+  // report), then freezes `worker` (SIGSTOP) so that the task cannot end before the fault is
+  // injected; the frozen job still has the task leased. The caller sends SIGCONT.
+  void FreezeMidTask(Process* worker, const std::string& id) {
+    proto::Job job = WaitForJob(id, seconds(600), TaskUnderWay);
+    ASSERT_TRUE(TaskUnderWay(job)) << "no task of job " << id << " got under way\n"
+                                   << worker->Log();
+    worker->Kill(SIGSTOP);
+    auto frozen = GetJob(id);
+    ASSERT_TRUE(frozen.ok()) << frozen.status();
+    ASSERT_TRUE(TaskUnderWay(*frozen)) << "the task ended before the worker was frozen";
+  }
+
   std::string SubmitVideoExtract(int every_n = 3, int frames_per_task = 100) {
-    auto dataset = rpc::UploadDataset(client_.get(), user_token_,
-                                      testing::DataDir() + "/Megamind.avi", "megamind");
+    auto dataset =
+        UploadVideo(client_.get(), user_token_, testing::DataDir() + "/Megamind.avi", "megamind");
     EXPECT_TRUE(dataset.ok()) << dataset.status();
     if (!dataset.ok()) return "";
     grpc::ClientContext context;
@@ -338,7 +369,7 @@ TEST_F(WorkerProcessTest, ConvertJobGivesTheLabelledVideo) {
   ASSERT_TRUE(worker::RunTaskKind(train, env).ok());
 
   auto worker = StartWorker(join_token_, "w1", "extract,convert");
-  auto input = rpc::UploadDataset(client_.get(), user_token_, clip, "clip");
+  auto input = UploadVideo(client_.get(), user_token_, clip, "clip");
   ASSERT_TRUE(input.ok()) << input.status();
   auto model = rpc::UploadDataset(client_.get(), user_token_, env.out_dir + "/model", "model");
   ASSERT_TRUE(model.ok()) << model.status();
@@ -361,7 +392,17 @@ TEST_F(WorkerProcessTest, ConvertJobGivesTheLabelledVideo) {
                                                << worker->Log() << "\n--- coordinator:\n"
                                                << coordinator_->Log();
   int converts = 0;
-  for (const proto::Task& task : job.tasks()) converts += task.kind() == proto::TASK_CONVERT;
+  for (const proto::Task& task : job.tasks()) {
+    if (task.kind() != proto::TASK_CONVERT) continue;
+    ++converts;
+    // The model's weights travel to each convert task, its training state never does.
+    bool weights = false;
+    for (const proto::FileEntry& input : task.inputs()) {
+      EXPECT_EQ(input.path().find("model/state/"), std::string::npos) << input.path();
+      weights = weights || input.path().find("model/weights_") == 0;
+    }
+    EXPECT_TRUE(weights) << task.DebugString();
+  }
   EXPECT_EQ(converts, 2);
 
   std::vector<proto::FileEntry> artifacts(job.artifacts().begin(), job.artifacts().end());
@@ -383,13 +424,13 @@ TEST_F(WorkerProcessTest, SurvivesACoordinatorKillAndRestart) {
   auto worker = StartWorker(join_token_, "w2");
   std::string id = SubmitVideoExtract();
   ASSERT_FALSE(id.empty());
-  // Kill the coordinator once the first range is under way, restart it on the same port.
-  if (!TaskUnderWay(WaitForJob(id, seconds(120), TaskUnderWay))) {
-    GTEST_SKIP() << "the job ended before it could be interrupted";
-  }
+  // Kill the coordinator while the first range is under way (the worker frozen meanwhile, so the
+  // range cannot end first), restart it on the same port.
+  ASSERT_NO_FATAL_FAILURE(FreezeMidTask(worker.get(), id));
   std::string port = address_.substr(address_.rfind(':') + 1);
   coordinator_->Kill(SIGKILL);
   coordinator_->Wait(seconds(10));
+  worker->Kill(SIGCONT);  // it finds the coordinator gone
   std::this_thread::sleep_for(std::chrono::seconds(1));
   StartCoordinator("127.0.0.1:" + port);
   proto::Job job = WaitForJob(id, seconds(300));
@@ -412,8 +453,7 @@ TEST_F(WorkerProcessTest, CancelStopsTheTaskAndSigtermHandsItBack) {
   // One long range (every frame), so that there is time to act while it runs.
   std::string id = SubmitVideoExtract(/*every_n=*/1, /*frames_per_task=*/270);
   ASSERT_FALSE(id.empty());
-  proto::Job job = WaitForJob(id, seconds(120), TaskUnderWay);
-  if (!TaskUnderWay(job)) GTEST_SKIP() << "the task ended before it could be cancelled";
+  ASSERT_NO_FATAL_FAILURE(FreezeMidTask(worker.get(), id));
   {
     grpc::ClientContext context;
     rpc::AddAuth(&context, user_token_);
@@ -423,6 +463,7 @@ TEST_F(WorkerProcessTest, CancelStopsTheTaskAndSigtermHandsItBack) {
     proto::Job cancelled;
     ASSERT_TRUE(client_->CancelJob(&context, request, &cancelled).ok());
   }
+  worker->Kill(SIGCONT);
   // The worker stops the task and goes on serving.
   auto until = std::chrono::steady_clock::now() + seconds(60);
   while (worker->Log().find("(cancelled)") == std::string::npos &&
@@ -436,9 +477,9 @@ TEST_F(WorkerProcessTest, CancelStopsTheTaskAndSigtermHandsItBack) {
   // SIGTERM in the middle of a task: handed back as retryable, the worker exits 0.
   std::string second = SubmitVideoExtract(1, 270);
   ASSERT_FALSE(second.empty());
-  job = WaitForJob(second, seconds(120), TaskUnderWay);
-  if (!TaskUnderWay(job)) GTEST_SKIP() << "the task ended before SIGTERM";
-  worker->Kill(SIGTERM);
+  ASSERT_NO_FATAL_FAILURE(FreezeMidTask(worker.get(), second));
+  worker->Kill(SIGTERM);  // delivered when it runs again
+  worker->Kill(SIGCONT);
   EXPECT_EQ(worker->Wait(seconds(60)), 0) << worker->Log();
   EXPECT_NE(worker->Log().find("worker shutting down"), std::string::npos) << worker->Log();
   auto after = GetJob(second);

@@ -1,8 +1,10 @@
-// Alignments file round trip, refusal of foreign/corrupt/newer files, and the JSON dump's schema.
+// Alignments file round trip, refusal of foreign/corrupt/newer files (checksum, impossible
+// landmarks), version 1 files still read, and the JSON dump's schema.
 #include "core/face/alignments_file.h"
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "core/util/file_io.h"
@@ -62,7 +64,95 @@ TEST(AlignmentsFileTest, RefusesForeignTruncatedAndNewer) {
       util::WriteFileAtomically(dir + "/newer.fsa", "FSCALN1\n" + newer.SerializeAsString()).ok());
   EXPECT_EQ(ReadAlignments(dir + "/newer.fsa").status().code(),
             absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(util::WriteFileAtomically(dir + "/format3.fsa", "FSCALN3\nwhatever").ok());
+  EXPECT_EQ(ReadAlignments(dir + "/format3.fsa").status().code(),
+            absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(ReadAlignments(dir + "/none.fsa").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(AlignmentsFileTest, WritesAChecksumThatCatchesFlippedBytes) {
+  const std::string bytes = SerializeAlignments(Sample());
+  ASSERT_EQ(bytes.substr(0, 8), "FSCALN2\n");
+  ASSERT_EQ(bytes[8 + 64], '\n');
+  ASSERT_TRUE(ParseAlignments(bytes, "a.fsa").ok());
+  // Flip one bit in the middle of the payload: protobuf alone would often still parse it.
+  std::string flipped = bytes;
+  flipped[flipped.size() / 2 + 40] ^= 0x04;
+  auto damaged = ParseAlignments(flipped, "a.fsa");
+  EXPECT_EQ(damaged.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(damaged.status().message().find("checksum"), std::string::npos) << damaged.status();
+  EXPECT_NE(damaged.status().message().find("a.fsa"), std::string::npos);
+  // A damaged checksum is damage too.
+  std::string header = bytes;
+  header[10] = header[10] == 'a' ? 'b' : 'a';
+  EXPECT_EQ(ParseAlignments(header, "a.fsa").status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(AlignmentsFileTest, VersionOneFilesStillRead) {
+  // What fsc wrote before tracks and checksums: "FSCALN1\n" then the message at version 1.
+  proto::Alignments old = Sample();
+  old.set_version(1);
+  auto read = ParseAlignments("FSCALN1\n" + old.SerializeAsString(), "old.fsa");
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->version(), 1u);
+  // Written again, it is a version 2 file with a checksum.
+  auto upgraded = ParseAlignments(SerializeAlignments(*read), "new.fsa");
+  ASSERT_TRUE(upgraded.ok());
+  EXPECT_EQ(upgraded->version(), kAlignmentsVersion);
+  // A version 2 message behind a version 1 header is corrupt, not old.
+  proto::Alignments mixed = Sample();
+  mixed.set_version(2);
+  EXPECT_EQ(ParseAlignments("FSCALN1\n" + mixed.SerializeAsString(), "x").status().code(),
+            absl::StatusCode::kDataLoss);
+}
+
+TEST(AlignmentsFileTest, RefusesImpossibleLandmarks) {
+  for (float bad : {std::nanf(""), INFINITY, 1e30f, -3e7f}) {
+    proto::Alignments alignments = Sample();
+    alignments.mutable_frames(0)->mutable_faces(0)->mutable_landmarks(30)->set_x(bad);
+    auto read = ParseAlignments(SerializeAlignments(alignments), "bad.fsa");
+    ASSERT_EQ(read.status().code(), absl::StatusCode::kDataLoss) << bad;
+    const std::string message(read.status().message());
+    EXPECT_NE(message.find("frame 7"), std::string::npos) << message;
+    EXPECT_NE(message.find("point 30"), std::string::npos) << message;
+  }
+  proto::Alignments transform = Sample();
+  for (double v : {1.0, 0.0, 5.0, 0.0, 1.0, std::nan("")}) {
+    transform.mutable_frames(0)->mutable_faces(0)->mutable_transform()->add_m(v);
+  }
+  EXPECT_EQ(ParseAlignments(SerializeAlignments(transform), "t.fsa").status().code(),
+            absl::StatusCode::kDataLoss);
+  proto::Alignments count = Sample();
+  count.mutable_frames(0)->mutable_faces(0)->mutable_landmarks()->RemoveLast();
+  EXPECT_EQ(ParseAlignments(SerializeAlignments(count), "c.fsa").status().code(),
+            absl::StatusCode::kDataLoss);
+  // A face partly outside the frame is fine.
+  proto::Alignments edge = Sample();
+  edge.mutable_frames(0)->mutable_faces(0)->mutable_landmarks(0)->set_x(-150);
+  EXPECT_TRUE(ParseAlignments(SerializeAlignments(edge), "e.fsa").ok());
+}
+
+TEST(AlignmentsFileTest, AnyBytesGiveAnAnswer) {
+  // Every prefix and a spread of single-byte changes of a real file: a status, never a crash.
+  const std::string bytes = SerializeAlignments(Sample());
+  for (size_t n = 0; n <= bytes.size(); n += 7) {
+    (void)ParseAlignments(bytes.substr(0, n), "prefix");
+    std::string changed = bytes;
+    if (n < changed.size()) changed[n] = static_cast<char>(changed[n] * 31 + 7);
+    (void)ParseAlignments(changed, "changed");
+  }
+  EXPECT_EQ(ParseAlignments("", "empty").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(AlignmentsFileTest, FolderMeansTheFileInIt) {
+  const std::string dir = testing::MakeTempDir("fsc-align");
+  EXPECT_EQ(ResolveAlignmentsPath(dir), dir + "/alignments.fsa");
+  // A job folder fetched from an older cluster.
+  ASSERT_TRUE(util::WriteFileAtomically(dir + "/alignments.fsca", "x").ok());
+  EXPECT_EQ(ResolveAlignmentsPath(dir), dir + "/alignments.fsca");
+  ASSERT_TRUE(util::WriteFileAtomically(dir + "/alignments.fsa", "x").ok());
+  EXPECT_EQ(ResolveAlignmentsPath(dir), dir + "/alignments.fsa");
+  EXPECT_EQ(ResolveAlignmentsPath(dir + "/other.fsa"), dir + "/other.fsa");
 }
 
 TEST(AlignmentsFileTest, JsonDumpHasTheDocumentedSchema) {

@@ -1,14 +1,20 @@
 // Checkpoints: a round trip restores weights and optimiser state exactly (the next step matches),
-// and truncated, corrupted, foreign or malformed checkpoints are refused with errors naming the
-// file. Uses a tiny layout so that the file runs in seconds.
+// the training state lives in state/ apart from the weights (a weights-only copy loads for
+// conversion and is refused for training, saying why), format 1 folders still read, and
+// truncated, corrupted, foreign or malformed checkpoints are refused with errors naming the
+// file. The training state as a value: equal digests for equal states, a layout + bytes round
+// trip, and a digest that catches a changed byte. Uses a tiny layout so that the file runs in
+// seconds.
 #include "core/train/checkpoint.h"
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include "core/train/train_step.h"
+#include "core/train/training_state.h"
 #include "core/util/file_io.h"
 #include "tests/test_paths.h"
 
@@ -106,6 +112,84 @@ TEST(CheckpointTest, RoundTripRestoresWeightsAndOptimizerExactly) {
   ASSERT_TRUE((*step)->Run(RandomBatch(Side::kA, 5), RandomBatch(Side::kB, 6)).ok());
   ASSERT_TRUE((*other)->Run(RandomBatch(Side::kA, 5), RandomBatch(Side::kB, 6)).ok());
   ExpectSameTensors((*step)->ModelTensors(), (*other)->ModelTensors());
+}
+
+TEST(CheckpointTest, TheTrainingStateLivesApartFromTheWeights) {
+  const std::string dir = testing::MakeTempDir("fsc-ckpt");
+  auto step = TrainStep::Create(TinyOptions(1));
+  ASSERT_TRUE(step.ok());
+  CheckpointManifest written = Save(**step, dir, 4);
+  EXPECT_EQ(written.format_version, kCheckpointFormatVersion);
+  EXPECT_EQ(written.files.at("weights").name, "weights_000004.pt");
+  EXPECT_EQ(written.files.at("optimizer").name, "state/optimizer_000004.pt");
+  EXPECT_TRUE(IsTrainingStatePath(written.files.at("optimizer").name));
+  EXPECT_FALSE(IsTrainingStatePath(written.files.at("weights").name));
+  EXPECT_TRUE(fs::exists(dir + "/state/optimizer_000004.pt"));
+  // The next checkpoint replaces the state file too.
+  Save(**step, dir, 5);
+  EXPECT_FALSE(fs::exists(dir + "/state/optimizer_000004.pt"));
+  EXPECT_TRUE(fs::exists(dir + "/state/optimizer_000005.pt"));
+
+  // A copy with the weights alone (what convert and a plain `fsc fetch` get).
+  const std::string weights_only = testing::MakeTempDir("fsc-ckpt-weights");
+  fs::copy_file(dir + "/" + kManifestFile, weights_only + "/" + kManifestFile);
+  fs::copy_file(dir + "/weights_000005.pt", weights_only + "/weights_000005.pt");
+  auto weights = ReadCheckpoint(weights_only, CheckpointScope::kWeights);
+  ASSERT_TRUE(weights.ok()) << weights.status();
+  EXPECT_EQ(weights->blobs.count("weights"), 1u);
+  EXPECT_EQ(weights->blobs.count("optimizer"), 0u);
+  auto all = ReadCheckpoint(weights_only);
+  EXPECT_EQ(all.status().code(), absl::StatusCode::kFailedPrecondition) << all.status();
+  EXPECT_NE(all.status().message().find("--with-state"), std::string::npos) << all.status();
+
+  // Format 1: every file beside the manifest.
+  const std::string old = testing::MakeTempDir("fsc-ckpt-v1");
+  nlohmann::json manifest = nlohmann::json::parse(*util::ReadFile(dir + "/" + kManifestFile));
+  manifest["format_version"] = 1;
+  manifest["files"]["optimizer"]["name"] = "optimizer_000005.pt";
+  fs::copy_file(dir + "/weights_000005.pt", old + "/weights_000005.pt");
+  fs::copy_file(dir + "/state/optimizer_000005.pt", old + "/optimizer_000005.pt");
+  ASSERT_TRUE(util::WriteFileAtomically(old + "/" + kManifestFile, manifest.dump()).ok());
+  auto v1 = ReadCheckpoint(old);
+  ASSERT_TRUE(v1.ok()) << v1.status();
+  EXPECT_EQ(v1->blobs.at("optimizer"), *util::ReadFile(dir + "/state/optimizer_000005.pt"));
+  // ...where a state/ path is not a valid name.
+  manifest["files"]["optimizer"]["name"] = "state/optimizer_000005.pt";
+  ASSERT_TRUE(util::WriteFileAtomically(old + "/" + kManifestFile, manifest.dump()).ok());
+  EXPECT_EQ(ReadCheckpoint(old).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(TrainingStateTest, DigestLayoutAndBytesRoundTrip) {
+  auto step = TrainStep::Create(TinyOptions(1));
+  auto same = TrainStep::Create(TinyOptions(1));
+  auto other = TrainStep::Create(TinyOptions(2));
+  ASSERT_TRUE(step.ok() && same.ok() && other.ok());
+  const auto roles = [](TrainStep& s) {
+    return std::map<std::string, NamedTensors>{{"weights", s.ModelTensors()},
+                                               {"optimizer", s.OptimizerTensors()}};
+  };
+  TrainingState a = CopyState(0, nlohmann::json::array(), roles(**step));
+  TrainingState b = CopyState(0, nlohmann::json::array({{{"x", 1}}}), roles(**same));
+  TrainingState c = CopyState(0, nlohmann::json::array(), roles(**other));
+  EXPECT_EQ(a.digest.size(), 64u);
+  EXPECT_EQ(a.digest, b.digest) << "the same seed is the same state (the history is not digested)";
+  EXPECT_NE(a.digest, c.digest);
+  EXPECT_NE(a.digest, CopyState(1, nlohmann::json::array(), roles(**step)).digest);
+  EXPECT_GT(a.bytes(), 0);
+
+  // Layout + bytes, as a receiver gets them, make the same state.
+  auto received = AllocateState(StateLayout(a), "test");
+  ASSERT_TRUE(received.ok()) << received.status();
+  std::vector<std::pair<void*, size_t>> from = StateSpans(&a), to = StateSpans(&*received);
+  ASSERT_EQ(from.size(), to.size());
+  for (size_t i = 0; i < from.size(); ++i) {
+    ASSERT_EQ(from[i].second, to[i].second);
+    std::memcpy(to[i].first, from[i].first, from[i].second);
+  }
+  EXPECT_TRUE(CheckDigest(*received, "received").ok());
+  static_cast<char*>(to.back().first)[0] ^= 1;
+  EXPECT_EQ(CheckDigest(*received, "received").code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(AllocateState("not json", "x").status().code(), absl::StatusCode::kDataLoss);
 }
 
 TEST(CheckpointTest, KeepsTheNewestSnapshotsAndOnlyCurrentDataFiles) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "coordinator/datasets.h"
+#include "coordinator/scheduler.h"
 #include "coordinator/validation.h"
 #include "core/rpc/transfer.h"
 #include "core/util/file_io.h"
@@ -117,26 +118,82 @@ TEST_F(DatasetsTest, UploadRefusesMisorderedOrCorruptChunks) {
   EXPECT_FALSE(missing->Finish("alice", 0).ok());
 }
 
-TEST_F(DatasetsTest, ProbeCountsVideoFramesAndImages) {
-  // The blob has no extension: the probe must open it by content.
-  absl::StatusOr<std::string> video = util::ReadFile(fsc::testing::DataDir() + "/Megamind.avi");
-  ASSERT_TRUE(video.ok()) << video.status();
-  proto::FileEntry clip = Entry("Megamind.avi", *video);
-  ASSERT_TRUE(blobs_->Put(*video).ok());
-  absl::StatusOr<DatasetShape> shape = ProbeDataset({clip}, *blobs_);
+TEST_F(DatasetsTest, ShapeComesFromTheDeclarationNotTheBytes) {
+  // The coordinator never opens the video: the blob need not even be stored.
+  proto::Dataset video;
+  *video.add_files() = Entry("Megamind.avi", std::string(1189270, 'x'));
+  absl::Status undeclared = DatasetShapeOf(video).status();
+  EXPECT_EQ(undeclared.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(undeclared.message().find("upload it again"), std::string::npos) << undeclared;
+
+  video.mutable_media()->set_frame_count(270);
+  absl::StatusOr<DatasetShape> shape = DatasetShapeOf(video);
   ASSERT_TRUE(shape.ok()) << shape.status();
   EXPECT_TRUE(shape->is_video);
   EXPECT_EQ(shape->frame_count, 270);
 
-  proto::FileEntry junk = Entry("clip.mp4", "this is not a video at all");
-  ASSERT_TRUE(blobs_->Put("this is not a video at all").ok());
-  EXPECT_EQ(ProbeDataset({junk}, *blobs_).status().code(), absl::StatusCode::kInvalidArgument);
+  // The forged header of issue 18: 2^31-1 frames in 1.2 MB.
+  video.mutable_media()->set_frame_count(2147483647);
+  absl::Status forged = DatasetShapeOf(video).status();
+  EXPECT_EQ(forged.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(forged.message().find("cannot fit in 1189270 bytes"), std::string::npos) << forged;
 
-  shape =
-      ProbeDataset({Entry("b.jpg", "x"), Entry("a.png", "y"), Entry("notes.txt", "z")}, *blobs_);
+  proto::Dataset images;
+  for (const char* name : {"b.jpg", "a.png", "notes.txt"}) *images.add_files() = Entry(name, name);
+  shape = DatasetShapeOf(images);
   ASSERT_TRUE(shape.ok());
   EXPECT_FALSE(shape->is_video);
   EXPECT_EQ(shape->frame_count, 2);
+}
+
+TEST_F(DatasetsTest, DeclaredMediaIsCheckedAtTheHeaderAndStored) {
+  proto::DatasetHeader header;
+  header.set_version(1);
+  header.set_name("clip");
+  *header.add_files() = Entry("clip.mp4", std::string(4000, 'v'));
+  header.mutable_media()->set_frame_count(1001);  // more than 4000 bytes can hold
+  EXPECT_EQ(ValidateDatasetHeader(header).code(), absl::StatusCode::kInvalidArgument);
+  header.mutable_media()->set_frame_count(0);
+  EXPECT_EQ(ValidateDatasetHeader(header).code(), absl::StatusCode::kInvalidArgument);
+  header.mutable_media()->set_frame_count(1000);
+  header.mutable_media()->set_width(100000);
+  EXPECT_EQ(ValidateDatasetHeader(header).code(), absl::StatusCode::kInvalidArgument);
+  header.mutable_media()->set_width(640);
+  header.mutable_media()->set_fps(-1);
+  EXPECT_EQ(ValidateDatasetHeader(header).code(), absl::StatusCode::kInvalidArgument);
+  header.mutable_media()->set_fps(25);
+  EXPECT_TRUE(ValidateDatasetHeader(header).ok());
+  // Only a one-file video declares media.
+  proto::DatasetHeader images = header;
+  images.mutable_files(0)->set_path("a.png");
+  EXPECT_EQ(ValidateDatasetHeader(images).code(), absl::StatusCode::kInvalidArgument);
+
+  auto upload = DatasetUpload::Start(header, blobs_.get());
+  ASSERT_TRUE(upload.ok()) << upload.status();
+  ASSERT_TRUE((*upload)->Add(Chunk("clip.mp4", 0, std::string(4000, 'v'), true)).ok());
+  absl::StatusOr<proto::Dataset> dataset = (*upload)->Finish("alice", 5);
+  ASSERT_TRUE(dataset.ok()) << dataset.status();
+  EXPECT_EQ(dataset->media().frame_count(), 1000);
+  EXPECT_EQ(dataset->media().width(), 640);
+}
+
+TEST_F(DatasetsTest, CollectionSparesReferencedPinnedAndYoungBlobs) {
+  std::string kept = blobs_->Put("referenced").value();
+  std::string pinned = blobs_->Put("pinned").value();
+  std::string garbage = blobs_->Put("garbage").value();
+  blobs_->Pin(pinned);
+  // Everything was written just now: a grace period spares it all.
+  BlobStore::Collected none = blobs_->Collect({kept}, Scheduler::NowMs() - 60000);
+  EXPECT_EQ(none.blobs, 0);
+  BlobStore::Collected collected = blobs_->Collect({kept}, Scheduler::NowMs() + 1000);
+  EXPECT_EQ(collected.blobs, 1);
+  EXPECT_EQ(collected.bytes, 7);
+  EXPECT_TRUE(blobs_->Has(kept));
+  EXPECT_TRUE(blobs_->Has(pinned));
+  EXPECT_FALSE(blobs_->Has(garbage));
+  blobs_->Unpin(pinned);
+  EXPECT_EQ(blobs_->Collect({kept}, Scheduler::NowMs() + 1000).blobs, 1);
+  EXPECT_FALSE(blobs_->Has(pinned));
 }
 
 TEST_F(DatasetsTest, HeaderValidation) {

@@ -1,6 +1,7 @@
 // The coordinator's observability over a real SQLite store and blob store: the job, queue and
-// worker gauges as a scrape of the default registry computes them (collect hook), and training
-// previews (validation, one latest per job, owner-only reading, kept across a reopen).
+// worker gauges as a scrape of the default exposition computes them (the coordinator's
+// collector), and training previews (validation, one latest per job, owner-only reading, kept
+// across a reopen).
 #include <gtest/gtest.h>
 
 #include <map>
@@ -13,31 +14,35 @@
 #include "coordinator/previews.h"
 #include "coordinator/scheduler.h"
 #include "coordinator/tokens.h"
-#include "core/metrics/registry.h"
+#include "core/metrics/exposition.h"
 #include "tests/test_paths.h"
 #include "tests/unit/scheduler_fixture.h"
 
 namespace fsc::coordinator {
 namespace {
 
-// "name{labels}" -> value of one collection of the default registry.
-std::map<std::string, double> Scrape() {
+// "name{labels}" -> value of gauge and counter families (labels as given, in order).
+std::map<std::string, double> Values(const std::vector<prometheus::MetricFamily>& families) {
   std::map<std::string, double> values;
-  for (const metrics::FamilySnapshot& family : metrics::Registry::Default().Collect()) {
-    for (const metrics::Sample& sample : family.samples) {
-      std::string key = sample.name;
-      if (!sample.labels.empty()) {
+  for (const prometheus::MetricFamily& family : families) {
+    for (const prometheus::ClientMetric& metric : family.metric) {
+      std::string key = family.name;
+      if (!metric.label.empty()) {
         key += "{";
-        for (size_t i = 0; i < sample.labels.size(); ++i) {
-          key += (i ? "," : "") + sample.labels[i].first + "=" + sample.labels[i].second;
+        for (size_t i = 0; i < metric.label.size(); ++i) {
+          key += (i ? "," : "") + metric.label[i].name + "=" + metric.label[i].value;
         }
         key += "}";
       }
-      values[key] = sample.value;
+      values[key] = family.type == prometheus::MetricType::Counter ? metric.counter.value
+                                                                   : metric.gauge.value;
     }
   }
   return values;
 }
+
+// One scrape of the default exposition.
+std::map<std::string, double> Scrape() { return Values(metrics::Exposition::Default().Collect()); }
 
 class CoordinatorMetricsTest : public SchedulerFixture {
  protected:
@@ -79,7 +84,9 @@ class CoordinatorMetricsTest : public SchedulerFixture {
 };
 
 TEST_F(CoordinatorMetricsTest, ScrapeComputesJobQueueAndWorkerGauges) {
-  CoordinatorMetrics hook(scheduler_.get());
+  std::map<std::string, double> none = Scrape();
+  EXPECT_EQ(none.count("fsc_queue_depth"), 0u);  // no coordinator collector, no cluster gauges
+  CoordinatorMetrics collector(scheduler_.get());
   std::map<std::string, double> empty = Scrape();
   EXPECT_EQ(empty["fsc_jobs{state=queued}"], 0);
   EXPECT_EQ(empty["fsc_jobs{state=succeeded}"], 0);
@@ -109,7 +116,7 @@ TEST_F(CoordinatorMetricsTest, ScrapeComputesJobQueueAndWorkerGauges) {
 }
 
 TEST_F(CoordinatorMetricsTest, LostWorkersAndLeaseExpiriesAreCounted) {
-  CoordinatorMetrics hook(scheduler_.get());
+  CoordinatorMetrics collector(scheduler_.get());
   Submit("alice", proto::JOB_TRAIN);
   const std::string worker = Worker({proto::ROLE_TRAIN});
   auto leased = scheduler_->LeaseTask(worker, 0, nullptr);
@@ -122,7 +129,7 @@ TEST_F(CoordinatorMetricsTest, LostWorkersAndLeaseExpiriesAreCounted) {
   EXPECT_EQ(values["fsc_jobs{state=queued}"] + values["fsc_jobs{state=running}"], 1);
 }
 
-TEST_F(CoordinatorMetricsTest, SetClusterGaugesCountsEveryRoleOfAWorker) {
+TEST_F(CoordinatorMetricsTest, ClusterFamiliesCountEveryRoleOfAWorker) {
   proto::ClusterStatusResponse status;
   (*status.mutable_jobs_by_state())["JOB_FAILED"] = 3;
   status.set_queued_tasks(7);
@@ -134,8 +141,7 @@ TEST_F(CoordinatorMetricsTest, SetClusterGaugesCountsEveryRoleOfAWorker) {
   busy->add_roles(proto::ROLE_EXTRACT);
   busy->set_alive(true);
   busy->add_task_ids("t1");
-  SetClusterGauges(status);
-  std::map<std::string, double> values = Scrape();
+  std::map<std::string, double> values = Values(ClusterFamilies(status));
   EXPECT_EQ(values["fsc_jobs{state=failed}"], 3);
   EXPECT_EQ(values["fsc_jobs{state=running}"], 0);
   EXPECT_EQ(values["fsc_queue_depth"], 7);

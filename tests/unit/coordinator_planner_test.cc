@@ -243,16 +243,30 @@ TEST(PlannerTest, Refusals) {
   absl::Status missing = PlanJob("j", spec, FakeShape, options).status();
   EXPECT_EQ(missing.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(missing.message().find("spec.input_dataset"), std::string::npos);
-  // One frame per task over a huge video would be an unbounded number of tasks.
-  spec.set_input_dataset("vid10000000");
-  spec.set_frames_per_task(1);
-  EXPECT_EQ(PlanJob("j", spec, FakeShape, options).status().code(),
-            absl::StatusCode::kInvalidArgument);
-  // The default grows the ranges instead.
+  // More ranges than the task limit allows are refused, with the frames_per_task that would fit
+  // (ranges are never widened behind the user's back), before any task is made.
+  spec.set_input_dataset("vid2147483647");
   spec.set_frames_per_task(0);
+  absl::Status huge = PlanJob("j", spec, FakeShape, options).status();
+  EXPECT_EQ(huge.code(), absl::StatusCode::kResourceExhausted) << huge;
+  EXPECT_NE(huge.message().find("10000 tasks per job"), std::string::npos) << huge;
+  EXPECT_NE(huge.message().find("--frames-per-task 214770"), std::string::npos) << huge;
+  spec.set_input_dataset("vid10000000");
+  spec.set_frames_per_task(1001);  // 9991 ranges + the merge fit in 10000
   absl::StatusOr<std::vector<TaskRecord>> big = PlanJob("j", spec, FakeShape, options);
   ASSERT_TRUE(big.ok()) << big.status();
   ExpectTiles(OfKind(*big, proto::TASK_EXTRACT), 10000000);
+  spec.set_frames_per_task(1000);  // 10000 ranges + the merge do not
+  EXPECT_EQ(PlanJob("j", spec, FakeShape, options).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  // The limit is the coordinator's to set.
+  options.max_tasks_per_job = 20;
+  spec.set_input_dataset("vid100");
+  spec.set_frames_per_task(5);  // 20 ranges + merge
+  absl::Status small = PlanJob("j", spec, FakeShape, options).status();
+  EXPECT_EQ(small.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(small.message().find("--frames-per-task 6 or more"), std::string::npos) << small;
+  options = PlanOptions();
   // An alignments dataset is one file.
   proto::JobSpec convert;
   convert.set_kind(proto::JOB_CONVERT);
@@ -278,6 +292,16 @@ TEST(TaskInputsTest, MapSourcePath) {
   EXPECT_EQ(*MapSourcePath({InputSource::kTaskOutputs, "t", "segment.mkv", "parts/t/segment.mkv"},
                            "segment.mkv", 5),
             "parts/t/segment.mkv");
+}
+
+TEST(TaskInputsTest, ConvertTasksTakeAModelsWeightsButNotItsTrainingState) {
+  EXPECT_TRUE(InputNeeded(proto::TASK_CONVERT, "model/fsc_model.json"));
+  EXPECT_TRUE(InputNeeded(proto::TASK_CONVERT, "model/weights_000250.pt"));
+  EXPECT_FALSE(InputNeeded(proto::TASK_CONVERT, "model/state/optimizer_000250.pt"));
+  EXPECT_FALSE(InputNeeded(proto::TASK_CONVERT, "model/state/discriminators_000250.pt"));
+  EXPECT_TRUE(InputNeeded(proto::TASK_CONVERT, "input/state/frame.png"));
+  // Training resumes from the whole folder.
+  EXPECT_TRUE(InputNeeded(proto::TASK_TRAIN, "model/state/optimizer_000250.pt"));
 }
 
 TEST(TaskInputsTest, ResolveInputsRefusesMissingAndCollidingFiles) {

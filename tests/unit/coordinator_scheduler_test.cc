@@ -1,7 +1,8 @@
 // The scheduler over a real SQLite store and blob store: priority then FIFO order, role
 // matching, dependency gating with resolved inputs, lease expiry and re-lease with attempt+1,
 // max attempts failing the job with the task's error, non-retryable failures, cancel, long-poll
-// wake-up, event log, and a restart on the same database.
+// wake-up, event log, a restart on the same database; the per-user limits, each user's view of
+// the cluster, and removing datasets with the collection of blobs nothing references.
 #include <gtest/gtest.h>
 
 #include <future>
@@ -244,8 +245,10 @@ TEST_F(SchedulerTest, CancelStopsTheJobForItsOwnerOnly) {
   EXPECT_EQ(scheduler_->Heartbeat(worker, {task->id()}).value().cancel_task_ids_size(), 1);
   EXPECT_FALSE(Lease(worker).has_value());
   EXPECT_EQ(Complete(worker, *task).code(), absl::StatusCode::kFailedPrecondition);
-  // Cancelling again is harmless.
-  EXPECT_EQ(scheduler_->Cancel("alice", job_id)->state(), proto::JOB_CANCELLED);
+  // Cancelling a job that ended is refused (and changes nothing).
+  absl::Status again = scheduler_->Cancel("alice", job_id).status();
+  EXPECT_EQ(again.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(again.message().find("already ended (cancelled)"), std::string::npos) << again;
   EXPECT_EQ(scheduler_->ListJobs("bob", proto::JOB_STATE_UNSPECIFIED, 0)->size(), 0u);
   EXPECT_EQ(scheduler_->ListJobs("alice", proto::JOB_CANCELLED, 0)->size(), 1u);
 }
@@ -335,6 +338,128 @@ TEST_F(SchedulerTest, RestartKeepsJobsLeasesAndResults) {
   auto merge = Lease(worker);
   ASSERT_TRUE(merge.has_value());
   EXPECT_EQ(merge->kind(), proto::TASK_MERGE_ALIGNMENTS);
+}
+
+TEST_F(SchedulerTest, JobsInFlightPerUserAreCapped) {
+  options_.max_jobs_per_user = 2;
+  Reopen();
+  std::string images = Images("alice", 1);
+  std::string first = SubmitExtract("alice", images, 0);
+  SubmitExtract("alice", images, 0);
+  proto::JobSpec spec;
+  spec.set_kind(proto::JOB_EXTRACT);
+  spec.set_input_dataset(images);
+  absl::Status third = scheduler_->Submit("alice", spec).status();
+  EXPECT_EQ(third.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(third.message().find("allows 2 per user"), std::string::npos) << third;
+  // Another user is not held back; an ended job frees a place.
+  SubmitExtract("bob", Images("bob", 1), 0);
+  ASSERT_TRUE(scheduler_->Cancel("alice", first).ok());
+  EXPECT_TRUE(scheduler_->Submit("alice", spec).ok());
+}
+
+TEST_F(SchedulerTest, StoredAndUploadingBytesPerUserAreCapped) {
+  options_.max_bytes_per_user = 100;
+  Reopen();
+  auto header = [](const std::string& name, int64_t size) {
+    proto::DatasetHeader header;
+    proto::FileEntry* file = header.add_files();
+    file->set_path(name);
+    file->set_size(size);
+    file->set_sha256(util::Sha256Hex(name));
+    return header;
+  };
+  auto first = scheduler_->ReserveUpload("alice", header("a.png", 60));
+  ASSERT_TRUE(first.ok()) << first.status();
+  // 60 being uploaded + 50 > 100.
+  absl::Status second = scheduler_->ReserveUpload("alice", header("b.png", 50)).status();
+  EXPECT_EQ(second.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(second.message().find("60 being uploaded"), std::string::npos) << second;
+  EXPECT_TRUE(scheduler_->ReserveUpload("bob", header("b.png", 50)).ok());
+  first->reset();  // the upload ended
+  EXPECT_TRUE(scheduler_->ReserveUpload("alice", header("b.png", 50)).ok());
+  // Stored datasets count too; the same content again costs nothing.
+  proto::DatasetHeader stored = header("s.png", 30);
+  proto::Dataset dataset;
+  dataset.set_owner("alice");
+  *dataset.mutable_files() = stored.files();
+  dataset.set_id(DatasetId({stored.files(0)}));
+  dataset.set_total_bytes(30);
+  ASSERT_TRUE(store_->PutDataset(dataset).ok());
+  EXPECT_TRUE(scheduler_->ReserveUpload("alice", stored).ok());
+  EXPECT_EQ(scheduler_->ReserveUpload("alice", header("c.png", 71)).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(scheduler_->ReserveUpload("alice", header("c.png", 70)).ok());
+}
+
+TEST_F(SchedulerTest, ClusterStatusShowsAUserOnlyTheirJobs) {
+  std::string alices = SubmitExtract("alice", Images("alice", 1), 0);
+  SubmitExtract("bob", Images("bob", 1), 0);
+  SubmitExtract("bob", Images("bob", 1, "2"), 0);
+  std::string worker = Worker({proto::ROLE_EXTRACT});
+  std::optional<proto::Task> leased = Lease(worker);  // alice's: submitted first
+  ASSERT_TRUE(leased.has_value());
+  ASSERT_EQ(leased->job_id(), alices);
+  std::optional<proto::Task> bobs = Lease(worker);
+  ASSERT_TRUE(bobs.has_value());
+
+  proto::ClusterStatusResponse alice = scheduler_->ClusterStatus("alice").value();
+  int64_t jobs = 0;
+  for (const auto& [state, count] : alice.jobs_by_state()) jobs += count;
+  EXPECT_EQ(jobs, 1);
+  ASSERT_EQ(alice.workers_size(), 1);
+  EXPECT_EQ(alice.workers(0).leased_tasks(), 2);
+  ASSERT_EQ(alice.workers(0).task_ids_size(), 1);
+  EXPECT_EQ(alice.workers(0).task_ids(0), leased->id());
+  proto::ClusterStatusResponse carol = scheduler_->ClusterStatus("carol").value();
+  EXPECT_TRUE(carol.jobs_by_state().empty());
+  EXPECT_EQ(carol.workers(0).task_ids_size(), 0);
+  // The queue depth is the cluster's (it names nobody); the metrics see every job.
+  EXPECT_EQ(carol.queued_tasks(), alice.queued_tasks());
+  proto::ClusterStatusResponse everyone = scheduler_->ClusterStatus("").value();
+  jobs = 0;
+  for (const auto& [state, count] : everyone.jobs_by_state()) jobs += count;
+  EXPECT_EQ(jobs, 3);
+}
+
+TEST_F(SchedulerTest, RemovingADatasetCollectsWhatNothingReferences) {
+  options_.blob_grace_ms = 0;
+  Reopen();
+  std::string used = Images("alice", 2, "used");
+  std::string spare = Images("alice", 1, "spare");
+  std::string job_id = SubmitExtract("alice", used, 0);
+  // An input of a queued job stays.
+  absl::Status busy = scheduler_->DeleteDataset("alice", used).status();
+  EXPECT_EQ(busy.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(busy.message().find(job_id), std::string::npos) << busy;
+  EXPECT_EQ(scheduler_->DeleteDataset("bob", spare).status().code(), absl::StatusCode::kNotFound);
+
+  std::vector<proto::FileEntry> spare_files = store_->DatasetFiles(spare).value();
+  absl::StatusOr<proto::DeleteDatasetResponse> removed = scheduler_->DeleteDataset("alice", spare);
+  ASSERT_TRUE(removed.ok()) << removed.status();
+  EXPECT_EQ(removed->dataset().id(), spare);
+  EXPECT_EQ(removed->blobs_removed(), 1);
+  EXPECT_FALSE(blobs_->Has(spare_files[0].sha256()));
+  EXPECT_FALSE(store_->GetDataset("alice", spare).value().has_value());
+
+  // Once the job ended its input can go; its results stay.
+  std::string worker = Worker({proto::ROLE_EXTRACT});
+  std::optional<proto::Task> task = Lease(worker);
+  ASSERT_TRUE(task.has_value());
+  ASSERT_TRUE(Complete(worker, *task).ok());
+  task = Lease(worker);  // the merge
+  ASSERT_TRUE(task.has_value());
+  ASSERT_TRUE(Complete(worker, *task).ok());
+  ASSERT_EQ(Job("alice", job_id).state(), proto::JOB_SUCCEEDED);
+  std::vector<proto::FileEntry> used_files = store_->DatasetFiles(used).value();
+  removed = scheduler_->DeleteDataset("alice", used);
+  ASSERT_TRUE(removed.ok()) << removed.status();
+  EXPECT_EQ(removed->blobs_removed(), 2);
+  for (const proto::FileEntry& file : used_files) EXPECT_FALSE(blobs_->Has(file.sha256()));
+  const proto::Job ended = Job("alice", job_id);
+  for (const proto::FileEntry& artifact : ended.artifacts()) {
+    EXPECT_TRUE(blobs_->Has(artifact.sha256())) << artifact.path();
+  }
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The coordinator's SQLite store: every record kind round-trips, survives closing and reopening
-// the file, the ready-task query honours priority, FIFO, roles and dependencies, and a database
-// from a newer schema is refused.
+// the file, the ready-task query honours priority, FIFO, roles and dependencies, a database of
+// schema version 1 (tests/fixtures/coordinator/store_v1.sql, written by the coordinator of that
+// time) is migrated without losing anything, and a database from a newer schema is refused.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
@@ -8,7 +9,10 @@
 #include <thread>
 
 #include "coordinator/datasets.h"
+#include "coordinator/scheduler.h"
 #include "coordinator/store.h"
+#include "core/util/file_io.h"
+#include "core/util/sha256.h"
 #include "tests/test_paths.h"
 
 namespace fsc::coordinator {
@@ -67,14 +71,175 @@ TEST_F(StoreTest, TokensRoundTripAndSurviveReopen) {
     auto store = Open();
     ASSERT_TRUE(store->AddUserToken("alice", Hex('a'), 5).ok());
     ASSERT_TRUE(store->AddJoinToken(Hex('j'), 5).ok());
+    ASSERT_TRUE(store->AddToken({Hex('e'), TokenKind::kUser, "eve", 5, 100, 0}).ok());
     // A hash is a primary key: the same token cannot be issued twice.
     EXPECT_FALSE(store->AddUserToken("bob", Hex('a'), 6).ok());
   }
   auto store = Open();
-  EXPECT_EQ(*store->UserForToken(Hex('a')).value(), "alice");
-  EXPECT_FALSE(store->UserForToken(Hex('b')).value().has_value());
-  EXPECT_TRUE(store->IsJoinToken(Hex('j')).value());
-  EXPECT_FALSE(store->IsJoinToken(Hex('a')).value());
+  std::optional<TokenRecord> alice = store->GetToken(Hex('a')).value();
+  ASSERT_TRUE(alice.has_value());
+  EXPECT_EQ(alice->kind, TokenKind::kUser);
+  EXPECT_EQ(alice->user, "alice");
+  EXPECT_EQ(alice->id(), Hex('a').substr(0, 12));
+  EXPECT_TRUE(alice->live(1000));
+  EXPECT_FALSE(store->GetToken(Hex('b')).value().has_value());
+  EXPECT_EQ(store->GetToken(Hex('j')).value()->kind, TokenKind::kJoin);
+  // Expiry: live before, not at or after.
+  std::optional<TokenRecord> eve = store->GetToken(Hex('e')).value();
+  EXPECT_TRUE(eve->live(99));
+  EXPECT_FALSE(eve->live(100));
+  EXPECT_EQ(store->ListTokens(TokenKind::kUser).value().size(), 2u);
+  EXPECT_EQ(store->ListTokens(TokenKind::kJoin).value().size(), 1u);
+}
+
+TEST_F(StoreTest, RevokingTokensByIdOrUser) {
+  auto store = Open();
+  ASSERT_TRUE(store->AddUserToken("alice", Hex('a'), 5).ok());
+  ASSERT_TRUE(store->AddUserToken("alice", Hex('b'), 6).ok());
+  ASSERT_TRUE(store->AddUserToken("bob", Hex('c'), 7).ok());
+  ASSERT_TRUE(store->AddJoinToken(Hex('d'), 8).ok());
+  // By id: one token; the kind must match.
+  EXPECT_TRUE(store->RevokeTokens(TokenKind::kJoin, Hex('a').substr(0, 12), "", 50)->empty());
+  std::vector<TokenRecord> one = store->RevokeTokens(TokenKind::kUser, "aaaaaa", "", 50).value();
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0].revoked_unix_ms, 50);
+  EXPECT_FALSE(store->GetToken(Hex('a')).value()->live(51));
+  EXPECT_TRUE(store->GetToken(Hex('b')).value()->live(51));
+  // By user: the rest of theirs, not again the revoked one, not bob's.
+  std::vector<TokenRecord> rest = store->RevokeTokens(TokenKind::kUser, "", "alice", 60).value();
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].hash, Hex('b'));
+  EXPECT_EQ(store->GetToken(Hex('a')).value()->revoked_unix_ms, 50);
+  EXPECT_TRUE(store->GetToken(Hex('c')).value()->live(61));
+  EXPECT_TRUE(store->GetToken(Hex('d')).value()->live(61));
+}
+
+TEST_F(StoreTest, MigratesASchemaVersion1Database) {
+  absl::StatusOr<std::string> dump =
+      util::ReadFile(fsc::testing::SourceDir() + "/tests/fixtures/coordinator/store_v1.sql");
+  ASSERT_TRUE(dump.ok()) << dump.status();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, dump->c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  // Tokens kept their owners and kinds (the hashes of the fixture's tokens).
+  std::optional<TokenRecord> user =
+      store
+          ->GetToken(util::Sha256Hex(
+              "fscu_05c62fcffe7ab70eadd67be6f1590cda53131c94830bec33847d40a0388d363c"))
+          .value();
+  ASSERT_TRUE(user.has_value());
+  EXPECT_EQ(user->kind, TokenKind::kUser);
+  EXPECT_EQ(user->user, "local");
+  EXPECT_TRUE(user->live(Scheduler::NowMs()));
+  std::optional<TokenRecord> join =
+      store
+          ->GetToken(util::Sha256Hex(
+              "fscj_225629442a1830a55ff234941281e3c7039533f47d7d18ecda308aef17d4ce76"))
+          .value();
+  ASSERT_TRUE(join.has_value());
+  EXPECT_EQ(join->kind, TokenKind::kJoin);
+  EXPECT_EQ(store->ListTokens(TokenKind::kJoin).value().size(), 2u);
+  // The worker, registered before joins were recorded, keeps its session.
+  std::vector<WorkerRecord> workers = store->ListWorkers().value();
+  ASSERT_EQ(workers.size(), 1u);
+  EXPECT_EQ(workers[0].info.name(), "worker-1");
+  EXPECT_EQ(workers[0].join_hash, "");
+  // The dataset (no declared media then) and the job with its tasks' file lists, re-encoded.
+  std::vector<proto::Dataset> datasets = store->ListDatasets("local").value();
+  ASSERT_EQ(datasets.size(), 1u);
+  EXPECT_EQ(datasets[0].name(), "astronaut.png");
+  EXPECT_FALSE(datasets[0].has_media());
+  ASSERT_EQ(datasets[0].files_size(), 1);
+  std::optional<proto::Job> job = store->GetJob("jc2bee95ba014ebb8").value();
+  ASSERT_TRUE(job.has_value());
+  EXPECT_EQ(job->state(), proto::JOB_SUCCEEDED);
+  std::vector<TaskRecord> tasks = store->TasksOfJob("jc2bee95ba014ebb8").value();
+  ASSERT_EQ(tasks.size(), 2u);
+  ASSERT_EQ(tasks[0].task.inputs_size(), 1);
+  EXPECT_EQ(tasks[0].task.inputs(0).path(), "input/astronaut.png");
+  EXPECT_EQ(tasks[0].task.inputs(0).sha256(), datasets[0].files(0).sha256());
+  ASSERT_EQ(tasks[0].task.outputs_size(), 2);
+  EXPECT_EQ(tasks[0].task.outputs(0).path(), "alignments.fsca");
+  EXPECT_EQ(tasks[1].task.outputs_size(), 2);
+  EXPECT_EQ(tasks[1].sources.size(), 1u);
+  EXPECT_EQ(store->EventsAfter("jc2bee95ba014ebb8", 0, 0).value().size(), 9u);
+  // Every blob the old database points at is still referenced (nothing would be collected).
+  std::set<std::string> referenced = store->ReferencedBlobs().value();
+  EXPECT_EQ(referenced.count(datasets[0].files(0).sha256()), 1u);
+  for (const proto::FileEntry& file : tasks[1].task.outputs()) {
+    EXPECT_EQ(referenced.count(file.sha256()), 1u) << file.path();
+  }
+
+  // The migrated tables are the tables of a new database, column for column.
+  auto columns = [](const std::string& file) {
+    sqlite3* handle = nullptr;
+    EXPECT_EQ(sqlite3_open(file.c_str(), &handle), SQLITE_OK);
+    std::string out;
+    sqlite3_exec(
+        handle,
+        "SELECT m.name || '.' || p.name || ' ' || p.type || ' ' || p.\"notnull\" || ' ' || "
+        "COALESCE(p.dflt_value, '') || ' ' || p.pk FROM sqlite_master m, "
+        "pragma_table_info(m.name) p WHERE m.type = 'table' ORDER BY m.name, p.cid",
+        [](void* text, int, char** values, char**) {
+          *static_cast<std::string*>(text) += std::string(values[0]) + "\n";
+          return 0;
+        },
+        &out, nullptr);
+    sqlite3_close(handle);
+    return out;
+  };
+  std::string fresh = fsc::testing::MakeTempDir("coordinator_store_fresh") + "/fsc.db";
+  ASSERT_TRUE(Store::Open(fresh).ok());
+  EXPECT_EQ(columns(path_), columns(fresh));
+  EXPECT_NE(columns(fresh).find("tokens.revoked_ms"), std::string::npos);
+}
+
+TEST_F(StoreTest, DeletingDatasetsAndWhatBlobsAreReferenced) {
+  auto store = Open();
+  proto::Dataset dataset;
+  dataset.set_name("clip");
+  dataset.set_owner("alice");
+  *dataset.add_files() = File("clip.mp4", 10, '1');
+  dataset.set_id(DatasetId({dataset.files(0)}));
+  dataset.set_total_bytes(10);
+  dataset.mutable_media()->set_frame_count(2);
+  ASSERT_TRUE(store->PutDataset(dataset).ok());
+  proto::Dataset bobs = dataset;
+  bobs.set_owner("bob");
+  bobs.clear_media();  // an upload without a declaration keeps nothing from alice's
+  ASSERT_TRUE(store->PutDataset(bobs).ok());
+  EXPECT_EQ(store->GetDataset("alice", dataset.id()).value()->media().frame_count(), 2);
+  EXPECT_FALSE(store->GetDataset("bob", dataset.id()).value()->has_media());
+  EXPECT_EQ(store->DatasetBytes("alice").value(), 10);
+
+  // Task outputs always count; inputs only while the task may still run.
+  TaskRecord done = Task("j-t0", "j", proto::ROLE_EXTRACT, 0, 1);
+  done.task.set_state(proto::TASK_SUCCEEDED);
+  *done.task.add_inputs() = File("input/old.png", 1, '3');
+  *done.task.add_outputs() = File("alignments.fsca", 1, '4');
+  TaskRecord pending = Task("j-t1", "j", proto::ROLE_EXTRACT, 0, 1);
+  *pending.task.add_inputs() = File("input/new.png", 1, '5');
+  ASSERT_TRUE(store->InsertTask(done).ok());
+  ASSERT_TRUE(store->InsertTask(pending).ok());
+  std::set<std::string> referenced = store->ReferencedBlobs().value();
+  EXPECT_EQ(referenced, (std::set<std::string>{Hex('1'), Hex('4'), Hex('5')}));
+
+  // The file list is shared: it goes with the last owner.
+  auto remove = [&](const std::string& owner) {
+    return store->Transaction([&] { return store->DeleteDataset(owner, dataset.id()); });
+  };
+  ASSERT_TRUE(remove("alice").ok());
+  EXPECT_EQ(remove("alice").code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->DatasetBytes("alice").value(), 0);
+  EXPECT_EQ(store->DatasetFiles(dataset.id()).value().size(), 1u);
+  EXPECT_EQ(store->ReferencedBlobs().value().count(Hex('1')), 1u);
+  ASSERT_TRUE(remove("bob").ok());
+  EXPECT_TRUE(store->DatasetFiles(dataset.id()).value().empty());
+  EXPECT_EQ(store->ReferencedBlobs().value().count(Hex('1')), 0u);
 }
 
 TEST_F(StoreTest, WorkersRoundTrip) {

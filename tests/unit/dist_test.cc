@@ -1,15 +1,20 @@
 // core/dist on one machine: the file store (values, timeouts), the Gloo communicator between
-// threads (sums, max, broadcast of large strings, a peer that never arrives and a peer that
-// stops taking part: DEADLINE_EXCEEDED, not a hang), gradient buckets, and the reducer's
-// weighted all-reduce of uneven shards against a single-process full batch.
+// threads (sums, max, point-to-point, a peer that never arrives and a peer that stops taking
+// part: DEADLINE_EXCEEDED, not a hang), bulk transfers (to some ranks only, bystanders, a
+// transfer far longer than the timeout that completes because it progresses, a source that
+// stalls), gradient buckets, and the reducer's weighted all-reduce of uneven shards against a
+// single-process full batch.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <thread>
 #include <vector>
 
+#include "absl/time/clock.h"
+#include "core/dist/bulk_transfer.h"
 #include "core/dist/communicator.h"
 #include "core/dist/file_store.h"
 #include "core/dist/gradient_reducer.h"
@@ -96,7 +101,8 @@ TEST(CommunicatorTest, GlooSumMaxAndBroadcastAcrossThreeRanks) {
       bytes.resize(70 << 20);  // > one broadcast chunk
       for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 31 % 251);
     }
-    if (errors[r].ok()) errors[r] = BroadcastString(comm->get(), &bytes, 2);
+    TransferPlan plan{2, {0, 1}};
+    if (errors[r].ok()) errors[r] = TransferString(comm->get(), plan, &bytes).status();
     received[r] = std::move(bytes);
   });
   for (int r = 0; r < 3; ++r) {
@@ -106,6 +112,138 @@ TEST(CommunicatorTest, GlooSumMaxAndBroadcastAcrossThreeRanks) {
     EXPECT_EQ(received[r], received[2]);
   }
   EXPECT_EQ(received[0].size(), size_t{70} << 20);
+}
+
+// A communicator whose sends take `delay` each: a slow but live link.
+class SlowLink : public Communicator {
+ public:
+  SlowLink(std::unique_ptr<Communicator> inner, absl::Duration delay)
+      : inner_(std::move(inner)), delay_(delay) {}
+  int rank() const override { return inner_->rank(); }
+  int world_size() const override { return inner_->world_size(); }
+  std::string backend() const override { return inner_->backend(); }
+  absl::Status AllReduceSum(float* d, size_t n) override { return inner_->AllReduceSum(d, n); }
+  absl::Status AllReduceSumHost(double* d, size_t n) override {
+    return inner_->AllReduceSumHost(d, n);
+  }
+  absl::Status AllReduceMaxHost(int64_t* d, size_t n) override {
+    return inner_->AllReduceMaxHost(d, n);
+  }
+  absl::Status Broadcast(void* d, size_t n, int root) override {
+    return inner_->Broadcast(d, n, root);
+  }
+  absl::Status Send(const void* d, size_t n, int peer) override {
+    absl::SleepFor(delay_);
+    return inner_->Send(d, n, peer);
+  }
+  absl::Status Recv(void* d, size_t n, int peer) override { return inner_->Recv(d, n, peer); }
+
+ private:
+  std::unique_ptr<Communicator> inner_;
+  absl::Duration delay_;
+};
+
+std::vector<char> Pattern(size_t bytes) {
+  std::vector<char> data(bytes);
+  for (size_t i = 0; i < bytes; ++i) data[i] = static_cast<char>(i * 131 % 253);
+  return data;
+}
+
+TEST(BulkTransferTest, OnlyTheReceiversGetTheDataAndTheBystanderWaits) {
+  const std::string dir = testing::MakeTempDir("fsc-gloo");
+  std::vector<absl::StatusOr<TransferStats>> stats(3, absl::UnknownError("not run"));
+  std::vector<std::vector<char>> first(3), second(3);
+  const TransferPlan plan{1, {2}};  // rank 0 already holds the data
+  std::vector<size_t> spans_seen;
+  OnRanks(3, [&](int r) {
+    FileStore store(dir);
+    auto comm = Connect(Gloo(r, 3), &store);
+    if (!comm.ok()) {
+      stats[r] = comm.status();
+      return;
+    }
+    // Two spans (of 9 MiB + 3 bytes and of 5 bytes): chunks split spans, never join them.
+    first[r] = r == 1 ? Pattern((9 << 20) + 3) : std::vector<char>((9 << 20) + 3, 0);
+    second[r] = r == 1 ? std::vector<char>{1, 2, 3, 4, 5} : std::vector<char>(5, 0);
+    TransferOptions options;
+    options.chunk_bytes = 1 << 20;
+    options.token_every = absl::ZeroDuration();  // a token after every chunk
+    options.on_span = [&, r](size_t index) {
+      EXPECT_EQ(r, 2) << "only receivers see spans arrive";
+      spans_seen.push_back(index);
+    };
+    stats[r] = Transfer(comm->get(), plan,
+                        {{first[r].data(), first[r].size()}, {second[r].data(), second[r].size()}},
+                        options);
+  });
+  for (int r = 0; r < 3; ++r)
+    ASSERT_TRUE(stats[r].ok()) << "rank " << r << ": " << stats[r].status();
+  EXPECT_EQ(first[2], first[1]);
+  EXPECT_EQ(second[2], second[1]);
+  EXPECT_EQ(first[0], std::vector<char>((9 << 20) + 3, 0)) << "the bystander received nothing";
+  EXPECT_EQ(stats[1]->bytes_sent, (9 << 20) + 8);
+  EXPECT_EQ(stats[2]->bytes_received, (9 << 20) + 8);
+  EXPECT_EQ(stats[0]->bytes_received + stats[0]->bytes_sent, 0);
+  EXPECT_EQ(RoleIn(plan, 0), TransferRole::kBystander);
+  EXPECT_EQ(spans_seen, (std::vector<size_t>{0, 1}));
+}
+
+TEST(BulkTransferTest, ATransferLongerThanTheTimeoutCompletesWhileItProgresses) {
+  // 24 chunks over a link that takes 80 ms per send: 2-3 s in all against a 1 s timeout. Each
+  // chunk (and each token to the bystander) arrives well within the timeout, so nothing fails;
+  // progress is reported on the way.
+  const std::string dir = testing::MakeTempDir("fsc-gloo");
+  std::vector<absl::Status> errors(3);
+  std::vector<std::vector<char>> data(3);
+  std::vector<int> reports(3, 0);
+  OnRanks(3, [&](int r) {
+    FileStore store(dir);
+    auto comm = Connect(Gloo(r, 3, absl::Seconds(1)), &store);
+    if (!comm.ok()) {
+      errors[r] = comm.status();
+      return;
+    }
+    SlowLink link(*std::move(comm), absl::Milliseconds(80));
+    data[r] = r == 0 ? Pattern(24 << 16) : std::vector<char>(24 << 16, 0);
+    TransferOptions options;
+    options.chunk_bytes = 1 << 16;
+    options.report_every = absl::Milliseconds(500);
+    options.token_every = absl::Milliseconds(300);
+    options.on_progress = [&, r](const TransferProgress& p) {
+      EXPECT_GT(p.bytes_done, 0);
+      EXPECT_EQ(p.bytes_total, 24 << 16);
+      ++reports[r];
+    };
+    errors[r] = Transfer(&link, {0, {1}}, {{data[r].data(), data[r].size()}}, options).status();
+  });
+  for (int r = 0; r < 3; ++r) ASSERT_TRUE(errors[r].ok()) << "rank " << r << ": " << errors[r];
+  EXPECT_EQ(data[1], data[0]);
+  EXPECT_GE(reports[0], 1);
+  EXPECT_GE(reports[1], 1);
+  EXPECT_EQ(reports[2], 0) << "bystanders report nothing";
+}
+
+TEST(BulkTransferTest, ASourceThatStopsSendingFailsItsReceiverAndBystander) {
+  const std::string dir = testing::MakeTempDir("fsc-gloo");
+  std::vector<absl::Status> errors(3);
+  std::atomic<int> waiting{2};
+  OnRanks(3, [&](int r) {
+    FileStore store(dir);
+    auto comm = Connect(Gloo(r, 3, absl::Seconds(1)), &store);
+    ASSERT_TRUE(comm.ok()) << comm.status();
+    if (r == 0) {
+      // Connected, but never sends (a hung source); alive until both others gave up.
+      while (waiting > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      return;
+    }
+    std::vector<char> data(1 << 20);
+    errors[r] = Transfer(comm->get(), {0, {1}}, {{data.data(), data.size()}}).status();
+    --waiting;
+  });
+  EXPECT_EQ(errors[1].code(), absl::StatusCode::kDeadlineExceeded) << errors[1];
+  EXPECT_NE(errors[1].message().find("receiving from rank 0"), std::string::npos) << errors[1];
+  EXPECT_EQ(errors[2].code(), absl::StatusCode::kDeadlineExceeded) << errors[2];
+  EXPECT_NE(errors[2].message().find("waiting for rank 0"), std::string::npos) << errors[2];
 }
 
 TEST(CommunicatorTest, PeerThatNeverArrivesIsDeadlineExceeded) {

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "core/util/file_io.h"
+#include "tests/hostile_images.h"
 #include "tests/test_paths.h"
 
 namespace fsc::media {
@@ -71,6 +72,29 @@ TEST(FrameSourceTest, ClearErrorsForMissingEmptyAndGarbage) {
   std::ofstream(dir + "/broken.png") << "\x89PNG garbage";
   EXPECT_EQ(FrameSource::Open(dir + "/broken.png").status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+TEST(FrameSourceTest, OversizedImagesAreRefusedAloneAndSkippedInAFolder) {
+  std::string dir = testing::MakeTempDir("fsc-frames");
+  ASSERT_TRUE(
+      util::WriteFileAtomically(dir + "/huge.png", testing::PngHeader(100000, 100000)).ok());
+  auto alone = FrameSource::Open(dir + "/huge.png");
+  EXPECT_EQ(alone.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(alone.status().message().find("huge.png: the PNG header declares 100000x100000"),
+            std::string::npos)
+      << alone.status();
+
+  fs::copy_file(testing::DataDir() + "/astronaut.png", dir + "/b.png");
+  auto folder = FrameSource::Open(dir);
+  ASSERT_TRUE(folder.ok()) << folder.status();
+  auto frame = (*folder)->Next();
+  ASSERT_TRUE(frame);
+  EXPECT_EQ(frame->name, "b.png");
+  EXPECT_EQ(frame->index, 0);
+  EXPECT_FALSE((*folder)->Next());
+  ASSERT_EQ((*folder)->warnings().size(), 1u);
+  EXPECT_NE((*folder)->warnings()[0].find("huge.png"), std::string::npos);
+  EXPECT_NE((*folder)->warnings()[0].find("100 megapixels"), std::string::npos);
 }
 
 TEST(FrameSourceTest, TruncatedVideoDeliversWhatDecodesAndWarns) {

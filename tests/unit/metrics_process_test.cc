@@ -40,18 +40,21 @@ TEST(ProcessMetricsTest, ParsesBootTime) {
   EXPECT_EQ(ParseBootTime("cpu 1 2 3\n").status().code(), absl::StatusCode::kNotFound);
 }
 
-double Value(const Registry& registry, const std::string& name) {
-  for (const FamilySnapshot& family : registry.Collect()) {
-    if (family.name == name && family.samples.size() == 1) return family.samples[0].value;
+double Value(const Exposition& registry, const std::string& name) {
+  for (const prometheus::MetricFamily& family : registry.Collect()) {
+    if (family.name != name || family.metric.size() != 1) continue;
+    return family.type == prometheus::MetricType::Counter ? family.metric[0].counter.value
+                                                          : family.metric[0].gauge.value;
   }
   ADD_FAILURE() << name << " not collected";
   return -1;
 }
 
 TEST(ProcessMetricsTest, LiveValuesOfThisProcess) {
-  Registry registry;
-  ASSERT_TRUE(RegisterProcessMetrics(&registry).ok());
-  ASSERT_TRUE(RegisterProcessMetrics(&registry).ok());  // again: same families
+  Exposition registry;
+  ExportProcessMetrics(&registry);
+  ExportProcessMetrics(&registry);  // again: the same collector, no duplicate families
+  EXPECT_EQ(registry.Collect().size(), 7u);
   EXPECT_GT(Value(registry, "process_resident_memory_bytes"), 1e5);
   EXPECT_GE(Value(registry, "process_virtual_memory_bytes"),
             Value(registry, "process_resident_memory_bytes"));

@@ -129,6 +129,20 @@ TEST_F(ClientConfigTest, ClearErrors) {
   ASSERT_TRUE(util::WriteFileAtomically(bad, R"({"coordinator": 5})").ok());
   options = ResolveConnectOptions(ConnectFlags{}, FakeEnv({{"FSC_CONFIG", bad}}));
   EXPECT_EQ(options.status().code(), absl::StatusCode::kInvalidArgument);
+  // Nested past util::kMaxOutsideJsonDepth (here 100000 levels, which a recursive copy of the
+  // value would not survive): refused like any other malformed file.
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  EXPECT_EQ(ParseClientConfig(R"({"coordinator": "h:1", "x": )" + deep + "}", bad).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(ParseClientConfig(R"({"coordinator": "h:1", "x": [[[1]]]})", bad).ok());
+  // A token gRPC could not send is refused with where it came from, before any call.
+  ConnectFlags flags;
+  flags.coordinator = "h:1";
+  flags.token = "abc\r\ndef";
+  options = ResolveConnectOptions(flags, FakeEnv({}));
+  EXPECT_EQ(options.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(options.status().message().find("the token from --token"), std::string::npos)
+      << options.status();
 }
 
 TEST(ConnectFlagsTest, RegistersTheFlags) {

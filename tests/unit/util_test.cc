@@ -53,6 +53,38 @@ TEST(FlagSetTest, RejectsUnknownAndMalformedWithTheCommandName) {
   EXPECT_EQ(size, 1);
 }
 
+TEST(FlagSetTest, NumbersOutsideTheirRangeAreRefusedNamingIt) {
+  int threads = 1;
+  double score = 0.5, weight = 1;
+  FlagSet flags("fsc extract", "IN", "test");
+  flags.Int("threads", 'j', &threads, "threads", {0, 256});
+  flags.Double("min-score", 0, &score, "score", {0, 1});
+  flags.Double("weight", 0, &weight, "weight");
+  std::vector<std::string> positional;
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"--threads", "100000"},
+                                             {"-j", "-1"},
+                                             {"--threads=2147483648"},
+                                             {"--min-score", "1.5"},
+                                             {"--min-score", "nan"},
+                                             {"--weight", "inf"},
+                                             {"--weight", "-nan"}}) {
+    absl::Status status = flags.Parse(args, &positional);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << args[0];
+    EXPECT_NE(status.message().find("fsc extract --help"), std::string::npos) << status;
+  }
+  EXPECT_NE(
+      flags.Parse({"--threads", "100000"}, &positional).message().find("100000 not in 0..256"),
+      std::string::npos);
+  EXPECT_EQ(threads, 1);
+  EXPECT_DOUBLE_EQ(score, 0.5);
+  EXPECT_DOUBLE_EQ(weight, 1);
+  ASSERT_TRUE(flags.Parse({"-j", "256", "--min-score", "0", "--weight", "-3"}, &positional).ok());
+  EXPECT_EQ(threads, 256);
+  EXPECT_DOUBLE_EQ(weight, -3);
+  EXPECT_NE(flags.Help().find("(0..256; default: 1)"), std::string::npos) << flags.Help();
+}
+
 TEST(FlagSetTest, HelpListsFlagsWithDefaults) {
   int size = 256;
   FlagSet flags("fsc extract", "IN -o DIR", "Extracts faces.");

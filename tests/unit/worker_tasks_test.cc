@@ -15,6 +15,7 @@
 #include "core/train/trainer.h"
 #include "core/util/file_io.h"
 #include "core/util/subprocess.h"
+#include "tests/hostile_images.h"
 #include "tests/test_paths.h"
 #include "worker/convert_task.h"
 #include "worker/extract_task.h"
@@ -285,6 +286,25 @@ TEST_F(WorkerTasksTest, BadInputsAndCancellation) {
   ASSERT_TRUE(util::WriteFileAtomically(garbage.in + "/input/clip.avi", "not a video").ok());
   status = RunTaskKind(ExtractTask(0, 10), Env(garbage));
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_FALSE(IsRetryable(status));
+
+  // An image that declares 100000x100000 pixels fails the same way on every worker: the
+  // coordinator must not lease it again.
+  TaskDirs huge = MakeTaskDirs(*root_, "huge", {});
+  ASSERT_TRUE(
+      util::WriteFileAtomically(huge.in + "/input/huge.png", testing::PngHeader(100000, 100000))
+          .ok());
+  status = RunTaskKind(ExtractTask(0, 1), Env(huge));
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("huge.png"), std::string::npos) << status;
+  EXPECT_FALSE(IsRetryable(status)) << status;
+
+  // A range past the end of the video: its upload declared more frames than it holds. The worker
+  // says so when it decodes, and that is not retried either.
+  TaskDirs short_video = MakeTaskDirs(*root_, "short", {*video_});
+  status = RunTaskKind(ExtractTask(260, 400), Env(short_video));
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_NE(status.message().find("fewer frames than were declared"), std::string::npos) << status;
   EXPECT_FALSE(IsRetryable(status));
 
   TaskDirs cancelled = MakeTaskDirs(*root_, "cancelled", {*video_});

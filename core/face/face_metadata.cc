@@ -1,0 +1,56 @@
+// Face PNG metadata: fsCm chunk -> FaceMetadata, with the checks every reader needs.
+#include "core/face/face_metadata.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "core/face/alignments_file.h"
+#include "core/face/face_png.h"
+
+namespace fsc::face {
+namespace {
+
+constexpr int kNumLandmarks = 68;
+
+}  // namespace
+
+absl::StatusOr<proto::FaceMetadata> ReadFaceMetadata(absl::string_view png_bytes,
+                                                     absl::string_view name) {
+  absl::StatusOr<std::string> bytes = ReadPngMetadata(png_bytes);
+  if (absl::IsNotFound(bytes.status())) {
+    return absl::NotFoundError(absl::StrCat(
+        name,
+        " has no fsc face metadata, so its landmarks are unknown (it was not written by fsc "
+        "extract, or was re-saved by an editor that dropped the fsCm chunk); re-extract the "
+        "faces with fsc extract or remove the file"));
+  }
+  if (!bytes.ok()) {
+    return absl::DataLossError(absl::StrCat(name, ": ", bytes.status().message()));
+  }
+  proto::FaceMetadata metadata;
+  if (!metadata.ParseFromString(*bytes)) {
+    return absl::DataLossError(absl::StrCat(
+        name, ": the fsc face metadata cannot be parsed; the file is corrupt, re-extract it"));
+  }
+  if (metadata.version() > kAlignmentsVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        name, ": face metadata version ", metadata.version(), " is newer than this fsc reads (",
+        kAlignmentsVersion, "); update fsc or re-extract the faces with this version"));
+  }
+  if (metadata.aligned_landmarks_size() != kNumLandmarks) {
+    return absl::DataLossError(absl::StrCat(name, ": face metadata holds ",
+                                            metadata.aligned_landmarks_size(),
+                                            " aligned landmarks, expected 68; re-extract it"));
+  }
+  for (const proto::Point& p : metadata.aligned_landmarks()) {
+    for (float v : {p.x(), p.y()}) {
+      if (!std::isfinite(v) || std::abs(v) > kMaxFaceCoordinate) {
+        return absl::DataLossError(absl::StrCat(name, ": face metadata has the aligned landmark ",
+                                                "coordinate ", v, "; re-extract the face"));
+      }
+    }
+  }
+  return metadata;
+}
+
+}  // namespace fsc::face
