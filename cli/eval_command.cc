@@ -1,5 +1,6 @@
 // fsc eval: flags and wiring for core/eval (how good is a swap?).
 #include <iostream>
+#include <limits>
 #include <memory>
 
 #include "cli/commands.h"
@@ -7,10 +8,17 @@
 #include "core/eval/report_format.h"
 #include "core/eval/report_sheet.h"
 #include "core/util/flags.h"
+#include "core/util/limits.h"
 #include "core/util/paths.h"
 #include "core/util/progress.h"
 
 namespace fsc::cli {
+namespace {
+
+// B's reference needs a few dozen faces to be stable; past this many it only costs time.
+constexpr int kMaxIdentityFaces = 100000;
+
+}  // namespace
 
 int RunEvalCommand(const Args& args) {
   eval::EvalOptions options;
@@ -43,10 +51,13 @@ int RunEvalCommand(const Args& args) {
   flags.Bool("json", 0, &json, "print every figure as JSON on stdout instead of the table");
   flags.String("report", 'r', &report_dir,
                "write DIR/report.png (sample frames and per-frame plots) and DIR/eval.json");
-  flags.Int("max-frames", 'n', &max_frames, "evaluate the first N frames only (0: all)");
+  flags.Int("max-frames", 'n', &max_frames, "evaluate the first N frames only (0: all)",
+            {0, std::numeric_limits<int>::max()});
   flags.Int("identity-faces", 0, &options.identity_faces,
-            "at most this many of B's faces make B's reference (evenly spread)");
-  flags.Int("threads", 'j', &options.threads, "threads for the landmark and recognition nets");
+            "at most this many of B's faces make B's reference (evenly spread)",
+            {1, kMaxIdentityFaces});
+  flags.Int("threads", 'j', &options.threads, "threads for the landmark and recognition nets",
+            {1, util::kMaxThreads});
   flags.String("models-dir", 0, &options.models_dir, "pretrained models (from scripts/setup)");
 
   std::vector<std::string> positional;
@@ -60,9 +71,6 @@ int RunEvalCommand(const Args& args) {
   if (options.alignments_path.empty()) {
     return usage("needs --alignments A_DIR, the folder 'fsc extract SOURCE -o A_DIR' wrote");
   }
-  if (max_frames < 0) return usage("--max-frames must be 0 (all) or more");
-  if (options.threads < 1 || options.threads > 1024) return usage("--threads must be 1..1024");
-  if (options.identity_faces < 1) return usage("--identity-faces must be at least 1");
   options.max_frames = max_frames;
 
   std::unique_ptr<util::Progress> bar;
