@@ -73,6 +73,13 @@ int RunEvalCommand(const Args& args) {
   }
   options.max_frames = max_frames;
 
+  if (!report_dir.empty()) {
+    if (absl::Status created = eval::CreateReportFolder(report_dir); !created.ok()) {
+      std::cerr << "fsc eval: " << created.message() << "\n";
+      return 1;
+    }
+  }
+
   std::unique_ptr<util::Progress> bar;
   auto progress = [&](int64_t done, int64_t total) {
     if (!bar) bar = std::make_unique<util::Progress>("eval", total, "frames");

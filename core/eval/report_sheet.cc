@@ -206,13 +206,19 @@ cv::Mat RenderReportSheet(const EvalReport& report) {
   return canvas;
 }
 
-absl::Status WriteReportFolder(const EvalReport& report, const std::string& dir) {
+absl::Status CreateReportFolder(const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("cannot create report folder ", dir, ": ", ec.message()));
+  if (ec || !std::filesystem::is_directory(dir, ec)) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "cannot create report folder ", dir, ": ", ec ? ec.message() : "a file is in the way",
+        "; pass --report a folder you can write"));
   }
+  return absl::OkStatus();
+}
+
+absl::Status WriteReportFolder(const EvalReport& report, const std::string& dir) {
+  if (absl::Status created = CreateReportFolder(dir); !created.ok()) return created;
   std::vector<uchar> png;
   if (!cv::imencode(".png", RenderReportSheet(report), png)) {
     return absl::InternalError("could not encode the report sheet as PNG");

@@ -22,6 +22,10 @@ inline constexpr char kReportJsonName[] = "eval.json";
 // The sheet as an 8-bit BGR image.
 cv::Mat RenderReportSheet(const EvalReport& report);
 
+// Creates DIR (and its parents) if missing; PERMISSION_DENIED naming DIR when it cannot. `fsc eval`
+// calls it before measuring, so that a long evaluation is not lost to an unwritable folder.
+absl::Status CreateReportFolder(const std::string& dir);
+
 // Writes DIR/report.png and DIR/eval.json (with per-face records), each atomically; creates DIR.
 absl::Status WriteReportFolder(const EvalReport& report, const std::string& dir);
 

@@ -183,18 +183,33 @@ TEST_F(EvalTest, InputsThatDoNotBelongTogetherAreRefused) {
   ExpectRefused(Eval(r + "/slow.avi"), 1, {"slow.avi runs at 12 frames/s", "23.98"});
   // A folder of images against a video.
   ExpectRefused(Eval(r + "/photos"), 1, {"is a folder of images", "is a video"});
-  // Alignments of another source (the photos').
+  // Alignments of another source: the photos', and the clip's for another clip of the same
+  // shape (the next 36 frames of the sample video).
   ExpectRefused("eval " + r + "/swapped.mp4 --source " + clip + " --alignments " + r + "/B",
                 1, {"belongs to another source", "photos"});
+  ASSERT_EQ(Ffmpeg("-i " + testing::DataDir() + "/Megamind.avi -vf 'trim=start_frame=" +
+                   std::to_string(kClipFrames) + ",setpts=PTS-STARTPTS' -frames:v " + std::to_string(kClipFrames) +
+                   " -an -c:v ffv1 " + r + "/later.avi")
+                .exit_code,
+            0);
+  ExpectRefused("eval " + r + "/swapped.mp4 --source " + r + "/later.avi --alignments " + r +
+                    "/A",
+                1, {"belongs to another source", "clip.avi", "later.avi"});
   // An identity folder without faces, and one that does not exist.
   fs::create_directories(r + "/empty");
   ExpectRefused(Eval(r + "/swapped.mp4", "", "empty"), 1,
                 {"identity folder", "no faces", "fsc extract"});
   ExpectRefused(Eval(r + "/swapped.mp4", "", "nowhere"), 1, {"identity folder", "nowhere"});
+  // A report folder that cannot be made is refused before any measuring.
+  ASSERT_EQ(Ffmpeg("-i " + clip + " -frames:v 1 " + r + "/a-file.png").exit_code, 0);
+  ExpectRefused(Eval(r + "/swapped.mp4", "--report " + r + "/a-file.png/report"), 1,
+                {"cannot create report folder", "a-file.png"});
   // Usage errors.
   ExpectRefused("eval " + r + "/swapped.mp4 --alignments " + r + "/A", 2, {"--source"});
   ExpectRefused("eval " + r + "/swapped.mp4 --source " + clip, 2, {"--alignments"});
-  ExpectRefused(Eval(r + "/swapped.mp4", "--max-frames -3"), 2, {"--max-frames"});
+  ExpectRefused(Eval(r + "/swapped.mp4", "--max-frames -3"), 2, {"--max-frames", "0.."});
+  ExpectRefused(Eval(r + "/swapped.mp4", "--threads 0"), 2, {"--threads", "1..256"});
+  ExpectRefused(Eval(r + "/swapped.mp4", "--identity-faces x"), 2, {"--identity-faces"});
   ExpectRefused("eval " + r + "/nothing.mp4 --source " + clip + " --alignments " + r + "/A", 1,
                 {"nothing.mp4"});
 }

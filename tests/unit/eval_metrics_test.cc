@@ -51,7 +51,7 @@ face::Landmarks Moved(face::Landmarks shape, cv::Point2f by) {
   return shape;
 }
 
-TEST(HeadPoseTest, RecoversAKnownRotation) {
+TEST(EvalHeadPoseTest, RecoversAKnownRotation) {
   for (const cv::Vec3d& angles : {cv::Vec3d(0, 0, 0), cv::Vec3d(20, -10, 5),
                                  cv::Vec3d(-35, 15, -12), cv::Vec3d(5, 25, 30)}) {
     auto pose = face::EstimateHeadPose(PosedLandmarks(angles[0], angles[1], angles[2]),
@@ -64,7 +64,7 @@ TEST(HeadPoseTest, RecoversAKnownRotation) {
   }
 }
 
-TEST(HeadPoseTest, SignsFollowTheImage) {
+TEST(EvalHeadPoseTest, SignsFollowTheImage) {
   // yaw > 0: the nose turns towards the image's left of the eyes' midpoint.
   const face::Landmarks turned = PosedLandmarks(30, 0, 0);
   EXPECT_LT(turned[33].x, (turned[36].x + turned[45].x) / 2);
@@ -82,7 +82,7 @@ TEST(HeadPoseTest, SignsFollowTheImage) {
   EXPECT_NEAR(e.rotation, 15, 0.5);
 }
 
-TEST(HeadPoseTest, ErrorBetweenKnownPoses) {
+TEST(EvalHeadPoseTest, ErrorBetweenKnownPoses) {
   const cv::Matx33d camera = face::FrameCamera(kFrame);
   auto a = face::EstimateHeadPose(PosedLandmarks(10, 0, 0), camera);
   auto b = face::EstimateHeadPose(PosedLandmarks(25, 0, 0), camera);
@@ -102,7 +102,7 @@ TEST(HeadPoseTest, ErrorBetweenKnownPoses) {
   EXPECT_NEAR(ComparePoses(p, q).roll, 2, 1e-9);
 }
 
-TEST(HeadPoseTest, RefusesBadLandmarks) {
+TEST(EvalHeadPoseTest, RefusesBadLandmarks) {
   const cv::Matx33d camera = face::FrameCamera(kFrame);
   EXPECT_FALSE(face::EstimateHeadPose(face::Landmarks(5, {1, 1}), camera).ok());
   EXPECT_FALSE(face::EstimateHeadPose(face::Landmarks(68, {10, 10}), camera).ok());
@@ -111,7 +111,7 @@ TEST(HeadPoseTest, RefusesBadLandmarks) {
   EXPECT_FALSE(face::EstimateHeadPose(nan, camera).ok());
 }
 
-TEST(ExpressionTest, SimilarShapesHaveNoError) {
+TEST(EvalExpressionTest, SimilarShapesHaveNoError) {
   const face::Landmarks shape = FaceShape();
   auto same = AlignedNme(shape, shape);
   ASSERT_TRUE(same.ok());
@@ -123,7 +123,7 @@ TEST(ExpressionTest, SimilarShapesHaveNoError) {
   EXPECT_NEAR(*moved, 0, 1e-5);
 }
 
-TEST(ExpressionTest, AnOpenMouthScoresItsSize) {
+TEST(EvalExpressionTest, AnOpenMouthScoresItsSize) {
   const face::Landmarks shape = FaceShape();
   const double iod = InterOcular(shape);
   auto open = [&](float d) {
@@ -143,7 +143,7 @@ TEST(ExpressionTest, AnOpenMouthScoresItsSize) {
   EXPECT_FALSE(AlignedNme(shape, face::Landmarks(10)).ok());
 }
 
-TEST(JitterTest, RestAndConstantSpeedDoNotJitter) {
+TEST(EvalJitterTest, RestAndConstantSpeedDoNotJitter) {
   const face::Landmarks shape = FaceShape();
   std::vector<face::Landmarks> still(10, shape), moving;
   for (int t = 0; t < 10; ++t) moving.push_back(Moved(shape, {3.0f * t, -1.5f * t}));
@@ -153,7 +153,7 @@ TEST(JitterTest, RestAndConstantSpeedDoNotJitter) {
   EXPECT_NEAR(b.jitter, 0, 1e-6);
 }
 
-TEST(JitterTest, KnownShifts) {
+TEST(EvalJitterTest, KnownShifts) {
   const face::Landmarks shape = FaceShape();
   const double iod = InterOcular(shape);
   const float s = 2.0f;
@@ -173,7 +173,7 @@ TEST(JitterTest, KnownShifts) {
   EXPECT_NEAR(MeasureJitter({big}).jitter, j.jitter, 1e-6);
 }
 
-TEST(JitterTest, LinkTracksFollowsOverlappingBoxes) {
+TEST(EvalJitterTest, LinkTracksFollowsOverlappingBoxes) {
   // Two faces side by side for 5 frames, one drifting; a gap at frame 5; then one face again.
   std::vector<FrameFace> faces;
   for (int t = 0; t < 5; ++t) {
@@ -207,7 +207,7 @@ cv::Mat Disc(cv::Rect roi, cv::Point centre, int radius) {
   return mask;
 }
 
-TEST(FlickerTest, AFrameAgainstItselfAddsNothing) {
+TEST(EvalFlickerTest, AFrameAgainstItselfAddsNothing) {
   const cv::Mat a = Texture(0), b = Texture(3);
   const cv::Rect roi(200, 100, 200, 200);
   const cv::Mat mask = Disc(roi, {300, 200}, 80);
@@ -218,7 +218,7 @@ TEST(FlickerTest, AFrameAgainstItselfAddsNothing) {
   EXPECT_EQ(FlickerRatio(s), 1.0);
 }
 
-TEST(FlickerTest, KnownBrightnessSteps) {
+TEST(EvalFlickerTest, KnownBrightnessSteps) {
   const cv::Mat a = Texture(0);
   const cv::Mat brighter10 = a + cv::Scalar::all(10), brighter20 = a + cv::Scalar::all(20);
   const cv::Rect roi(200, 100, 200, 200);
@@ -248,7 +248,7 @@ double DeltaE(cv::Vec3b a, cv::Vec3b b) {
   return cv::norm(lab.at<cv::Vec3f>(0, 0) - lab.at<cv::Vec3f>(0, 1));
 }
 
-TEST(SeamTest, AFrameAgainstItselfHasNoSeam) {
+TEST(EvalSeamTest, AFrameAgainstItselfHasNoSeam) {
   const cv::Mat frame = Texture(0);
   const cv::Rect roi(200, 100, 220, 220);
   const cv::Mat mask = Disc(roi, {310, 210}, 90);
@@ -259,7 +259,7 @@ TEST(SeamTest, AFrameAgainstItselfHasNoSeam) {
   EXPECT_EQ(s.gradient_swapped, s.gradient_source);
 }
 
-TEST(SeamTest, AHardEdgedPasteShowsItsColourStep) {
+TEST(EvalSeamTest, AHardEdgedPasteShowsItsColourStep) {
   const cv::Vec3b outside(90, 120, 150), inside(60, 140, 200);
   const cv::Mat source(kFrame, CV_8UC3, cv::Scalar(outside[0], outside[1], outside[2]));
   const cv::Rect roi(200, 100, 220, 220);
@@ -295,7 +295,7 @@ TEST(SeamTest, AHardEdgedPasteShowsItsColourStep) {
   EXPECT_LT(soft.gradient_swapped_mean(), hard.gradient_swapped_mean());
 }
 
-TEST(IdentityTest, DistancesAndRetrieval) {
+TEST(EvalIdentityTest, DistancesAndRetrieval) {
   const face::Descriptor b = {1, 0, 0}, a = {0, 1, 0};
   EXPECT_EQ(MeanDescriptor({{1, 2, 3}, {3, 2, 1}}), (face::Descriptor{2, 2, 2}));
   EXPECT_TRUE(MeanDescriptor({}).empty());
@@ -321,7 +321,7 @@ TEST(IdentityTest, DistancesAndRetrieval) {
   EXPECT_NEAR(Spread({a, b}, MeanDescriptor({a, b})), std::sqrt(0.5), 1e-6);
 }
 
-TEST(StatsTest, SummaryAndHistogram) {
+TEST(EvalStatsTest, SummaryAndHistogram) {
   std::vector<double> v;
   for (int i = 1; i <= 10; ++i) v.push_back(i);
   v.push_back(NAN);
