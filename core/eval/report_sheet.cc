@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <tuple>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <vector>
@@ -177,8 +178,22 @@ cv::Mat RenderReportSheet(const EvalReport& report) {
   Series rotation{"rotation", kBlue, {}}, yaw{"yaw", kOrange, {}}, pitch{"pitch", kGreen, {}};
   Series flicker_swapped{"swapped", kBlue, {}}, flicker_source{"source", kOrange, {}};
   double x_low = 0, x_high = std::max<int64_t>(1, report.frames_evaluated - 1);
-  for (const FaceRecord& f : report.faces) {
+  // One line per track: faces in track order, a NaN point between tracks breaks the line (a
+  // frame with two faces would otherwise draw a zigzag between them).
+  std::vector<const FaceRecord*> by_track;
+  for (const FaceRecord& f : report.faces) by_track.push_back(&f);
+  std::stable_sort(by_track.begin(), by_track.end(), [](const FaceRecord* a, const FaceRecord* b) {
+    return std::tie(a->track, a->frame) < std::tie(b->track, b->frame);
+  });
+  for (size_t i = 0; i < by_track.size(); ++i) {
+    const FaceRecord& f = *by_track[i];
     const double x = static_cast<double>(f.frame);
+    if (i > 0 && by_track[i - 1]->track != f.track) {
+      for (Series* s : {&to_b, &to_a, &to_source, &rotation, &yaw, &pitch, &flicker_swapped,
+                        &flicker_source}) {
+        s->points.emplace_back(x, NAN);
+      }
+    }
     to_b.points.emplace_back(x, f.identity.to_b);
     to_a.points.emplace_back(x, f.identity.to_a);
     to_source.points.emplace_back(x, f.identity.to_source);

@@ -128,9 +128,11 @@ cv::Matx33d RotationFromAngles(double yaw, double pitch, double roll) {
 }
 
 double RotationAngleBetween(const cv::Matx33d& a, const cv::Matx33d& b) {
-  const cv::Matx33d relative = a.t() * b;
-  const double cosine = (cv::trace(relative) - 1.0) / 2.0;
-  return std::acos(std::clamp(cosine, -1.0, 1.0)) * kDegrees;
+  // 2 sin(angle) is the length of the skew part, 2 cos(angle) the trace less one; atan2 of the two
+  // stays exact near 0 (acos of the cosine alone turns rounding into 1e-6 degrees).
+  const cv::Matx33d r = a.t() * b;
+  const double twice_sine = std::hypot(r(2, 1) - r(1, 2), r(0, 2) - r(2, 0), r(1, 0) - r(0, 1));
+  return std::atan2(twice_sine, cv::trace(r) - 1.0) * kDegrees;
 }
 
 }  // namespace fsc::face
