@@ -159,7 +159,8 @@ void BlobStore::Unpin(const std::string& sha256) const {
 }
 
 BlobStore::Collected BlobStore::Collect(const std::set<std::string>& referenced,
-                                        int64_t cutoff_unix_ms) const {
+                                        int64_t cutoff_unix_ms,
+                                        const ReleasedBlobs& released) const {
   Collected collected;
   std::error_code ec;
   for (const auto& shard : fs::directory_iterator(fs::path(data_dir_) / "blobs", ec)) {
@@ -175,7 +176,9 @@ BlobStore::Collected BlobStore::Collect(const std::set<std::string>& referenced,
       }
       const int64_t written_ms =
           int64_t{info.st_mtim.tv_sec} * 1000 + info.st_mtim.tv_nsec / 1000000;
-      if (written_ms >= cutoff_unix_ms) continue;
+      const bool released_now =
+          released.blobs.count(name) != 0 && written_ms <= released.holder_stored_unix_ms;
+      if (written_ms >= cutoff_unix_ms && !released_now) continue;
       if (::unlink(entry.path().c_str()) == 0) {
         ++collected.blobs;
         collected.bytes += static_cast<int64_t>(info.st_size);

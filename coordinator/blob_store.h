@@ -52,6 +52,15 @@ class BlobWriter {
   bool done_ = false;
 };
 
+// Blobs whose last holder has just let go (a removed dataset's files) and when that holder was
+// stored: such a blob last written no later than that was written for the holder, so it can go
+// at once; one written since holds the same bytes for someone else (an upload or a task output
+// whose record is not stored yet) and waits for the grace period like any other.
+struct ReleasedBlobs {
+  std::set<std::string> blobs;
+  int64_t holder_stored_unix_ms = 0;
+};
+
 class BlobStore {
  public:
   // Creates `<data_dir>/blobs` and `<data_dir>/tmp` if needed and clears leftovers in tmp/.
@@ -82,8 +91,10 @@ class BlobStore {
     int64_t blobs = 0;
     int64_t bytes = 0;
   };
-  // Removes every blob not in `referenced`, not pinned and last written before `cutoff_unix_ms`.
-  Collected Collect(const std::set<std::string>& referenced, int64_t cutoff_unix_ms) const;
+  // Removes every blob not in `referenced` and not pinned that was last written before
+  // `cutoff_unix_ms`, or is in `released` and qualifies as said there.
+  Collected Collect(const std::set<std::string>& referenced, int64_t cutoff_unix_ms,
+                    const ReleasedBlobs& released = {}) const;
 
  private:
   friend class BlobWriter;

@@ -419,6 +419,7 @@ absl::StatusOr<proto::DeleteDatasetResponse> Scheduler::DeleteDataset(
     const std::string& owner, const std::string& dataset_id) {
   FSC_RETURN_IF_ERROR(ValidateSha256(dataset_id, "dataset_id"));
   proto::DeleteDatasetResponse response;
+  ReleasedBlobs released;
   FSC_RETURN_IF_ERROR(store_->Transaction([&]() -> absl::Status {
     FSC_ASSIGN_OR_RETURN(std::optional<proto::Dataset> dataset,
                          store_->GetDataset(owner, dataset_id));
@@ -435,6 +436,9 @@ absl::StatusOr<proto::DeleteDatasetResponse> Scheduler::DeleteDataset(
             rpc::JobStateName(job.state()), "): cancel the job or wait for it to end first"));
       }
     }
+    FSC_ASSIGN_OR_RETURN(std::vector<proto::FileEntry> files, store_->DatasetFiles(dataset_id));
+    released.holder_stored_unix_ms = dataset->created_unix_ms();
+    for (const proto::FileEntry& file : files) released.blobs.insert(file.sha256());
     dataset->clear_files();
     *response.mutable_dataset() = *std::move(dataset);
     return store_->DeleteDataset(owner, dataset_id);
@@ -442,17 +446,18 @@ absl::StatusOr<proto::DeleteDatasetResponse> Scheduler::DeleteDataset(
   if (options_.log_to_stderr) {
     std::cerr << "fsc-coordinator: dataset " << dataset_id << " of " << owner << " removed\n";
   }
-  FSC_ASSIGN_OR_RETURN(BlobStore::Collected collected, CollectBlobs());
+  FSC_ASSIGN_OR_RETURN(BlobStore::Collected collected, CollectBlobs(released));
   response.set_blobs_removed(collected.blobs);
   response.set_bytes_freed(collected.bytes);
   return response;
 }
 
-absl::StatusOr<BlobStore::Collected> Scheduler::CollectBlobs() {
+absl::StatusOr<BlobStore::Collected> Scheduler::CollectBlobs(const ReleasedBlobs& released) {
   // The references are read before the cutoff is taken: a blob written after the read is younger
   // than the cutoff, so it is spared.
   FSC_ASSIGN_OR_RETURN(std::set<std::string> referenced, store_->ReferencedBlobs());
-  BlobStore::Collected collected = blobs_->Collect(referenced, NowMs() - options_.blob_grace_ms);
+  BlobStore::Collected collected =
+      blobs_->Collect(referenced, NowMs() - options_.blob_grace_ms, released);
   if (collected.blobs > 0 && options_.log_to_stderr) {
     std::cerr << "fsc-coordinator: collected " << collected.blobs << " blobs nothing references ("
               << collected.bytes << " bytes)\n";

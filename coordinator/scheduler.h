@@ -65,7 +65,7 @@ struct SchedulerOptions {
   int64_t max_bytes_per_user = int64_t{100} << 30;  // datasets stored or being uploaded
   // Blob collection: a blob nothing references is removed once it is older than the grace (an
   // upload whose record is not stored yet is younger), by the sweeper every interval and after
-  // every dataset removal.
+  // every dataset removal (which frees the removed dataset's own files at once).
   int64_t blob_grace_ms = 3600 * 1000;
   int64_t blob_gc_interval_ms = 3600 * 1000;
 };
@@ -106,11 +106,13 @@ class Scheduler {
 
   // --- datasets ------------------------------------------------------------------------------
   // Removes `owner`'s dataset (FAILED_PRECONDITION while a queued or running job of theirs reads
-  // it; NOT_FOUND when they have none such), then collects the blobs nothing references.
+  // it; NOT_FOUND when they have none such), then collects the blobs nothing references: its own
+  // files at once (unless written again since it was stored), older ones after the grace.
   absl::StatusOr<proto::DeleteDatasetResponse> DeleteDataset(const std::string& owner,
                                                              const std::string& dataset_id);
-  // Removes blobs nothing references (see SchedulerOptions::blob_grace_ms).
-  absl::StatusOr<BlobStore::Collected> CollectBlobs();
+  // Removes blobs nothing references (see SchedulerOptions::blob_grace_ms and
+  // ReleasedBlobs).
+  absl::StatusOr<BlobStore::Collected> CollectBlobs(const ReleasedBlobs& released = {});
 
   // Bytes of an upload in progress, counted against its owner's max_bytes_per_user until the
   // reservation is destroyed (the dataset's record is stored by then).

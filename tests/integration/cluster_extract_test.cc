@@ -149,6 +149,21 @@ TEST(ClusterExtractTest, TwoWorkersMatchALocalExtract) {
   EXPECT_NE(again.output.find(job["spec"].value("input_dataset", "?")), std::string::npos)
       << again.output;
 
+  // Once the job has ended its input can be removed: the video's bytes are freed at once (no
+  // other dataset holds them), the listing forgets it, and the job's results stay fetchable.
+  const std::string input = job["spec"].value("input_dataset", "?");
+  json removed = cluster.FscJson("dataset rm " + input.substr(0, 12) + " --json");
+  ASSERT_EQ(removed.size(), 1u) << removed.dump(1);
+  const json& freed = removed[0]["bytes_freed"];
+  EXPECT_EQ(freed.is_string() ? std::stoll(freed.get<std::string>()) : freed.get<int64_t>(),
+            static_cast<int64_t>(fs::file_size(video)))
+      << removed.dump(1);
+  EXPECT_EQ(cluster.FscJson("dataset list --json").dump().find(input), std::string::npos);
+  fs::remove_all(work + "/fetched");
+  json refetched = cluster.FscJson("fetch " + id.substr(0, 8) + " -o " + work + "/fetched --json");
+  EXPECT_EQ(refetched["files"].size(), job["artifacts"].size());
+  EXPECT_TRUE(fs::exists(work + "/fetched/alignments.fsca"));
+
   // A job that does not exist, and a fetch into a folder from a missing job, fail clearly.
   CommandResult missing = cluster.Fsc("job no-such-job", true);
   EXPECT_EQ(missing.exit_code, 1);

@@ -5,6 +5,8 @@
 // the cluster, and removing datasets with the collection of blobs nothing references.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <filesystem>
 #include <future>
 #include <thread>
 
@@ -423,8 +425,8 @@ TEST_F(SchedulerTest, ClusterStatusShowsAUserOnlyTheirJobs) {
 }
 
 TEST_F(SchedulerTest, RemovingADatasetCollectsWhatNothingReferences) {
-  options_.blob_grace_ms = 0;
-  Reopen();
+  // The default grace (an hour) applies to other blobs; a removed dataset's own files go at once.
+  ASSERT_GE(options_.blob_grace_ms, 3600 * 1000);
   std::string used = Images("alice", 2, "used");
   std::string spare = Images("alice", 1, "spare");
   std::string job_id = SubmitExtract("alice", used, 0);
@@ -460,6 +462,33 @@ TEST_F(SchedulerTest, RemovingADatasetCollectsWhatNothingReferences) {
   for (const proto::FileEntry& artifact : ended.artifacts()) {
     EXPECT_TRUE(blobs_->Has(artifact.sha256())) << artifact.path();
   }
+}
+
+TEST_F(SchedulerTest, ARemovedDatasetsFileWrittenAgainSinceWaitsForTheGrace) {
+  std::string kept = Images("alice", 1, "kept");
+  std::string gone = Images("alice", 1, "gone");
+  std::vector<proto::FileEntry> kept_files = store_->DatasetFiles(kept).value();
+  std::vector<proto::FileEntry> gone_files = store_->DatasetFiles(gone).value();
+  ASSERT_EQ(kept_files.size(), 1u);
+  ASSERT_EQ(gone_files.size(), 1u);
+  ASSERT_NE(kept_files[0].sha256(), gone_files[0].sha256());
+  // Someone stores the same bytes as the kept dataset's file after it was recorded (a task output
+  // whose CompleteTask has not come yet): the blob's write time is later than the record.
+  const auto later = std::filesystem::last_write_time(blobs_->PathFor(kept_files[0].sha256())) +
+                     std::chrono::seconds(5);
+  std::filesystem::last_write_time(blobs_->PathFor(kept_files[0].sha256()), later);
+
+  absl::StatusOr<proto::DeleteDatasetResponse> removed = scheduler_->DeleteDataset("alice", kept);
+  ASSERT_TRUE(removed.ok()) << removed.status();
+  EXPECT_EQ(removed->blobs_removed(), 0);
+  EXPECT_TRUE(blobs_->Has(kept_files[0].sha256()));
+  // The other dataset is untouched by that removal, and goes at once when removed itself.
+  EXPECT_TRUE(blobs_->Has(gone_files[0].sha256()));
+  removed = scheduler_->DeleteDataset("alice", gone);
+  ASSERT_TRUE(removed.ok()) << removed.status();
+  EXPECT_EQ(removed->blobs_removed(), 1);
+  EXPECT_EQ(removed->bytes_freed(), gone_files[0].size());
+  EXPECT_FALSE(blobs_->Has(gone_files[0].sha256()));
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 #include "coordinator/blob_store.h"
 #include "coordinator/datasets.h"
 #include "coordinator/scheduler.h"
@@ -66,6 +67,7 @@ class SchedulerFixture : public ::testing::Test {
     dataset.set_id(DatasetId(files));
     dataset.set_owner(owner);
     dataset.set_name("images");
+    dataset.set_created_unix_ms(absl::ToUnixMillis(absl::Now()));  // after its blobs, as uploads do
     EXPECT_TRUE(store_->PutDataset(dataset).ok());
     return dataset.id();
   }
