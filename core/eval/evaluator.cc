@@ -6,10 +6,10 @@
 
 #include <algorithm>
 #include <chrono>
-#include <deque>
-#include <future>
 #include <cmath>
+#include <deque>
 #include <filesystem>
+#include <future>
 #include <limits>
 #include <map>
 #include <memory>
@@ -19,10 +19,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/eval/net_pool.h"
 #include "core/face/alignment.h"
 #include "core/face/alignments_file.h"
 #include "core/face/mask.h"
-#include "core/eval/net_pool.h"
 #include "core/media/frame_source.h"
 #include "core/util/status_macros.h"
 
@@ -34,8 +34,8 @@ using Clock = std::chrono::steady_clock;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr int kAlignedReference = 256;  // kSeamBandAligned is in pixels of a face this size
-constexpr int kSampleSide = 192;         // close-ups on the report sheet
-constexpr int kSampleFrameWidth = 480;   // whole frames on the report sheet
+constexpr int kSampleSide = 192;        // close-ups on the report sheet
+constexpr int kSampleFrameWidth = 480;  // whole frames on the report sheet
 constexpr double kRelativeFpsTolerance = 1e-3;
 
 const char* KindName(media::SourceKind kind) {
@@ -60,24 +60,25 @@ struct Inputs {
 // The swapped output must be the source, frame for frame: same kind, count, size and rate.
 absl::Status CheckSameShape(const std::string& swapped_path, const media::SourceDescription& src,
                             const media::SourceDescription& swp) {
-  const std::string advice = " (fsc eval compares the output of 'fsc convert' with the input it "
-                             "converted; pass that input as --source)";
+  const std::string advice =
+      " (fsc eval compares the output of 'fsc convert' with the input it "
+      "converted; pass that input as --source)";
   if (src.kind != swp.kind) {
     return absl::InvalidArgumentError(absl::StrCat(swapped_path, " is ", KindName(swp.kind),
                                                    " but the source ", src.path, " is ",
                                                    KindName(src.kind), advice));
   }
   if (src.frame_count != swp.frame_count) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        swapped_path, " has ", swp.frame_count, src.kind == media::SourceKind::kVideo ? " frames"
-                                                                                        : " images",
-        " but the source ", src.path, " has ", src.frame_count, advice));
+    return absl::InvalidArgumentError(
+        absl::StrCat(swapped_path, " has ", swp.frame_count,
+                     src.kind == media::SourceKind::kVideo ? " frames" : " images",
+                     " but the source ", src.path, " has ", src.frame_count, advice));
   }
   if (src.kind == media::SourceKind::kImageFolder) return absl::OkStatus();
   if (src.width != swp.width || src.height != swp.height) {
-    return absl::InvalidArgumentError(absl::StrCat(swapped_path, " is ", swp.width, "x",
-                                                   swp.height, " but the source ", src.path,
-                                                   " is ", src.width, "x", src.height, advice));
+    return absl::InvalidArgumentError(absl::StrCat(swapped_path, " is ", swp.width, "x", swp.height,
+                                                   " but the source ", src.path, " is ", src.width,
+                                                   "x", src.height, advice));
   }
   if (src.kind == media::SourceKind::kVideo &&
       std::abs(src.fps - swp.fps) > kRelativeFpsTolerance * std::max(src.fps, swp.fps)) {
@@ -113,16 +114,15 @@ absl::StatusOr<proto::Alignments> ReadSourceAlignments(const std::string& path,
   FSC_ASSIGN_OR_RETURN(std::string fingerprint, face::SourceFingerprint(source.path));
   const proto::SourceInfo& made_from = alignments->source();
   if (made_from.sha256() != fingerprint) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "alignments file ", path, " belongs to another source (", made_from.path(), ", ",
-        made_from.frame_count(), " frames), not to ", source.path,
-        ": pass the alignments that 'fsc extract ", source.path, " -o DIR' wrote"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("alignments file ", path, " belongs to another source (", made_from.path(),
+                     ", ", made_from.frame_count(), " frames), not to ", source.path,
+                     ": pass the alignments that 'fsc extract ", source.path, " -o DIR' wrote"));
   }
   if (made_from.frame_count() != source.frame_count) {
-    return absl::InvalidArgumentError(absl::StrCat("alignments file ", path, " lists ",
-                                                   made_from.frame_count(), " frames but ",
-                                                   source.path, " has ", source.frame_count,
-                                                   "; extract it again"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("alignments file ", path, " lists ", made_from.frame_count(), " frames but ",
+                     source.path, " has ", source.frame_count, "; extract it again"));
   }
   return alignments;
 }
@@ -134,8 +134,7 @@ absl::StatusOr<Inputs> OpenInputs(const std::string& swapped, const EvalOptions&
   Inputs in;
   FSC_ASSIGN_OR_RETURN(in.source, media::FrameSource::Open(options.source));
   FSC_ASSIGN_OR_RETURN(in.swapped, media::FrameSource::Open(swapped));
-  FSC_RETURN_IF_ERROR(
-      CheckSameShape(swapped, in.source->description(), in.swapped->description()));
+  FSC_RETURN_IF_ERROR(CheckSameShape(swapped, in.source->description(), in.swapped->description()));
   if (options.alignments_path.empty()) {
     return absl::InvalidArgumentError(
         "no alignments: pass --alignments DIR, the folder 'fsc extract SOURCE -o DIR' wrote");
@@ -150,7 +149,7 @@ absl::StatusOr<Inputs> OpenInputs(const std::string& swapped, const EvalOptions&
 
 struct PlannedFace {
   const proto::Face* face;
-  int index;  // within its frame
+  int index;                  // within its frame
   face::Landmarks landmarks;  // the alignments' landmarks, frame pixels
   cv::Rect2f box;
 };
@@ -161,7 +160,7 @@ struct Plan {
   std::vector<FrameFace> frame_faces;  // parallel to faces, for tracking
   std::vector<int> track_of;           // parallel to faces
   std::vector<std::vector<int>> tracks;
-  std::vector<int> samples;            // indices into faces
+  std::vector<int> samples;  // indices into faces
 };
 
 Plan MakePlan(const proto::Alignments& alignments, int64_t max_frames, int sample_faces,
@@ -176,8 +175,8 @@ Plan MakePlan(const proto::Alignments& alignments, int64_t max_frames, int sampl
                                          f.landmarks_size(), " landmarks, not 68; skipped"));
         continue;
       }
-      PlannedFace planned{&f, i, {}, cv::Rect2f(f.box().x(), f.box().y(), f.box().width(),
-                                                 f.box().height())};
+      PlannedFace planned{
+          &f, i, {}, cv::Rect2f(f.box().x(), f.box().y(), f.box().width(), f.box().height())};
       for (const proto::Point& p : f.landmarks()) planned.landmarks.emplace_back(p.x(), p.y());
       plan.by_frame[frame.index()].push_back(static_cast<int>(plan.faces.size()));
       plan.frame_faces.push_back({frame.index(), planned.box});
@@ -262,10 +261,7 @@ absl::StatusOr<NetOutputs> RunNets(FaceNetPool& nets, const FramePair& pair,
 class FrameMeasurer {
  public:
   FrameMeasurer(const Plan& plan, cv::Size frame_size, bool sequence, EvalReport* report)
-      : plan_(plan),
-        camera_(face::FrameCamera(frame_size)),
-        sequence_(sequence),
-        report_(report) {}
+      : plan_(plan), camera_(face::FrameCamera(frame_size)), sequence_(sequence), report_(report) {}
 
   // The boxes of the faces the plan lists in frame `index` (empty: nothing to measure).
   std::vector<cv::Rect2f> Boxes(int64_t index) const {
@@ -418,9 +414,9 @@ absl::Status EvaluateFrames(Inputs& in, FaceNetPool& nets, FrameMeasurer& measur
     }
     if (a->image.size() != b->image.size()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "frame ", a->index, (a->name.empty() ? "" : " (" + a->name + ")"), " is ",
-          b->image.cols, "x", b->image.rows, " in ", report->swapped, " but ", a->image.cols,
-          "x", a->image.rows, " in the source; pass the output 'fsc convert' wrote from it"));
+          "frame ", a->index, (a->name.empty() ? "" : " (" + a->name + ")"), " is ", b->image.cols,
+          "x", b->image.rows, " in ", report->swapped, " but ", a->image.cols, "x", a->image.rows,
+          " in the source; pass the output 'fsc convert' wrote from it"));
     }
     InFlight next;
     next.pair = FramePair{a->index, std::move(a->image), std::move(b->image)};
@@ -432,8 +428,8 @@ absl::Status EvaluateFrames(Inputs& in, FaceNetPool& nets, FrameMeasurer& measur
       none.set_value(NetOutputs());
       next.nets = none.get_future();
     } else {
-      next.nets = std::async(std::launch::async, RunNets, std::ref(nets), next.pair,
-                             std::move(boxes));
+      next.nets =
+          std::async(std::launch::async, RunNets, std::ref(nets), next.pair, std::move(boxes));
     }
     window.push_back(std::move(next));
     if (window.size() >= depth) FSC_RETURN_IF_ERROR(finish());
@@ -446,7 +442,7 @@ absl::Status EvaluateFrames(Inputs& in, FaceNetPool& nets, FrameMeasurer& measur
   }
   if (report->frames_evaluated < total) {
     report->unreadable.push_back(absl::StrCat("only ", report->frames_evaluated, " of ", total,
-                                            " frames could be read from both inputs"));
+                                              " frames could be read from both inputs"));
   }
   return absl::OkStatus();
 }
@@ -521,8 +517,8 @@ void ScoreIdentity(EvalReport* report) {
   report->a_centroid = MeanDescriptor(sources);
   report->a_spread = Spread(sources, report->a_centroid);
   for (FaceRecord& f : report->faces) {
-    f.identity = CompareIdentity(f.swapped_id, f.source_id, report->a_centroid,
-                                 report->identity.centroid);
+    f.identity =
+        CompareIdentity(f.swapped_id, f.source_id, report->a_centroid, report->identity.centroid);
   }
 }
 
@@ -558,14 +554,14 @@ absl::StatusOr<EvalReport> RunEvaluation(const std::string& swapped, const EvalO
                        FaceNetPool::Load(options.models_dir, options.threads));
   if (!options.identity_dir.empty()) {
     FSC_ASSIGN_OR_RETURN(report.identity,
-                         LoadIdentityReference(options.identity_dir, *nets,
-                                               options.identity_faces, options.threads));
+                         LoadIdentityReference(options.identity_dir, *nets, options.identity_faces,
+                                               options.threads));
     for (const std::string& w : report.identity.warnings) report.warnings.push_back(w);
   }
 
   // 3. The faces to measure, in tracks.
-  const Plan plan = MakePlan(in.alignments, options.max_frames, options.sample_faces,
-                             &report.warnings);
+  const Plan plan =
+      MakePlan(in.alignments, options.max_frames, options.sample_faces, &report.warnings);
   report.faces_listed = static_cast<int64_t>(plan.faces.size());
 
   // 4. One pass over both inputs.
@@ -607,8 +603,8 @@ void Summarise(EvalReport* report) {
   report->to_a = Summarize(to_a);
   report->to_source = Summarize(to_source);
   report->source_to_b = Summarize(source_to_b);
-  report->retrieval = report->to_b.count > 0 ? static_cast<double>(retrieved) / report->to_b.count
-                                             : kNaN;
+  report->retrieval =
+      report->to_b.count > 0 ? static_cast<double>(retrieved) / report->to_b.count : kNaN;
   report->to_b_histogram = MakeHistogram(to_b, 0, kHistogramHigh, kHistogramBins);
   report->to_source_histogram = MakeHistogram(to_source, 0, kHistogramHigh, kHistogramBins);
   report->pose_yaw = Summarize(yaw);
@@ -620,9 +616,9 @@ void Summarise(EvalReport* report) {
   report->seam_color_excess = report->seam.points > 0 ? report->seam.color_step_swapped_mean() -
                                                             report->seam.color_step_source_mean()
                                                       : kNaN;
-  report->seam_gradient_ratio =
-      report->seam.gradient_source > 0 ? report->seam.gradient_swapped / report->seam.gradient_source
-                                       : kNaN;
+  report->seam_gradient_ratio = report->seam.gradient_source > 0
+                                    ? report->seam.gradient_swapped / report->seam.gradient_source
+                                    : kNaN;
 }
 
 }  // namespace fsc::eval

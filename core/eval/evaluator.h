@@ -59,11 +59,11 @@ struct EvalOptions {
   std::string alignments_path;  // its alignments file, as fsc extract wrote it
   std::string identity_dir;     // person B's extracted faces; empty: no identity-to-B figures
   std::string models_dir = "models";
-  int64_t max_frames = 0;   // 0: every frame; N: the first N frames of the source
-  int threads = 2;          // LibTorch threads for the landmark and recognition nets
-  int identity_faces = 200; // at most this many of B's faces make B's centroid
-  int sample_faces = 4;     // faces kept as close-ups for the report sheet
-  bool check_label = true;  // run fsc verify's check on the swapped output
+  int64_t max_frames = 0;    // 0: every frame; N: the first N frames of the source
+  int threads = 2;           // LibTorch threads for the landmark and recognition nets
+  int identity_faces = 200;  // at most this many of B's faces make B's centroid
+  int sample_faces = 4;      // faces kept as close-ups for the report sheet
+  bool check_label = true;   // run fsc verify's check on the swapped output
 };
 
 // One face of the alignments file, measured. Figures that could not be measured are NaN (e.g. no
@@ -74,7 +74,7 @@ struct FaceRecord {
   int track = 0;  // tracks link a face across consecutive frames (jitter.h)
   face::Landmarks source_landmarks, swapped_landmarks;  // re-detected, frame pixels
   face::Descriptor source_id, swapped_id;               // on those landmarks
-  IdentitySample identity;  // to_b / source_to_b NaN without --identity
+  IdentitySample identity;                              // to_b / source_to_b NaN without --identity
   face::HeadPose source_pose, swapped_pose;
   bool pose_measured = false;
   PoseError pose;
@@ -88,7 +88,7 @@ struct FaceRecord {
 // A face kept for the report sheet.
 struct SampleFace {
   int64_t frame = 0;
-  cv::Mat source, swapped;  // square close-ups, 8-bit BGR
+  cv::Mat source, swapped;              // square close-ups, 8-bit BGR
   cv::Mat source_frame, swapped_frame;  // whole frames, downscaled
 };
 
@@ -103,7 +103,7 @@ struct EvalReport {
   int64_t faces_measured = 0;    // faces whose landmarks were found on both frames
 
   // Identity.
-  IdentityReference identity;  // B's reference (faces 0: not given)
+  IdentityReference identity;   // B's reference (faces 0: not given)
   face::Descriptor a_centroid;  // of the source faces measured
   double a_spread = 0;          // their mean distance to it
   Summary to_b, to_a, to_source, source_to_b;
@@ -119,7 +119,7 @@ struct EvalReport {
   double flicker_ratio = 0;  // NaN when not measured
   // Seam.
   SeamSample seam;
-  double seam_color_excess = 0;  // mean Delta E step, swapped minus source
+  double seam_color_excess = 0;    // mean Delta E step, swapped minus source
   double seam_gradient_ratio = 0;  // mean band gradient, swapped / source
   // Synthetic label.
   bool label_checked = false;

@@ -13,9 +13,9 @@
 namespace fsc::eval {
 
 struct FlickerSample {
-  double source = 0;    // sum over mask pixels of the mean-over-channels |difference|
+  double source = 0;  // sum over mask pixels of the mean-over-channels |difference|
   double swapped = 0;
-  int64_t pixels = 0;   // mask pixels measured
+  int64_t pixels = 0;  // mask pixels measured
 
   double source_mean() const { return pixels > 0 ? source / pixels : 0; }
   double swapped_mean() const { return pixels > 0 ? swapped / pixels : 0; }

@@ -29,11 +29,11 @@ namespace fsc::eval {
 inline constexpr double kSamePersonDistance = 0.6;
 
 struct IdentityReference {
-  std::string dir;         // the face folder read
+  std::string dir;  // the face folder read
   face::Descriptor centroid;
-  int64_t faces = 0;       // faces described (at most the cap, evenly spread over the folder)
+  int64_t faces = 0;  // faces described (at most the cap, evenly spread over the folder)
   int64_t faces_in_folder = 0;
-  double spread = 0;       // mean distance of those faces to the centroid
+  double spread = 0;                  // mean distance of those faces to the centroid
   std::vector<std::string> warnings;  // PNGs without fsc metadata, skipped
 };
 

@@ -39,8 +39,8 @@ double SecondDifferenceEnergy(const face::Landmarks& previous, const face::Landm
                               const face::Landmarks& next);
 
 struct JitterFigures {
-  double jitter = 0;     // sqrt of the mean energy over all triples (0 when there are none)
-  int64_t triples = 0;   // frame triples measured
+  double jitter = 0;    // sqrt of the mean energy over all triples (0 when there are none)
+  int64_t triples = 0;  // frame triples measured
 };
 
 // Jitter over `tracks`, each the landmarks of one face in consecutive frames.

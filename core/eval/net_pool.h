@@ -23,8 +23,7 @@ namespace fsc::eval {
 class FaceNetPool {
  public:
   // `size` sets of networks from models_dir (errors name the missing model).
-  static absl::StatusOr<std::unique_ptr<FaceNetPool>> Load(const std::string& models_dir,
-                                                           int size);
+  static absl::StatusOr<std::unique_ptr<FaceNetPool>> Load(const std::string& models_dir, int size);
 
   // As LandmarkNet::Predict / RecognitionNet::Describe, on whichever set is free (blocks until
   // one is). Safe to call from several threads.

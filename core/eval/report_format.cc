@@ -52,8 +52,7 @@ json FaceJson(const FaceRecord& f) {
       {"seam",
        {{"color_step_swapped", f.seam.points ? Num(f.seam.color_step_swapped_mean()) : nullptr},
         {"color_step_source", f.seam.points ? Num(f.seam.color_step_source_mean()) : nullptr},
-        {"gradient_swapped",
-         f.seam.band_pixels ? Num(f.seam.gradient_swapped_mean()) : nullptr},
+        {"gradient_swapped", f.seam.band_pixels ? Num(f.seam.gradient_swapped_mean()) : nullptr},
         {"gradient_source", f.seam.band_pixels ? Num(f.seam.gradient_source_mean()) : nullptr}}},
       {"flicker",
        {{"swapped", f.flicker.pixels ? Num(f.flicker.swapped_mean()) : nullptr},
@@ -180,8 +179,7 @@ std::string FormatSummary(const EvalReport& r) {
     line("identity", "distance to B", "not measured (no --identity)");
   }
   line("", "distance to A",
-       absl::StrFormat("%s mean (A's own faces: %s)", Fixed(r.to_a.mean, 3),
-                       Fixed(r.a_spread, 3)));
+       absl::StrFormat("%s mean (A's own faces: %s)", Fixed(r.to_a.mean, 3), Fixed(r.a_spread, 3)));
   line("", "distance to source", Fixed(r.to_source.mean, 3) + " mean (0: the face is unchanged)");
   if (r.identity.faces > 0) {
     line("", "ID retrieval", Percent(r.retrieval) + " of faces closer to B than to A");
@@ -191,8 +189,8 @@ std::string FormatSummary(const EvalReport& r) {
                        Fixed(r.pose_rotation.mean, 2), Fixed(r.pose_yaw.mean, 2),
                        Fixed(r.pose_pitch.mean, 2), Fixed(r.pose_roll.mean, 2),
                        Fixed(r.pose_rotation.p90, 2)));
-  line("expression", "NME", Percent(r.nme.mean) + " of the inter-ocular distance (p90 " +
-                                Percent(r.nme.p90) + ")");
+  line("expression", "NME",
+       Percent(r.nme.mean) + " of the inter-ocular distance (p90 " + Percent(r.nme.p90) + ")");
   if (r.video) {
     line("temporal", "alignments jitter",
          Percent(r.alignments_jitter.jitter) + " of the inter-ocular distance");
@@ -201,8 +199,8 @@ std::string FormatSummary(const EvalReport& r) {
                       Percent(r.source_jitter.jitter)));
     line("", "flicker",
          absl::StrCat("swapped ", Fixed(r.flicker.swapped_mean(), 2), " vs source ",
-                      Fixed(r.flicker.source_mean(), 2), " levels/frame (",
-                      Ratio(r.flicker_ratio), ")"));
+                      Fixed(r.flicker.source_mean(), 2), " levels/frame (", Ratio(r.flicker_ratio),
+                      ")"));
   } else {
     line("temporal", "", "not measured (images are not a sequence)");
   }

@@ -4,9 +4,9 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <tuple>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -189,8 +189,8 @@ cv::Mat RenderReportSheet(const EvalReport& report) {
     const FaceRecord& f = *by_track[i];
     const double x = static_cast<double>(f.frame);
     if (i > 0 && by_track[i - 1]->track != f.track) {
-      for (Series* s : {&to_b, &to_a, &to_source, &rotation, &yaw, &pitch, &flicker_swapped,
-                        &flicker_source}) {
+      for (Series* s :
+           {&to_b, &to_a, &to_source, &rotation, &yaw, &pitch, &flicker_swapped, &flicker_source}) {
         s->points.emplace_back(x, NAN);
       }
     }
@@ -209,8 +209,8 @@ cv::Mat RenderReportSheet(const EvalReport& report) {
   identity.push_back(to_a);
   identity.push_back(to_source);
   DrawPlot(canvas, {kMargin, y, plot_width, kPlotHeight},
-           "identity distance (face-api; dashed: same person below 0.6)", identity,
-           x_low, x_high, kSamePersonDistance);
+           "identity distance (face-api; dashed: same person below 0.6)", identity, x_low, x_high,
+           kSamePersonDistance);
   y += kPlotHeight + 10;
   DrawPlot(canvas, {kMargin, y, plot_width, kPlotHeight}, "pose error, degrees",
            {rotation, yaw, pitch}, x_low, x_high);
@@ -225,9 +225,9 @@ absl::Status CreateReportFolder(const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec || !std::filesystem::is_directory(dir, ec)) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "cannot create report folder ", dir, ": ", ec ? ec.message() : "a file is in the way",
-        "; pass --report a folder you can write"));
+    return absl::PermissionDeniedError(absl::StrCat("cannot create report folder ", dir, ": ",
+                                                    ec ? ec.message() : "a file is in the way",
+                                                    "; pass --report a folder you can write"));
   }
   return absl::OkStatus();
 }

@@ -60,8 +60,8 @@ SeamSample MeasureSeam(const cv::Mat& source, const cv::Mat& swapped, const cv::
   // Work on the ROI grown by the band, so samples outside the mask's box exist.
   const int grow = static_cast<int>(std::ceil(band)) + 2;
   const cv::Rect frame(0, 0, source.cols, source.rows);
-  const cv::Rect work = cv::Rect(roi.x - grow, roi.y - grow, roi.width + 2 * grow,
-                                 roi.height + 2 * grow) & frame;
+  const cv::Rect work =
+      cv::Rect(roi.x - grow, roi.y - grow, roi.width + 2 * grow, roi.height + 2 * grow) & frame;
   if (work.empty()) return sample;
   cv::Mat region = cv::Mat::zeros(work.size(), CV_8UC1);
   const cv::Rect inner = roi & frame;
@@ -89,8 +89,8 @@ SeamSample MeasureSeam(const cv::Mat& source, const cv::Mat& swapped, const cv::
     const int n = static_cast<int>(contour.size());
     if (n < 2 * reach + 1) continue;
     for (int i = 0; i < n; i += step) {
-      const cv::Point2d tangent = cv::Point2d(contour[(i + reach) % n]) -
-                                  cv::Point2d(contour[(i - reach + n) % n]);
+      const cv::Point2d tangent =
+          cv::Point2d(contour[(i + reach) % n]) - cv::Point2d(contour[(i - reach + n) % n]);
       const double length = cv::norm(tangent);
       if (length < 1e-6) continue;
       cv::Point2d normal(tangent.y / length, -tangent.x / length);

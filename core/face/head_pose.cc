@@ -61,8 +61,8 @@ cv::Matx33d FrameCamera(cv::Size frame_size) {
 
 absl::StatusOr<HeadPose> EstimateHeadPose(const Landmarks& landmarks, const cv::Matx33d& camera) {
   if (landmarks.size() != kNumLandmarks) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "head pose: got ", landmarks.size(), " landmarks; want the 68-point iBUG layout"));
+    return absl::InvalidArgumentError(absl::StrCat("head pose: got ", landmarks.size(),
+                                                   " landmarks; want the 68-point iBUG layout"));
   }
   const std::vector<cv::Point3d> head = FrontalHead();
   std::vector<cv::Point2d> image;
@@ -81,8 +81,8 @@ absl::StatusOr<HeadPose> EstimateHeadPose(const Landmarks& landmarks, const cv::
   StartingPose(head, image, camera, &rvec, &tvec);
   bool solved = false;
   try {
-    solved = cv::solvePnP(head, image, camera, cv::noArray(), rvec, tvec, true,
-                          cv::SOLVEPNP_ITERATIVE);
+    solved =
+        cv::solvePnP(head, image, camera, cv::noArray(), rvec, tvec, true, cv::SOLVEPNP_ITERATIVE);
   } catch (const cv::Exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("head pose: solvePnP failed: ", e.what()));
   }
@@ -106,8 +106,7 @@ absl::StatusOr<HeadPose> EstimateHeadPose(const Landmarks& landmarks, const cv::
   return pose;
 }
 
-std::vector<cv::Point2f> ProjectHeadModel(const cv::Matx33d& rotation,
-                                          const cv::Vec3d& translation,
+std::vector<cv::Point2f> ProjectHeadModel(const cv::Matx33d& rotation, const cv::Vec3d& translation,
                                           const cv::Matx33d& camera) {
   std::vector<cv::Point2f> points;
   points.reserve(kHeadModelLandmarks.size());

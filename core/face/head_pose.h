@@ -13,9 +13,9 @@
 namespace fsc::face {
 
 // The 68-point indices that correspond, in order, to the rows of kHeadModel3d.
-inline constexpr std::array<int, 26> kHeadModelLandmarks = {
-    6, 7, 8, 9, 10, 17, 21, 22, 26, 31, 32, 33, 34, 35, 36, 39, 42, 45, 48, 50, 51, 52, 54, 56, 57,
-    58};
+inline constexpr std::array<int, 26> kHeadModelLandmarks = {6,  7,  8,  9,  10, 17, 21, 22, 26,
+                                                            31, 32, 33, 34, 35, 36, 39, 42, 45,
+                                                            48, 50, 51, 52, 54, 56, 57, 58};
 // A generic 3D head: Faceswap's _MEAN_FACE[LandmarkType.LM_3D_26] (lib/align/constants.py), from
 // http://aifi.isr.uc.pt/Downloads/OpenGL/glAnthropometric3DModel.cpp. Centimetres; x towards the
 // subject's right, y up, z out of the face (so it is left-handed seen through a camera: Faceswap's
@@ -59,8 +59,8 @@ absl::StatusOr<HeadPose> EstimateHeadPose(const Landmarks& landmarks, const cv::
 
 // The 26 points of the 3D head posed by `rotation`/`translation` and projected through `camera`
 // (the inverse of EstimateHeadPose; for tests and drawing).
-std::vector<cv::Point2f> ProjectHeadModel(const cv::Matx33d& rotation,
-                                          const cv::Vec3d& translation, const cv::Matx33d& camera);
+std::vector<cv::Point2f> ProjectHeadModel(const cv::Matx33d& rotation, const cv::Vec3d& translation,
+                                          const cv::Matx33d& camera);
 
 // Rz(roll) * Ry(yaw) * Rx(pitch) from degrees.
 cv::Matx33d RotationFromAngles(double yaw, double pitch, double roll);

@@ -53,8 +53,8 @@ class EvalTest : public ::testing::Test {
     CommandResult b = Fsc("extract " + r + "/photos -o " + r + "/B");
     if (b.exit_code != 0) return "extract B: " + b.output;
     if (!testing::WriteTinyArchitecture(r + "/tiny.json")) return "cannot write tiny.json";
-    CommandResult train = Fsc("train --architecture " + r + "/tiny.json --a " + r + "/A --b " +
-                              r + "/B -m " + r + "/model --iterations 2 --batch 1 --save-every 2 " +
+    CommandResult train = Fsc("train --architecture " + r + "/tiny.json --a " + r + "/A --b " + r +
+                              "/B -m " + r + "/model --iterations 2 --batch 1 --save-every 2 " +
                               "--preview-every 0 --threads 2 --seed 1");
     if (train.exit_code != 0) return "train: " + train.output;
     CommandResult convert = Fsc("convert " + r + "/clip.avi -m " + r + "/model --alignments " + r +
@@ -73,8 +73,8 @@ class EvalTest : public ::testing::Test {
   static std::string Eval(const std::string& swapped, const std::string& extra = "",
                           const std::string& identity = "B") {
     const std::string& r = *root_;
-    return "eval " + swapped + " --source " + r + "/clip.avi --alignments " + r +
-           "/A --identity " + r + "/" + identity + " " + extra;
+    return "eval " + swapped + " --source " + r + "/clip.avi --alignments " + r + "/A --identity " +
+           r + "/" + identity + " " + extra;
   }
   static nlohmann::json RunJson(const std::string& arguments) {
     CommandResult run = Fsc(arguments, false);
@@ -197,15 +197,14 @@ TEST_F(EvalTest, InputsThatDoNotBelongTogetherAreRefused) {
   ExpectRefused(Eval(r + "/photos"), 1, {"is a folder of images", "is a video"});
   // Alignments of another source: the photos', and the clip's for another clip of the same
   // shape (the next 36 frames of the sample video).
-  ExpectRefused("eval " + r + "/swapped.mp4 --source " + clip + " --alignments " + r + "/B",
-                1, {"belongs to another source", "photos"});
+  ExpectRefused("eval " + r + "/swapped.mp4 --source " + clip + " --alignments " + r + "/B", 1,
+                {"belongs to another source", "photos"});
   ASSERT_EQ(Ffmpeg("-i " + testing::DataDir() + "/Megamind.avi -vf 'trim=start_frame=" +
-                   std::to_string(kClipFrames) + ",setpts=PTS-STARTPTS' -frames:v " + std::to_string(kClipFrames) +
-                   " -an -c:v mpeg4 " + r + "/later.mp4")
+                   std::to_string(kClipFrames) + ",setpts=PTS-STARTPTS' -frames:v " +
+                   std::to_string(kClipFrames) + " -an -c:v mpeg4 " + r + "/later.mp4")
                 .exit_code,
             0);
-  ExpectRefused("eval " + r + "/swapped.mp4 --source " + r + "/later.mp4 --alignments " + r +
-                    "/A",
+  ExpectRefused("eval " + r + "/swapped.mp4 --source " + r + "/later.mp4 --alignments " + r + "/A",
                 1, {"belongs to another source", "clip.avi", "later.mp4"});
   // An identity folder without faces, and one that does not exist.
   fs::create_directories(r + "/empty");

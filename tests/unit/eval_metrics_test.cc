@@ -26,9 +26,8 @@ const cv::Size kFrame(720, 528);
 // solver does not read them).
 face::Landmarks PosedLandmarks(double yaw, double pitch, double roll,
                                cv::Vec3d translation = {4, -3, 60}) {
-  const std::vector<cv::Point2f> projected =
-      face::ProjectHeadModel(face::RotationFromAngles(yaw, pitch, roll), translation,
-                             face::FrameCamera(kFrame));
+  const std::vector<cv::Point2f> projected = face::ProjectHeadModel(
+      face::RotationFromAngles(yaw, pitch, roll), translation, face::FrameCamera(kFrame));
   cv::Point2f centre(0, 0);
   for (const cv::Point2f& p : projected) centre += p;
   centre *= 1.0f / projected.size();
@@ -52,8 +51,8 @@ face::Landmarks Moved(face::Landmarks shape, cv::Point2f by) {
 }
 
 TEST(EvalHeadPoseTest, RecoversAKnownRotation) {
-  for (const cv::Vec3d& angles : {cv::Vec3d(0, 0, 0), cv::Vec3d(20, -10, 5),
-                                 cv::Vec3d(-35, 15, -12), cv::Vec3d(5, 25, 30)}) {
+  for (const cv::Vec3d& angles :
+       {cv::Vec3d(0, 0, 0), cv::Vec3d(20, -10, 5), cv::Vec3d(-35, 15, -12), cv::Vec3d(5, 25, 30)}) {
     auto pose = face::EstimateHeadPose(PosedLandmarks(angles[0], angles[1], angles[2]),
                                        face::FrameCamera(kFrame));
     ASSERT_TRUE(pose.ok()) << pose.status();
@@ -194,8 +193,8 @@ cv::Mat Texture(int shift = 0) {
   cv::Mat frame(kFrame, CV_8UC3);
   for (int y = 0; y < frame.rows; ++y) {
     for (int x = 0; x < frame.cols; ++x) {
-      frame.at<cv::Vec3b>(y, x) = cv::Vec3b((x + shift) % 200 + 20, (y * 2) % 180 + 30,
-                                            ((x + shift + y) / 3) % 150 + 50);
+      frame.at<cv::Vec3b>(y, x) =
+          cv::Vec3b((x + shift) % 200 + 20, (y * 2) % 180 + 30, ((x + shift + y) / 3) % 150 + 50);
     }
   }
   return frame;
