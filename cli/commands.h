@@ -26,6 +26,7 @@ int RunDatasetCommand(const Args& args);
 int RunFetchCommand(const Args& args);
 int RunPreviewCommand(const Args& args);
 int RunVerifyCommand(const Args& args);
+int RunEvalCommand(const Args& args);
 int RunModelCommand(const Args& args);
 
 }  // namespace fsc::cli

@@ -22,6 +22,8 @@ const Verb kVerbs[] = {
      RunConvertCommand},
     {"verify", "check a video or image for fsc's synthetic label (watermark, metadata)",
      RunVerifyCommand},
+    {"eval", "measure a swap against its source: identity, pose, expression, flicker, seams",
+     RunEvalCommand},
     {"bench", "measure speed (bench train: the training step on random data)", RunBenchCommand},
     {"cluster", "start, stop or inspect a cluster (up --local, down, status)", RunClusterCommand},
     {"submit", "run extract, convert, train or swap on the cluster", RunSubmitCommand},

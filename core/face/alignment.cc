@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/face/head_pose.h"
 #include "core/util/status_macros.h"
 
 namespace fsc::face {
@@ -21,25 +22,6 @@ constexpr int kFirstInner = 17;  // the jaw (0..16) is left out of the fit, as i
 
 // Faceswap's camera for pose estimation in the unit-square "legacy" aligned frame.
 constexpr double kFocalLength = 4.0;
-// The 68-point indices that correspond, in order, to the rows of k3dMeanFace.
-constexpr std::array<int, 26> kPoseLandmarks = {6,  7,  8,  9,  10, 17, 21, 22, 26, 31, 32, 33, 34,
-                                                35, 36, 39, 42, 45, 48, 50, 51, 52, 54, 56, 57, 58};
-// A generic 3D head: Faceswap's _MEAN_FACE[LandmarkType.LM_3D_26] (lib/align/constants.py), from
-// http://aifi.isr.uc.pt/Downloads/OpenGL/glAnthropometric3DModel.cpp. y points up.
-constexpr double k3dMeanFace[26][3] = {
-    {4.056931, -11.432347, 1.636229},  {1.833492, -12.542305, 4.061275},
-    {0.0, -12.901019, 4.070434},       {-1.833492, -12.542305, 4.061275},
-    {-4.056931, -11.432347, 1.636229}, {6.825897, 1.275284, 4.402142},
-    {1.330353, 1.636816, 6.903745},    {-1.330353, 1.636816, 6.903745},
-    {-6.825897, 1.275284, 4.402142},   {1.930245, -5.060977, 5.914376},
-    {0.746313, -5.136947, 6.263227},   {0.0, -5.485328, 6.76343},
-    {-0.746313, -5.136947, 6.263227},  {-1.930245, -5.060977, 5.914376},
-    {5.311432, 0.0, 3.987654},         {1.78993, -0.091703, 4.413414},
-    {-1.78993, -0.091703, 4.413414},   {-5.311432, 0.0, 3.987654},
-    {2.774015, -7.566103, 5.048531},   {0.509714, -7.056507, 6.566167},
-    {0.0, -7.131772, 6.704956},        {-0.509714, -7.056507, 6.566167},
-    {-2.774015, -7.566103, 5.048531},  {-0.589441, -8.443925, 6.109526},
-    {0.0, -8.601736, 6.097667},        {0.589441, -8.443925, 6.109526}};
 // The 3D point Faceswap centres "face" crops on: between the eyes, slightly in front of them.
 constexpr double kFaceCentre3d[3] = {0.0, -1.5, 4.2};
 
@@ -58,9 +40,9 @@ std::vector<cv::Point2f> Inner(const std::vector<cv::Point2f>& points) {
 bool FaceCentreOffset(const std::vector<cv::Point2f>& legacy_landmarks, cv::Point2d* offset) {
   std::vector<cv::Point3d> object;
   std::vector<cv::Point2d> image;
-  for (size_t i = 0; i < kPoseLandmarks.size(); ++i) {
-    object.emplace_back(k3dMeanFace[i][0], k3dMeanFace[i][1], k3dMeanFace[i][2]);
-    image.emplace_back(legacy_landmarks[kPoseLandmarks[i]]);
+  for (size_t i = 0; i < kHeadModelLandmarks.size(); ++i) {
+    object.emplace_back(kHeadModel3d[i][0], kHeadModel3d[i][1], kHeadModel3d[i][2]);
+    image.emplace_back(legacy_landmarks[kHeadModelLandmarks[i]]);
   }
   const cv::Matx33d camera(kFocalLength, 0, 0.5, 0, kFocalLength, 0.5, 0, 0, 1);
   cv::Vec3d rotation, translation;
