@@ -89,16 +89,6 @@ absl::Status CheckSameShape(const std::string& swapped_path, const media::Source
   return absl::OkStatus();
 }
 
-// A folder stands for the alignments file fsc extract wrote into it.
-std::string ResolveAlignmentsPath(const std::string& path) {
-  std::error_code ec;
-  if (!fs::is_directory(path, ec)) return path;
-  for (const char* name : {"alignments.fsa", "alignments.fsca", "alignments/alignments.fsca"}) {
-    if (fs::exists(fs::path(path) / name, ec)) return (fs::path(path) / name).string();
-  }
-  return (fs::path(path) / "alignments.fsa").string();
-}
-
 absl::StatusOr<proto::Alignments> ReadSourceAlignments(const std::string& path,
                                                        const media::SourceDescription& source) {
   absl::StatusOr<proto::Alignments> alignments = face::ReadAlignments(path);
@@ -140,7 +130,7 @@ absl::StatusOr<Inputs> OpenInputs(const std::string& swapped, const EvalOptions&
         "no alignments: pass --alignments DIR, the folder 'fsc extract SOURCE -o DIR' wrote");
   }
   FSC_ASSIGN_OR_RETURN(in.alignments,
-                       ReadSourceAlignments(ResolveAlignmentsPath(options.alignments_path),
+                       ReadSourceAlignments(face::ResolveAlignmentsPath(options.alignments_path),
                                             in.source->description()));
   return in;
 }
@@ -536,7 +526,7 @@ absl::StatusOr<EvalReport> RunEvaluation(const std::string& swapped, const EvalO
   report.swapped = swapped;
   report.source = options.source;
   report.identity_dir = options.identity_dir;
-  report.alignments = ResolveAlignmentsPath(options.alignments_path);
+  report.alignments = face::ResolveAlignmentsPath(options.alignments_path);
 
   // 1. Checks: the inputs belong together.
   FSC_ASSIGN_OR_RETURN(Inputs in, OpenInputs(swapped, options));
