@@ -285,9 +285,9 @@ TEST(TaskInputsTest, MapSourcePath) {
       "faces_a/x.png");
   EXPECT_FALSE(
       MapSourcePath({InputSource::kTaskOutputs, "t", "faces/", "faces_a/"}, "alignments.fsa", 2));
-  EXPECT_EQ(*MapSourcePath({InputSource::kDataset, "d", "*", "alignments/alignments.fsa"},
-                           "mine.fsa", 1),
-            "alignments/alignments.fsa");
+  EXPECT_EQ(
+      *MapSourcePath({InputSource::kDataset, "d", "*", "alignments/alignments.fsa"}, "mine.fsa", 1),
+      "alignments/alignments.fsa");
   EXPECT_FALSE(MapSourcePath({InputSource::kDataset, "d", "*", "x"}, "a", 2));
   EXPECT_EQ(*MapSourcePath({InputSource::kTaskOutputs, "t", "segment.mkv", "parts/t/segment.mkv"},
                            "segment.mkv", 5),
