@@ -2,12 +2,16 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <limits>
+#include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -66,23 +70,45 @@ std::string HostName() {
   return buffer;
 }
 
-int Main(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
+std::string DefaultCacheDir() {
+  return (fs::path(Env("XDG_CACHE_HOME", Env("HOME", "/tmp") + "/.cache")) / "fsc" / "worker-blobs")
+      .string();
+}
+
+// Exit status, as the --help text states it.
+constexpr int kExitStopped = 0;
+constexpr int kExitError = 1;
+constexpr int kExitUsage = 2;
+
+// Prints `message` as fsc-worker's error and returns `exit_code`: how every stage below ends the
+// process early (a stage returns std::nullopt to go on).
+int Fail(int exit_code, absl::string_view message) {
+  std::cerr << "fsc-worker: " << message << "\n";
+  return exit_code;
+}
+
+// The command line as given, with its defaults.
+struct Flags {
   fsc::rpc::ConnectFlags connect;
-  std::string join_token, roles_text = "extract,convert,train", name = HostName();
+  std::string join_token;
+  std::string roles = "extract,convert,train";
+  std::string name = HostName();
   int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  std::string cache_dir =
-      (fs::path(Env("XDG_CACHE_HOME", Env("HOME", "/tmp") + "/.cache")) / "fsc" / "worker-blobs")
-          .string();
+  std::string cache_dir = DefaultCacheDir();
   std::string work_dir;
   std::string models_dir = fsc::util::DefaultModelsDir();
-  int lease_wait_ms = 10000, max_tasks = 0;
+  int lease_wait_ms = 10000;
+  int max_tasks = 0;
   bool keep_task_dirs = false;
+  fsc::metrics::MetricsFlags metrics;
   std::string data_plane_address;
   double collective_timeout_s = 30;
   std::string elastic_recovery = "memory";
   int rendezvous_poll_ms = 250;
+};
 
+// Stage 1: the flags (--help, a bad value or a stray argument end here).
+std::optional<int> ParseFlags(int argc, char** argv, Flags* f) {
   fsc::util::FlagSet flags(
       "fsc-worker", "--coordinator HOST:PORT --join-token TOKEN [options]",
       "Joins an fsc cluster and runs the tasks of its roles in-process: extract over frame\n"
@@ -92,137 +118,144 @@ int Main(int argc, char** argv) {
       "Reconnects by itself when the coordinator restarts. SIGTERM/Ctrl-C: the current task is\n"
       "stopped and handed back (retryable), then the worker exits.\n"
       "Exit status: 0 stopped, 1 error (e.g. a refused join token), 2 usage.");
-  fsc::rpc::AddConnectFlags(&flags, &connect, /*with_token=*/false);
-  flags.String("join-token", 0, &join_token, "the cluster join token (else $FSC_JOIN_TOKEN)");
-  flags.String("roles", 0, &roles_text, "comma-separated roles: extract, convert, train");
-  flags.String("name", 0, &name, "name shown in `fsc cluster status` (default: host name)");
-  flags.Int("threads", 'j', &threads, "CPU threads a task may use", {1, fsc::util::kMaxThreads});
-  flags.String("cache-dir", 0, &cache_dir,
+  fsc::rpc::AddConnectFlags(&flags, &f->connect, /*with_token=*/false);
+  flags.String("join-token", 0, &f->join_token, "the cluster join token (else $FSC_JOIN_TOKEN)");
+  flags.String("roles", 0, &f->roles, "comma-separated roles: extract, convert, train");
+  flags.String("name", 0, &f->name, "name shown in `fsc cluster status` (default: host name)");
+  flags.Int("threads", 'j', &f->threads, "CPU threads a task may use", {1, fsc::util::kMaxThreads});
+  flags.String("cache-dir", 0, &f->cache_dir,
                "blob cache, kept across runs (in a folder others may write to: a private "
                "fsc-cache-UID folder inside)");
-  flags.String("work-dir", 0, &work_dir,
+  flags.String("work-dir", 0, &f->work_dir,
                "task folders; a folder others may write to (e.g. /tmp) gets a private one inside "
                "(default: a new private folder under the system temp dir)");
-  flags.String("models-dir", 0, &models_dir, "pretrained face models");
-  flags.Int("lease-wait-ms", 0, &lease_wait_ms, "long-poll length when asking for a task",
+  flags.String("models-dir", 0, &f->models_dir, "pretrained face models");
+  flags.Int("lease-wait-ms", 0, &f->lease_wait_ms, "long-poll length when asking for a task",
             {0, 600000});
-  flags.Int("max-tasks", 0, &max_tasks, "exit after this many tasks (0: run until stopped)",
+  flags.Int("max-tasks", 0, &f->max_tasks, "exit after this many tasks (0: run until stopped)",
             {0, std::numeric_limits<int>::max()});
-  flags.Bool("keep-task-dirs", 0, &keep_task_dirs, "keep task folders after they end (debug)");
-  fsc::metrics::MetricsFlags metrics_flags;
-  fsc::metrics::AddMetricsFlags(&flags, &metrics_flags);
-  flags.String("data-plane-address", 0, &data_plane_address,
+  flags.Bool("keep-task-dirs", 0, &f->keep_task_dirs, "keep task folders after they end (debug)");
+  fsc::metrics::AddMetricsFlags(&flags, &f->metrics);
+  flags.String("data-plane-address", 0, &f->data_plane_address,
                "IP address the training data plane (Gloo) binds (default: this host's address "
                "toward the coordinator)");
-  flags.Double("collective-timeout", 0, &collective_timeout_s,
+  flags.Double("collective-timeout", 0, &f->collective_timeout_s,
                "seconds a training collective (an all-reduce, one chunk of a state transfer) may "
                "go without progress before the group re-forms (doubled per failed generation)",
                {0.1, 86400});
-  flags.String("elastic-recovery", 0, &elastic_recovery,
+  flags.String("elastic-recovery", 0, &f->elastic_recovery,
                "how training ranks recover from a lost member: memory (roll back in memory, "
                "move state only to ranks that lack it) or restart (every rank reloads the disk "
                "checkpoint, TorchElastic-style; for comparison)");
-  flags.Int("rendezvous-poll-ms", 0, &rendezvous_poll_ms,
+  flags.Int("rendezvous-poll-ms", 0, &f->rendezvous_poll_ms,
             "how often a training rank checks the group's membership", {10, 60000});
+  const std::vector<std::string> args(argv + 1, argv + argc);
   std::vector<std::string> positional;
-  if (auto exit_code = flags.ParseOrExit(args, &positional)) return *exit_code;
+  if (auto exit_code = flags.ParseOrExit(args, &positional)) return exit_code;
   if (!positional.empty()) {
-    std::cerr << "fsc-worker: unexpected argument '" << positional[0]
-              << "' (see 'fsc-worker --help')\n";
-    return 2;
+    return Fail(kExitUsage, absl::StrCat("unexpected argument '", positional[0],
+                                         "' (see 'fsc-worker --help')"));
   }
-  if (join_token.empty()) join_token = Env("FSC_JOIN_TOKEN", "");
-  if (absl::Status token = fsc::rpc::CheckTokenText(join_token, "--join-token/$FSC_JOIN_TOKEN");
-      !token.ok()) {
-    std::cerr << "fsc-worker: " << token.message() << "\n";
-    return 2;
-  }
-  auto roles = ParseRoles(roles_text);
-  if (!roles.ok()) {
-    std::cerr << "fsc-worker: " << roles.status().message() << "\n";
-    return 2;
-  }
-  auto options = fsc::rpc::ResolveConnectOptions(connect);
-  if (!options.ok()) {
-    std::cerr << "fsc-worker: " << options.status().message() << "\n";
-    return 2;
-  }
-  // Task files and cached inputs go where no other user can plant or swap them.
-  // The default is always a new folder: the worker removes it when it stops.
-  auto private_work = work_dir.empty()
-                          ? fsc::worker::NewPrivateDir(fs::temp_directory_path().string())
-                          : fsc::worker::PrivateDir(work_dir);
-  auto private_cache = fsc::worker::PrivateDir(cache_dir, absl::StrCat("fsc-cache-", geteuid()));
-  for (const auto* dir : {&private_work, &private_cache}) {
-    if (!dir->ok()) {
-      std::cerr << "fsc-worker: " << dir->status().message() << "\n";
-      return 1;
-    }
-  }
-  work_dir = *private_work;
-  cache_dir = *private_cache;
+  return std::nullopt;
+}
 
-  // Metrics before joining, so that a taken port fails before the worker takes a task. Never
-  // destroyed, like the worker: its threads may still answer while the process exits.
-  auto* metrics_server = new fsc::metrics::MetricsServer();
-  if (absl::Status started = fsc::metrics::StartMetrics(metrics_flags, metrics_server);
-      !started.ok()) {
-    std::cerr << "fsc-worker: --metrics-port: " << started.message() << "\n";
-    return absl::IsInvalidArgument(started) ? 2 : 1;
+// Stage 2: who joins which coordinator: the join token, the roles, the address and TLS.
+std::optional<int> ResolveSession(const Flags& flags, fsc::worker::SessionOptions* session) {
+  session->join_token = flags.join_token.empty() ? Env("FSC_JOIN_TOKEN", "") : flags.join_token;
+  if (absl::Status token =
+          fsc::rpc::CheckTokenText(session->join_token, "--join-token/$FSC_JOIN_TOKEN");
+      !token.ok()) {
+    return Fail(kExitUsage, token.message());
   }
-  if (metrics_server->running()) Log("metrics at " + metrics_server->url());
-  const absl::StatusOr<fsc::dist::Recovery> recovery = fsc::dist::ParseRecovery(elastic_recovery);
+  auto roles = ParseRoles(flags.roles);
+  if (!roles.ok()) return Fail(kExitUsage, roles.status().message());
+  auto connect = fsc::rpc::ResolveConnectOptions(flags.connect);
+  if (!connect.ok()) return Fail(kExitUsage, connect.status().message());
+  session->connect = *connect;
+  session->name = flags.name;
+  session->roles = *roles;
+  session->cpu_threads = flags.threads;
+  return std::nullopt;
+}
+
+// Stage 3: task files and cached inputs go where no other user can plant or swap them. The
+// default work folder is always a new one: the worker removes it when it stops.
+std::optional<int> MakePrivateFolders(const Flags& flags, fsc::worker::WorkerOptions* options) {
+  auto work = flags.work_dir.empty()
+                  ? fsc::worker::NewPrivateDir(fs::temp_directory_path().string())
+                  : fsc::worker::PrivateDir(flags.work_dir);
+  auto cache = fsc::worker::PrivateDir(flags.cache_dir, absl::StrCat("fsc-cache-", geteuid()));
+  for (const auto* dir : {&work, &cache}) {
+    if (!dir->ok()) return Fail(kExitError, dir->status().message());
+  }
+  options->work_dir = *work;
+  options->cache_dir = *cache;
+  return std::nullopt;
+}
+
+// Stage 4: /metrics before joining, so that a taken port fails before the worker takes a task.
+std::optional<int> ServeMetrics(const fsc::metrics::MetricsFlags& flags) {
+  // Never destroyed, like the worker: its threads may still answer while the process exits.
+  auto* server = new fsc::metrics::MetricsServer();
+  if (absl::Status started = fsc::metrics::StartMetrics(flags, server); !started.ok()) {
+    return Fail(absl::IsInvalidArgument(started) ? kExitUsage : kExitError,
+                absl::StrCat("--metrics-port: ", started.message()));
+  }
+  if (server->running()) Log("metrics at " + server->url());
+  return std::nullopt;
+}
+
+// Stage 5: how training ranks recover, and the address their data plane binds.
+std::optional<int> ResolveTraining(const Flags& flags, fsc::worker::WorkerOptions* options) {
+  const absl::StatusOr<fsc::dist::Recovery> recovery =
+      fsc::dist::ParseRecovery(flags.elastic_recovery);
   if (!recovery.ok()) {
-    std::cerr << "fsc-worker: --elastic-recovery: " << recovery.status().message() << "\n";
-    return 2;
+    return Fail(kExitUsage, absl::StrCat("--elastic-recovery: ", recovery.status().message()));
   }
-  if (data_plane_address.empty()) {
+  options->elastic_recovery = *recovery;
+  options->data_plane_address = flags.data_plane_address;
+  if (flags.data_plane_address.empty()) {
     // The coordinator's name may not resolve yet (a starting cluster): then each training task
     // looks again (task_runner.cc).
-    auto local = fsc::worker::LocalAddressToward(options->address);
+    auto local = fsc::worker::LocalAddressToward(options->session.connect.address);
     if (local.ok()) {
-      data_plane_address = *local;
+      options->data_plane_address = *local;
     } else {
       Log(absl::StrCat("no route toward the coordinator yet (", local.status().message(),
                        "); the data plane address is looked up again for each training task"));
     }
-  } else if (absl::Status bindable = fsc::worker::CheckBindable(data_plane_address);
+  } else if (absl::Status bindable = fsc::worker::CheckBindable(flags.data_plane_address);
              !bindable.ok()) {
-    std::cerr << "fsc-worker: --data-plane-address: " << bindable.message() << "\n";
-    return 2;
+    return Fail(kExitUsage, absl::StrCat("--data-plane-address: ", bindable.message()));
   }
+  options->session.data_plane_address = options->data_plane_address;
+  return std::nullopt;
+}
 
-  fsc::worker::WorkerOptions worker_options;
-  fsc::worker::SessionOptions& session = worker_options.session;
-  session.connect = *options;
-  session.join_token = join_token;
-  session.name = name;
-  session.roles = *roles;
-  session.cpu_threads = threads;
-  session.gpus = fsc::worker::DetectGpus();
+// Stage 6: the rest of the worker's settings, and the GPUs it offers (exported as metrics).
+void FillWorkerOptions(const Flags& flags, fsc::worker::WorkerOptions* options) {
+  options->session.gpus = fsc::worker::DetectGpus();
   std::vector<int> gpu_indices;
-  for (const auto& gpu : session.gpus) gpu_indices.push_back(gpu.index());
+  for (const auto& gpu : options->session.gpus) gpu_indices.push_back(gpu.index());
   fsc::metrics::ExportGpuMemory(gpu_indices);
-  worker_options.cache_dir = cache_dir;
-  worker_options.work_dir = work_dir;
-  worker_options.models_dir = models_dir;
-  worker_options.threads = threads;
-  worker_options.lease_wait = std::chrono::milliseconds(std::max(100, lease_wait_ms));
-  worker_options.keep_task_dirs = keep_task_dirs;
-  worker_options.max_tasks = max_tasks;
-  worker_options.data_plane_address = data_plane_address;
-  worker_options.collective_timeout_s = collective_timeout_s;
-  worker_options.elastic_recovery = *recovery;
-  worker_options.rendezvous_poll = std::chrono::milliseconds(rendezvous_poll_ms);
-  session.data_plane_address = data_plane_address;
+  options->models_dir = flags.models_dir;
+  options->threads = flags.threads;
+  options->lease_wait = std::chrono::milliseconds(std::max(100, flags.lease_wait_ms));
+  options->keep_task_dirs = flags.keep_task_dirs;
+  options->max_tasks = flags.max_tasks;
+  options->collective_timeout_s = flags.collective_timeout_s;
+  options->rendezvous_poll = std::chrono::milliseconds(flags.rendezvous_poll_ms);
+}
 
+// Stage 7: joins and runs tasks until SIGTERM/SIGINT, --max-tasks or a permanent error, then
+// removes the work folder if it is empty. `roles` is the --roles text, for the log.
+int RunUntilStopped(const fsc::worker::WorkerOptions& options, const std::string& roles) {
   // SIGTERM/SIGINT ask the worker to stop from a thread of ours (core/util/stop_signal.h).
   if (absl::Status installed = fsc::util::InstallStopSignalHandlers(); !installed.ok()) {
-    std::cerr << "fsc-worker: " << installed.message() << "\n";
-    return 1;
+    return Fail(kExitError, installed.message());
   }
   // Never destroyed: the detached signal thread may still reach it while the process exits.
-  auto& worker = *new fsc::worker::Worker(worker_options);
+  auto& worker = *new fsc::worker::Worker(options);
   std::thread([&worker] {
     const int signal = fsc::util::WaitForStopSignal();
     Log(absl::StrCat("got ", signal == SIGINT ? "SIGINT" : "SIGTERM",
@@ -230,19 +263,32 @@ int Main(int argc, char** argv) {
     worker.Stop();
   }).detach();
 
+  const fsc::worker::SessionOptions& session = options.session;
   Log(absl::StrCat(
-      "worker '", name, "' (", roles_text, ", ", threads, " threads, ", session.gpus.size(),
-      " GPUs, data plane ", data_plane_address.empty() ? "looked up per task" : data_plane_address,
-      ") joining ", options->address, options->insecure ? " without TLS" : " over TLS"));
+      "worker '", session.name, "' (", roles, ", ", options.threads, " threads, ",
+      session.gpus.size(), " GPUs, data plane ",
+      options.data_plane_address.empty() ? "looked up per task" : options.data_plane_address,
+      ") joining ", session.connect.address,
+      session.connect.insecure ? " without TLS" : " over TLS"));
   absl::Status status = worker.Run();
+  // Only when empty: each task's folder is removed when the task ends.
   std::error_code ec;
-  if (!keep_task_dirs) fs::remove(work_dir, ec);  // only when empty: task folders are removed
-  if (!status.ok()) {
-    std::cerr << "fsc-worker: " << status.message() << "\n";
-    return 1;
-  }
+  if (!options.keep_task_dirs) fs::remove(options.work_dir, ec);
+  if (!status.ok()) return Fail(kExitError, status.message());
   Log("stopped");
-  return 0;
+  return kExitStopped;
+}
+
+int Main(int argc, char** argv) {
+  Flags flags;
+  if (auto exit_code = ParseFlags(argc, argv, &flags)) return *exit_code;
+  fsc::worker::WorkerOptions options;
+  if (auto exit_code = ResolveSession(flags, &options.session)) return *exit_code;
+  if (auto exit_code = MakePrivateFolders(flags, &options)) return *exit_code;
+  if (auto exit_code = ServeMetrics(flags.metrics)) return *exit_code;
+  if (auto exit_code = ResolveTraining(flags, &options)) return *exit_code;
+  FillWorkerOptions(flags, &options);
+  return RunUntilStopped(options, flags.roles);
 }
 
 }  // namespace

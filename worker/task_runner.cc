@@ -30,9 +30,45 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// Sends a task's progress to the coordinator from its own thread, at most every 500 ms (the
-// latest value wins; log lines are all sent), so that a slow or absent coordinator never stalls
-// the task. A `cancel` answer sets the task's cancel flag.
+// The bounds on the worker's calls to the coordinator while it runs a task. `Deadline` is one
+// attempt's gRPC deadline; `GiveUpAfter` is how long Session::Run retries a coordinator that is
+// away before the call fails.
+
+// Progress goes out at most this often: a live progress bar for the job's owner, without one RPC
+// per frame.
+constexpr milliseconds kProgressInterval(500);
+// One progress report, never retried: the next one follows within kProgressInterval.
+constexpr milliseconds kProgressDeadline(5000);
+// Log lines kept while the coordinator is away (the newest): the rest are dropped rather than
+// held in memory for a coordinator that may be gone for minutes.
+constexpr size_t kMaxPendingMessages = 20;
+// One preview image upload, never retried: a preview is skipped if it takes longer, the next one
+// follows.
+constexpr milliseconds kPreviewUploadDeadline(30000);
+// One attempt at moving one blob (an input fetched or an output uploaded): inputs and outputs
+// are videos and checkpoints of up to gigabytes over a shared link.
+constexpr milliseconds kBlobTransferDeadline(600000);
+// Uploads retry this long, even while the worker is stopping: outputs are finished work, worth a
+// wait, but a coordinator gone for longer fails the task.
+constexpr milliseconds kUploadGiveUpAfter(120000);
+// One attempt at reporting a task's outcome (CompleteTask or FailTask).
+constexpr milliseconds kOutcomeDeadline(30000);
+// Reporting the outcome rides out a coordinator restart for this long; after it, the lease
+// expires on the coordinator and the task is run again.
+constexpr milliseconds kOutcomeGiveUpAfter(300000);
+// The same while the worker is stopping (SIGTERM): the process must exit well within its grace
+// period (60 s in k8s/base/workers.yaml). A completion, which carries finished work, gets longer
+// than a failure, whose task is retried anyway once its lease expires.
+constexpr milliseconds kCompleteGiveUpWhileStopping(15000);
+constexpr milliseconds kFailGiveUpWhileStopping(10000);
+// The least time a training rank's rendezvous waits for an unreachable coordinator before it
+// fails (UNAVAILABLE); the lease TTL when longer: a coordinator away for longer than a lease has
+// given the slot away.
+constexpr milliseconds kMinRendezvousUnreachable(5000);
+
+// Sends a task's progress to the coordinator from its own thread, at most every kProgressInterval
+// (the latest value wins; log lines are all sent), so that a slow or absent coordinator never
+// stalls the task. A `cancel` answer sets the task's cancel flag.
 class ProgressReporter {
  public:
   ProgressReporter(Session* session, std::string task_id, std::atomic<bool>* cancel)
@@ -72,7 +108,7 @@ class ProgressReporter {
   void Loop() {
     std::unique_lock<std::mutex> lock(mu_);
     while (true) {
-      wake_.wait_for(lock, milliseconds(500), [&] { return done_; });
+      wake_.wait_for(lock, kProgressInterval, [&] { return done_; });
       bool finishing = done_;
       while (dirty_ || !messages_.empty()) {
         proto::ReportProgressRequest request;
@@ -97,13 +133,13 @@ class ProgressReporter {
             [&](proto::WorkerService::Stub* stub, grpc::ClientContext* context) {
               return stub->ReportProgress(context, request, &response);
             },
-            milliseconds(5000));
+            kProgressDeadline);
         lock.lock();
         if (status.ok() && response.cancel()) cancel_->store(true);
         if (!status.ok()) {
           // The coordinator is away: drop what is pending except the newest log lines, and try
           // again at the next tick.
-          while (messages_.size() > 20) messages_.pop_front();
+          while (messages_.size() > kMaxPendingMessages) messages_.pop_front();
           break;
         }
       }
@@ -122,7 +158,7 @@ class ProgressReporter {
           if (uploaded.ok()) entry = *uploaded;
           return rpc::ToGrpc(uploaded.status());
         },
-        milliseconds(30000));
+        kPreviewUploadDeadline);
     if (status.ok()) {
       *request->mutable_preview() = entry;
     } else {
@@ -261,7 +297,7 @@ absl::Status TaskRunner::Materialize(const proto::Task& task, const std::string&
           [&](proto::WorkerService::Stub* stub, grpc::ClientContext*) {
             return rpc::ToGrpc(cache_.Fetch(stub, session_->token(), input.sha256(), input.size()));
           },
-          *stop_, milliseconds(600000));
+          *stop_, kBlobTransferDeadline);
       if (!fetched.ok()) {
         return absl::Status(fetched.code(),
                             absl::StrCat("input ", input.path(), ": ", fetched.message()));
@@ -301,7 +337,7 @@ absl::StatusOr<std::vector<proto::FileEntry>> TaskRunner::Upload(const std::stri
           if (uploaded.ok()) entry = *uploaded;
           return rpc::ToGrpc(uploaded.status());
         },
-        never, milliseconds(600000), milliseconds(120000));
+        never, kBlobTransferDeadline, kUploadGiveUpAfter);
     if (!status.ok()) return status;
     outputs.push_back(entry);
   }
@@ -372,9 +408,7 @@ absl::Status TaskRunner::Execute(const proto::Task& task) {
       rendezvous.token = [this] { return session_->token(); };
       rendezvous.job_id = job_id;
       rendezvous.poll = options_.rendezvous_poll;
-      // A coordinator away for longer than a lease is one that has given the slot away.
-      rendezvous.unreachable_timeout =
-          std::max(session_->lease_ttl(), std::chrono::milliseconds(5000));
+      rendezvous.unreachable_timeout = std::max(session_->lease_ttl(), kMinRendezvousUnreachable);
       rendezvous.cancelled = cancelled;
       return std::make_unique<CoordinatorGroupDirectory>(std::move(rendezvous));
     };
@@ -417,7 +451,8 @@ absl::Status TaskRunner::Execute(const proto::Task& task) {
           proto::CompleteTaskResponse response;
           return stub->CompleteTask(context, request, &response);
         },
-        never, milliseconds(30000), milliseconds(stop_->load() ? 15000 : 300000));
+        never, kOutcomeDeadline,
+        stop_->load() ? kCompleteGiveUpWhileStopping : kOutcomeGiveUpAfter);
     Log(absl::StrFormat(
         "task %s: done in %.1f s, %d outputs%s", task.id(), seconds, outputs.size(),
         reported.ok() ? "" : absl::StrCat(" (not acknowledged: ", reported.message(), ")")));
@@ -441,7 +476,7 @@ absl::Status TaskRunner::Execute(const proto::Task& task) {
           proto::FailTaskResponse response;
           return stub->FailTask(context, request, &response);
         },
-        never, milliseconds(30000), milliseconds(stopping ? 10000 : 300000));
+        never, kOutcomeDeadline, stopping ? kFailGiveUpWhileStopping : kOutcomeGiveUpAfter);
     Log(absl::StrFormat("task %s: failed after %.1f s (%s): %s", task.id(), seconds,
                         retryable ? "retryable" : "not retryable", error));
   }

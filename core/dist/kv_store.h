@@ -1,8 +1,9 @@
 // The rendezvous key-value store of a data-parallel group: where ranks publish their addresses
 // (Gloo) or a unique id (NCCL) and find each other's. Two sides implement it: core/dist itself
-// for processes on one machine (file_store.h: a folder they share) and the cluster over gRPC
-// (coordinator_store.h: the coordinator's RendezvousService). gloo_store.h adapts any store to
-// gloo::rendezvous::Store, through which the Gloo backend connects.
+// for processes on one machine (file_store.h: a folder they share) and the worker for the cluster
+// over gRPC (worker/rendezvous_client.h: the coordinator's RendezvousService KvSet/KvGet).
+// gloo_store.h adapts any store to gloo::rendezvous::Store, through which the Gloo backend
+// connects.
 //
 // Keys are write-once per generation: a store belongs to one generation of the group, and keys
 // of other generations are invisible to it, so a re-rendezvous never reads a stale address.
