@@ -309,7 +309,7 @@ class TrainProgress {
       }
       metrics::Standard().train_iteration->Set(static_cast<double>(t.iteration()));
     }
-    if (!r.quiet()) bar_.emplace("train", r.options.iterations, "it");
+    if (!r.quiet()) bar_.emplace("train", r.options.iterations, "it", stderr, t.iteration());
   }
 
   train::TrainCallbacks Callbacks() {

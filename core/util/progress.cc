@@ -18,20 +18,23 @@ std::string Duration(double seconds) {
 
 }  // namespace
 
-Progress::Progress(std::string label, int64_t total, std::string unit, std::FILE* out)
+Progress::Progress(std::string label, int64_t total, std::string unit, std::FILE* out,
+                   int64_t first)
     : label_(std::move(label)),
       total_(total),
       unit_(std::move(unit)),
       out_(out),
       terminal_(isatty(fileno(out)) != 0),
+      first_(first),
+      done_(first),
       start_(std::chrono::steady_clock::now()),
       last_print_(start_) {}
 
 Progress::~Progress() { Finish(); }
 
 std::string Progress::Format(const std::string& label, const std::string& unit, int64_t done,
-                             int64_t total, double elapsed_s, bool bar) {
-  double rate = elapsed_s > 0 ? done / elapsed_s : 0.0;
+                             int64_t total, double elapsed_s, bool bar, int64_t first) {
+  const double rate = elapsed_s > 0 ? std::max<int64_t>(0, done - first) / elapsed_s : 0.0;
   std::string text = label + " ";
   if (total > 0) {
     double fraction = std::min(1.0, static_cast<double>(done) / total);
@@ -62,7 +65,7 @@ void Progress::Update(int64_t done) {
   if (since_print < interval) return;
   last_print_ = now;
   double elapsed = std::chrono::duration<double>(now - start_).count();
-  std::string line = Format(label_, unit_, done_, total_, elapsed, terminal_);
+  std::string line = Format(label_, unit_, done_, total_, elapsed, terminal_, first_);
   if (terminal_) {
     std::fprintf(out_, "\r%s\x1b[K", line.c_str());
   } else {
@@ -75,7 +78,7 @@ void Progress::Finish() {
   if (finished_) return;
   finished_ = true;
   double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  std::string line = Format(label_, unit_, done_, total_, elapsed, terminal_);
+  std::string line = Format(label_, unit_, done_, total_, elapsed, terminal_, first_);
   std::fprintf(out_, terminal_ ? "\r%s\x1b[K\n" : "%s\n", line.c_str());
   std::fflush(out_);
 }

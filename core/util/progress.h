@@ -13,7 +13,10 @@ namespace fsc::util {
 class Progress {
  public:
   // `total` of 0 means unknown (no bar, no ETA). `unit` names what is counted ("frames").
-  Progress(std::string label, int64_t total, std::string unit, std::FILE* out = stderr);
+  // `first` is the count already done when this run starts (a resumed training): the rate and
+  // the ETA count only what this run does.
+  Progress(std::string label, int64_t total, std::string unit, std::FILE* out = stderr,
+           int64_t first = 0);
   ~Progress();
 
   // Reports that `done` items are complete; cheap to call on every item.
@@ -21,9 +24,9 @@ class Progress {
   // Prints the final line (total, elapsed, mean rate). Called by the destructor if not before.
   void Finish();
 
-  // Text of one report line, exposed for tests. `elapsed_s` since start.
+  // Text of one report line, exposed for tests. `elapsed_s` since start, when `first` were done.
   static std::string Format(const std::string& label, const std::string& unit, int64_t done,
-                            int64_t total, double elapsed_s, bool bar);
+                            int64_t total, double elapsed_s, bool bar, int64_t first = 0);
 
  private:
   std::string label_;
@@ -32,7 +35,8 @@ class Progress {
   std::FILE* out_;
   bool terminal_;
   bool finished_ = false;
-  int64_t done_ = 0;
+  int64_t first_;
+  int64_t done_;
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_print_;
 };

@@ -109,6 +109,12 @@ TEST(ProgressTest, FormatsRateEtaAndBar) {
   EXPECT_NE(plain.find("7 frames 3.5 frames/s"), std::string::npos);
 }
 
+TEST(ProgressTest, AResumedRunCountsOnlyItsOwnWork) {
+  // 300 of 1200 iterations were done before; 100 more in 100 s is 1 it/s, 800 s to go.
+  std::string line = Progress::Format("train", "it", 400, 1200, 100.0, /*bar=*/false, 300);
+  EXPECT_NE(line.find("400/1200 it (33%) 1.0 it/s ETA 13:20"), std::string::npos) << line;
+}
+
 TEST(FileIoTest, AtomicWriteReplacesAndLeavesNoTemp) {
   std::string dir = testing::MakeTempDir("fsc-fileio");
   std::string path = dir + "/nested/out.bin";
