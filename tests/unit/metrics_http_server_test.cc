@@ -189,9 +189,10 @@ int HoldConnection(int port, const std::string& prefix) {
     if (fd >= 0) close(fd);
     return -1;
   }
-  if (!prefix.empty())
+  if (!prefix.empty()) {
     EXPECT_EQ(send(fd, prefix.data(), prefix.size(), MSG_NOSIGNAL),
               static_cast<ssize_t>(prefix.size()));
+  }
   return fd;
 }
 
