@@ -9,6 +9,7 @@
 #include <limits>
 #include <optional>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -160,6 +161,10 @@ class ElasticRun {
   train::RunSummary summary_;
   Generation gen_;
   Clock::time_point gen_start_;
+  // Where a generation's start went, for its first-step event: seconds from gen_start_ to the
+  // communicator, to the agreed state, to the reducer on it and to the trainer attached.
+  double connected_s_ = 0, agreed_s_ = 0, built_s_ = 0, attached_s_ = 0;
+  std::unique_ptr<GradientReducer> reducer_;  // made at the first generation, rebound after
   bool collective_failed_ = false;
   int failed_generations_ = 0;  // consecutive, without a completed step
   bool reload_ = false;         // kRestart: reload the disk checkpoint at the next generation
@@ -289,6 +294,7 @@ absl::StatusOr<End> ElasticRun::RunGeneration() {
     }
     return Lost("connecting failed", comm.status());
   }
+  connected_s_ = Since(gen_start_);
   Event(absl::StrCat("generation ", gen_.id, ": ", Member(gen_.rank), " of ", gen_.world_size, " (",
                      backend, ", collective timeout ", absl::FormatDuration(co.timeout), ")"));
 
@@ -296,11 +302,20 @@ absl::StatusOr<End> ElasticRun::RunGeneration() {
   absl::Status agreed = AgreeOnState(comm->get(), &fatal);
   if (!fatal.ok()) return fatal;
   if (!agreed.ok()) return Lost("agreeing on the state failed", agreed);
+  agreed_s_ = Since(gen_start_);
 
-  FSC_ASSIGN_OR_RETURN(
-      std::unique_ptr<GradientReducer> reducer,
-      GradientReducer::Create(comm->get(), t_->step().GradientGroups(), options_.bucket_bytes));
-  GradientReducer* raw = reducer.get();
+  // One reducer for the whole run: its buckets (the model's size) are allocated once, and each
+  // generation only moves it to its communicator.
+  if (reducer_ == nullptr) {
+    FSC_ASSIGN_OR_RETURN(reducer_, GradientReducer::Create(comm->get(), t_->step().GradientGroups(),
+                                                           options_.bucket_bytes));
+  } else {
+    reducer_->Rebind(comm->get());
+  }
+  // Parked on every way out: the communicator it uses goes with this generation.
+  absl::Cleanup park = [this] { reducer_->Rebind(nullptr); };
+  GradientReducer* raw = reducer_.get();
+  built_s_ = Since(gen_start_);
   collective_failed_ = false;
   absl::Status attached = t_->SetDataParallel(
       gen_.rank, gen_.world_size,
@@ -314,12 +329,12 @@ absl::StatusOr<End> ElasticRun::RunGeneration() {
     return attached;
   }
   raw->set_weight(static_cast<double>(t_->shard_rows()) / t_->options().batch_size);
+  attached_s_ = Since(gen_start_);
   ++summary_.dist.generations;
   summary_.dist.final_rank0 = gen_.rank == 0;
   summary_.dist.final_world_size = gen_.world_size;
   absl::StatusOr<End> end = Steps(comm->get(), raw);
   FSC_RETURN_IF_ERROR(Detach());
-  reducer.reset();  // before the communicator it uses
   return end;
 }
 
@@ -362,10 +377,13 @@ absl::StatusOr<End> ElasticRun::Steps(Communicator* comm, GradientReducer* reduc
     progressed_ = true;
     if (first) {
       first = false;
-      Event(
-          absl::StrFormat("generation %d: first step (iteration %d) done %.2f s after the "
-                          "generation started",
-                          gen_.id, t_->iteration(), Since(gen_start_)));
+      Event(absl::StrFormat(
+          "generation %d: first step (iteration %d) done %.2f s after the generation started "
+          "(connected %.2f s, state agreed %.2f s, reducer ready %.2f s, attached %.2f s; the step "
+          "%.2f s: "
+          "batch wait %.2f s, all-reduce wait %.2f s)",
+          gen_.id, t_->iteration(), Since(gen_start_), connected_s_, agreed_s_, built_s_,
+          attached_s_, step_seconds, t_->loader_stats().wait_seconds, rs.wait_seconds));
     }
     const train::StepLosses global = UnpackLosses(agreement);
     summary_.losses.push_back(global);

@@ -87,12 +87,7 @@ absl::StatusOr<std::unique_ptr<GradientReducer>> GradientReducer::Create(
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("setting up the gradient buckets: ", e.what()));
   }
-  for (size_t i = 0; i < r->groups_.size(); ++i) {
-    if (!r->groups_[i].state.empty()) {
-      r->cursor_group_ = static_cast<int>(i);
-      break;
-    }
-  }
+  r->ResetCursor();
   r->comm_thread_ = std::thread([raw = r.get()] { raw->CommLoop(); });
   return r;
 }
@@ -111,6 +106,27 @@ GradientReducer::~GradientReducer() {
   }
   cv_.notify_all();
   if (comm_thread_.joinable()) comm_thread_.join();
+}
+
+void GradientReducer::Rebind(Communicator* comm) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return !in_collective_; });
+  comm_ = comm;
+  error_ = absl::OkStatus();
+  for (Group& g : groups_) ResetGroup(g);
+  ResetCursor();
+  stats_ = ReducerStats();
+  cv_.notify_all();
+}
+
+void GradientReducer::ResetCursor() {
+  cursor_group_ = cursor_bucket_ = 0;
+  for (size_t i = 0; i < groups_.size(); ++i) {
+    if (!groups_[i].state.empty()) {
+      cursor_group_ = static_cast<int>(i);
+      break;
+    }
+  }
 }
 
 void GradientReducer::set_weight(double weight) {
@@ -172,18 +188,25 @@ void GradientReducer::CommLoop() {
   while (true) {
     cv_.wait(lock, [&] {
       if (stop_) return true;
-      if (groups_.empty() || !error_.ok() || groups_[cursor_group_].state.empty()) return false;
+      if (comm_ == nullptr || groups_.empty() || !error_.ok() ||
+          groups_[cursor_group_].state.empty()) {
+        return false;
+      }
       const Bucket& b = *groups_[cursor_group_].state[cursor_bucket_];
       return b.ready && !b.done;
     });
     if (stop_) return;
     Bucket& bucket = *groups_[cursor_group_].state[cursor_bucket_];
+    Communicator* comm = comm_;
+    in_collective_ = true;
     lock.unlock();
     const Clock::time_point start = Clock::now();
-    absl::Status status = comm_->AllReduceSum(bucket.flat.data_ptr<float>(),
-                                              static_cast<size_t>(bucket.flat.numel()));
+    absl::Status status =
+        comm->AllReduceSum(bucket.flat.data_ptr<float>(), static_cast<size_t>(bucket.flat.numel()));
     const double seconds = Since(start);
     lock.lock();
+    in_collective_ = false;
+    cv_.notify_all();  // a Rebind may be waiting
     stats_.allreduce_seconds += seconds;
     if (!status.ok()) {
       error_ = status;

@@ -57,8 +57,8 @@ std::vector<BucketLayout> PlanBuckets(const std::vector<torch::Tensor>& params,
 
 class GradientReducer {
  public:
-  // `comm` must outlive the reducer. INVALID_ARGUMENT for bucket_bytes < 1 or a parameter that
-  // is not float32.
+  // `comm` must outlive the reducer (or its Rebind). INVALID_ARGUMENT for bucket_bytes < 1 or a
+  // parameter that is not float32.
   static absl::StatusOr<std::unique_ptr<GradientReducer>> Create(Communicator* comm,
                                                                  const GradientGroups& groups,
                                                                  int64_t bucket_bytes);
@@ -66,6 +66,14 @@ class GradientReducer {
   ~GradientReducer();
   GradientReducer(const GradientReducer&) = delete;
   GradientReducer& operator=(const GradientReducer&) = delete;
+
+  // Moves the reducer to another communicator (elastic training: the next generation, whose
+  // world may differ). Waits for an all-reduce in flight on the old one to end, then forgets the
+  // old one's error, a step's partial buckets and the stats; the buckets' memory and the autograd
+  // hooks stay (allocating the buckets of a large model takes seconds). nullptr parks the
+  // reducer: buckets wait until the next Rebind. `comm` must outlive its use (until the next
+  // Rebind or the reducer's end). Call between steps.
+  void Rebind(Communicator* comm);
 
   // This rank's share of the global batch (rows / global rows); 1/world for even shards.
   void set_weight(double weight);
@@ -108,8 +116,11 @@ class GradientReducer {
   void Store(int group, int param, const torch::Tensor& grad);
   void CommLoop();
   void ResetGroup(Group& g);
+  // Points the comm thread's cursor at the first bucket of the first group with parameters.
+  void ResetCursor();
 
-  Communicator* comm_;
+  Communicator* comm_;          // nullptr: parked (Rebind)
+  bool in_collective_ = false;  // the comm thread is inside comm_->AllReduceSum
   std::vector<Group> groups_;
   std::vector<std::pair<torch::Tensor, unsigned>> hooks_;
 

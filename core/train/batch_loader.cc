@@ -127,10 +127,26 @@ absl::Status ValidateOptions(const BatchLoaderOptions& o) {
   return ValidateAugmentOptions(o.augment);
 }
 
+int64_t GlobalBatch(const BatchLoaderOptions& options) {
+  return options.global_batch > 0 ? options.global_batch
+                                  : static_cast<int64_t>(options.batch_size) * options.world_size;
+}
+
+absl::Status TooFewFaces(Side side, const std::string& dir, int64_t faces,
+                         const BatchLoaderOptions& options) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      "face set ", SideName(side), " (", dir, ") has ", faces, " faces, fewer than the batch of ",
+      GlobalBatch(options),
+      (options.world_size > 1 && options.global_batch == 0
+           ? absl::StrCat(" (", options.batch_size, " x ", options.world_size, " ranks)")
+           : std::string()),
+      "; extract more faces or lower the batch size"));
+}
+
 }  // namespace
 
 struct BatchLoader::SideState {
-  std::vector<PreparedFace> faces;
+  std::shared_ptr<const PreparedFaces> faces;
   int64_t next_to_claim = 0;    // next batch index a worker will make
   int64_t next_to_deliver = 0;  // next batch index Next() returns
   std::map<int64_t, absl::StatusOr<Batch>> ready;
@@ -138,15 +154,68 @@ struct BatchLoader::SideState {
 
 BatchLoader::BatchLoader(const BatchLoaderOptions& options) : options_(options) {}
 
+std::shared_ptr<const PreparedFaces> PreparedFaces::Make(const FaceSet& set,
+                                                         const AugmentOptions& augment,
+                                                         std::optional<face::MaskType> mask_type,
+                                                         int threads) {
+  std::shared_ptr<PreparedFaces> prepared(new PreparedFaces());
+  prepared->dir_ = set.dir();
+  prepared->size_ = augment.size;
+  prepared->coverage_ = augment.coverage;
+  prepared->mask_type_ = mask_type;
+  prepared->faces_.resize(set.size());
+  std::atomic<int64_t> next{0};
+  std::vector<std::thread> pool;
+  const int64_t workers = std::clamp<int64_t>(threads, 1, std::max<int64_t>(set.size(), 1));
+  for (int64_t t = 0; t < workers; ++t) {
+    pool.emplace_back([&] {
+      for (int64_t i = next++; i < set.size(); i = next++) {
+        prepared->faces_[i] = PrepareFace(set[i], augment, mask_type);
+      }
+    });
+  }
+  for (std::thread& thread : pool) thread.join();
+  return prepared;
+}
+
+absl::Status PreparedFaces::Fits(const BatchLoaderOptions& options) const {
+  if (options.augment.size == size_ && options.augment.coverage == coverage_ &&
+      options.mask_type == mask_type_) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "batch loader: the faces of ", dir_, " were prepared at ", size_, " px, coverage ", coverage_,
+      ", ", mask_type_ ? "with" : "without", " a mask, not as the loader's options say (",
+      options.augment.size, " px, coverage ", options.augment.coverage, ", ",
+      options.mask_type ? "with" : "without", " a mask)"));
+}
+
 absl::StatusOr<std::unique_ptr<BatchLoader>> BatchLoader::Create(
     const FaceSet* a, const FaceSet* b, const BatchLoaderOptions& options) {
+  FSC_RETURN_IF_ERROR(ValidateOptions(options));
+  std::shared_ptr<const PreparedFaces> prepared[2];
+  const FaceSet* sets[2] = {a, b};
+  for (int s = 0; s < 2; ++s) {
+    // Refused before any face is cropped: the same check Create makes on prepared faces.
+    if (sets[s] != nullptr && sets[s]->size() < GlobalBatch(options)) {
+      return TooFewFaces(static_cast<Side>(s), sets[s]->dir(), sets[s]->size(), options);
+    }
+    if (sets[s] != nullptr) {
+      prepared[s] =
+          PreparedFaces::Make(*sets[s], options.augment, options.mask_type, options.threads);
+    }
+  }
+  return Create(std::move(prepared[0]), std::move(prepared[1]), options);
+}
+
+absl::StatusOr<std::unique_ptr<BatchLoader>> BatchLoader::Create(
+    std::shared_ptr<const PreparedFaces> a, std::shared_ptr<const PreparedFaces> b,
+    const BatchLoaderOptions& options) {
   FSC_RETURN_IF_ERROR(ValidateOptions(options));
   if (a == nullptr && b == nullptr) {
     return absl::InvalidArgumentError("batch loader: needs the face set of side A, B or both");
   }
-  const int64_t global_batch = options.global_batch > 0
-                                   ? options.global_batch
-                                   : static_cast<int64_t>(options.batch_size) * options.world_size;
+  const int64_t global_batch = GlobalBatch(options);
   std::unique_ptr<BatchLoader> loader(new BatchLoader(options));
   loader->global_rows_ = global_batch;
   if (options.global_batch > 0) {
@@ -156,33 +225,15 @@ absl::StatusOr<std::unique_ptr<BatchLoader>> BatchLoader::Create(
     loader->first_row_ = static_cast<int64_t>(options.rank) * options.batch_size;
     loader->rows_ = options.batch_size;
   }
-  const FaceSet* sets[2] = {a, b};
+  std::shared_ptr<const PreparedFaces> sides[2] = {std::move(a), std::move(b)};
   for (int s = 0; s < 2; ++s) {
-    if (sets[s] == nullptr) continue;
-    const FaceSet& set = *sets[s];
-    if (set.size() < global_batch) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "face set ", SideName(static_cast<Side>(s)), " (", set.dir(), ") has ", set.size(),
-          " faces, fewer than the batch of ", global_batch,
-          (options.world_size > 1 && options.global_batch == 0
-               ? absl::StrCat(" (", options.batch_size, " x ", options.world_size, " ranks)")
-               : std::string()),
-          "; extract more faces or lower the batch size"));
+    if (sides[s] == nullptr) continue;
+    FSC_RETURN_IF_ERROR(sides[s]->Fits(options));
+    if (sides[s]->size() < global_batch) {
+      return TooFewFaces(static_cast<Side>(s), sides[s]->dir(), sides[s]->size(), options);
     }
     auto state = std::make_unique<SideState>();
-    state->faces.resize(set.size());
-    // Cropping every face once here keeps per-sample work at the model size.
-    std::atomic<int64_t> next{0};
-    std::vector<std::thread> pool;
-    const int threads = static_cast<int>(std::min<int64_t>(options.threads, set.size()));
-    for (int t = 0; t < threads; ++t) {
-      pool.emplace_back([&] {
-        for (int64_t i = next++; i < set.size(); i = next++) {
-          state->faces[i] = PrepareFace(set[i], options.augment, options.mask_type);
-        }
-      });
-    }
-    for (std::thread& thread : pool) thread.join();
+    state->faces = std::move(sides[s]);
     state->next_to_claim = state->next_to_deliver = options.first_batch;
     loader->sides_[s] = std::move(state);
   }
@@ -204,7 +255,7 @@ BatchLoader::~BatchLoader() {
 
 int64_t BatchLoader::num_faces(Side side) const {
   const auto& state = sides_[static_cast<int>(side)];
-  return state ? static_cast<int64_t>(state->faces.size()) : 0;
+  return state ? state->faces->size() : 0;
 }
 
 void BatchLoader::WorkerLoop() {
@@ -281,7 +332,7 @@ std::shared_ptr<const std::vector<int64_t>> BatchLoader::Permutation(Side side, 
   std::lock_guard<std::mutex> lock(permutation_mu_);
   auto it = permutations_.find(key);
   if (it != permutations_.end()) return it->second;
-  const int64_t n = static_cast<int64_t>(sides_[key.first]->faces.size());
+  const int64_t n = sides_[key.first]->faces->size();
   auto order = std::make_shared<std::vector<int64_t>>(n);
   for (int64_t i = 0; i < n; ++i) (*order)[i] = i;
   Rng rng = Rng::ForKey({options_.seed, kPermutationTag, static_cast<uint64_t>(key.first),
@@ -300,7 +351,7 @@ std::shared_ptr<const std::vector<int64_t>> BatchLoader::Permutation(Side side, 
 
 absl::StatusOr<Batch> BatchLoader::Produce(Side side, int64_t index) {
   const SideState& state = *sides_[static_cast<int>(side)];
-  const int64_t n = static_cast<int64_t>(state.faces.size());
+  const int64_t n = state.faces->size();
   // Batch `index` of this rank is rows [first_row_, first_row_ + rows_) of global batch `index`
   // (without global_batch, rows_ = batch_size and global_rows_ = batch_size · world_size, which
   // is the (k·w + r)·B layout).
@@ -322,7 +373,7 @@ absl::StatusOr<Batch> BatchLoader::Produce(Side side, int64_t index) {
       Rng rng = Rng::ForKey({options_.seed, static_cast<uint64_t>(side),
                              static_cast<uint64_t>(epoch), static_cast<uint64_t>(offset)});
       const SampleParams params = DrawSampleParams(options_.augment, rng);
-      AugmentSample(state.faces[face], options_.augment, params, &sample);
+      AugmentSample((*state.faces)[face], options_.augment, params, &sample);
       absl::Status written = WriteSample(sample, j, options_, &batch);
       if (!written.ok()) {
         return absl::Status(written.code(), absl::StrCat("batch loader: batch ", index, " of side ",

@@ -19,9 +19,10 @@
 // LibTorch's intra-op pool. Destruction stops the workers (each finishes the batch in hand) and
 // joins them.
 //
-// Memory. The loader keeps its own copy of every face cropped to coverage at the model size
-// (BGR, L*a*b* and mask: S² · 7 bytes per face, 28 KiB at 64 px, 112 KiB at 128 px), so the
-// FaceSets may be freed once it exists.
+// Memory. Samples are made from every face cropped to coverage at the model size (BGR, L*a*b*
+// and mask: S² · 7 bytes per face, 28 KiB at 64 px, 112 KiB at 128 px): PreparedFaces, made once
+// and shared by every loader over the same faces (a trainer's rollback or new shard makes a new
+// loader, not new faces), so the FaceSets may be freed once they exist.
 #ifndef FSC_CORE_TRAIN_BATCH_LOADER_H_
 #define FSC_CORE_TRAIN_BATCH_LOADER_H_
 
@@ -95,12 +96,42 @@ struct LoaderStats {
   double produce_seconds = 0;  // worker time spent making batches (sum over threads)
 };
 
+// Every face of one set cropped once (PrepareFace) for one model size, coverage and mask type.
+// Immutable, so loaders on any number of threads share it.
+class PreparedFaces {
+ public:
+  // Prepares set's faces on `threads` threads (>= 1).
+  static std::shared_ptr<const PreparedFaces> Make(const FaceSet& set,
+                                                   const AugmentOptions& augment,
+                                                   std::optional<face::MaskType> mask_type,
+                                                   int threads);
+
+  int64_t size() const { return static_cast<int64_t>(faces_.size()); }
+  const PreparedFace& operator[](int64_t i) const { return faces_[i]; }
+  const std::string& dir() const { return dir_; }
+  // OK when faces prepared this way are what `options` samples from; INVALID_ARGUMENT otherwise.
+  absl::Status Fits(const BatchLoaderOptions& options) const;
+
+ private:
+  PreparedFaces() = default;
+  std::vector<PreparedFace> faces_;
+  std::string dir_;
+  int size_ = 0;
+  double coverage_ = 0;
+  std::optional<face::MaskType> mask_type_;
+};
+
 class BatchLoader {
  public:
   // `a` and `b` are the two sides' face sets; either may be null (that side then has no
   // batches), not both. INVALID_ARGUMENT for bad options or a set smaller than the global batch
   // (batch_size · world_size), as Faceswap refuses.
   static absl::StatusOr<std::unique_ptr<BatchLoader>> Create(const FaceSet* a, const FaceSet* b,
+                                                             const BatchLoaderOptions& options);
+  // The same over faces already prepared for these options (PreparedFaces::Fits), which the
+  // loader shares: no face is cropped again.
+  static absl::StatusOr<std::unique_ptr<BatchLoader>> Create(std::shared_ptr<const PreparedFaces> a,
+                                                             std::shared_ptr<const PreparedFaces> b,
                                                              const BatchLoaderOptions& options);
   ~BatchLoader();
   BatchLoader(const BatchLoader&) = delete;

@@ -73,8 +73,9 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Build(const TrainOptions& opti
   if (options.mask_type != "none") {
     FSC_ASSIGN_OR_RETURN(mask, face::ParseMaskType(options.mask_type));
   }
-  FSC_ASSIGN_OR_RETURN(t->set_a_, LoadSide(options.faces_a, "A", mask));
-  FSC_ASSIGN_OR_RETURN(t->set_b_, LoadSide(options.faces_b, "B", mask));
+  std::unique_ptr<FaceSet> set_a, set_b;
+  FSC_ASSIGN_OR_RETURN(set_a, LoadSide(options.faces_a, "A", mask));
+  FSC_ASSIGN_OR_RETURN(set_b, LoadSide(options.faces_b, "B", mask));
   FSC_ASSIGN_OR_RETURN(t->step_, TrainStep::Create(options));
 
   BatchLoaderOptions lo;
@@ -98,16 +99,19 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Build(const TrainOptions& opti
     };
   }
   t->loader_options_ = lo;
+  // Cropped once for the whole run: every later loader (rollback, new shard) shares them.
+  t->prepared_a_ = PreparedFaces::Make(*set_a, lo.augment, lo.mask_type, lo.threads);
+  t->prepared_b_ = PreparedFaces::Make(*set_b, lo.augment, lo.mask_type, lo.threads);
   FSC_RETURN_IF_ERROR(t->ResetLoader(first_batch));
 
   BatchLoaderOptions plain = lo;
   plain.weight_map = nullptr;
   FSC_ASSIGN_OR_RETURN(
-      t->preview_a_, MakePlainBatch(*t->set_a_, Side::kA,
-                                    PreviewFaces(t->set_a_->size(), options.preview_rows), plain));
+      t->preview_a_,
+      MakePlainBatch(*set_a, Side::kA, PreviewFaces(set_a->size(), options.preview_rows), plain));
   FSC_ASSIGN_OR_RETURN(
-      t->preview_b_, MakePlainBatch(*t->set_b_, Side::kB,
-                                    PreviewFaces(t->set_b_->size(), options.preview_rows), plain));
+      t->preview_b_,
+      MakePlainBatch(*set_b, Side::kB, PreviewFaces(set_b->size(), options.preview_rows), plain));
   return t;
 }
 
@@ -118,12 +122,12 @@ absl::Status Trainer::ResetLoader(int64_t first_batch) {
   lo.first_batch = first_batch;
   loader_.reset();  // its workers stop before the new ones start
   absl::StatusOr<std::unique_ptr<BatchLoader>> loader =
-      BatchLoader::Create(set_a_.get(), set_b_.get(), lo);
+      BatchLoader::Create(prepared_a_, prepared_b_, lo);
   if (!loader.ok()) {
     return absl::Status(loader.status().code(),
                         absl::StrCat(loader.status().message(), " (faces A: ", options_.faces_a,
-                                     ", ", set_a_->size(), " faces; faces B: ", options_.faces_b,
-                                     ", ", set_b_->size(), " faces)"));
+                                     ", ", prepared_a_->size(), " faces; faces B: ",
+                                     options_.faces_b, ", ", prepared_b_->size(), " faces)"));
   }
   loader_ = *std::move(loader);
   return absl::OkStatus();

@@ -175,7 +175,7 @@ class Trainer {
                           const std::map<std::string, NamedTensors>& roles) const;
 
   TrainOptions options_;
-  std::unique_ptr<FaceSet> set_a_, set_b_;
+  std::shared_ptr<const PreparedFaces> prepared_a_, prepared_b_;  // made once, in Build
   std::unique_ptr<TrainStep> step_;
   BatchLoaderOptions loader_options_;  // first_batch, rank and world set by ResetLoader
   std::unique_ptr<BatchLoader> loader_;

@@ -277,6 +277,42 @@ TEST_F(BatchLoaderTest, FirstBatchResumesTheStream) {
   }
 }
 
+TEST_F(BatchLoaderTest, LoadersShareFacesPreparedOnceAndReshardThem) {
+  // What a trainer does at a rollback or a new shard: a new loader over the same prepared faces.
+  BatchLoaderOptions options = SmallOptions();
+  options.global_batch = 4;
+  std::shared_ptr<const PreparedFaces> a =
+      PreparedFaces::Make(*a_, options.augment, options.mask_type, 2);
+  std::shared_ptr<const PreparedFaces> b =
+      PreparedFaces::Make(*b_, options.augment, options.mask_type, 2);
+  ASSERT_EQ(a->size(), a_->size());
+  auto from_sets = MakeLoader(a_, b_, options);
+  BatchLoaderOptions shard = options;
+  shard.rank = 1;
+  shard.world_size = 2;
+  shard.first_batch = 2;
+  auto whole = BatchLoader::Create(a, b, options);
+  auto half = BatchLoader::Create(a, b, shard);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  ASSERT_TRUE(half.ok()) << half.status();
+  EXPECT_EQ(a.use_count(), 3);  // shared, not copied
+  for (int k = 0; k < 4; ++k) {
+    const Batch expected = NextOk(*from_sets, Side::kA);
+    EXPECT_TRUE(Equal(expected, NextOk(**whole, Side::kA))) << k;
+    if (k < 2) continue;
+    const Batch part = NextOk(**half, Side::kA);
+    EXPECT_TRUE(torch::equal(part.input, expected.input.index({torch::indexing::Slice(2, 4)})))
+        << k;
+  }
+  // Faces prepared for another model size or mask are refused, not silently used.
+  BatchLoaderOptions other = options;
+  other.augment.size = 128;
+  EXPECT_EQ(BatchLoader::Create(a, b, other).status().code(), absl::StatusCode::kInvalidArgument);
+  other = options;
+  other.mask_type = std::nullopt;
+  EXPECT_EQ(BatchLoader::Create(a, b, other).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(BatchLoaderTest, ReadingOneSideNeverStalls) {
   BatchLoaderOptions options = SmallOptions();
   options.threads = 2;

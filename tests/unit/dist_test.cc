@@ -381,5 +381,75 @@ TEST(GradientReducerTest, UnevenShardsGiveTheFullBatchGradient) {
   }
 }
 
+TEST(GradientReducerTest, RebindCarriesTheReducerIntoTheNextGeneration) {
+  // Generation 1: three ranks; rank 2 leaves after one step, so the others' next all-reduce
+  // fails. Generation 2: ranks 0 and 1 on a new communicator with the SAME reducers (buckets and
+  // hooks kept): the error is forgotten and the gradient is the full batch's again.
+  const int64_t global = 6;
+  torch::manual_seed(2);
+  const torch::Tensor x = torch::randn({global, 6}), y = torch::randn({global, 3});
+  Net reference;
+  torch::mse_loss(reference.forward(x), y).backward();
+  const std::vector<torch::Tensor> expected = Grads(reference);
+
+  std::vector<std::unique_ptr<Net>> nets;
+  for (int r = 0; r < 3; ++r) nets.push_back(std::make_unique<Net>());
+  std::vector<std::unique_ptr<GradientReducer>> reducers(3);
+  std::vector<absl::Status> first(3), lost(3), second(2);
+  auto step = [&](int r, int world) {
+    const int64_t begin = r * global / world, end = (r + 1) * global / world;
+    reducers[r]->set_weight(static_cast<double>(end - begin) / global);
+    for (auto& p : nets[r]->parameters()) p.mutable_grad() = torch::Tensor();
+    torch::mse_loss(nets[r]->forward(x.slice(0, begin, end)), y.slice(0, begin, end)).backward();
+    return reducers[r]->Finish("model", Grads(*nets[r]));
+  };
+  const std::string gen1 = testing::MakeTempDir("fsc-rebind-1");
+  OnRanks(3, [&](int r) {
+    FileStore store(gen1);
+    auto comm = Connect(Gloo(r, 3), &store);
+    if (!comm.ok()) {
+      first[r] = comm.status();
+      return;
+    }
+    auto made = GradientReducer::Create(comm->get(), {{"model", nets[r]->parameters()}}, 80);
+    if (!made.ok()) {
+      first[r] = made.status();
+      return;
+    }
+    reducers[r] = *std::move(made);
+    first[r] = step(r, 3);
+    if (r == 2 || !first[r].ok()) {
+      reducers[r]->Rebind(nullptr);
+      return;  // rank 2's communicator closes: its peers' next all-reduce fails
+    }
+    lost[r] = step(r, 3);
+    reducers[r]->Rebind(nullptr);
+  });
+  for (int r = 0; r < 3; ++r) ASSERT_TRUE(first[r].ok()) << "rank " << r << ": " << first[r];
+  for (int r = 0; r < 2; ++r) EXPECT_FALSE(lost[r].ok()) << "rank " << r;
+
+  const std::string gen2 = testing::MakeTempDir("fsc-rebind-2");
+  OnRanks(2, [&](int r) {
+    FileStore store(gen2);
+    auto comm = Connect(Gloo(r, 2), &store);
+    if (!comm.ok()) {
+      second[r] = comm.status();
+      return;
+    }
+    reducers[r]->Rebind(comm->get());
+    second[r] = step(r, 2);
+    reducers[r]->Rebind(nullptr);
+  });
+  for (int r = 0; r < 2; ++r) {
+    ASSERT_TRUE(second[r].ok()) << "rank " << r << ": " << second[r];
+    const std::vector<torch::Tensor> got = Grads(*nets[r]);
+    ASSERT_EQ(got.size(), expected.size());
+    for (size_t i = 0; i < expected.size(); ++i) {
+      EXPECT_TRUE(torch::allclose(got[i], expected[i], 1e-5, 1e-6))
+          << "rank " << r << " parameter " << i;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace fsc::dist
