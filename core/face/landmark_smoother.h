@@ -1,0 +1,59 @@
+// A zero-lag smoother for landmark trajectories known in full (offline): local polynomial
+// approximation with windows chosen per frame by the intersection of confidence intervals
+// (LPA-ICI, Katkovnik). For every frame, linear fits over left, right and centred windows of
+// growing size give estimates with known variance; each direction keeps the largest window whose
+// confidence intervals all still intersect, and the three estimates are averaged by inverse
+// variance. Where the face is still or moves smoothly the windows grow long (strong smoothing);
+// at an abrupt move the windows crossing it stop growing at once, and the one-sided window on
+// the far side carries the estimate, so a step is followed within a frame. A constant-velocity
+// Rauch-Tung-Striebel smoother, the usual alternative, rounds such a step off over several
+// frames.
+//
+// Landmarks are split into a similarity pose (centroid, log scale, rotation; 68 points averaged,
+// so its noise is low and steps show clearly) and the pose-normalised shape (expression and
+// landmark noise), smoothed separately and recombined. The noise of every signal is estimated
+// from the track itself (median absolute second difference).
+#ifndef FSC_CORE_FACE_LANDMARK_SMOOTHER_H_
+#define FSC_CORE_FACE_LANDMARK_SMOOTHER_H_
+
+#include <vector>
+
+#include "core/face/landmark_net.h"
+
+namespace fsc::face {
+
+struct SmootherOptions {
+  // > 0; scales the ICI threshold (sqrt) and the longest half-window (linearly).
+  double strength = 1.0;
+};
+
+// Signals sampled at `times` (increasing, in processed frames); `observed[k]` false marks a
+// sample with no measurement (a filled gap), estimated from its neighbours only.
+struct SampledSignals {
+  std::vector<double> times;
+  std::vector<bool> observed;
+  std::vector<std::vector<double>> channels;  // [channel][sample]
+};
+
+// The noise standard deviation of one channel from its observed samples: 1.4826 * median |second
+// difference| / sqrt(6) over evenly spaced triples; -1 with fewer than `min_triples` triples.
+double EstimateNoise(const SampledSignals& signals, int channel, int min_triples);
+
+// LPA-ICI over a group of channels that share their windows (a window is kept only while every
+// channel's intervals intersect); `sigma[c]` > 0 is channel c's noise. Returns the estimates at
+// every sample, [channel][sample]. A sample no window can estimate keeps its value.
+std::vector<std::vector<double>> LpaIciSmooth(const SampledSignals& signals,
+                                              const std::vector<double>& sigma,
+                                              const SmootherOptions& options);
+
+// Smooths one track segment (no shot cut inside): landmarks[k] at times[k], observed as above;
+// all entries 68 points. Returns the smoothed landmarks; a segment too short to estimate its
+// noise (under 3 observed frames) comes back unchanged.
+std::vector<Landmarks> SmoothLandmarkTrack(const std::vector<double>& times,
+                                           const std::vector<Landmarks>& landmarks,
+                                           const std::vector<bool>& observed,
+                                           const SmootherOptions& options);
+
+}  // namespace fsc::face
+
+#endif  // FSC_CORE_FACE_LANDMARK_SMOOTHER_H_

@@ -1,0 +1,412 @@
+// Tests for steady faces on synthetic trajectories with known answers: a still face gets
+// steadier, smooth motion is tracked without lag, an abrupt step is followed within a frame, a
+// shot cut is not crossed, crossing faces keep their tracks, dropouts are filled and long gaps
+// split tracks, re-running is idempotent and strength 0 restores the raw landmarks; plus the
+// frame histogram, shot cuts and option validation.
+#include "core/face/stabilize.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <random>
+
+#include "core/face/alignment.h"
+#include "core/face/face_tracks.h"
+#include "core/face/landmark_smoother.h"
+#include "core/face/mask.h"
+#include "core/face/shot_cuts.h"
+
+namespace fsc::face {
+namespace {
+
+constexpr int kAlignedSize = 64;  // small crops and masks keep the tests fast
+constexpr int kMaskSize = 32;
+constexpr float kFaceSize = 150;  // mean face scale in pixels (inter-ocular ~55 px)
+
+// The true landmarks of a face whose mean-face square is placed at (x, y), `size` wide and
+// rotated by `angle` about its centre.
+Landmarks TrueFace(double x, double y, double size = kFaceSize, double angle = 0) {
+  Landmarks out;
+  const double c = std::cos(angle), s = std::sin(angle);
+  for (const cv::Point2f& p : MeanFace68()) {
+    const double u = (p.x - 0.5) * size, v = (p.y - 0.5) * size;
+    out.emplace_back(static_cast<float>(x + size / 2 + c * u - s * v),
+                     static_cast<float>(y + size / 2 + s * u + c * v));
+  }
+  return out;
+}
+
+Landmarks AddNoise(const Landmarks& points, double sigma, std::mt19937* rng) {
+  std::normal_distribution<double> noise(0, sigma);
+  Landmarks out;
+  for (const cv::Point2f& p : points) {
+    out.emplace_back(static_cast<float>(p.x + noise(*rng)), static_cast<float>(p.y + noise(*rng)));
+  }
+  return out;
+}
+
+// A face as the extractor writes it: box, landmarks, the transform and masks they give.
+proto::Face MakeFace(const Landmarks& landmarks) {
+  proto::Face face;
+  const cv::Rect2f box = cv::boundingRect(landmarks);
+  face.mutable_box()->set_x(box.x);
+  face.mutable_box()->set_y(box.y);
+  face.mutable_box()->set_width(box.width);
+  face.mutable_box()->set_height(box.height);
+  face.set_score(0.9f);
+  for (const cv::Point2f& p : landmarks) {
+    proto::Point* point = face.add_landmarks();
+    point->set_x(p.x);
+    point->set_y(p.y);
+  }
+  face.set_aligned_size(kAlignedSize);
+  const cv::Mat transform = *AlignmentTransform(landmarks, kAlignedSize);
+  for (int r = 0; r < 2; ++r) {
+    for (int c = 0; c < 3; ++c) face.mutable_transform()->add_m(transform.at<double>(r, c));
+  }
+  Landmarks scaled;
+  for (const cv::Point2f& p : TransformPoints(transform, landmarks)) {
+    scaled.push_back(p * (static_cast<float>(kMaskSize) / kAlignedSize));
+  }
+  const cv::Mat mask = BuildLandmarkMask(scaled, {kMaskSize, kMaskSize}, MaskType::kComponents);
+  std::vector<uchar> png;
+  cv::imencode(".png", mask, png);
+  proto::Mask* stored = face.add_masks();
+  stored->set_kind(proto::MASK_COMPONENTS);
+  stored->set_size(kMaskSize);
+  stored->set_png(png.data(), png.size());
+  face.set_face_file("face.png");
+  return face;
+}
+
+std::vector<float> UniformHistogram(int shot) {
+  std::vector<float> h(kHistogramBins, 0.f);
+  h[shot % kHistogramBins] = 1.f;  // each shot its own colour
+  return h;
+}
+
+proto::Frame* AddFrame(proto::Alignments* a, int64_t index, int shot = 0) {
+  proto::Frame* frame = a->add_frames();
+  frame->set_index(index);
+  for (float v : UniformHistogram(shot)) frame->add_histogram(v);
+  return frame;
+}
+
+Landmarks FaceLandmarks(const proto::Face& face) {
+  Landmarks out;
+  for (const proto::Point& p : face.landmarks()) out.emplace_back(p.x(), p.y());
+  return out;
+}
+
+double RmsError(const Landmarks& a, const Landmarks& b) {
+  double sq = 0;
+  for (size_t i = 0; i < a.size(); ++i) sq += std::pow(cv::norm(a[i] - b[i]), 2);
+  return std::sqrt(sq / a.size());
+}
+
+cv::Point2f Centroid(const Landmarks& l) {
+  cv::Point2f c(0, 0);
+  for (const cv::Point2f& p : l) c += p;
+  return c / static_cast<float>(l.size());
+}
+
+// One face per frame following `truth`, noisy by `sigma`; frames with an empty truth have none.
+proto::Alignments SingleTrack(const std::vector<Landmarks>& truth, double sigma, uint32_t seed,
+                              int cut_at = -1) {
+  std::mt19937 rng(seed);
+  proto::Alignments a;
+  for (size_t t = 0; t < truth.size(); ++t) {
+    proto::Frame* frame = AddFrame(&a, static_cast<int64_t>(t), cut_at >= 0 && t >= size_t(cut_at));
+    if (!truth[t].empty()) *frame->add_faces() = MakeFace(AddNoise(truth[t], sigma, &rng));
+  }
+  return a;
+}
+
+std::vector<Landmarks> Smoothed(const proto::Alignments& a) {
+  std::vector<Landmarks> out;
+  for (const proto::Frame& f : a.frames()) out.push_back(FaceLandmarks(f.faces(0)));
+  return out;
+}
+
+// RMS over frames of the landmark error to the truth, and of the frame-to-frame change of that
+// error (the jitter a viewer sees).
+struct Figures {
+  double error = 0, jitter = 0;
+};
+Figures Measure(const std::vector<Landmarks>& estimate, const std::vector<Landmarks>& truth) {
+  Figures f;
+  std::vector<Landmarks> err;
+  for (size_t t = 0; t < truth.size(); ++t) {
+    Landmarks e;
+    for (size_t i = 0; i < truth[t].size(); ++i) e.push_back(estimate[t][i] - truth[t][i]);
+    err.push_back(e);
+    f.error += std::pow(RmsError(estimate[t], truth[t]), 2);
+    if (t > 0) f.jitter += std::pow(RmsError(e, err[t - 1]), 2);
+  }
+  f.error = std::sqrt(f.error / truth.size());
+  f.jitter = std::sqrt(f.jitter / (truth.size() - 1));
+  return f;
+}
+
+TEST(StabilizeTest, StillFaceGetsSteadier) {
+  std::vector<Landmarks> truth(150, TrueFace(200, 100));
+  proto::Alignments a = SingleTrack(truth, 1.0, 1);
+  const Figures raw = Measure(Smoothed(a), truth);
+  ASSERT_TRUE(StabilizeAlignments({}, &a).ok());
+  const Figures smooth = Measure(Smoothed(a), truth);
+  std::printf("still face: error %.3f -> %.3f px, jitter %.3f -> %.3f px (%.0f%% of raw)\n",
+              raw.error, smooth.error, raw.jitter, smooth.jitter, 100 * smooth.jitter / raw.jitter);
+  EXPECT_LE(smooth.error, raw.error / 3);
+  EXPECT_LE(smooth.jitter, raw.jitter / 3);
+  EXPECT_EQ(a.smoothing().tracks(), 1);
+  for (const proto::Frame& f : a.frames()) {
+    EXPECT_EQ(f.faces(0).track_id(), 1);
+    EXPECT_EQ(f.faces(0).raw_landmarks_size(), 68);
+  }
+}
+
+TEST(StabilizeTest, SmoothMotionIsFollowedWithoutLag) {
+  // Pan, zoom and slow rotation together, as the bench moves its photos.
+  std::vector<Landmarks> truth;
+  for (int t = 0; t < 150; ++t) {
+    truth.push_back(TrueFace(100 + 1.5 * t, 80 + 20 * std::sin(t / 25.0), 150 * (1 + 0.002 * t),
+                             0.2 * std::sin(t / 40.0)));
+  }
+  proto::Alignments a = SingleTrack(truth, 1.0, 2);
+  const Figures raw = Measure(Smoothed(a), truth);
+  ASSERT_TRUE(StabilizeAlignments({}, &a).ok());
+  const Figures smooth = Measure(Smoothed(a), truth);
+  std::printf("moving face: error %.3f -> %.3f px, jitter %.3f -> %.3f px (%.0f%% of raw)\n",
+              raw.error, smooth.error, raw.jitter, smooth.jitter, 100 * smooth.jitter / raw.jitter);
+  EXPECT_LE(smooth.error, raw.error / 2);
+  EXPECT_LE(smooth.jitter, raw.jitter / 3);
+}
+
+TEST(StabilizeTest, AbruptStepIsFollowedWithinAFrame) {
+  constexpr int kStep = 60;
+  const cv::Point2f jump(30, 12);
+  std::vector<Landmarks> truth;
+  for (int t = 0; t < 120; ++t)
+    truth.push_back(TrueFace(200 + (t >= kStep) * jump.x, 100 + (t >= kStep) * jump.y));
+  proto::Alignments a = SingleTrack(truth, 1.0, 3);
+  ASSERT_TRUE(StabilizeAlignments({}, &a).ok());
+  EXPECT_EQ(a.smoothing().tracks(), 1);  // no cut: the same track across the step
+  const std::vector<Landmarks> out = Smoothed(a);
+  const double size = cv::norm(jump);
+  for (int t = kStep - 3; t < kStep + 3; ++t) {
+    const double miss = cv::norm(Centroid(out[t]) - Centroid(truth[t]));
+    std::printf("frame %d: centroid off by %.3f px (%.1f%% of the step)\n", t, miss,
+                100 * miss / size);
+    EXPECT_LT(miss, 0.1 * size) << "frame " << t;
+  }
+  // Still parts either side stay steady.
+  EXPECT_LE(Measure({out.begin() + 70, out.end()}, {truth.begin() + 70, truth.end()}).error, 0.5);
+}
+
+TEST(StabilizeTest, ShotCutIsNotCrossed) {
+  constexpr int kCut = 60;
+  std::vector<Landmarks> truth;
+  // A small move at the cut: the tracker alone would link it; the cut must end the track.
+  for (int t = 0; t < 120; ++t) truth.push_back(TrueFace(t < kCut ? 200 : 206, 100));
+  proto::Alignments a = SingleTrack(truth, 1.0, 4, kCut);
+  ASSERT_TRUE(StabilizeAlignments({}, &a).ok());
+  EXPECT_EQ(a.smoothing().shot_cuts(), 1);
+  EXPECT_EQ(a.smoothing().tracks(), 2);
+  EXPECT_TRUE(a.frames(kCut).shot_cut());
+  EXPECT_EQ(a.frames(kCut - 1).faces(0).track_id(), 1);
+  EXPECT_EQ(a.frames(kCut).faces(0).track_id(), 2);
+  const std::vector<Landmarks> out = Smoothed(a);
+  for (int t = kCut - 2; t < kCut + 3; ++t) {
+    const double leak = Centroid(out[t]).x - Centroid(truth[t]).x;
+    EXPECT_LT(std::fabs(leak), 0.6) << "frame " << t;  // 10% of the 6 px move
+  }
+}
+
+// 128-d descriptors: two people ~0.9 apart, each frame's own within ~0.1 of its person's.
+std::vector<float> Descriptor(int person, std::mt19937* rng) {
+  std::normal_distribution<float> noise(0, 0.01f);
+  std::vector<float> d(128);
+  for (int i = 0; i < 128; ++i) d[i] = noise(*rng);
+  d[person] += 0.64f;
+  return d;
+}
+
+TEST(StabilizeTest, CrossingFacesKeepTheirTracks) {
+  std::mt19937 rng(5);
+  proto::Alignments a;
+  for (int t = 0; t < 60; ++t) {
+    proto::Frame* frame = AddFrame(&a, t);
+    // Two faces walking through each other; one hesitates in the middle so constant-velocity
+    // prediction alone would swap them.
+    const double xa = 100 + 8 * t;
+    const double xb = t < 25 ? 540 - 8 * t : t < 35 ? 340 : 340 - 8 * (t - 35);
+    for (int person : {t % 2, 1 - t % 2}) {  // the order within a frame alternates
+      proto::Face face = MakeFace(AddNoise(TrueFace(person == 0 ? xa : xb, 100), 1.0, &rng));
+      for (float v : Descriptor(person, &rng)) face.add_identity(v);
+      *frame->add_faces() = face;
+    }
+  }
+  ASSERT_TRUE(StabilizeAlignments({}, &a).ok());
+  EXPECT_EQ(a.smoothing().tracks(), 2);
+  for (const proto::Frame& f : a.frames()) {
+    for (const proto::Face& face : f.faces()) {
+      const int person = face.identity(0) > 0.3f ? 0 : 1;
+      EXPECT_EQ(face.track_id(), person + 1) << "frame " << f.index();
+    }
+  }
+}
+
+TEST(StabilizeTest, DropoutsAreFilledAndLongGapsSplit) {
+  std::vector<Landmarks> truth;
+  for (int t = 0; t < 50; ++t) truth.push_back(TrueFace(100 + 2 * t, 100));
+  for (int t : {10, 11, 12}) truth[t].clear();     // a 3-frame dropout: filled
+  for (int t = 25; t < 31; ++t) truth[t].clear();  // 6 > max_gap 5: the track splits
+  proto::Alignments a = SingleTrack(truth, 0.0, 6);
+  a.mutable_frames()->DeleteSubrange(11, 1);  // frames without faces may be absent
+  StabilizeOptions options;
+  options.strength = 0;
+  ASSERT_TRUE(StabilizeAlignments(options, &a).ok());
+  EXPECT_EQ(a.smoothing().faces_filled(), 3);
+  EXPECT_EQ(a.smoothing().tracks(), 2);
+  ASSERT_EQ(a.frames_size(), 50);
+  for (int t : {10, 11, 12}) {
+    const proto::Frame& f = a.frames(t);
+    EXPECT_EQ(f.index(), t);
+    ASSERT_EQ(f.faces_size(), 1);
+    const proto::Face& face = f.faces(0);
+    EXPECT_TRUE(face.filled());
+    EXPECT_EQ(face.track_id(), 1);
+    EXPECT_EQ(face.score(), 0);
+    EXPECT_TRUE(face.face_file().empty());
+    EXPECT_LT(RmsError(FaceLandmarks(face), TrueFace(100 + 2 * t, 100)), 1e-3);
+    EXPECT_EQ(face.transform().m_size(), 6);
+    ASSERT_EQ(face.masks_size(), 1);
+    EXPECT_EQ(face.masks(0).size(), kMaskSize);
+    EXPECT_FALSE(face.masks(0).png().empty());
+  }
+  for (int t = 25; t < 31; ++t) EXPECT_EQ(a.frames(t).faces_size(), 0);
+  EXPECT_EQ(a.frames(24).faces(0).track_id(), 1);
+  EXPECT_EQ(a.frames(31).faces(0).track_id(), 2);
+}
+
+TEST(StabilizeTest, EveryNthFrameGapsAreFilled) {
+  proto::Alignments a;
+  for (int t = 0; t < 30; ++t) {
+    proto::Frame* frame = AddFrame(&a, 3 * t);
+    if (t < 10 || t > 12) *frame->add_faces() = MakeFace(TrueFace(100 + 2 * t, 100));
+  }
+  EXPECT_EQ(FrameStep(a), 3);
+  ASSERT_TRUE(StabilizeAlignments({}, &a).ok());
+  EXPECT_EQ(a.smoothing().faces_filled(), 3);
+  EXPECT_EQ(a.smoothing().tracks(), 1);
+  for (int t = 10; t <= 12; ++t) {
+    ASSERT_EQ(a.frames(t).faces_size(), 1);
+    EXPECT_TRUE(a.frames(t).faces(0).filled());
+    EXPECT_LT(RmsError(FaceLandmarks(a.frames(t).faces(0)), TrueFace(100 + 2 * t, 100)), 0.05);
+  }
+}
+
+TEST(StabilizeTest, RerunIsIdempotentAndStrengthZeroRestores) {
+  std::vector<Landmarks> truth;
+  for (int t = 0; t < 40; ++t) truth.push_back(t == 20 ? Landmarks() : TrueFace(100 + t, 100));
+  const proto::Alignments original = SingleTrack(truth, 1.0, 7);
+  proto::Alignments a = original;
+  ASSERT_TRUE(StabilizeAlignments({}, &a).ok());
+  const std::string once = a.SerializeAsString();
+  ASSERT_TRUE(StabilizeAlignments({}, &a).ok());
+  EXPECT_EQ(a.SerializeAsString(), once);
+
+  StabilizeOptions zero;
+  zero.strength = 0;
+  ASSERT_TRUE(StabilizeAlignments(zero, &a).ok());
+  for (int t = 0; t < 40; ++t) {
+    const proto::Frame& f = a.frames(t);
+    if (t == 20) {
+      ASSERT_EQ(f.faces_size(), 1);
+      EXPECT_TRUE(f.faces(0).filled());
+      continue;
+    }
+    proto::Face face = f.faces(0);
+    EXPECT_EQ(face.track_id(), 1);
+    EXPECT_EQ(face.raw_landmarks_size(), 0);
+    face.clear_track_id();
+    // Landmarks, transform and masks exactly as extracted.
+    EXPECT_EQ(face.SerializeAsString(), original.frames(t).faces(0).SerializeAsString())
+        << "frame " << t;
+  }
+}
+
+TEST(StabilizeTest, StillSourcesAreLeftAlone) {
+  proto::Alignments one;
+  *AddFrame(&one, 0)->add_faces() = MakeFace(TrueFace(10, 10));
+  proto::Alignments folder = one;
+  folder.mutable_frames(0)->set_name("a.png");
+  *AddFrame(&folder, 0)->add_faces() = MakeFace(TrueFace(12, 10));
+  folder.mutable_frames(1)->set_name("b.png");
+  for (const proto::Alignments& before : {one, folder}) {
+    proto::Alignments a = before;
+    ASSERT_TRUE(StabilizeAlignments({}, &a).ok());
+    EXPECT_EQ(a.SerializeAsString(), before.SerializeAsString());
+  }
+}
+
+TEST(StabilizeTest, ValidationNamesTheFlag) {
+  auto message = [](StabilizeOptions o) {
+    const absl::Status s = ValidateStabilizeOptions(o);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+    return std::string(s.message());
+  };
+  EXPECT_TRUE(ValidateStabilizeOptions({}).ok());
+  EXPECT_NE(message({-0.5, 5, 0.4}).find("--strength -0.5"), std::string::npos);
+  EXPECT_NE(message({9, 5, 0.4}).find("0..8"), std::string::npos);
+  EXPECT_NE(message({NAN, 5, 0.4}).find("--strength"), std::string::npos);
+  EXPECT_NE(message({1, -1, 0.4}).find("--max-gap -1"), std::string::npos);
+  EXPECT_NE(message({1, 61, 0.4}).find("0..60"), std::string::npos);
+  EXPECT_NE(message({1, 5, 0}).find("--cut-threshold 0"), std::string::npos);
+  EXPECT_NE(message({1, 5, 1.5}).find("--cut-threshold 1.5"), std::string::npos);
+  proto::Alignments a;
+  EXPECT_EQ(StabilizeAlignments({1, 99, 0.4}, &a).code(), absl::StatusCode::kInvalidArgument);
+}
+
+// A textured synthetic scene: colour blobs on a gradient, panned by `shift` pixels.
+cv::Mat Scene(cv::Scalar base, cv::Scalar blob, int shift) {
+  cv::Mat image(240, 320, CV_8UC3, base);
+  for (int y = 0; y < image.rows; ++y) {
+    image.row(y) += cv::Scalar(y / 4, y / 8, 0);
+  }
+  cv::circle(image, {100 + shift, 120}, 50, blob, cv::FILLED);
+  cv::rectangle(image, cv::Rect(200 + shift, 40, 60, 90), blob * 0.5, cv::FILLED);
+  return image;
+}
+
+TEST(ShotCutsTest, HistogramsSeparateShotsNotPans) {
+  const cv::Mat a0 = Scene({40, 60, 90}, {200, 180, 160}, 0);
+  const cv::Mat a1 = Scene({40, 60, 90}, {200, 180, 160}, 6);
+  const cv::Mat b = Scene({150, 90, 30}, {30, 220, 60}, 0);
+  const std::vector<float> ha0 = FrameHistogram(a0), ha1 = FrameHistogram(a1);
+  const std::vector<float> hb = FrameHistogram(b);
+  ASSERT_EQ(ha0.size(), static_cast<size_t>(kHistogramBins));
+  double sum = 0;
+  for (float v : ha0) sum += v;
+  EXPECT_NEAR(sum, 1.0, 1e-5);
+  EXPECT_LT(HistogramDistance(ha0, ha1), 0.1);
+  EXPECT_GT(HistogramDistance(ha0, hb), 0.4);
+  EXPECT_EQ(HistogramDistance(ha0, {}), 0);  // no histogram: never a cut
+
+  proto::Alignments alignments;
+  const cv::Mat* frames[] = {&a0, &a1, &a0, &b, &b, &a0};
+  for (int i = 0; i < 6; ++i) {
+    proto::Frame* f = alignments.add_frames();
+    f->set_index(i);
+    if (i != 5) {  // the last frame predates histograms
+      for (float v : FrameHistogram(*frames[i])) f->add_histogram(v);
+    }
+  }
+  EXPECT_EQ(MarkShotCuts(0.4, &alignments), 1);
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(alignments.frames(i).shot_cut(), i == 3) << i;
+}
+
+}  // namespace
+}  // namespace fsc::face
