@@ -146,10 +146,8 @@ proto::Face Interpolate(const proto::Face& a, const proto::Face& b, double t) {
   face.mutable_box()->set_y(static_cast<float>(ba.y() + (bb.y() - ba.y()) * t));
   face.mutable_box()->set_width(static_cast<float>(ba.width() + (bb.width() - ba.width()) * t));
   face.mutable_box()->set_height(static_cast<float>(ba.height() + (bb.height() - ba.height()) * t));
-  if (a.landmarks_size() == b.landmarks_size()) {
-    for (int i = 0; i < a.landmarks_size(); ++i) {
-      *face.add_landmarks() = Lerp(a.landmarks(i), b.landmarks(i), t);
-    }
+  for (int i = 0; i < a.landmarks_size(); ++i) {
+    *face.add_landmarks() = Lerp(a.landmarks(i), b.landmarks(i), t);
   }
   face.set_aligned_size(a.aligned_size());
   for (const proto::Mask& mask : a.masks()) {
@@ -209,7 +207,8 @@ int64_t FillTrackGaps(int max_gap, proto::Alignments* alignments) {
     for (const proto::Face& face : frame.faces()) {
       if (face.track_id() == 0) continue;
       auto it = last.find(face.track_id());
-      if (it != last.end()) {
+      if (it != last.end() && face.landmarks_size() > 0 &&
+          face.landmarks_size() == it->second.face->landmarks_size()) {
         const int64_t from = it->second.index;
         const int64_t missed = Missed(from, frame.index(), step);
         for (int64_t k = 1; missed <= max_gap && k <= missed; ++k) {

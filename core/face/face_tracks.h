@@ -25,10 +25,11 @@ int64_t FrameStep(const proto::Alignments& alignments);
 int AssignTracks(int max_gap, proto::Alignments* alignments);
 
 // For every run of 1..max_gap processed frames where a track has no face between two of its
-// detections, adds a face (filled = true, score 0, no face_file or identity) whose box and
-// landmarks are interpolated linearly; frames absent from the file are inserted in order. The
-// filled face copies aligned_size and the masks' kinds and sizes from the detection before the
-// gap; its transform and masks are the caller's to derive. Returns the faces added.
+// detections (both with the same number of landmarks), adds a face (filled = true, score 0, no
+// face_file or identity) whose box and landmarks are interpolated linearly; frames absent from the
+// file are inserted in order. The filled face copies aligned_size and the masks' kinds and sizes
+// from the detection before the gap; its transform and masks are the caller's to derive. Returns
+// the faces added.
 int64_t FillTrackGaps(int max_gap, proto::Alignments* alignments);
 
 }  // namespace fsc::face

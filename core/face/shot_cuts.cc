@@ -56,13 +56,15 @@ double HistogramDistance(const google::protobuf::RepeatedField<float>& a,
 
 int MarkShotCuts(double threshold, proto::Alignments* alignments) {
   int cuts = 0;
-  auto* frames = alignments->mutable_frames();
-  for (int i = 0; i < frames->size(); ++i) {
-    proto::Frame& frame = (*frames)[i];
-    const bool cut =
-        i > 0 && HistogramDistance((*frames)[i - 1].histogram(), frame.histogram()) > threshold;
+  // Compared with the last frame that has a histogram: frames inserted without one (filled
+  // gaps) neither start a shot nor hide one.
+  const proto::Frame* previous = nullptr;
+  for (proto::Frame& frame : *alignments->mutable_frames()) {
+    const bool cut = previous != nullptr &&
+                     HistogramDistance(previous->histogram(), frame.histogram()) > threshold;
     frame.set_shot_cut(cut);
     cuts += cut;
+    if (frame.histogram_size() > 0) previous = &frame;
   }
   return cuts;
 }

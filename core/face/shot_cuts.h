@@ -22,7 +22,8 @@ double HistogramDistance(const google::protobuf::RepeatedField<float>& a,
                          const google::protobuf::RepeatedField<float>& b);
 
 // Sets Frame.shot_cut on every frame (frames in index order) whose histogram is more than
-// `threshold` away from the previous frame's, clears it on all others. Returns the cuts found.
+// `threshold` away from that of the closest earlier frame with one; clears it on all others.
+// Returns the cuts found.
 int MarkShotCuts(double threshold, proto::Alignments* alignments);
 
 }  // namespace fsc::face

@@ -414,16 +414,17 @@ TEST(ShotCutsTest, HistogramsSeparateShotsNotPans) {
   EXPECT_EQ(HistogramDistance(ha0, {}), 0);  // no histogram: never a cut
 
   proto::Alignments alignments;
-  const cv::Mat* frames[] = {&a0, &a1, &a0, &b, &b, &a0};
-  for (int i = 0; i < 6; ++i) {
+  const cv::Mat* frames[] = {&a0, &a1, &a0, &b, &b, &a0, &a0};
+  for (int i = 0; i < 7; ++i) {
     proto::Frame* f = alignments.add_frames();
     f->set_index(i);
-    if (i != 5) {  // the last frame predates histograms
+    if (i != 5) {  // frame 5 has no histogram (an older file, or a filled gap's frame)
       for (float v : FrameHistogram(*frames[i])) f->add_histogram(v);
     }
   }
-  EXPECT_EQ(MarkShotCuts(0.4, &alignments), 1);
-  for (int i = 0; i < 6; ++i) EXPECT_EQ(alignments.frames(i).shot_cut(), i == 3) << i;
+  // Frame 5 never starts a shot; frame 6 is compared with frame 4.
+  EXPECT_EQ(MarkShotCuts(0.4, &alignments), 2);
+  for (int i = 0; i < 7; ++i) EXPECT_EQ(alignments.frames(i).shot_cut(), i == 3 || i == 6) << i;
 }
 
 }  // namespace
