@@ -2,6 +2,7 @@
 #include "core/face/landmark_smoother.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 
@@ -16,64 +17,80 @@ constexpr double kGamma = 2.0;
 constexpr double kMaxHalfWindow = 32;
 // Half-window sizes tried, in processed frames (about x1.4 apart).
 constexpr double kHalfWindows[] = {0, 1, 2, 3, 4, 6, 8, 11, 16, 22, 32, 45, 64, 90, 128, 180, 256};
+constexpr double kEps = 1e-6;
 
 enum class Direction { kLeft, kRight, kCentred };
 
-// Prefix sums of the observed samples, so any window's linear fit costs O(channels).
-class WindowSums {
+// A local polynomial fit: the direction of its windows and its order (1: linear, unbiased for
+// steady motion; 2: quadratic, unbiased for steady acceleration, noisier in the same window).
+struct FitKind {
+  Direction direction;
+  int order;
+};
+constexpr FitKind kFits[] = {{Direction::kLeft, 1},
+                             {Direction::kRight, 1},
+                             {Direction::kCentred, 1},
+                             {Direction::kCentred, 2}};
+
+// The observed samples of a group of channels: times increasing, values [channel][sample].
+struct Observed {
+  std::vector<double> times;
+  std::vector<std::vector<double>> values;
+};
+
+// Moments of the samples of a window around `at` (tau = t - at), grown sample by sample: the
+// windows of one ICI run are nested, so each fit costs O(channels).
+class Moments {
  public:
-  explicit WindowSums(const SampledSignals& s) : channels_(s.channels.size()) {
-    origin_ = s.times.empty() ? 0 : s.times.front();
-    t_.push_back(0), tt_.push_back(0);
-    y_.assign(channels_, {0.0});
-    ty_.assign(channels_, {0.0});
-    for (size_t k = 0; k < s.times.size(); ++k) {
-      if (!s.observed[k]) continue;
-      const double t = s.times[k] - origin_;
-      times_.push_back(t);
-      t_.push_back(t_.back() + t);
-      tt_.push_back(tt_.back() + t * t);
-      for (size_t c = 0; c < channels_; ++c) {
-        y_[c].push_back(y_[c].back() + s.channels[c][k]);
-        ty_[c].push_back(ty_[c].back() + t * s.channels[c][k]);
-      }
+  Moments(const Observed& o, double at) : o_(o), at_(at), y_(o.values.size()) {}
+
+  void Add(size_t k) {
+    const double tau = o_.times[k] - at_;
+    double p = 1;
+    for (double& m : m_) m += p, p *= tau;
+    for (size_t c = 0; c < y_.size(); ++c) {
+      const double v = o_.values[c][k];
+      y_[c][0] += v, y_[c][1] += tau * v, y_[c][2] += tau * tau * v;
     }
   }
 
-  // The linear fit over observed samples with times in [from, to], evaluated at `at`: estimates
-  // per channel and the variance factor (variance / sigma^2). False when it is undetermined.
-  bool Fit(double at, double from, double to, std::vector<double>* estimate, double* factor) const {
-    at -= origin_, from -= origin_, to -= origin_;
-    constexpr double kEps = 1e-6;
-    const size_t lo = std::lower_bound(times_.begin(), times_.end(), from - kEps) - times_.begin();
-    const size_t hi = std::upper_bound(times_.begin(), times_.end(), to + kEps) - times_.begin();
-    if (hi <= lo) return false;
-    const double n = static_cast<double>(hi - lo);
-    const double st = t_[hi] - t_[lo];
-    const double s1 = st - n * at;
-    const double s2 = (tt_[hi] - tt_[lo]) - 2 * at * st + n * at * at;
-    const double det = n * s2 - s1 * s1;
-    estimate->resize(channels_);
-    if (det > 1e-9 * std::max(1.0, n * s2)) {
-      for (size_t c = 0; c < channels_; ++c) {
-        const double sy = y_[c][hi] - y_[c][lo];
-        const double sty = (ty_[c][hi] - ty_[c][lo]) - at * sy;
-        (*estimate)[c] = (s2 * sy - s1 * sty) / det;
+  // The fit's value at `at` per channel and its variance over sigma^2; false if undetermined.
+  bool Fit(int order, std::vector<double>* estimate, double* factor) const {
+    estimate->resize(y_.size());
+    if (order == 2) return FitQuadratic(estimate, factor);
+    const double det = m_[0] * m_[2] - m_[1] * m_[1];
+    if (m_[0] > 0 && det > 1e-9 * std::max(1.0, m_[0] * m_[2])) {
+      for (size_t c = 0; c < y_.size(); ++c) {
+        (*estimate)[c] = (m_[2] * y_[c][0] - m_[1] * y_[c][1]) / det;
       }
-      *factor = s2 / det;
+      *factor = m_[2] / det;
       return true;
     }
-    if (s2 > 1e-12) return false;  // one sample away from `at`: no slope to extrapolate with
-    for (size_t c = 0; c < channels_; ++c) (*estimate)[c] = (y_[c][hi] - y_[c][lo]) / n;
-    *factor = 1 / n;
+    // All samples at `at` (a single one): their mean. One sample elsewhere: no slope to use.
+    if (m_[0] == 0 || m_[2] > 1e-12) return false;
+    for (size_t c = 0; c < y_.size(); ++c) (*estimate)[c] = y_[c][0] / m_[0];
+    *factor = 1 / m_[0];
     return true;
   }
 
  private:
-  size_t channels_;
-  double origin_ = 0;
-  std::vector<double> times_, t_, tt_;
-  std::vector<std::vector<double>> y_, ty_;
+  bool FitQuadratic(std::vector<double>* estimate, double* factor) const {
+    const cv::Matx33d normal(m_[0], m_[1], m_[2], m_[1], m_[2], m_[3], m_[2], m_[3], m_[4]);
+    const double det = cv::determinant(normal);
+    if (!(det > 1e-9 * std::max(1.0, m_[0] * m_[2] * m_[4]))) return false;
+    const cv::Matx33d inverse = normal.inv();
+    for (size_t c = 0; c < y_.size(); ++c) {
+      (*estimate)[c] =
+          inverse(0, 0) * y_[c][0] + inverse(0, 1) * y_[c][1] + inverse(0, 2) * y_[c][2];
+    }
+    *factor = inverse(0, 0);
+    return true;
+  }
+
+  const Observed& o_;
+  double at_;
+  double m_[5] = {0, 0, 0, 0, 0};         // sums of tau^0..tau^4
+  std::vector<std::array<double, 3>> y_;  // per channel, sums of tau^0..2 * value
 };
 
 struct Estimate {
@@ -82,20 +99,29 @@ struct Estimate {
   double factor = 0;
 };
 
-// The ICI rule along one direction: the estimate of the largest window whose confidence
+// The ICI rule for one kind of fit: the estimate of the largest window whose confidence
 // intervals, on every channel, intersect those of all smaller windows.
-Estimate IciEstimate(const WindowSums& sums, double at, Direction direction,
-                     const std::vector<double>& sigma, double gamma, double max_half) {
+Estimate IciEstimate(const Observed& o, double at, FitKind fit, const std::vector<double>& sigma,
+                     double gamma, double max_half) {
   const size_t channels = sigma.size();
   std::vector<double> lower(channels, -std::numeric_limits<double>::infinity());
   std::vector<double> upper(channels, std::numeric_limits<double>::infinity());
-  Estimate best;
-  Estimate trial;
+  Moments moments(o, at);
+  // The window is [left, right) in samples; it grows outwards from `at`.
+  const size_t start =
+      std::lower_bound(o.times.begin(), o.times.end(), at - kEps) - o.times.begin();
+  size_t left = start, right = start;
+  Estimate best, trial;
   for (double h : kHalfWindows) {
     if (h > max_half) break;
-    const double from = direction == Direction::kRight ? at : at - h;
-    const double to = direction == Direction::kLeft ? at : at + h;
-    if (!sums.Fit(at, from, to, &trial.value, &trial.factor)) continue;
+    const double from = fit.direction == Direction::kRight ? at : at - h;
+    const double to = fit.direction == Direction::kLeft ? at : at + h;
+    bool grew = false;
+    for (; right < o.times.size() && o.times[right] <= to + kEps; ++right)
+      moments.Add(right), grew = true;
+    for (; left > 0 && o.times[left - 1] >= from - kEps; --left) moments.Add(left - 1), grew = true;
+    if (!grew && best.valid) continue;
+    if (!moments.Fit(fit.order, &trial.value, &trial.factor)) continue;
     std::vector<double> new_lower(channels), new_upper(channels);
     bool intersect = true;
     for (size_t c = 0; c < channels && intersect; ++c) {
@@ -167,7 +193,7 @@ cv::Point2f FromShape(const Pose& pose, const cv::Point2d& r) {
 bool SmoothGroup(SampledSignals* group, const SmootherOptions& options) {
   std::vector<double> sigma;
   for (size_t c = 0; c < group->channels.size(); ++c) {
-    const double s = EstimateNoise(*group, static_cast<int>(c), 1);
+    const double s = EstimateNoise(*group, static_cast<int>(c), 5);
     if (s < 0) return false;
     sigma.push_back(std::max(s, 1e-9));
   }
@@ -205,35 +231,65 @@ std::vector<Pose> SmoothPoses(const std::vector<double>& times, const std::vecto
   return out;
 }
 
+// The `order`-th differences (2 or 3) of a channel over runs of evenly spaced observed samples.
+std::vector<double> Differences(const SampledSignals& s, int channel, int order) {
+  static constexpr double kCoefficients[2][4] = {{1, -2, 1, 0}, {1, -3, 3, -1}};
+  const double* w = kCoefficients[order - 2];
+  const std::vector<double>& y = s.channels[channel];
+  std::vector<double> d;
+  for (size_t k = 0; k + order < y.size(); ++k) {
+    bool even = true;
+    for (int j = 0; j <= order && even; ++j) {
+      even =
+          s.observed[k + j] &&
+          (j < 2 || std::fabs(s.times[k + j] - 2 * s.times[k + j - 1] + s.times[k + j - 2]) < kEps);
+    }
+    if (!even) continue;
+    double v = 0;
+    for (int j = 0; j <= order; ++j) v += w[j] * y[k + j];
+    d.push_back(v);
+  }
+  return d;
+}
+
+double MedianAbs(std::vector<double> v) {
+  for (double& x : v) x = std::fabs(x);
+  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+  return v[v.size() / 2];
+}
+
 }  // namespace
 
-double EstimateNoise(const SampledSignals& signals, int channel, int min_triples) {
-  const std::vector<double>& y = signals.channels[channel];
-  std::vector<double> d;
-  for (size_t k = 1; k + 1 < y.size(); ++k) {
-    if (!signals.observed[k - 1] || !signals.observed[k] || !signals.observed[k + 1]) continue;
-    const double left = signals.times[k] - signals.times[k - 1];
-    const double right = signals.times[k + 1] - signals.times[k];
-    if (std::fabs(left - right) > 1e-6) continue;
-    d.push_back(std::fabs(y[k - 1] - 2 * y[k] + y[k + 1]));
+double EstimateNoise(const SampledSignals& signals, int channel, int min_runs) {
+  for (int order : {3, 2}) {
+    const std::vector<double> d = Differences(signals, channel, order);
+    if (d.empty() || static_cast<int>(d.size()) < min_runs) continue;
+    return MedianAbs(d) / 0.6745 / std::sqrt(order == 3 ? 20.0 : 6.0);
   }
-  if (static_cast<int>(d.size()) < min_triples || d.empty()) return -1;
-  std::nth_element(d.begin(), d.begin() + d.size() / 2, d.end());
-  return 1.4826 * d[d.size() / 2] / std::sqrt(6.0);
+  return -1;
 }
 
 std::vector<std::vector<double>> LpaIciSmooth(const SampledSignals& signals,
                                               const std::vector<double>& sigma,
                                               const SmootherOptions& options) {
-  const WindowSums sums(signals);
+  Observed observed;
+  observed.values.resize(signals.channels.size());
+  for (size_t k = 0; k < signals.times.size(); ++k) {
+    if (!signals.observed[k]) continue;
+    observed.times.push_back(signals.times[k]);
+    for (size_t c = 0; c < signals.channels.size(); ++c) {
+      observed.values[c].push_back(signals.channels[c][k]);
+    }
+  }
   const double gamma = kGamma * std::sqrt(options.strength);
   const double max_half = std::max(1.0, std::round(kMaxHalfWindow * options.strength));
   std::vector<std::vector<double>> out = signals.channels;
   for (size_t k = 0; k < signals.times.size(); ++k) {
+    // The fits' estimates averaged by inverse variance (sigma cancels: it is per channel).
     std::vector<double> sum(sigma.size(), 0.0);
     double weight = 0;
-    for (Direction d : {Direction::kLeft, Direction::kRight, Direction::kCentred}) {
-      const Estimate e = IciEstimate(sums, signals.times[k], d, sigma, gamma, max_half);
+    for (const FitKind& fit : kFits) {
+      const Estimate e = IciEstimate(observed, signals.times[k], fit, sigma, gamma, max_half);
       if (!e.valid) continue;
       for (size_t c = 0; c < sigma.size(); ++c) sum[c] += e.value[c] / e.factor;
       weight += 1 / e.factor;

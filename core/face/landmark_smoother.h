@@ -12,7 +12,7 @@
 // Landmarks are split into a similarity pose (centroid, log scale, rotation; 68 points averaged,
 // so its noise is low and steps show clearly) and the pose-normalised shape (expression and
 // landmark noise), smoothed separately and recombined. The noise of every signal is estimated
-// from the track itself (median absolute second difference).
+// from the track itself (median absolute third difference).
 #ifndef FSC_CORE_FACE_LANDMARK_SMOOTHER_H_
 #define FSC_CORE_FACE_LANDMARK_SMOOTHER_H_
 
@@ -35,9 +35,11 @@ struct SampledSignals {
   std::vector<std::vector<double>> channels;  // [channel][sample]
 };
 
-// The noise standard deviation of one channel from its observed samples: 1.4826 * median |second
-// difference| / sqrt(6) over evenly spaced triples; -1 with fewer than `min_triples` triples.
-double EstimateNoise(const SampledSignals& signals, int channel, int min_triples);
+// The noise standard deviation of one channel from its observed samples: the median absolute third
+// difference over runs of evenly spaced samples, scaled for Gaussian noise (third differences all
+// but cancel smooth motion, even a fast shake, and a rare step moves the median little); second
+// differences when there are fewer than `min_runs` runs of four; -1 when there are none.
+double EstimateNoise(const SampledSignals& signals, int channel, int min_runs);
 
 // LPA-ICI over a group of channels that share their windows (a window is kept only while every
 // channel's intervals intersect); `sigma[c]` > 0 is channel c's noise. Returns the estimates at

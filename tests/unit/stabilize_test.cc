@@ -199,6 +199,22 @@ TEST(StabilizeTest, SmoothMotionIsFollowedWithoutLag) {
   EXPECT_LE(smooth.jitter, raw.jitter / 3);
 }
 
+TEST(StabilizeTest, FastShakingIsNotSmoothedAway) {
+  // A fast head shake (+-30 px, 20 frames a period): the windows must stay short.
+  std::vector<Landmarks> truth;
+  for (int t = 0; t < 120; ++t) truth.push_back(TrueFace(200 + 30 * std::sin(t * M_PI / 10), 100));
+  proto::Alignments a = SingleTrack(truth, 1.0, 8);
+  const Figures raw = Measure(Smoothed(a), truth);
+  ASSERT_TRUE(StabilizeAlignments({}, &a).ok());
+  const Figures smooth = Measure(Smoothed(a), truth);
+  std::printf("shaking face: error %.3f -> %.3f px, jitter %.3f -> %.3f px (%.0f%% of raw)\n",
+              raw.error, smooth.error, raw.jitter, smooth.jitter, 100 * smooth.jitter / raw.jitter);
+  // The pose cannot be smoothed much here (its acceleration is as large as its noise), the
+  // shape still can: better than raw, not smeared.
+  EXPECT_LE(smooth.error, 0.7 * raw.error);
+  EXPECT_LE(smooth.jitter, raw.jitter / 2);
+}
+
 TEST(StabilizeTest, AbruptStepIsFollowedWithinAFrame) {
   constexpr int kStep = 60;
   const cv::Point2f jump(30, 12);
