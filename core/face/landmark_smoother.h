@@ -1,13 +1,13 @@
 // A zero-lag smoother for landmark trajectories known in full (offline): local polynomial
 // approximation with windows chosen per frame by the intersection of confidence intervals
 // (LPA-ICI, Katkovnik). For every frame, linear fits over left, right and centred windows of
-// growing size give estimates with known variance; each direction keeps the largest window whose
-// confidence intervals all still intersect, and the three estimates are averaged by inverse
-// variance. Where the face is still or moves smoothly the windows grow long (strong smoothing);
-// at an abrupt move the windows crossing it stop growing at once, and the one-sided window on
-// the far side carries the estimate, so a step is followed within a frame. A constant-velocity
-// Rauch-Tung-Striebel smoother, the usual alternative, rounds such a step off over several
-// frames.
+// growing size, and quadratic fits over centred ones, give estimates with known variance; each
+// kind of fit keeps the largest window whose confidence intervals all still intersect, and the
+// four estimates are averaged by inverse variance. Where the face is still or moves smoothly the
+// windows grow long (strong smoothing); at an abrupt move the windows crossing it stop growing at
+// once, and the one-sided window on the far side carries the estimate, so a step is followed within
+// a frame. A constant-velocity Rauch-Tung-Striebel smoother, the usual alternative, rounds such a
+// step off over several frames.
 //
 // Landmarks are split into a similarity pose (centroid, log scale, rotation; 68 points averaged,
 // so its noise is low and steps show clearly) and the pose-normalised shape (expression and
