@@ -11,7 +11,7 @@ namespace {
 
 // The histogram only needs the colour distribution: a thumbnail keeps it and costs ~nothing.
 constexpr int kThumbnailSide = 64;
-constexpr int kLevels = 4;  // per channel; 4^3 == kHistogramBins
+constexpr int kLevels = 4;  // per channel; 4^3 == kFrameHistogramBins
 
 template <typename A, typename B>
 double HalfL1(const A& a, const B& b) {
@@ -24,7 +24,7 @@ double HalfL1(const A& a, const B& b) {
 }  // namespace
 
 std::vector<float> FrameHistogram(const cv::Mat& bgr) {
-  std::vector<float> histogram(kHistogramBins, 0.f);
+  std::vector<float> histogram(kFrameHistogramBins, 0.f);
   if (bgr.empty() || bgr.depth() != CV_8U) return histogram;
   cv::Mat small = bgr;
   const double scale = static_cast<double>(kThumbnailSide) / std::max(bgr.cols, bgr.rows);

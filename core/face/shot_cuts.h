@@ -12,7 +12,7 @@
 namespace fsc::face {
 
 // Bins of FrameHistogram: a joint 4x4x4 BGR histogram.
-inline constexpr int kHistogramBins = 64;
+inline constexpr int kFrameHistogramBins = 64;
 
 // Half the L1 distance of two histograms normalised to sum 1 (= 1 - their intersection): 0 for
 // equal, 1 for disjoint colour distributions. 0 when either is empty or their sizes differ, so a

@@ -97,8 +97,8 @@ proto::Face MakeFace(const Landmarks& landmarks) {
 }
 
 std::vector<float> UniformHistogram(int shot) {
-  std::vector<float> h(kHistogramBins, 0.f);
-  h[shot % kHistogramBins] = 1.f;  // each shot its own colour
+  std::vector<float> h(kFrameHistogramBins, 0.f);
+  h[shot % kFrameHistogramBins] = 1.f;  // each shot its own colour
   return h;
 }
 
@@ -421,7 +421,7 @@ TEST(ShotCutsTest, HistogramsSeparateShotsNotPans) {
   const cv::Mat b = Scene({150, 90, 30}, {30, 220, 60}, 0);
   const std::vector<float> ha0 = FrameHistogram(a0), ha1 = FrameHistogram(a1);
   const std::vector<float> hb = FrameHistogram(b);
-  ASSERT_EQ(ha0.size(), static_cast<size_t>(kHistogramBins));
+  ASSERT_EQ(ha0.size(), static_cast<size_t>(kFrameHistogramBins));
   double sum = 0;
   for (float v : ha0) sum += v;
   EXPECT_NEAR(sum, 1.0, 1e-5);
