@@ -2,7 +2,8 @@
 // steadier, smooth motion is tracked without lag, an abrupt step is followed within a frame, a
 // shot cut is not crossed, crossing faces keep their tracks, dropouts are filled and long gaps
 // split tracks, re-running is idempotent and strength 0 restores the raw landmarks; plus the
-// frame histogram, shot cuts and option validation.
+// frame histogram, shot cuts and option validation; and the smoother against a constant-velocity
+// RTS smoother, the alternative it was chosen over.
 #include "core/face/stabilize.h"
 
 #include <gtest/gtest.h>
@@ -237,6 +238,78 @@ TEST(StabilizeTest, AbruptStepIsFollowedWithinAFrame) {
   const std::vector<Landmarks> after(truth.begin() + kStep + 5, truth.end());
   EXPECT_LE(Measure({out.begin() + kStep + 5, out.end()}, after).error,
             Measure({raw.begin() + kStep + 5, raw.end()}, after).error / 3);
+}
+
+// The alternative the smoother was chosen over: a constant-velocity Kalman filter with the
+// Rauch-Tung-Striebel backward pass, on one signal (process noise q, measurement noise r).
+std::vector<double> RtsSmooth(const std::vector<double>& y, double q, double r) {
+  const size_t n = y.size();
+  const cv::Matx22d f(1, 1, 0, 1), qm(q / 3, q / 2, q / 2, q);
+  std::vector<cv::Vec2d> xp(n), xf(n);
+  std::vector<cv::Matx22d> pp(n), pf(n);
+  cv::Vec2d x(y[0], 0);
+  cv::Matx22d p(r, 0, 0, 1e4);
+  for (size_t k = 0; k < n; ++k) {
+    if (k > 0) x = f * x, p = f * p * f.t() + qm;
+    xp[k] = x, pp[k] = p;
+    const double gain0 = p(0, 0) / (p(0, 0) + r), gain1 = p(1, 0) / (p(0, 0) + r);
+    const double innovation = y[k] - x[0];
+    x += cv::Vec2d(gain0 * innovation, gain1 * innovation);
+    p = p - cv::Matx22d(gain0 * p(0, 0), gain0 * p(0, 1), gain1 * p(0, 0), gain1 * p(0, 1));
+    xf[k] = x, pf[k] = p;
+  }
+  std::vector<double> out(n);
+  cv::Vec2d xs = xf[n - 1];
+  out[n - 1] = xs[0];
+  for (size_t k = n - 1; k-- > 0;) {
+    const cv::Matx22d c = pf[k] * f.t() * pp[k + 1].inv();
+    xs = xf[k] + c * (xs - xp[k + 1]);
+    out[k] = xs[0];
+  }
+  return out;
+}
+
+// Frames after `step` until the estimate is within 10 % of the jump (0: at once).
+int Lag(const std::vector<double>& estimate, int step, double jump) {
+  int t = step;
+  while (t < static_cast<int>(estimate.size()) && std::fabs(estimate[t] - jump) > 0.1 * jump) ++t;
+  return t - step;
+}
+
+TEST(LandmarkSmootherTest, StepIsFollowedAtOnceWhereRtsLags) {
+  constexpr int kStep = 100;
+  constexpr double kJump = 20, kSigma = 1;  // a head jumps by far more than its wobble
+  std::mt19937 rng(9);
+  std::normal_distribution<double> noise(0, kSigma);
+  SampledSignals signal{{}, {}, {{}}};
+  for (int t = 0; t < 200; ++t) {
+    signal.times.push_back(t);
+    signal.observed.push_back(true);
+    signal.channels[0].push_back((t >= kStep) * kJump + noise(rng));
+  }
+  auto still_error = [&](const std::vector<double>& e) {
+    double sq = 0;
+    for (int t = 0; t < 200; ++t) {
+      if (std::abs(t - kStep) > 20) sq += std::pow(e[t] - (t >= kStep) * kJump, 2);
+    }
+    return std::sqrt(sq / 160);
+  };
+  const std::vector<double> lpa = LpaIciSmooth(signal, {kSigma}, {})[0];
+  const double lpa_still = still_error(lpa);
+  // The RTS smoother at its steadiest on the still parts (its process noise swept): either it is
+  // less steady than LPA-ICI or it lags behind the step.
+  std::vector<double> rts;
+  double best_q = 0, rts_still = 1e9;
+  for (double q = 1; q > 1e-8; q /= 2) {
+    const std::vector<double> trial = RtsSmooth(signal.channels[0], q, kSigma * kSigma);
+    if (still_error(trial) < rts_still) rts = trial, rts_still = still_error(trial), best_q = q;
+  }
+  const int lpa_lag = Lag(lpa, kStep, kJump), rts_lag = Lag(rts, kStep, kJump);
+  std::printf("still error: LPA-ICI %.3f, RTS (best q %.2g) %.3f; step lag: LPA-ICI %d, RTS %d\n",
+              lpa_still, best_q, rts_still, lpa_lag, rts_lag);
+  EXPECT_LE(lpa_lag, 1);
+  EXPECT_TRUE(rts_still > lpa_still || rts_lag > 1);
+  EXPECT_LT(lpa_still, kSigma / 3);
 }
 
 TEST(StabilizeTest, ShotCutIsNotCrossed) {
