@@ -46,6 +46,10 @@ int RunExtractCommand(const Args& args) {
                "keep only faces of the person in this image (photo or fsc face PNG)");
   flags.Double("filter-threshold", 0, &filter_threshold,
                "max face-descriptor distance to the --filter face", {0, 10});
+  flags.Int("re-feed", 0, &options.re_feed,
+            "also run the landmark net on N jittered copies of each face's box and average "
+            "(Faceswap's --re-feed; steadier landmarks, N+1 times the landmark work)",
+            {0, face::kMaxReFeed});
   flags.Int("threads", 'j', &options.threads, "worker threads");
   flags.String("models-dir", 0, &options.models_dir, "pretrained models (from scripts/setup)");
   flags.Bool("faces", 0, &write_faces, "write aligned face PNGs (--no-faces: alignments only)");

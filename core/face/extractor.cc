@@ -9,6 +9,7 @@
 #include <map>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <random>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -72,6 +73,55 @@ absl::StatusOr<Descriptor> ReferenceDescriptor(const std::string& path, FaceDete
   return descriptors.front();
 }
 
+// Faceswap's re-feed (align/_base/aligner.py, _get_adjusted_boxes): each edge of a box moves by
+// uniform(-1, 1) times kReFeedShift of the box's shorter side (fsc keeps the sub-pixel edges
+// that Faceswap rounds).
+constexpr float kReFeedShift = 0.05f;
+constexpr uint32_t kReFeedSeed = 0x5eedf00d;
+
+// Uniform in [-1, 1) from the generator's raw bits: std::uniform_real_distribution differs
+// between standard libraries, and a worker's landmarks must equal a local run's.
+float Symmetric(std::mt19937& random) {
+  return static_cast<float>(static_cast<double>(random()) / 2147483648.0 - 1.0);
+}
+
+// The landmarks of every box, averaged over the box and `re_feed` jittered copies of it, all in
+// one batch. Each frame restarts the jitter sequence, so the result depends on the frame only
+// (threads and cluster ranges agree) and the averaging bias is the same in every frame.
+absl::StatusOr<std::vector<Landmarks>> PredictReFed(LandmarkNet& net, const cv::Mat& image,
+                                                    const std::vector<cv::Rect2f>& boxes,
+                                                    int re_feed) {
+  if (re_feed == 0) return net.Predict(image, boxes);
+  std::mt19937 random(kReFeedSeed);
+  std::vector<cv::Rect2f> fed;
+  fed.reserve(boxes.size() * (re_feed + 1));
+  for (const cv::Rect2f& box : boxes) {
+    fed.push_back(box);
+    const float shift = kReFeedShift * std::min(box.width, box.height);
+    for (int k = 0; k < re_feed; ++k) {
+      float left = box.x + shift * Symmetric(random);
+      float top = box.y + shift * Symmetric(random);
+      float right = box.x + box.width + shift * Symmetric(random);
+      float bottom = box.y + box.height + shift * Symmetric(random);
+      fed.emplace_back(left, top, right - left, bottom - top);
+    }
+  }
+  FSC_ASSIGN_OR_RETURN(std::vector<Landmarks> all, net.Predict(image, fed));
+  std::vector<Landmarks> averaged(boxes.size());
+  for (size_t i = 0; i < boxes.size(); ++i) {
+    std::vector<cv::Point2d> sum(all[i * (re_feed + 1)].size());
+    for (int k = 0; k <= re_feed; ++k) {
+      const Landmarks& points = all[i * (re_feed + 1) + k];
+      for (size_t p = 0; p < sum.size(); ++p) sum[p] += cv::Point2d(points[p]);
+    }
+    for (const cv::Point2d& p : sum) {
+      averaged[i].emplace_back(static_cast<float>(p.x / (re_feed + 1)),
+                               static_cast<float>(p.y / (re_feed + 1)));
+    }
+  }
+  return averaged;
+}
+
 }  // namespace
 
 absl::Status ValidateExtractOptions(const ExtractOptions& options) {
@@ -86,6 +136,10 @@ absl::Status ValidateExtractOptions(const ExtractOptions& options) {
   if (options.min_score < 0 || options.min_score > 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("--min-score must be within 0..1, got ", options.min_score));
+  }
+  if (options.re_feed < 0 || options.re_feed > kMaxReFeed) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--re-feed ", options.re_feed, " is out of range; use 0..", kMaxReFeed));
   }
   if (options.threads < 0 || options.threads > util::kMaxThreads) {
     return absl::InvalidArgumentError(absl::StrCat("--threads ", options.threads, " not in 0..",
@@ -125,7 +179,8 @@ absl::StatusOr<std::vector<ExtractedFace>> FaceExtractor::Process(const cv::Mat&
   if (kept.empty()) return faces;
   std::vector<cv::Rect2f> boxes;
   for (const Detection& d : kept) boxes.push_back(d.box);
-  FSC_ASSIGN_OR_RETURN(std::vector<Landmarks> landmarks, landmarks_->Predict(image, boxes));
+  FSC_ASSIGN_OR_RETURN(std::vector<Landmarks> landmarks,
+                       PredictReFed(*landmarks_, image, boxes, options_.re_feed));
 
   std::vector<Descriptor> descriptors;
   if (reference_) {

@@ -20,6 +20,9 @@
 
 namespace fsc::face {
 
+// Largest --re-feed (ExtractOptions::re_feed).
+inline constexpr int kMaxReFeed = 32;
+
 struct ExtractOptions {
   std::string detector = "ssd";
   std::string models_dir = "models";
@@ -33,6 +36,11 @@ struct ExtractOptions {
   // this image (an aligned face PNG from fsc, or any photo with one main face).
   std::string filter_path;
   float filter_threshold = 0.55f;
+  // Faceswap's --re-feed: the landmark net also runs on this many copies of each detector box
+  // with every edge moved by up to 5 % of the box's shorter side (a fixed pseudo-random sequence,
+  // so a frame always gives the same landmarks), and the landmarks are averaged in source pixels
+  // with the unmoved box's. 0: the landmark net once per face. Range [0, 32].
+  int re_feed = 0;
   int threads = 1;          // worker threads, each with its own networks
   bool write_faces = true;  // write aligned PNGs (off: alignments only)
   // Frame range [frame_begin, frame_end) of the source (frame_end < 0: to the end), for a
