@@ -245,6 +245,22 @@ absl::StatusOr<Alignments> Extract(const std::string& video, const std::string& 
                                fs::path(video).filename().string(), re_feed,
                                report.frames_processed, report.faces_found, report.seconds);
   FSC_ASSIGN_OR_RETURN(Alignments alignments, fsc::face::ReadAlignments(report.alignments_path));
+  // Raw: should the extractor have stabilised the file, back to the landmark net's own output.
+  alignments.clear_smoothing();
+  for (auto& frame : *alignments.mutable_frames()) {
+    frame.set_shot_cut(false);
+    auto* faces = frame.mutable_faces();
+    for (int f = faces->size() - 1; f >= 0; --f) {
+      Face& face = *faces->Mutable(f);
+      if (face.filled()) {
+        faces->DeleteSubrange(f, 1);
+        continue;
+      }
+      if (face.raw_landmarks_size() == kPoints) *face.mutable_landmarks() = face.raw_landmarks();
+      face.clear_raw_landmarks();
+      face.set_track_id(0);
+    }
+  }
   FSC_RETURN_IF_ERROR(EnsureHistograms(video, frame_end, &alignments));
   return alignments;
 }
@@ -354,7 +370,8 @@ KnownMotionFigures MeasureKnownMotion(const Alignments& alignments,
       const cv::Matx23d inverse = Inverse(motion);
       const cv::Point2d expected = Apply(motion, reference_centre);
       std::optional<Shape> best;
-      double best_distance = 0.5 * shot.iod * Scale(motion);
+      // Wide enough that a smoother's leak across the cut reads as error, not as a missed face.
+      double best_distance = 1.5 * shot.iod * Scale(motion);
       auto it = frames.find(t);
       for (int f = 0; it != frames.end() && f < it->second->faces_size(); ++f) {
         Shape shape = FaceShape(it->second->faces(f));
