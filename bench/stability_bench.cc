@@ -30,7 +30,7 @@
 // Faceswap's `spatial` alignments job reimplemented from tools/alignments/jobs.py.
 //
 //   stability_bench [--data-dir data] [--models-dir models] [--threads 2] [--megamind-frames 200]
-//                   [--work-dir DIR] [--json]
+//                   [--strengths 1,2] [--work-dir DIR] [--json]
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -48,8 +48,10 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "core/face/alignments_file.h"
 #include "core/face/extractor.h"
 #include "core/face/stabilize.h"
@@ -504,6 +506,7 @@ struct Method {
 
 absl::Status Main(int argc, char** argv) {
   std::string data_dir = "data", models_dir = "models", work_dir;
+  std::string strengths_text = "1,2";
   int threads = 2, megamind_frames = 200;
   bool json = false;
   fsc::util::FlagSet flags(
@@ -516,6 +519,8 @@ absl::Status Main(int argc, char** argv) {
   flags.Int("megamind-frames", 0, &megamind_frames,
             "frames of Megamind.avi to measure (0: skip it)", {0, 100000});
   flags.String("work-dir", 0, &work_dir, "keep the test video and alignments here");
+  flags.String("strengths", 0, &strengths_text,
+               "fsc smoothing strengths to measure, comma-separated (1 is the default)");
   flags.Bool("json", 0, &json, "print the figures as JSON instead of a table");
   std::vector<std::string> positional;
   FSC_RETURN_IF_ERROR(flags.Parse(std::vector<std::string>(argv + 1, argv + argc), &positional));
@@ -550,8 +555,17 @@ absl::Status Main(int argc, char** argv) {
   std::vector<Method> methods;
   methods.push_back({"raw", raw, mm_raw, {}, {}});
   methods.push_back({"re-feed 8", fed, mm_fed, {}, {}});
-  for (double strength : {1.0, 2.0}) {
-    Method method{strength == 1 ? "fsc" : "fsc strength 2", {}, {}, {}, {}};
+  std::vector<double> strengths;
+  for (absl::string_view word : absl::StrSplit(strengths_text, ',', absl::SkipEmpty())) {
+    double strength = 0;
+    if (!absl::SimpleAtod(word, &strength) || strength < 0 || strength > 8) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--strengths: '", word, "' is not a strength in 0..8"));
+    }
+    strengths.push_back(strength);
+  }
+  for (double strength : strengths) {
+    Method method{strength == 1 ? "fsc" : absl::StrCat("fsc strength ", strength), {}, {}, {}, {}};
     FSC_ASSIGN_OR_RETURN(method.synthetic, Stabilised(raw, strength));
     if (with_megamind) {
       FSC_ASSIGN_OR_RETURN(method.megamind, Stabilised(mm_raw, strength));
