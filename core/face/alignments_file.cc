@@ -1,4 +1,4 @@
-// Alignments file reading (versions 1 and 2), checks, writing and the JSON dump.
+// Alignments file reading (versions 1 to 3), checks, writing and the JSON dump.
 #include "core/face/alignments_file.h"
 
 #include <algorithm>
@@ -23,6 +23,7 @@ namespace fs = std::filesystem;
 // "FSCALN" + format digit + newline: lets fsc tell its files from anything else.
 constexpr absl::string_view kMagicV1 = "FSCALN1\n";
 constexpr absl::string_view kMagicV2 = "FSCALN2\n";
+constexpr absl::string_view kMagicV3 = "FSCALN3\n";
 constexpr size_t kMagicSize = 8;
 constexpr size_t kDigestSize = 64;  // hex SHA-256, then '\n'
 // The name cluster jobs gave the file before it had one name (fetched folders still hold it).
@@ -80,6 +81,11 @@ absl::Status CheckPoints(const google::protobuf::RepeatedPtrField<proto::Point>&
 absl::Status CheckFace(const proto::Face& face, const Bounds& bounds, const std::string& name,
                        int64_t frame, int index) {
   FSC_RETURN_IF_ERROR(CheckPoints(face.landmarks(), "landmark", bounds, name, frame, index));
+  FSC_RETURN_IF_ERROR(
+      CheckPoints(face.raw_landmarks(), "raw landmark", bounds, name, frame, index));
+  if (face.track_id() < 0) {
+    return Damaged(name, frame, index, absl::StrCat("track id ", face.track_id()));
+  }
   const proto::Box& box = face.box();
   for (double v : {double{box.x()}, double{box.y()}, double{box.width()}, double{box.height()}}) {
     if (!bounds.Holds(v)) {
@@ -114,16 +120,56 @@ absl::Status CheckFace(const proto::Face& face, const Bounds& bounds, const std:
   return absl::OkStatus();
 }
 
+// A frame's histogram: empty, or `*bins` finite non-negative values (`*bins` is set by the
+// first frame that has one, so all of a file's histograms compare bin by bin).
+absl::Status CheckHistogram(const proto::Frame& frame, const std::string& name, int* bins) {
+  const int size = frame.histogram_size();
+  if (size == 0) return absl::OkStatus();
+  auto damaged = [&](const std::string& what) {
+    return absl::DataLossError(
+        absl::StrCat(name, ": frame ", frame.index(), ": histogram ", what,
+                     "; the file is damaged or was edited by hand; run 'fsc extract' again"));
+  };
+  if (size > kMaxHistogramBins) {
+    return damaged(absl::StrCat("has ", size, " bins (at most ", kMaxHistogramBins, ")"));
+  }
+  if (*bins == 0) *bins = size;
+  if (size != *bins) {
+    return damaged(absl::StrCat("has ", size, " bins, the file's other frames ", *bins));
+  }
+  for (int i = 0; i < size; ++i) {
+    const float v = frame.histogram(i);
+    if (!std::isfinite(v) || v < 0) {
+      return damaged(absl::StrCat("bin ", i, " holds ", Describe(v)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckSmoothing(const proto::Smoothing& smoothing, const std::string& name) {
+  if (!std::isfinite(smoothing.strength()) || smoothing.strength() < 0 || smoothing.max_gap() < 0 ||
+      smoothing.tracks() < 0 || smoothing.shot_cuts() < 0 || smoothing.faces_filled() < 0) {
+    return absl::DataLossError(
+        absl::StrCat(name, ": the smoothing settings are impossible (strength ",
+                     Describe(smoothing.strength()), ", max gap ", smoothing.max_gap(),
+                     "); the file is damaged or was edited by hand; run 'fsc alignments smooth' or "
+                     "'fsc extract' again"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status ValidateAlignments(const proto::Alignments& alignments, const std::string& name) {
+  int histogram_bins = 0;
   for (const proto::Frame& frame : alignments.frames()) {
     const Bounds bounds = BoundsFor(alignments.source(), frame);
     for (int i = 0; i < frame.faces_size(); ++i) {
       FSC_RETURN_IF_ERROR(CheckFace(frame.faces(i), bounds, name, frame.index(), i));
     }
+    FSC_RETURN_IF_ERROR(CheckHistogram(frame, name, &histogram_bins));
   }
-  return absl::OkStatus();
+  return CheckSmoothing(alignments.smoothing(), name);
 }
 
 std::string SerializeAlignments(const proto::Alignments& alignments) {
@@ -131,7 +177,7 @@ std::string SerializeAlignments(const proto::Alignments& alignments) {
   copy.set_version(kAlignmentsVersion);
   std::string payload;
   copy.SerializeToString(&payload);
-  return absl::StrCat(kMagicV2, util::Sha256Hex(payload), "\n", payload);
+  return absl::StrCat(kMagicV3, util::Sha256Hex(payload), "\n", payload);
 }
 
 absl::Status WriteAlignments(const std::string& path, const proto::Alignments& alignments) {
@@ -142,7 +188,8 @@ absl::StatusOr<proto::Alignments> ParseAlignments(absl::string_view bytes,
                                                   const std::string& name) {
   const bool v1 = absl::StartsWith(bytes, kMagicV1);
   const bool v2 = absl::StartsWith(bytes, kMagicV2);
-  if (!v1 && !v2) {
+  const bool v3 = absl::StartsWith(bytes, kMagicV3);
+  if (!v1 && !v2 && !v3) {
     if (absl::StartsWith(bytes, "FSCALN")) {
       return absl::FailedPreconditionError(absl::StrCat(
           name, ": alignments file format '", absl::CEscape(bytes.substr(0, kMagicSize)),
@@ -154,7 +201,7 @@ absl::StatusOr<proto::Alignments> ParseAlignments(absl::string_view bytes,
         "'fsc extract'"));
   }
   absl::string_view payload = bytes.substr(kMagicSize);
-  if (v2) {
+  if (!v1) {  // versions 2 and 3: a checksum line
     if (payload.size() < kDigestSize + 1 || payload[kDigestSize] != '\n') {
       return absl::DataLossError(
           absl::StrCat(name, ": alignments file is truncated (no checksum); re-run 'fsc extract'"));
@@ -175,7 +222,7 @@ absl::StatusOr<proto::Alignments> ParseAlignments(absl::string_view bytes,
     return absl::DataLossError(
         absl::StrCat(name, ": alignments file is truncated or corrupt; re-run 'fsc extract'"));
   }
-  const uint32_t header_version = v1 ? 1 : 2;
+  const uint32_t header_version = v1 ? 1 : v2 ? 2 : 3;
   if (alignments.version() == 0 || alignments.version() > kAlignmentsVersion) {
     return absl::FailedPreconditionError(
         absl::StrCat(name, ": alignments format version ", alignments.version(),
@@ -224,6 +271,9 @@ nlohmann::json FaceJson(const proto::Face& face) {
         std::vector<double>(face.transform().m().begin(), face.transform().m().end());
   }
   if (face.identity_distance() > 0) item["identity_distance"] = face.identity_distance();
+  item["track"] = face.track_id();
+  if (face.filled()) item["filled"] = true;
+  if (face.raw_landmarks_size() > 0) item["raw_landmarks"] = PointsJson(face.raw_landmarks());
   return item;
 }
 
@@ -241,8 +291,19 @@ std::string AlignmentsToJson(const proto::Alignments& alignments, bool pretty) {
                          {"sha256", alignments.source().sha256()}};
   root["detector"] = alignments.detector();
   root["aligner"] = alignments.aligner();
+  if (alignments.has_smoothing()) {
+    const proto::Smoothing& smoothing = alignments.smoothing();
+    root["smoothing"] = {{"strength", smoothing.strength()},
+                         {"max_gap", smoothing.max_gap()},
+                         {"tracks", smoothing.tracks()},
+                         {"shot_cuts", smoothing.shot_cuts()},
+                         {"faces_filled", smoothing.faces_filled()}};
+  }
+  json cuts = json::array();
   json frames = json::array();
   for (const proto::Frame& frame : alignments.frames()) {
+    if (frame.shot_cut()) cuts.push_back(frame.index());
+    if (frame.faces_size() == 0) continue;  // kept for its histogram only
     json faces = json::array();
     for (const proto::Face& face : frame.faces()) faces.push_back(FaceJson(face));
     json entry = {{"frame", frame.index()}, {"faces", faces}};
@@ -250,6 +311,7 @@ std::string AlignmentsToJson(const proto::Alignments& alignments, bool pretty) {
     frames.push_back(entry);
   }
   root["frames"] = frames;
+  root["shot_cuts"] = cuts;
   return root.dump(pretty ? 2 : -1);
 }
 
