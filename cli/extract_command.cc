@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "cli/commands.h"
+#include "cli/smooth_flags.h"
 #include "core/face/detector.h"
 #include "core/face/extractor.h"
 #include "core/media/image_header.h"
@@ -22,11 +23,15 @@ int RunExtractCommand(const Args& args) {
   double min_size = options.min_size, min_score = options.min_score,
          filter_threshold = options.filter_threshold;
   bool json = false, write_faces = true;
+  SmoothFlags smooth;
   util::FlagSet flags(
       "fsc extract", "INPUT -o DIR [options]",
       "Detects faces in INPUT (a video, an image or a folder of images), finds 68 landmarks,\n"
       "aligns each face onto the mean face and writes the aligned crops (PNG, with their\n"
       "alignment metadata embedded) plus one alignments file for the whole source.\n"
+      "A video's faces are then linked into tracks, short dropouts filled and the landmarks\n"
+      "smoothed over time (--smooth); the face PNGs keep the raw alignment, the alignments\n"
+      "file (which convert follows) the smoothed one.\n"
       "Exit status: 0 done, 1 error (nothing written), 2 usage, 3 done but some frames or images\n"
       "could not be decoded (they are listed; everything else was extracted).\n" +
           media::ImageLimitsText());
@@ -53,6 +58,7 @@ int RunExtractCommand(const Args& args) {
   flags.Int("threads", 'j', &options.threads, "worker threads");
   flags.String("models-dir", 0, &options.models_dir, "pretrained models (from scripts/setup)");
   flags.Bool("faces", 0, &write_faces, "write aligned face PNGs (--no-faces: alignments only)");
+  AddSmoothFlags(&flags, &smooth);
   flags.Bool("json", 0, &json, "print the summary as JSON on stdout");
 
   std::vector<std::string> positional;
@@ -65,6 +71,13 @@ int RunExtractCommand(const Args& args) {
   options.min_score = static_cast<float>(min_score);
   options.filter_threshold = static_cast<float>(filter_threshold);
   options.write_faces = write_faces;
+  absl::StatusOr<face::SmoothMode> mode = ParseSmoothMode(smooth);
+  if (!mode.ok()) {
+    std::cerr << "fsc extract: " << mode.status().message() << " (see 'fsc extract --help')\n";
+    return 2;
+  }
+  options.smooth = *mode;
+  options.stabilize = smooth.stabilize;
   if (absl::Status valid = face::ValidateExtractOptions(options); !valid.ok()) {
     std::cerr << "fsc extract: " << valid.message() << " (see 'fsc extract --help')\n";
     return 2;
@@ -97,6 +110,13 @@ int RunExtractCommand(const Args& args) {
                           {"seconds", report->seconds},
                           {"frames_per_second", fps},
                           {"errors", report->warnings}};
+    if (report->smoothed) {
+      out["smoothing"] = {{"strength", report->smoothing.strength()},
+                          {"max_gap", report->smoothing.max_gap()},
+                          {"tracks", report->smoothing.tracks()},
+                          {"shot_cuts", report->smoothing.shot_cuts()},
+                          {"faces_filled", report->smoothing.faces_filled()}};
+    }
     std::cout << out.dump(2) << "\n";
   } else {
     std::cout << absl::StrFormat(
@@ -107,6 +127,12 @@ int RunExtractCommand(const Args& args) {
     if (report->faces_filtered > 0) {
       std::cout << absl::StrFormat("  %d faces of other people dropped by --filter\n",
                                    report->faces_filtered);
+    }
+    if (report->smoothed) {
+      std::cout << absl::StrFormat(
+          "  smoothed:   %d tracks, %d shot cuts, %d missed faces filled (strength %g)\n",
+          report->smoothing.tracks(), report->smoothing.shot_cuts(),
+          report->smoothing.faces_filled(), report->smoothing.strength());
     }
   }
   return report->warnings.empty() ? 0 : 3;

@@ -1,4 +1,5 @@
-// TASK_MERGE_ALIGNMENTS: concatenate range alignments in frame order and gather their faces.
+// TASK_MERGE_ALIGNMENTS: concatenate range alignments in frame order, gather their faces and
+// stabilise the whole once.
 #include "worker/merge_alignments_task.h"
 
 #include <algorithm>
@@ -32,6 +33,14 @@ absl::Status PlaceFile(const fs::path& from, const fs::path& to) {
   return absl::OkStatus();
 }
 
+// Video frames have no names; images (one, or a folder's) do. Stills are never smoothed.
+bool IsVideo(const proto::Alignments& alignments) {
+  for (const proto::Frame& frame : alignments.frames()) {
+    if (!frame.name().empty()) return false;
+  }
+  return true;
+}
+
 // A name not yet used in `dir`: <stem>-<n><ext>.
 std::string FreeName(const fs::path& dir, const std::string& name) {
   fs::path p(name);
@@ -45,7 +54,8 @@ std::string FreeName(const fs::path& dir, const std::string& name) {
 }  // namespace
 
 absl::Status MergeAlignmentParts(const std::vector<std::string>& part_dirs,
-                                 const std::string& out_dir) {
+                                 const std::string& out_dir,
+                                 const std::optional<face::StabilizeOptions>& stabilize) {
   if (part_dirs.empty()) {
     return absl::InvalidArgumentError("merge: no parts to merge (parts/<task id>/ is empty)");
   }
@@ -129,6 +139,13 @@ absl::Status MergeAlignmentParts(const std::vector<std::string>& part_dirs,
       placed[name] = sha;
     }
   }
+  if (stabilize && IsVideo(merged)) {
+    absl::Status stabilized = face::StabilizeAlignments(*stabilize, &merged);
+    if (!stabilized.ok()) {
+      return absl::Status(stabilized.code(),
+                          absl::StrCat("merge: stabilising: ", stabilized.message()));
+    }
+  }
   return face::WriteAlignments((fs::path(out_dir) / kAlignmentsFileName).string(), merged);
 }
 
@@ -152,10 +169,14 @@ absl::Status RunMergeAlignmentsTask(const proto::Task& task, const TaskEnv& env)
     }
     std::sort(part_dirs.begin(), part_dirs.end());
   }
-  FSC_RETURN_IF_ERROR(MergeAlignmentParts(part_dirs, env.out_dir));
+  const face::ExtractOptions options = ExtractOptionsFromSpec(task.spec().extract());
+  std::optional<face::StabilizeOptions> stabilize;
+  if (options.smooth == face::SmoothMode::kAuto) stabilize = options.stabilize;
+  FSC_RETURN_IF_ERROR(MergeAlignmentParts(part_dirs, env.out_dir, stabilize));
   TaskProgress done;
   done.fraction = 1;
   done.message = absl::StrCat("merged ", part_dirs.size(), " alignment parts");
+  if (stabilize) absl::StrAppend(&done.message, ", stabilised");
   env.Report(done);
   return absl::OkStatus();
 }

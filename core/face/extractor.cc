@@ -145,7 +145,7 @@ absl::Status ValidateExtractOptions(const ExtractOptions& options) {
     return absl::InvalidArgumentError(absl::StrCat("--threads ", options.threads, " not in 0..",
                                                    util::kMaxThreads, " (0: one thread)"));
   }
-  return absl::OkStatus();
+  return ValidateStabilizeOptions(options.stabilize);
 }
 
 absl::StatusOr<std::unique_ptr<FaceExtractor>> FaceExtractor::Create(
@@ -238,6 +238,7 @@ namespace {
 struct FrameResult {
   media::SourceFrame frame;
   absl::StatusOr<std::vector<ExtractedFace>> faces;
+  std::vector<float> histogram;  // video frames only
 };
 
 // A bounded hand-off from the decoding thread to the workers, and an ordered collection of what
@@ -373,12 +374,14 @@ absl::StatusOr<ExtractReport> RunExtraction(const std::string& input, const std:
           : 0;
   if (ranged) source->SkipTo(options.frame_begin);
 
+  const bool video = description.kind == media::SourceKind::kVideo;
   WorkQueue queue(static_cast<size_t>(workers) * 2);
   std::vector<std::thread> threads;
   for (int w = 0; w < workers; ++w) {
-    threads.emplace_back([&queue, extractor = extractors[w].get()] {
+    threads.emplace_back([&queue, video, extractor = extractors[w].get()] {
       while (auto frame = queue.Pop()) {
-        FrameResult result{std::move(*frame), std::vector<ExtractedFace>{}};
+        FrameResult result{std::move(*frame), std::vector<ExtractedFace>{}, {}};
+        if (video) result.histogram = FrameHistogram(result.frame.image);
         result.faces = extractor->Process(result.frame.image);
         int64_t key = result.frame.index;
         queue.Finish(key, std::move(result));
@@ -392,19 +395,24 @@ absl::StatusOr<ExtractReport> RunExtraction(const std::string& input, const std:
   auto write_result = [&](FrameResult result) {
     if (!failure.ok()) return;
     ++report.frames_processed;
+    proto::Frame* frame = nullptr;
+    auto add_frame = [&] {
+      if (frame != nullptr) return;
+      frame = alignments.add_frames();
+      frame->set_index(result.frame.index);
+      frame->set_name(result.frame.name);
+      frame->mutable_histogram()->Assign(result.histogram.begin(), result.histogram.end());
+    };
+    // A video frame is kept for its histogram even without faces: shot cuts are found from it.
+    if (!result.histogram.empty()) add_frame();
     if (!result.faces.ok()) {
       report.warnings.push_back(absl::StrCat(input, " frame ", result.frame.index, ": ",
                                              result.faces.status().message()));
       return;
     }
-    proto::Frame* frame = nullptr;
     int face_index = 0;
     for (ExtractedFace& face : *result.faces) {
-      if (frame == nullptr) {
-        frame = alignments.add_frames();
-        frame->set_index(result.frame.index);
-        frame->set_name(result.frame.name);
-      }
+      add_frame();
       ++report.faces_found;
       if (options.write_faces) {
         std::string file = FaceFileName(description, result.frame, face_index);
@@ -470,6 +478,12 @@ absl::StatusOr<ExtractReport> RunExtraction(const std::string& input, const std:
 
   for (const std::string& warning : source->warnings()) report.warnings.push_back(warning);
   for (const auto& extractor : extractors) report.faces_filtered += extractor->faces_filtered();
+  // A range is part of a whole the cluster's merge task stabilises once (see ExtractOptions).
+  if (video && !ranged && options.smooth == SmoothMode::kAuto) {
+    FSC_RETURN_IF_ERROR(StabilizeAlignments(options.stabilize, &alignments));
+    report.smoothed = true;
+    report.smoothing = alignments.smoothing();
+  }
   FSC_RETURN_IF_ERROR(WriteAlignments(report.alignments_path, alignments));
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;

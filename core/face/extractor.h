@@ -1,7 +1,7 @@
 // The extraction stage: frames -> detected faces -> 68 landmarks -> aligned crops with masks, the
 // way Faceswap's extract does it. FaceExtractor handles one frame at a time with one set of
 // networks; RunExtraction drives a whole source over worker threads and writes the aligned face
-// PNGs (metadata embedded) and the alignments file.
+// PNGs (metadata embedded) and the alignments file, stabilised (core/face/stabilize.h) for videos.
 #ifndef FSC_CORE_FACE_EXTRACTOR_H_
 #define FSC_CORE_FACE_EXTRACTOR_H_
 
@@ -16,12 +16,17 @@
 #include "core/face/detector.h"
 #include "core/face/landmark_net.h"
 #include "core/face/recognition_net.h"
+#include "core/face/stabilize.h"
 #include "proto/fsc.pb.h"
 
 namespace fsc::face {
 
 // Largest --re-feed (ExtractOptions::re_feed).
 inline constexpr int kMaxReFeed = 32;
+
+// kAuto: a video's faces are tracked and smoothed (StabilizeAlignments) once all its frames are
+// extracted; images are left raw. kOff: raw landmarks, no tracks, no filled faces.
+enum class SmoothMode { kAuto, kOff };
 
 struct ExtractOptions {
   std::string detector = "ssd";
@@ -49,6 +54,11 @@ struct ExtractOptions {
   // alignments file still describes the whole source (SourceInfo).
   int64_t frame_begin = 0;
   int64_t frame_end = -1;
+  // Steady faces. A range (frame_begin/frame_end set) is never smoothed whatever `smooth` says:
+  // tracks, gaps and shot cuts span range borders, so the cluster's merge task stabilises the
+  // merged file once, which gives exactly what one local run gives.
+  SmoothMode smooth = SmoothMode::kAuto;
+  StabilizeOptions stabilize;
   // Polled between frames; when it returns true RunExtraction stops and returns CANCELLED
   // without writing the alignments file.
   std::function<bool()> cancelled;
@@ -97,6 +107,8 @@ struct ExtractReport {
   std::vector<std::string> warnings;  // undecodable frames/images, each naming the file
   std::string alignments_path;
   double seconds = 0;
+  bool smoothed = false;       // StabilizeAlignments ran (a whole video with smoothing on)
+  proto::Smoothing smoothing;  // its counts, when smoothed
 };
 
 // Called after each processed frame with (frames done, frames expected or 0).
@@ -106,6 +118,13 @@ using ExtractProgress = std::function<void(int64_t, int64_t)>;
 // (aligned faces `<stem>_<frame>_<n>.png`) and writes `alignments_path` (default
 // output_dir/alignments.fsa) atomically. Frames that fail to decode become warnings; everything
 // that decodes is still extracted and the alignments file is still written.
+//
+// Every processed video frame gets its FrameHistogram in the file, faces or not (shot cuts are
+// found from them). With smoothing on (see ExtractOptions::smooth) the file's landmarks,
+// transforms and masks are the stabilised ones and filled faces are added (without a face PNG).
+// The face PNGs are written as frames are processed, from the raw landmarks: they are training
+// material, where each crop's own alignment is what matters; convert is driven by the
+// transforms in the alignments file, which are the smoothed ones.
 absl::StatusOr<ExtractReport> RunExtraction(const std::string& input, const std::string& output_dir,
                                             const std::string& alignments_path,
                                             const ExtractOptions& options,

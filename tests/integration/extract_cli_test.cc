@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
@@ -26,7 +27,8 @@ CommandResult RunFsc(const std::string& arguments) {
 }
 
 TEST(ExtractCliTest, HelpForEveryVerb) {
-  for (const char* verb : {"", "extract ", "alignments "}) {
+  for (const char* verb :
+       {"", "extract ", "alignments ", "alignments dump ", "alignments smooth "}) {
     CommandResult run = RunFsc(std::string(verb) + "--help");
     EXPECT_EQ(run.exit_code, 0) << verb;
     EXPECT_NE(run.output.find("usage: fsc"), std::string::npos) << run.output;
@@ -46,6 +48,10 @@ TEST(ExtractCliTest, ExtractsTheAstronautWithEmbeddedMetadataAndJsonDump) {
   EXPECT_EQ(face.landmarks_size(), 68);
   EXPECT_EQ(face.masks_size(), 3);
   EXPECT_EQ(face.transform().m_size(), 6);
+  // A still image is not tracked or smoothed and has no frame histogram.
+  EXPECT_EQ(face.track_id(), 0);
+  EXPECT_FALSE(alignments->has_smoothing());
+  EXPECT_EQ(alignments->frames(0).histogram_size(), 0);
 
   // The face PNG alone says where it came from.
   std::string png = *util::ReadFile(out + "/" + face.face_file());
@@ -88,15 +94,134 @@ TEST(ExtractCliTest, VideoEveryNthFrameAndTwoThreadsAgree) {
     EXPECT_EQ(first->frames(i).index() % 30, 0);
     EXPECT_EQ(first->frames(i).index(), second->frames(i).index());
     ASSERT_EQ(first->frames(i).faces_size(), second->frames(i).faces_size());
+    if (first->frames(i).faces_size() == 0) continue;  // kept for its histogram
     EXPECT_NEAR(first->frames(i).faces(0).landmarks(30).x(),
                 second->frames(i).faces(0).landmarks(30).x(), 1e-3);
   }
+  int detected = 0;  // faces with a PNG (filled ones have none)
+  for (const auto& frame : first->frames()) {
+    for (const auto& face : frame.faces()) detected += face.filled() ? 0 : 1;
+  }
   int pngs = 0;
   for (const auto& entry : fs::directory_iterator(one)) pngs += entry.path().extension() == ".png";
-  EXPECT_GE(pngs, first->frames_size());
+  EXPECT_EQ(pngs, detected);
+  EXPECT_GE(pngs, 8);
   int none = 0;
   for (const auto& entry : fs::directory_iterator(two)) none += entry.path().extension() == ".png";
   EXPECT_EQ(none, 0);
+}
+
+// The landmarks each face had before smoothing: its raw_landmarks when smoothing changed them.
+std::vector<float> RawLandmarks(const proto::Face& face) {
+  std::vector<float> out;
+  for (const proto::Point& p :
+       face.raw_landmarks_size() > 0 ? face.raw_landmarks() : face.landmarks()) {
+    out.push_back(p.x());
+    out.push_back(p.y());
+  }
+  return out;
+}
+
+std::vector<float> Landmarks(const proto::Face& face) {
+  std::vector<float> out;
+  for (const proto::Point& p : face.landmarks()) {
+    out.push_back(p.x());
+    out.push_back(p.y());
+  }
+  return out;
+}
+
+TEST(ExtractCliTest, VideosAreSmoothedAndAlignmentsSmoothRedoesOrUndoesIt) {
+  const std::string dir = testing::MakeTempDir("fsc-extract");
+  const std::string video = testing::DataDir() + "/Megamind.avi";
+  CommandResult smoothed =
+      RunFsc("extract " + video + " -o " + dir + "/auto --every-n 10 --no-faces --json");
+  ASSERT_EQ(smoothed.exit_code, 0) << smoothed.output;
+  EXPECT_NE(smoothed.output.find("\"smoothing\""), std::string::npos) << smoothed.output;
+  CommandResult raw =
+      RunFsc("extract " + video + " -o " + dir + "/off --every-n 10 --no-faces " + "--smooth off");
+  ASSERT_EQ(raw.exit_code, 0) << raw.output;
+  const std::string file = dir + "/auto/alignments.fsa";
+  auto first = face::ReadAlignments(file);
+  auto off = face::ReadAlignments(dir + "/off/alignments.fsa");
+  ASSERT_TRUE(first.ok() && off.ok());
+
+  // Every processed frame carries its histogram, faces or not; auto smoothed the video.
+  EXPECT_EQ(first->frames_size(), 27);
+  EXPECT_EQ(off->frames_size(), 27);
+  for (const proto::Frame& frame : first->frames()) EXPECT_GT(frame.histogram_size(), 0);
+  ASSERT_TRUE(first->has_smoothing());
+  EXPECT_EQ(first->smoothing().strength(), 1.0);
+  EXPECT_EQ(first->smoothing().max_gap(), 5);
+  EXPECT_GT(first->smoothing().tracks(), 0);
+  EXPECT_FALSE(off->has_smoothing());
+  // The detected faces' raw landmarks are what --smooth off gives (detected faces keep their
+  // places in a frame; filled ones come after them).
+  std::map<std::pair<int64_t, int>, std::vector<float>> off_landmarks;  // (frame, face)
+  for (const proto::Frame& frame : off->frames()) {
+    for (int i = 0; i < frame.faces_size(); ++i) {
+      EXPECT_EQ(frame.faces(i).track_id(), 0);
+      off_landmarks[{frame.index(), i}] = Landmarks(frame.faces(i));
+    }
+  }
+  int detected = 0;
+  for (const proto::Frame& frame : first->frames()) {
+    for (int i = 0; i < frame.faces_size(); ++i) {
+      const proto::Face& face = frame.faces(i);
+      EXPECT_GT(face.track_id(), 0) << "frame " << frame.index();
+      if (face.filled()) continue;
+      ++detected;
+      EXPECT_EQ(RawLandmarks(face), (off_landmarks[{frame.index(), i}]))
+          << "frame " << frame.index() << " face " << i;
+    }
+  }
+  EXPECT_EQ(detected, static_cast<int>(off_landmarks.size()));
+
+  // The summary shows the tracks.
+  CommandResult dump = RunFsc("alignments dump " + file);
+  ASSERT_EQ(dump.exit_code, 0) << dump.output;
+  EXPECT_NE(dump.output.find("track 1: frames"), std::string::npos) << dump.output;
+  EXPECT_NE(dump.output.find("smoothing:  strength 1"), std::string::npos) << dump.output;
+
+  // --strength 0 rewrites the file with the raw landmarks back in place.
+  CommandResult undo = RunFsc("alignments smooth " + file + " --strength 0 --json");
+  ASSERT_EQ(undo.exit_code, 0) << undo.output;
+  nlohmann::json summary = nlohmann::json::parse(undo.output);
+  EXPECT_EQ(summary["strength"], 0.0);
+  EXPECT_EQ(summary["tracks"], first->smoothing().tracks());
+  auto restored = face::ReadAlignments(file);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ(restored->smoothing().strength(), 0.0);
+  ASSERT_EQ(restored->frames_size(), first->frames_size());
+  for (const proto::Frame& frame : restored->frames()) {
+    for (int i = 0; i < frame.faces_size(); ++i) {
+      if (frame.faces(i).filled()) continue;
+      EXPECT_EQ(Landmarks(frame.faces(i)), (off_landmarks[{frame.index(), i}]))
+          << "frame " << frame.index() << " face " << i;
+    }
+  }
+  // Smoothing again with the defaults gives the extract's own file back: it starts from raw.
+  CommandResult redo = RunFsc("alignments smooth " + dir + "/auto");
+  ASSERT_EQ(redo.exit_code, 0) << redo.output;
+  EXPECT_NE(redo.output.find("tracks"), std::string::npos) << redo.output;
+  auto again = face::ReadAlignments(file);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->SerializeAsString(), first->SerializeAsString());
+
+  // Out-of-range settings are usage errors naming the range; the file is left alone.
+  for (const char* bad : {"--strength 9", "--max-gap 61", "--strength nan"}) {
+    CommandResult refused = RunFsc("alignments smooth " + file + " " + bad);
+    EXPECT_EQ(refused.exit_code, 2) << bad << ": " << refused.output;
+  }
+  CommandResult mode = RunFsc("extract " + video + " -o " + dir + "/x --smooth always");
+  EXPECT_EQ(mode.exit_code, 2) << mode.output;
+  EXPECT_NE(mode.output.find("--smooth"), std::string::npos) << mode.output;
+  EXPECT_FALSE(fs::exists(dir + "/x"));
+  CommandResult help = RunFsc("extract --help");
+  EXPECT_NE(help.output.find("--max-gap"), std::string::npos) << help.output;
+  EXPECT_NE(help.output.find("0..8"), std::string::npos) << help.output;
+  EXPECT_EQ(face::ReadAlignments(file)->SerializeAsString(), first->SerializeAsString());
+  fs::remove_all(dir);
 }
 
 TEST(ExtractCliTest, TruncatedVideoStillWritesValidAlignmentsAndNamesTheFile) {

@@ -1,8 +1,9 @@
 // The worker's task kinds on plain folders (no coordinator): extract over a frame range gives
-// exactly the frames a full local extract gives, merging range parts gives the full extract's
-// alignments and faces, bad parts are refused, a short training task writes a model folder, and
-// converting two frame ranges then merging the segments gives a playable, labelled video with the
-// source's frame count, frame rate and audio.
+// exactly the frames a full local extract gives (raw: ranges never smooth), merging range parts
+// gives the full extract's alignments (stabilised once, as a local extract does) and faces, bad
+// parts are refused, a short training task writes a model folder, and converting two frame ranges
+// then merging the segments gives a playable, labelled video with the source's frame count, frame
+// rate and audio.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -12,6 +13,7 @@
 #include "core/convert/verify.h"
 #include "core/face/alignments_file.h"
 #include "core/face/extractor.h"
+#include "core/face/stabilize.h"
 #include "core/train/trainer.h"
 #include "core/util/file_io.h"
 #include "core/util/subprocess.h"
@@ -67,7 +69,8 @@ TaskEnv Env(const TaskDirs& dirs, std::vector<TaskProgress>* reports = nullptr) 
   return env;
 }
 
-// Same frames, faces, boxes, scores, landmarks, transforms and face file names.
+// Same frames (histograms, shot cuts), faces, boxes, scores, landmarks (raw ones too), tracks,
+// filled faces, transforms and face file names.
 void ExpectSameFrames(const std::vector<const proto::Frame*>& got,
                       const std::vector<const proto::Frame*>& want) {
   ASSERT_EQ(got.size(), want.size());
@@ -76,6 +79,12 @@ void ExpectSameFrames(const std::vector<const proto::Frame*>& got,
     const proto::Frame& b = *want[i];
     ASSERT_EQ(a.index(), b.index());
     EXPECT_EQ(a.name(), b.name());
+    EXPECT_GT(a.histogram_size(), 0) << "frame " << a.index();
+    EXPECT_EQ(a.histogram_size(), b.histogram_size()) << "frame " << a.index();
+    for (int i = 0; i < a.histogram_size() && i < b.histogram_size(); ++i) {
+      EXPECT_EQ(a.histogram(i), b.histogram(i)) << "frame " << a.index();
+    }
+    EXPECT_EQ(a.shot_cut(), b.shot_cut()) << "frame " << a.index();
     ASSERT_EQ(a.faces_size(), b.faces_size()) << "frame " << a.index();
     for (int f = 0; f < a.faces_size(); ++f) {
       const proto::Face& x = a.faces(f);
@@ -87,6 +96,13 @@ void ExpectSameFrames(const std::vector<const proto::Frame*>& got,
         EXPECT_EQ(x.landmarks(p).x(), y.landmarks(p).x());
         EXPECT_EQ(x.landmarks(p).y(), y.landmarks(p).y());
       }
+      ASSERT_EQ(x.raw_landmarks_size(), y.raw_landmarks_size()) << "frame " << a.index();
+      for (int p = 0; p < x.raw_landmarks_size(); ++p) {
+        EXPECT_EQ(x.raw_landmarks(p).x(), y.raw_landmarks(p).x());
+        EXPECT_EQ(x.raw_landmarks(p).y(), y.raw_landmarks(p).y());
+      }
+      EXPECT_EQ(x.track_id(), y.track_id()) << "frame " << a.index();
+      EXPECT_EQ(x.filled(), y.filled()) << "frame " << a.index();
       EXPECT_EQ(x.transform().SerializeAsString(), y.transform().SerializeAsString());
       EXPECT_EQ(x.face_file(), y.face_file());
     }
@@ -114,12 +130,14 @@ class WorkerTasksTest : public ::testing::Test {
   }
   // One full local extract of the sample video (the slow part), made on first use and shared:
   // ctest runs each test in its own process, so tests that do not need it do not pay for it.
+  // Raw (--smooth off), to compare with range tasks, which never smooth.
   static const proto::Alignments* Full() {
     if (full_ != nullptr) return full_;
     face::ExtractOptions options;
     options.models_dir = testing::ModelsDir();
     options.every_n = kEveryN;
     options.threads = 1;
+    options.smooth = face::SmoothMode::kOff;
     auto report =
         face::RunExtraction(*video_, *root_ + "/full", *root_ + "/full/alignments.fsa", options);
     EXPECT_TRUE(report.ok()) << report.status();
@@ -192,7 +210,13 @@ TEST_F(WorkerTasksTest, MergedRangesEqualTheFullExtract) {
   ASSERT_TRUE(status.ok()) << status;
   auto merged = face::ReadAlignments(merge.out + "/" + kAlignmentsFileName);
   ASSERT_TRUE(merged.ok());
-  ExpectSameFrames(FramesIn(*merged, 0, 1 << 30), FramesIn(*full_, 0, 1 << 30));
+  // The merge stabilised the whole once (smoothing is on by default): what a local extract with
+  // smoothing gives, i.e. the raw full extract stabilised.
+  proto::Alignments smoothed = *full_;
+  ASSERT_TRUE(face::StabilizeAlignments(face::StabilizeOptions(), &smoothed).ok());
+  ExpectSameFrames(FramesIn(*merged, 0, 1 << 30), FramesIn(smoothed, 0, 1 << 30));
+  EXPECT_EQ(merged->smoothing().SerializeAsString(), smoothed.smoothing().SerializeAsString());
+  EXPECT_GT(merged->smoothing().tracks(), 0);
   EXPECT_EQ(merged->source().sha256(), full_->source().sha256());
   EXPECT_EQ(merged->detector(), full_->detector());
   // The same face files, with the same pixels.
