@@ -240,6 +240,8 @@ absl::StatusOr<Alignments> Extract(const std::string& video, const std::string& 
   options.re_feed = re_feed;
   options.threads = threads;
   options.frame_end = frame_end;
+  // The raw methods: stabilisation is applied (and measured) separately, by Stabilised().
+  options.smooth = fsc::face::SmoothMode::kOff;
   const std::string out =
       absl::StrCat(work_dir, "/extract-", fs::path(video).stem().string(), "-refeed", re_feed);
   FSC_ASSIGN_OR_RETURN(auto report, fsc::face::RunExtraction(video, out, "", options));
