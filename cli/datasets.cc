@@ -9,7 +9,7 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
-#include "core/media/frame_count.h"
+#include "cli/fsc_local.h"
 #include "core/rpc/transfer.h"
 #include "core/rpc/version.h"
 #include "core/util/image_names.h"
@@ -27,9 +27,8 @@ absl::StatusOr<std::optional<proto::MediaInfo>> DeclareMedia(
   if (files.size() != 1 || util::HasImageExtension(files[0].path())) {
     return std::optional<proto::MediaInfo>();
   }
-  FSC_ASSIGN_OR_RETURN(
-      std::optional<media::VideoFrames> video,
-      media::CountVideoFrames(path, files[0].size() / rpc::kMinVideoBytesPerFrame));
+  FSC_ASSIGN_OR_RETURN(std::optional<media::VideoFrames> video,
+                       ProbeVideo(path, files[0].size() / rpc::kMinVideoBytesPerFrame));
   if (!video) return std::optional<proto::MediaInfo>();
   if (video->counted) {
     std::cerr << "dataset " << path << ": the container does not say how many frames it holds "

@@ -113,6 +113,12 @@ foreach(target fsc_util fsc_rpc fsc_metrics fsc_proto)
              "the bottom layers (util, rpc, metrics, proto) depend on nothing above them")
 endforeach()
 fsc_forbid(fsc_util "^fsc_(rpc|metrics|proto)$" "core/util is the bottom layer")
+foreach(target fsc fsc_cli_cluster)
+  fsc_forbid(${target} "${FSC_HEAVY_LIBS}"
+             "the fsc front end (help, the cluster verbs) starts without LibTorch, OpenCV or CUDA")
+  fsc_forbid(${target} "${FSC_UPPER_LIBS}"
+             "the fsc front end hands the local verbs to fsc-local (cli/fsc_local.h)")
+endforeach()
 foreach(target fsc_coordinator fsc-coordinator)
   fsc_forbid(${target} "${FSC_HEAVY_LIBS}"
              "the coordinator (jobs, datasets, scheduling) needs no LibTorch, OpenCV or CUDA")

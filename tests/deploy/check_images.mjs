@@ -43,7 +43,7 @@ for (const [name, image] of images) {
     check(targets.has(b), `${where}: copies ${b} but does not build that --target`);
     if (binDir) check(existsSync(path.join(binDir, b)), `${where}: copies ${b}, which this build did not produce in ${binDir}`);
   }
-  for (const required of ["fsc", "fsc-coordinator", "fsc-worker"]) check(image.binaries.has(required), `${where}: must install ${required}`);
+  for (const required of ["fsc", "fsc-local", "fsc-coordinator", "fsc-worker"]) check(image.binaries.has(required), `${where}: must install ${required}`);
   const user = finalStage.match(/^USER\s+(\S+)/m);
   check(user && !/^(0|root)(:|$)/.test(user[1]), `${where}: the final stage must switch to a non-root USER`);
   check(!/^(ARG|ENV)\s+\S*(TOKEN|SECRET|PASSWORD|PRIVATE_KEY)/im.test(text), `${where}: must not pass secrets as ARG/ENV`);

@@ -30,7 +30,7 @@ const YAML = toolsRequire(root)("yaml");
 const t0 = Date.now();
 const log = (...a) => console.log(`[e2e +${Math.round((Date.now() - t0) / 1000)}s]`, ...a);
 
-for (const b of ["fsc-coordinator", "fsc-worker", "fsc"]) {
+for (const b of ["fsc-coordinator", "fsc-worker", "fsc", "fsc-local"]) {
   if (!existsSync(path.join(binDir, b))) {
     console.log(`[e2e] skipped: ${path.join(binDir, b)} is not built yet`);
     process.exit(77);
