@@ -9,6 +9,7 @@
 #include "cli/client_common.h"
 #include "cli/commands.h"
 #include "cli/datasets.h"
+#include "core/rpc/option_schema.h"
 #include "core/rpc/version.h"
 #include "core/util/artifact_names.h"
 #include "core/util/flags.h"
@@ -32,12 +33,6 @@ struct SubmitFlags {
   std::string detector;
   int size = 0, every_n = 0;
   double min_size = 0, min_score = 0;
-  // Train.
-  std::string model, loss, precision;
-  int batch = 0, iterations = 0, save_every = 0, seed = 0, ranks = 0, max_ranks = 0, bucket_mb = 0;
-  double lr = 0, gan_weight = 0;
-  std::string backend;
-  bool learn_mask = false;
   // Convert.
   std::string swap, color, codec;
   int mask_erode = 0, mask_blur = 0, crf = 0;
@@ -70,31 +65,10 @@ void AddExtractFlags(util::FlagSet* flags, SubmitFlags* f) {
                 {0, 1});
 }
 
-void AddTrainFlags(util::FlagSet* flags, SubmitFlags* f) {
-  flags->String("model", 0, &f->model,
-                "model: original, lightweight, dfl-h128 (empty: original, as fsc train)");
-  flags->Int("batch", 'b', &f->batch, "faces per side per iteration (0: 16)", {0, 4096});
-  flags->Int("iterations", 'i', &f->iterations, "train until this iteration count (0: fsc train's)",
-             {0, std::numeric_limits<int>::max()});
-  flags->Double("lr", 0, &f->lr, "Adam learning rate (0: 5e-5)", {0, 1});
-  flags->String("loss", 0, &f->loss, "loss spec, e.g. ssim:1,mse:1 (empty: fsc train's)");
-  flags->String("precision", 0, &f->precision, "fp32, bf16 or fp16 (empty: fp32)");
-  flags->Int("save-every", 0, &f->save_every, "checkpoint every N iterations (0: 250)",
-             {0, std::numeric_limits<int>::max()});
-  flags->Int("seed", 0, &f->seed, "seed of the weights, sampling and augmentation");
-  flags->Bool("learn-mask", 0, &f->learn_mask, "also learn a mask output");
-  flags->Double("gan-weight", 0, &f->gan_weight, "weight of the adversarial loss (0: off)",
-                {0, 1e6});
-  flags->Int("ranks", 0, &f->ranks,
-             "data-parallel trainers the job starts with (0/1: one process); --batch stays the "
-             "global batch whatever the number of ranks",
-             {0, 1024});
-  flags->Int("max-ranks", 0, &f->max_ranks,
-             "trainers that may join later, elastically (0: --ranks)", {0, 1024});
-  flags->String("backend", 0, &f->backend,
-                "gradient all-reduce: auto (NCCL on GPUs, else Gloo), gloo, nccl");
-  flags->Int("bucket-mb", 0, &f->bucket_mb, "gradient all-reduce bucket size in MB (0: 25)",
-             {0, 4096});
+// The train options, declared by their schema (fsc.proto's TrainOptions); a flag not given leaves
+// its field unset, so the job keeps fsc train's default or a resumed model's own setting.
+void AddTrainFlags(util::FlagSet* flags, proto::TrainOptions* train) {
+  rpc::AddOptionFlags(rpc::OptionScope::kAll, "", flags, train);
 }
 
 void AddConvertFlags(util::FlagSet* flags, SubmitFlags* f) {
@@ -115,23 +89,6 @@ void FillExtract(const SubmitFlags& f, proto::ExtractOptions* out) {
   out->set_min_score(static_cast<float>(f.min_score));
 }
 
-void FillTrain(const SubmitFlags& f, proto::TrainOptions* out) {
-  out->set_model(f.model);
-  out->set_batch(f.batch);
-  out->set_iterations(f.iterations);
-  out->set_lr(f.lr);
-  out->set_loss(f.loss);
-  out->set_precision(f.precision);
-  out->set_save_every(f.save_every);
-  out->set_seed(static_cast<uint64_t>(f.seed));
-  out->set_learn_mask(f.learn_mask);
-  out->set_gan_weight(f.gan_weight);
-  out->set_ranks(f.ranks);
-  out->set_max_ranks(f.max_ranks);
-  out->set_backend(f.backend);
-  out->set_bucket_mb(f.bucket_mb);
-}
-
 void FillConvert(const SubmitFlags& f, proto::ConvertOptions* out) {
   out->set_swap(f.swap);
   out->set_color(f.color);
@@ -142,24 +99,12 @@ void FillConvert(const SubmitFlags& f, proto::ConvertOptions* out) {
 }
 
 // Checks the flags that have a fixed range before anything is uploaded.
-absl::Status CheckFlags(const SubmitFlags& f) {
-  if (f.priority < 0 || f.priority > 9) {
-    return absl::InvalidArgumentError("--priority must be 0..9");
-  }
-  if (f.frames_per_task < 0 || f.max_attempts < 0 || f.size < 0 || f.every_n < 0 || f.batch < 0 ||
-      f.iterations < 0 || f.save_every < 0 || f.ranks < 0 || f.max_ranks < 0 || f.bucket_mb < 0 ||
-      f.crf < 0) {
-    return absl::InvalidArgumentError("counts and sizes cannot be negative");
-  }
-  if (f.lr < 0 || f.min_score < 0 || f.min_score > 1) {
-    return absl::InvalidArgumentError("--lr must be >= 0 and --min-score in 0..1");
-  }
-  if (f.max_ranks != 0 && f.max_ranks < f.ranks) {
+// The checks across flags (each flag's own range is checked as it is parsed).
+absl::Status CheckFlags(const SubmitFlags& f, const proto::JobSpec& spec) {
+  const proto::TrainOptions& train = spec.train();
+  if (train.max_ranks() != 0 && train.max_ranks() < train.ranks()) {
     return absl::InvalidArgumentError(
         "--max-ranks must be at least --ranks (or 0 for the same as --ranks)");
-  }
-  if (!f.backend.empty() && f.backend != "auto" && f.backend != "gloo" && f.backend != "nccl") {
-    return absl::InvalidArgumentError("--backend must be auto, gloo or nccl");
   }
   if (!f.swap.empty() && f.swap != "a-to-b" && f.swap != "b-to-a") {
     return absl::InvalidArgumentError("--swap must be a-to-b or b-to-a");
@@ -263,20 +208,20 @@ int RunSubmitCommand(const Args& args) {
     util::FlagSet flags("fsc submit train", "--a FACES_A --b FACES_B [options]",
                         "Trains a face-swap model on the cluster, like 'fsc train': FACES_A and\n"
                         "FACES_B are folders of aligned faces (fsc extract output). With -m it\n"
-                        "resumes that model folder. Artifacts: model/*." +
+                        "resumes that model folder. Options not given keep fsc train's defaults\n"
+                        "(a resumed model keeps its own). Artifacts: model/*." +
                             inputs_note);
     AddJobFlags(&flags, &f);
     flags.String("a", 0, &f.faces_a, "faces of identity A (folder or dataset id)");
     flags.String("b", 0, &f.faces_b, "faces of identity B (folder or dataset id)");
     flags.String("model-dir", 'm', &f.model_dir, "a model folder to resume (optional)");
-    AddTrainFlags(&flags, &f);
+    AddTrainFlags(&flags, spec.mutable_train());
     if (auto exit_code = flags.ParseOrExit(rest, &positional)) return *exit_code;
     if (!positional.empty() || f.faces_a.empty() || f.faces_b.empty()) {
       std::cerr << "fsc submit train: needs --a FACES_A and --b FACES_B (see --help)\n";
       return 2;
     }
     spec.set_kind(proto::JOB_TRAIN);
-    FillTrain(f, spec.mutable_train());
   } else if (kind == "convert") {
     util::FlagSet flags("fsc submit convert", "INPUT -m MODEL_DIR [--alignments FILE] [options]",
                         "Swaps faces in INPUT (a video or images) with a trained model on the\n"
@@ -307,7 +252,7 @@ int RunSubmitCommand(const Args& args) {
     AddJobFlags(&flags, &f);
     AddSplitFlags(&flags, &f);
     AddExtractFlags(&flags, &f);
-    AddTrainFlags(&flags, &f);
+    AddTrainFlags(&flags, spec.mutable_train());
     AddConvertFlags(&flags, &f);
     if (auto exit_code = flags.ParseOrExit(rest, &positional)) return *exit_code;
     if (positional.size() != 2) {
@@ -316,13 +261,12 @@ int RunSubmitCommand(const Args& args) {
     }
     spec.set_kind(proto::JOB_SWAP);
     FillExtract(f, spec.mutable_extract());
-    FillTrain(f, spec.mutable_train());
     FillConvert(f, spec.mutable_convert());
   } else {
     std::cerr << "fsc submit: unknown job kind '" << kind << "'\n";
     return Usage();
   }
-  absl::Status checked = CheckFlags(f);
+  absl::Status checked = CheckFlags(f, spec);
   if (!checked.ok()) {
     std::cerr << "fsc " << verb << ": " << checked.message() << " (see --help)\n";
     return 2;

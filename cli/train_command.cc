@@ -26,6 +26,7 @@
 #include "core/model/model_registry.h"
 #include "core/train/checkpoint.h"
 #include "core/train/train_gauges.h"
+#include "core/train/train_spec.h"
 #include "core/train/trainer.h"
 #include "core/util/file_io.h"
 #include "core/util/flags.h"
@@ -132,27 +133,20 @@ struct TrainRequest {
   bool quiet() const { return distributed() && dist_rank > 0; }  // rank 0 speaks for the group
 };
 
-// The model, data, optimiser, loss and output flags; `iterations` and `seed` are ints on the
-// command line.
-void AddTrainingFlags(util::FlagSet* flags, TrainRequest* r, int* iterations, int* seed) {
+// The model, data, optimiser, loss and output flags.
+void AddTrainingFlags(util::FlagSet* flags, TrainRequest* r) {
   train::TrainOptions& o = r->options;
   flags->String("a", 0, &o.faces_a, "folder of faces A (fsc extract output)");
   flags->String("b", 0, &o.faces_b, "folder of faces B");
   flags->String("model-dir", 'm', &o.model_dir, "model folder (checkpoints, previews)");
   flags->String("resume", 0, &r->resume, "continue the checkpoint in this model folder");
-  flags->String("model", 0, &o.model, "model: " + absl::StrJoin(model::ModelNames(), ", "));
+  // The options a cluster job also has (one definition: fsc.proto's TrainOptions).
+  train::AddTrainSpecFlags(flags, &o);
   flags->String("architecture", 0, &r->architecture_file,
                 "JSON file with a custom layout instead of --model (keys as in a checkpoint's "
                 "\"architecture\"; for experiments and tests)");
-  flags->Bool("learn-mask", 0, &o.learn_mask, "also learn a mask output");
-  flags->Int("batch", 'b', &o.batch_size, "faces per side per iteration");
-  flags->Int("iterations", 'i', iterations, "train until this iteration count");
-  flags->Double("lr", 0, &o.learning_rate, "Adam learning rate");
   flags->Double("beta1", 0, &o.beta1, "Adam beta1");
   flags->Double("beta2", 0, &o.beta2, "Adam beta2");
-  flags->Double("epsilon", 0, &o.epsilon, "Adam epsilon");
-  flags->String("loss", 0, &o.loss,
-                "loss terms with weights, e.g. ssim:1,mae:0.5 (mae, mse, ssim, ms-ssim)");
   flags->Double("eye-multiplier", 0, &o.eye_multiplier, "loss weight of the eyes");
   flags->Double("mouth-multiplier", 0, &o.mouth_multiplier, "loss weight of the mouth");
   flags->String("mask", 0, &o.mask_type,
@@ -161,12 +155,9 @@ void AddTrainingFlags(util::FlagSet* flags, TrainRequest* r, int* iterations, in
   flags->Double("coverage", 0, &o.coverage, "centre fraction of the face the model sees");
   flags->Bool("augment", 0, &o.augment, "random rotate/zoom/shift/flip and colour jitter");
   flags->Bool("warp", 0, &o.warp, "Faceswap's random warp of the input");
-  flags->Double("gan-weight", 0, &o.gan_weight,
-                "weight of the adversarial loss (patch discriminator per side); 0: off");
   flags->String("gan-loss", 0, &o.gan_loss, "adversarial loss: lsgan, bce");
   flags->Double("gan-lr", 0, &o.gan_learning_rate, "discriminators' Adam learning rate");
   flags->Double("clip-grad", 0, &o.clip_grad_norm, "clip gradients to this norm; 0: off");
-  flags->Int("save-every", 's', &o.save_every, "checkpoint every N iterations");
   flags->Int("snapshot-every", 0, &o.snapshot_every,
              "keep a snapshot every N iterations (0: at every save)");
   flags->Int("keep-snapshots", 0, &o.keep_snapshots, "snapshots kept (oldest go first)");
@@ -175,13 +166,9 @@ void AddTrainingFlags(util::FlagSet* flags, TrainRequest* r, int* iterations, in
   flags->Bool("timelapse", 0, &o.timelapse, "also keep timelapse/preview_NNNNNN.png");
   flags->Int("preview-rows", 0, &o.preview_rows, "face pairs in the preview");
   flags->Int("log-every", 0, &o.log_every, "print losses every N iterations");
-  flags->String("precision", 0, &o.precision,
-                "auto (bf16 where the CPU or GPU has it, else fp32), fp32, bf16 (autocast) or "
-                "fp16 (GPU only)");
   flags->String("device", 0, &o.device, "auto, cpu, cuda or cuda:N");
   flags->Int("threads", 'j', &o.threads, "LibTorch threads (0: one per core)");
   flags->Int("loader-threads", 0, &o.loader_threads, "augmentation threads");
-  flags->Int("seed", 0, seed, "seed of the weights, sampling and augmentation");
   flags->Bool("deterministic", 0, &o.deterministic,
               "deterministic LibTorch algorithms (bit-exact resume on a GPU)");
   flags->Bool("json", 0, &r->json, "print a JSON summary on stdout at the end");
@@ -274,8 +261,6 @@ std::optional<int> ParseTrainRequest(const Args& args, TrainRequest* r) {
     }
     r->options = *saved;
   }
-  int iterations = static_cast<int>(r->options.iterations);
-  int seed = static_cast<int>(r->options.seed);
   util::FlagSet flags(
       "fsc train", "--a DIR_A --b DIR_B -m MODEL_DIR [options]  |  --resume MODEL_DIR [options]",
       "Trains a face-swap model on two folders of aligned faces made by fsc extract: one shared\n"
@@ -283,13 +268,11 @@ std::optional<int> ParseTrainRequest(const Args& args, TrainRequest* r) {
       "MODEL_DIR; Ctrl-C saves and stops. --resume continues a model exactly where it stopped\n"
       "(its saved options apply; flags given with it override them).\n"
       "Exit status: 0 done, 1 error, 2 usage.");
-  AddTrainingFlags(&flags, r, &iterations, &seed);
+  AddTrainingFlags(&flags, r);
   AddDistributedFlags(&flags, r);
   std::vector<std::string> positional;
   if (auto exit_code = flags.ParseOrExit(args, &positional)) return exit_code;
   if (!positional.empty()) return Usage("unexpected argument '" + positional[0] + "'");
-  r->options.iterations = iterations;
-  r->options.seed = seed;
   return CheckTrainRequest(r);
 }
 

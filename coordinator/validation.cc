@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "core/rpc/option_schema.h"
 #include "core/rpc/transfer.h"
 #include "core/util/status_macros.h"
 
@@ -148,28 +149,13 @@ absl::Status ValidateJobSpec(const proto::JobSpec& spec) {
   }
 
   const proto::TrainOptions& train = spec.train();
-  FSC_RETURN_IF_ERROR(
-      OneOf(train.model(), {"original", "lightweight", "dfl-h128"}, "spec.train.model"));
-  FSC_RETURN_IF_ERROR(InRange(train.batch(), 0, 4096, "spec.train.batch"));
-  FSC_RETURN_IF_ERROR(InRange(train.iterations(), 0, int64_t{1} << 40, "spec.train.iterations"));
-  if (!(train.lr() >= 0.0 && train.lr() <= 1.0)) {
-    return Invalid("spec.train.lr", "must be within 0..1");
-  }
+  FSC_RETURN_IF_ERROR(rpc::ValidateOptions(train, "spec.train"));
   FSC_RETURN_IF_ERROR(ValidateName(train.loss(), "spec.train.loss"));
-  FSC_RETURN_IF_ERROR(OneOf(train.precision(), {"fp32", "bf16", "fp16"}, "spec.train.precision"));
-  FSC_RETURN_IF_ERROR(InRange(train.save_every(), 0, 100000000, "spec.train.save_every"));
-  if (!(train.gan_weight() >= 0.0 && train.gan_weight() <= 1000.0)) {
-    return Invalid("spec.train.gan_weight", "must be within 0..1000");
-  }
-  FSC_RETURN_IF_ERROR(InRange(train.ranks(), 0, 1024, "spec.train.ranks"));
-  FSC_RETURN_IF_ERROR(InRange(train.max_ranks(), 0, 1024, "spec.train.max_ranks"));
   if (train.max_ranks() != 0 && train.max_ranks() < train.ranks()) {
     return Invalid("spec.train.max_ranks",
                    absl::StrCat("is ", train.max_ranks(), ", below spec.train.ranks (",
                                 train.ranks(), "); use 0 for 'the same as ranks'"));
   }
-  FSC_RETURN_IF_ERROR(OneOf(train.backend(), {"auto", "gloo", "nccl"}, "spec.train.backend"));
-  FSC_RETURN_IF_ERROR(InRange(train.bucket_mb(), 0, 4096, "spec.train.bucket_mb"));
 
   const proto::ConvertOptions& convert = spec.convert();
   FSC_RETURN_IF_ERROR(OneOf(convert.swap(), {"a-to-b", "b-to-a"}, "spec.convert.swap"));

@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "core/dist/elastic.h"
 #include "core/train/train_gauges.h"
+#include "core/train/train_spec.h"
 #include "core/train/trainer.h"
 #include "core/util/status_macros.h"
 #include "worker/preview_publisher.h"
@@ -30,19 +31,6 @@ bool HasPng(const fs::path& dir) {
 }
 
 // The job's TrainOptions over fsc train's defaults (zero/empty = the default).
-void ApplySpec(const proto::TrainOptions& spec, train::TrainOptions* options) {
-  if (!spec.model().empty()) options->model = spec.model();
-  if (spec.batch() > 0) options->batch_size = spec.batch();
-  if (spec.iterations() > 0) options->iterations = spec.iterations();
-  if (spec.lr() > 0) options->learning_rate = spec.lr();
-  if (!spec.loss().empty()) options->loss = spec.loss();
-  if (!spec.precision().empty()) options->precision = spec.precision();
-  if (spec.save_every() > 0) options->save_every = spec.save_every();
-  if (spec.seed() != 0) options->seed = static_cast<int64_t>(spec.seed());
-  if (spec.learn_mask()) options->learn_mask = true;
-  if (spec.gan_weight() > 0) options->gan_weight = spec.gan_weight();
-}
-
 }  // namespace
 
 absl::StatusOr<std::string> FindFacesFolder(const std::string& dir) {
@@ -77,7 +65,7 @@ absl::Status RunTrainTask(const proto::Task& task, const TaskEnv& env) {
   if (resume) {
     FSC_ASSIGN_OR_RETURN(options, train::Trainer::LoadOptions(model_in.string()));
   }
-  ApplySpec(spec, &options);
+  train::ApplyTrainSpec(spec, &options);
   FSC_ASSIGN_OR_RETURN(options.faces_a, FindFacesFolder((in / "faces_a").string()));
   FSC_ASSIGN_OR_RETURN(options.faces_b, FindFacesFolder((in / "faces_b").string()));
   options.model_dir = model_out;

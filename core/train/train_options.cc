@@ -32,90 +32,65 @@ std::string PrecisionName(Precision precision) {
   return "?";
 }
 
+namespace {
+
+// The options a checkpoint keeps, each with its manifest key: the one list that saving and
+// loading both walk. `threads` is kept so that a resume computes with the same thread count
+// (bit-exact continuation); a flag given with --resume overrides it.
+template <typename Options, typename Visit>
+void VisitSavedOptions(Options& o, Visit&& visit) {
+  visit("model", o.model);
+  visit("learn_mask", o.learn_mask);
+  visit("icnr_init", o.icnr_init);
+  visit("faces_a", o.faces_a);
+  visit("faces_b", o.faces_b);
+  visit("batch_size", o.batch_size);
+  visit("coverage", o.coverage);
+  visit("mask_type", o.mask_type);
+  visit("augment", o.augment);
+  visit("warp", o.warp);
+  visit("learning_rate", o.learning_rate);
+  visit("beta1", o.beta1);
+  visit("beta2", o.beta2);
+  visit("epsilon", o.epsilon);
+  visit("loss", o.loss);
+  visit("eye_multiplier", o.eye_multiplier);
+  visit("mouth_multiplier", o.mouth_multiplier);
+  visit("mask_loss_weight", o.mask_loss_weight);
+  visit("gan_weight", o.gan_weight);
+  visit("gan_loss", o.gan_loss);
+  visit("gan_learning_rate", o.gan_learning_rate);
+  visit("gan_filters", o.gan_filters);
+  visit("clip_grad_norm", o.clip_grad_norm);
+  visit("iterations", o.iterations);
+  visit("save_every", o.save_every);
+  visit("snapshot_every", o.snapshot_every);
+  visit("keep_snapshots", o.keep_snapshots);
+  visit("preview_every", o.preview_every);
+  visit("timelapse", o.timelapse);
+  visit("preview_rows", o.preview_rows);
+  visit("log_every", o.log_every);
+  visit("precision", o.precision);
+  visit("seed", o.seed);
+  visit("deterministic", o.deterministic);
+  visit("threads", o.threads);
+  visit("loader_threads", o.loader_threads);
+}
+
+}  // namespace
+
 nlohmann::json TrainOptionsToJson(const TrainOptions& o) {
-  nlohmann::json j = {{"model", o.model},
-                      {"learn_mask", o.learn_mask},
-                      {"icnr_init", o.icnr_init},
-                      {"faces_a", o.faces_a},
-                      {"faces_b", o.faces_b},
-                      {"batch_size", o.batch_size},
-                      {"coverage", o.coverage},
-                      {"mask_type", o.mask_type},
-                      {"augment", o.augment},
-                      {"warp", o.warp},
-                      {"learning_rate", o.learning_rate},
-                      {"beta1", o.beta1},
-                      {"beta2", o.beta2},
-                      {"epsilon", o.epsilon},
-                      {"loss", o.loss},
-                      {"eye_multiplier", o.eye_multiplier},
-                      {"mouth_multiplier", o.mouth_multiplier},
-                      {"mask_loss_weight", o.mask_loss_weight},
-                      {"gan_weight", o.gan_weight},
-                      {"gan_loss", o.gan_loss},
-                      {"gan_learning_rate", o.gan_learning_rate},
-                      {"gan_filters", o.gan_filters},
-                      {"clip_grad_norm", o.clip_grad_norm},
-                      {"iterations", o.iterations},
-                      {"save_every", o.save_every},
-                      {"snapshot_every", o.snapshot_every},
-                      {"keep_snapshots", o.keep_snapshots},
-                      {"preview_every", o.preview_every},
-                      {"timelapse", o.timelapse},
-                      {"preview_rows", o.preview_rows},
-                      {"log_every", o.log_every},
-                      {"precision", o.precision},
-                      {"seed", o.seed},
-                      {"deterministic", o.deterministic},
-                      // Kept so that a resume computes with the same thread count (bit-exact
-                      // continuation); a flag given with --resume overrides it.
-                      {"threads", o.threads},
-                      {"loader_threads", o.loader_threads}};
+  nlohmann::json j = nlohmann::json::object();
+  VisitSavedOptions(o, [&](const char* key, const auto& value) { j[key] = value; });
   if (o.architecture) j["architecture"] = ArchitectureToJson(*o.architecture);
   return j;
 }
 
 absl::Status TrainOptionsFromJson(const nlohmann::json& j, TrainOptions* o) {
   try {
-    auto get = [&](const char* key, auto* field) {
-      if (j.contains(key)) *field = j.at(key).get<std::decay_t<decltype(*field)>>();
-    };
-    get("model", &o->model);
-    get("learn_mask", &o->learn_mask);
-    get("icnr_init", &o->icnr_init);
-    get("faces_a", &o->faces_a);
-    get("faces_b", &o->faces_b);
-    get("batch_size", &o->batch_size);
-    get("coverage", &o->coverage);
-    get("mask_type", &o->mask_type);
-    get("augment", &o->augment);
-    get("warp", &o->warp);
-    get("learning_rate", &o->learning_rate);
-    get("beta1", &o->beta1);
-    get("beta2", &o->beta2);
-    get("epsilon", &o->epsilon);
-    get("loss", &o->loss);
-    get("eye_multiplier", &o->eye_multiplier);
-    get("mouth_multiplier", &o->mouth_multiplier);
-    get("mask_loss_weight", &o->mask_loss_weight);
-    get("gan_weight", &o->gan_weight);
-    get("gan_loss", &o->gan_loss);
-    get("gan_learning_rate", &o->gan_learning_rate);
-    get("gan_filters", &o->gan_filters);
-    get("clip_grad_norm", &o->clip_grad_norm);
-    get("iterations", &o->iterations);
-    get("save_every", &o->save_every);
-    get("snapshot_every", &o->snapshot_every);
-    get("keep_snapshots", &o->keep_snapshots);
-    get("preview_every", &o->preview_every);
-    get("timelapse", &o->timelapse);
-    get("preview_rows", &o->preview_rows);
-    get("log_every", &o->log_every);
-    get("precision", &o->precision);
-    get("seed", &o->seed);
-    get("deterministic", &o->deterministic);
-    get("threads", &o->threads);
-    get("loader_threads", &o->loader_threads);
+    VisitSavedOptions(*o, [&](const char* key, auto& field) {
+      if (j.contains(key)) field = j.at(key).get<std::decay_t<decltype(field)>>();
+    });
     if (j.contains("architecture")) {
       FSC_ASSIGN_OR_RETURN(o->architecture, ArchitectureFromJson(j.at("architecture")));
     }

@@ -76,6 +76,12 @@ void FlagSet::Bool(const std::string& name, char short_name, bool* value, const 
                     }});
 }
 
+void FlagSet::Value(const std::string& name, char short_name, const std::string& help,
+                    const std::string& default_text, const std::string& range_text, bool is_bool,
+                    std::function<absl::Status(const std::string&)> set) {
+  flags_.push_back({name, short_name, help, default_text, range_text, is_bool, std::move(set)});
+}
+
 const FlagSet::Flag* FlagSet::Find(const std::string& name) const {
   for (const Flag& flag : flags_) {
     if (flag.name == name) return &flag;

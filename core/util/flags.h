@@ -42,6 +42,12 @@ class FlagSet {
               DoubleRange range = {});
   // `--name` sets true, `--no-name` or `--name=false` sets false.
   void Bool(const std::string& name, char short_name, bool* value, const std::string& help);
+  // A flag whose value `set` parses and checks itself (INVALID_ARGUMENT naming the flag); --help
+  // shows `default_text` and `range_text` when not empty. A bool flag takes no value on the
+  // command line: `set` gets "true", or "false" for --no-name.
+  void Value(const std::string& name, char short_name, const std::string& help,
+             const std::string& default_text, const std::string& range_text, bool is_bool,
+             std::function<absl::Status(const std::string&)> set);
 
   // Parses `args` (the words after the verb). Non-flag words go to `positional`. Returns
   // INVALID_ARGUMENT naming the flag and the command's --help on any problem.

@@ -1,0 +1,48 @@
+// Job options described once, by their annotations in fsc.proto (OptionSpec on each field of
+// TrainOptions and the other option messages): the flags of the verbs that set them, their help
+// text and accepted values, and the checks the coordinator applies to a submitted job all come
+// from there. Fields have explicit presence: a flag that is given sets its field; one that is not
+// leaves it unset, and whoever applies the message keeps its own default.
+#ifndef FSC_CORE_RPC_OPTION_SCHEMA_H_
+#define FSC_CORE_RPC_OPTION_SCHEMA_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "core/util/flags.h"
+#include "google/protobuf/message.h"
+#include "proto/fsc.pb.h"
+
+namespace fsc::rpc {
+
+// Which annotated fields a verb offers: all of them (`fsc submit`), or all but the cluster-only
+// ones (local verbs, which have their own flags for those).
+enum class OptionScope { kAll, kLocal };
+
+// The annotation of `field`; nullptr when it is not a user option.
+const proto::OptionSpec* FindOptionSpec(const google::protobuf::FieldDescriptor& field);
+
+// The command-line spelling of `field`: its name with '-' for '_'.
+std::string OptionFlagName(const google::protobuf::FieldDescriptor& field);
+
+// What --help shows of the accepted values: "1..4096" or "auto|fp32|bf16", empty for any.
+std::string OptionRangeText(const proto::OptionSpec& spec);
+
+// Parses `text` as `field`'s type, checks it against the field's annotation and sets it in
+// `message` (marking it present). INVALID_ARGUMENT naming --flag, the value and what is accepted.
+absl::Status SetOptionFromText(const std::string& text,
+                               const google::protobuf::FieldDescriptor& field,
+                               google::protobuf::Message* message);
+
+// Declares on `flags` one flag per annotated field of `message` within `scope`, each setting its
+// field when given. --help shows `default_text` as every flag's default (e.g. "fsc train's").
+void AddOptionFlags(OptionScope scope, const std::string& default_text, util::FlagSet* flags,
+                    google::protobuf::Message* message);
+
+// Checks every present annotated field of `message` against its annotation: INVALID_ARGUMENT
+// "<prefix>.<field>: <value> is outside <min>..<max>" or "... is not one of: ...".
+absl::Status ValidateOptions(const google::protobuf::Message& message, const std::string& prefix);
+
+}  // namespace fsc::rpc
+
+#endif  // FSC_CORE_RPC_OPTION_SCHEMA_H_
