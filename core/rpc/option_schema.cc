@@ -108,15 +108,17 @@ absl::Status ParseInto(const std::string& text, const FieldDescriptor& field, Me
     }
     case FieldDescriptor::CPPTYPE_DOUBLE: {
       double v = 0;
-      if ((ok = absl::SimpleAtod(text, &v))) r.SetDouble(message, &field, v);
+      if ((ok = absl::SimpleAtod(text, &v) && std::isfinite(v))) r.SetDouble(message, &field, v);
       break;
     }
     default:
       return absl::InternalError(absl::StrCat(field.full_name(), " has no command-line form"));
   }
   if (ok) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      absl::StrCat("expects ", field.cpp_type_name(), ", got '", text, "'"));
+  const char* expected = field.cpp_type() == FieldDescriptor::CPPTYPE_BOOL     ? "true or false"
+                         : field.cpp_type() == FieldDescriptor::CPPTYPE_DOUBLE ? "a number"
+                                                                               : "an integer";
+  return absl::InvalidArgumentError(absl::StrCat("expects ", expected, ", got '", text, "'"));
 }
 
 // Checks the value of a present `field` against its annotation.

@@ -359,8 +359,8 @@ std::vector<Case> Cases() {
           .Exits(1)
           .Says({"face.png: the PNG header declares 100000x100000"}));
   for (const auto& [name, flag, value, says] : std::vector<std::array<std::string, 4>>{
-           {"TrainBatchZero", "--batch", "0", "batch size"},
-           {"TrainIterationsNegative", "--iterations", "-5", "iterations must be >= 0"},
+           {"TrainBatchZero", "--batch", "0", "--batch: 0 is outside 1..4096"},
+           {"TrainIterationsNegative", "--iterations", "-5", "--iterations: -5 is outside 0.."},
            {"TrainThreadsHuge", "--threads", "100000", "0..256"},
            {"TrainLoaderThreadsZero", "--loader-threads", "0",
             "--loader-threads 0 not in 1..256"}}) {
