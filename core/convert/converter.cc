@@ -75,18 +75,6 @@ class ErrorSlot {
   absl::Status status_;
 };
 
-proto::MaskKind ToProtoKind(face::MaskType type) {
-  switch (type) {
-    case face::MaskType::kHull:
-      return proto::MASK_HULL;
-    case face::MaskType::kComponents:
-      return proto::MASK_COMPONENTS;
-    case face::MaskType::kExtended:
-      return proto::MASK_EXTENDED;
-  }
-  return proto::MASK_UNKNOWN;
-}
-
 // The 2x3 CV_64F matrix of a stored transform; empty when it is not 6 finite numbers.
 cv::Mat TransformOf(const proto::Face& face) {
   if (face.transform().m_size() != 6) return {};
@@ -514,7 +502,7 @@ class ConversionPipeline {
           face.swapped.landmarks.emplace_back(p.x(), p.y());
         }
         for (const proto::Mask& mask : stored.masks()) {
-          if (mask.kind() != ToProtoKind(*mask_type_)) continue;
+          if (mask.kind() != face::MaskKindOf(*mask_type_)) continue;
           // A stored mask that does not decode is drawn again from the landmarks.
           absl::StatusOr<cv::Mat> decoded =
               media::DecodeImage(mask.png(), cv::IMREAD_GRAYSCALE, "stored mask");

@@ -212,19 +212,9 @@ absl::StatusOr<std::vector<ExtractedFace>> FaceExtractor::Process(const cv::Mat&
     }
     face.set_aligned_size(options_.size);
     // Masks are stored small, in the aligned frame; consumers scale them to their crop.
-    const float scale = static_cast<float>(options_.mask_size) / options_.size;
-    Landmarks mask_points;
-    for (const cv::Point2f& p : aligned.aligned_landmarks) mask_points.push_back(p * scale);
     for (MaskType type : {MaskType::kHull, MaskType::kComponents, MaskType::kExtended}) {
-      cv::Mat mask = BuildLandmarkMask(mask_points, {options_.mask_size, options_.mask_size}, type);
-      std::vector<uchar> png;
-      cv::imencode(".png", mask, png);
-      proto::Mask* stored = face.add_masks();
-      stored->set_kind(type == MaskType::kHull         ? proto::MASK_HULL
-                       : type == MaskType::kComponents ? proto::MASK_COMPONENTS
-                                                       : proto::MASK_EXTENDED);
-      stored->set_size(options_.mask_size);
-      stored->set_png(png.data(), png.size());
+      *face.add_masks() =
+          EncodeLandmarkMask(aligned.aligned_landmarks, options_.size, options_.mask_size, type);
     }
     out.aligned = aligned.image;
     out.aligned_landmarks = aligned.aligned_landmarks;

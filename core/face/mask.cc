@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <initializer_list>
+#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <utility>
 
@@ -108,6 +109,46 @@ cv::Mat BuildLandmarkMask(const Landmarks& landmarks, cv::Size size, MaskType ty
       FillComponents(LiftBrows(landmarks), mask);
       break;
   }
+  return mask;
+}
+
+proto::MaskKind MaskKindOf(MaskType type) {
+  switch (type) {
+    case MaskType::kHull:
+      return proto::MASK_HULL;
+    case MaskType::kComponents:
+      return proto::MASK_COMPONENTS;
+    case MaskType::kExtended:
+      return proto::MASK_EXTENDED;
+  }
+  return proto::MASK_UNKNOWN;
+}
+
+absl::StatusOr<MaskType> MaskTypeOf(proto::MaskKind kind) {
+  switch (kind) {
+    case proto::MASK_HULL:
+      return MaskType::kHull;
+    case proto::MASK_COMPONENTS:
+      return MaskType::kComponents;
+    case proto::MASK_EXTENDED:
+      return MaskType::kExtended;
+    default:
+      return absl::NotFoundError("unknown mask kind");
+  }
+}
+
+proto::Mask EncodeLandmarkMask(const Landmarks& aligned_landmarks, int aligned_size, int size,
+                               MaskType type) {
+  const float scale = static_cast<float>(size) / aligned_size;
+  Landmarks points;
+  for (const cv::Point2f& p : aligned_landmarks) points.push_back(p * scale);
+  const cv::Mat image = BuildLandmarkMask(points, {size, size}, type);
+  std::vector<uchar> png;
+  if (!image.empty()) cv::imencode(".png", image, png);
+  proto::Mask mask;
+  mask.set_kind(MaskKindOf(type));
+  mask.set_size(size);
+  mask.set_png(png.data(), png.size());
   return mask;
 }
 

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/face/landmark_net.h"
+#include "proto/fsc.pb.h"
 
 namespace fsc::face {
 
@@ -26,6 +27,16 @@ std::string MaskTypeName(MaskType type);
 //  - extended: components with the eyebrows lifted away from the eyes to cover the forehead.
 // Returns an empty Mat when `landmarks` is not 68 finite points or `size` is empty.
 cv::Mat BuildLandmarkMask(const Landmarks& landmarks, cv::Size size, MaskType type);
+
+// The stored kind of a mask type, and back (NOT_FOUND for MASK_UNKNOWN or a newer kind).
+proto::MaskKind MaskKindOf(MaskType type);
+absl::StatusOr<MaskType> MaskTypeOf(proto::MaskKind kind);
+
+// A mask as alignments files store it: `type` drawn from `aligned_landmarks` (pixels of an
+// aligned crop of side `aligned_size`) scaled to a `size` x `size` PNG. The one derivation the
+// extractor and stabilisation share, so re-derived masks equal extracted ones.
+proto::Mask EncodeLandmarkMask(const Landmarks& aligned_landmarks, int aligned_size, int size,
+                               MaskType type);
 
 }  // namespace fsc::face
 

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <map>
-#include <opencv2/imgcodecs.hpp>
 #include <set>
 #include <utility>
 
@@ -113,16 +112,8 @@ absl::Status DeriveTransformAndMasks(int64_t index, proto::Face* face) {
   }
   const Landmarks aligned = TransformPoints(*transform, landmarks);
   for (proto::Mask& mask : *face->mutable_masks()) {
-    const MaskType type = mask.kind() == proto::MASK_COMPONENTS ? MaskType::kComponents
-                          : mask.kind() == proto::MASK_EXTENDED ? MaskType::kExtended
-                                                                : MaskType::kHull;
-    const float scale = static_cast<float>(mask.size()) / face->aligned_size();
-    Landmarks points;
-    for (const cv::Point2f& p : aligned) points.push_back(p * scale);
-    const cv::Mat image = BuildLandmarkMask(points, {mask.size(), mask.size()}, type);
-    std::vector<uchar> png;
-    if (!image.empty()) cv::imencode(".png", image, png);
-    mask.set_png(png.data(), png.size());
+    const MaskType type = MaskTypeOf(mask.kind()).value_or(MaskType::kHull);
+    mask = EncodeLandmarkMask(aligned, face->aligned_size(), mask.size(), type);
   }
   return absl::OkStatus();
 }

@@ -60,19 +60,6 @@ bool IsPng(const fs::path& path) {
   return absl::AsciiStrToLower(path.extension().string()) == ".png";
 }
 
-absl::StatusOr<face::MaskType> MaskTypeOf(proto::MaskKind kind) {
-  switch (kind) {
-    case proto::MASK_HULL:
-      return face::MaskType::kHull;
-    case proto::MASK_COMPONENTS:
-      return face::MaskType::kComponents;
-    case proto::MASK_EXTENDED:
-      return face::MaskType::kExtended;
-    default:
-      return absl::NotFoundError("unknown mask kind");
-  }
-}
-
 // Reads one face file: metadata first (cheap, and the reason to refuse a file), then pixels.
 RawFace ReadFace(const std::string& path, const std::vector<face::MaskType>& kept) {
   RawFace raw;
@@ -106,7 +93,7 @@ RawFace ReadFace(const std::string& path, const std::vector<face::MaskType>& kep
     return raw;
   }
   for (const proto::Mask& stored : metadata->face().masks()) {
-    auto type = MaskTypeOf(stored.kind());
+    auto type = face::MaskTypeOf(stored.kind());
     if (!type.ok()) continue;  // a newer kind this fsc does not train with
     if (std::find(kept.begin(), kept.end(), *type) == kept.end()) continue;
     absl::StatusOr<cv::Mat> mask =
