@@ -293,37 +293,32 @@ std::string FaceFileName(const media::SourceDescription& source, const media::So
   return absl::StrFormat("%s_%06d_%d.png", stem, frame.index, face_index);
 }
 
-}  // namespace
+using Extractors = std::vector<std::unique_ptr<FaceExtractor>>;
 
-absl::StatusOr<ExtractReport> RunExtraction(const std::string& input, const std::string& output_dir,
-                                            const std::string& alignments_path,
-                                            const ExtractOptions& options,
-                                            const ExtractProgress& progress) {
-  FSC_RETURN_IF_ERROR(ValidateExtractOptions(options));
-  auto start = std::chrono::steady_clock::now();
-  ExtractReport report;
-  report.alignments_path = alignments_path.empty()
-                               ? (fs::path(output_dir) / kAlignmentsFileName).string()
-                               : alignments_path;
-  FSC_ASSIGN_OR_RETURN(std::unique_ptr<media::FrameSource> source, media::FrameSource::Open(input));
-
-  const media::SourceDescription& description = source->description();
+// One extractor per worker thread, with the detector's input size resolved for this source.
+absl::StatusOr<Extractors> CreateExtractors(const ExtractOptions& options,
+                                            const media::SourceDescription& description) {
   ExtractOptions resolved = options;
   if (resolved.detector_input_size == 0) {
     resolved.detector_input_size =
         DefaultInputSize(options.detector, description.width, description.height);
   }
-
   // Each worker owns its networks and runs them single-threaded: frames in parallel scale better
   // than one frame's small convolutions split over cores.
   const int workers = std::max(1, options.threads);
   if (workers > 1) at::set_num_threads(1);
-  std::vector<std::unique_ptr<FaceExtractor>> extractors;
+  Extractors extractors;
   for (int i = 0; i < workers; ++i) {
     FSC_ASSIGN_OR_RETURN(auto extractor, FaceExtractor::Create(resolved));
     extractors.push_back(std::move(extractor));
   }
+  return extractors;
+}
 
+// The alignments file before any frame: format, models and the source with its fingerprint.
+absl::StatusOr<proto::Alignments> AlignmentsHeader(const std::string& input,
+                                                   const ExtractOptions& options,
+                                                   const media::SourceDescription& description) {
   proto::Alignments alignments;
   alignments.set_version(kAlignmentsVersion);
   alignments.set_detector(options.detector);
@@ -337,38 +332,147 @@ absl::StatusOr<ExtractReport> RunExtraction(const std::string& input, const std:
   info->set_fps(description.fps);
   FSC_ASSIGN_OR_RETURN(std::string fingerprint, SourceFingerprint(input));
   info->set_sha256(fingerprint);
+  return alignments;
+}
+
+absl::Status CheckFrameRange(const ExtractOptions& options) {
   if (options.frame_begin < 0 ||
       (options.frame_end >= 0 && options.frame_end < options.frame_begin)) {
     return absl::InvalidArgumentError(absl::StrCat("frame range [", options.frame_begin, ", ",
                                                    options.frame_end, ") is invalid"));
   }
-  // The output folder comes last, so that a refused input, model or filter leaves nothing.
+  return absl::OkStatus();
+}
+
+absl::Status CreateOutputFolder(const std::string& output_dir) {
   std::error_code ec;
   fs::create_directories(output_dir, ec);
   if (ec || !fs::is_directory(output_dir)) {
     return absl::PermissionDeniedError(
         absl::StrCat(output_dir, ": cannot create the output folder (", ec.message(), ")"));
   }
-  const bool ranged = options.frame_begin > 0 || options.frame_end >= 0;
-  int64_t range_end = description.frame_count;
+  return absl::OkStatus();
+}
+
+// Which frames a run processes: those with index % every_n == 0 inside [frame_begin, frame_end)
+// for a range, every every_n-th delivered frame for a whole run.
+struct FrameSelection {
+  bool ranged = false;
+  int64_t expected = 0;  // frames to process; 0 when the source's length is unknown
+};
+
+FrameSelection SelectFrames(const ExtractOptions& options, int64_t frame_count) {
+  FrameSelection selection;
+  selection.ranged = options.frame_begin > 0 || options.frame_end >= 0;
+  int64_t range_end = frame_count;
   if (options.frame_end >= 0 && (range_end <= 0 || options.frame_end < range_end)) {
     range_end = options.frame_end;
   }
-  // Frames with index % every_n == 0 inside [frame_begin, range_end).
   auto selected_below = [&](int64_t n) {
     return n <= 0 ? 0 : (n + options.every_n - 1) / options.every_n;
   };
-  const int64_t expected =
+  selection.expected =
       range_end > 0
           ? std::max<int64_t>(0, selected_below(range_end) - selected_below(options.frame_begin))
           : 0;
-  if (ranged) source->SkipTo(options.frame_begin);
+  return selection;
+}
 
-  const bool video = description.kind == media::SourceKind::kVideo;
-  WorkQueue queue(static_cast<size_t>(workers) * 2);
+// Adds each frame's result to the alignments (called in frame order) and writes its face PNGs.
+class ResultWriter {
+ public:
+  ResultWriter(const std::string& input, const std::string& output_dir,
+               const ExtractOptions& options, const media::SourceDescription& description,
+               const ExtractProgress& progress, int64_t expected, proto::Alignments* alignments,
+               ExtractReport* report)
+      : input_(input),
+        output_dir_(output_dir),
+        options_(options),
+        description_(description),
+        progress_(progress),
+        expected_(expected),
+        alignments_(alignments),
+        report_(report) {}
+
+  void Write(FrameResult result) {
+    if (!failure_.ok()) return;
+    ++report_->frames_processed;
+    proto::Frame* frame = nullptr;
+    auto add_frame = [&] {
+      if (frame != nullptr) return;
+      frame = alignments_->add_frames();
+      frame->set_index(result.frame.index);
+      frame->set_name(result.frame.name);
+      frame->mutable_histogram()->Assign(result.histogram.begin(), result.histogram.end());
+    };
+    // A video frame is kept for its histogram even without faces: shot cuts are found from it.
+    if (!result.histogram.empty()) add_frame();
+    if (!result.faces.ok()) {
+      report_->warnings.push_back(absl::StrCat(input_, " frame ", result.frame.index, ": ",
+                                               result.faces.status().message()));
+      return;
+    }
+    int face_index = 0;
+    for (ExtractedFace& face : *result.faces) {
+      add_frame();
+      ++report_->faces_found;
+      if (options_.write_faces) {
+        failure_ = WriteFacePng(result.frame, face_index, &face);
+        if (!failure_.ok()) return;
+        ++report_->faces_written;
+      }
+      *frame->add_faces() = std::move(face.face);
+      ++face_index;
+    }
+    if (progress_) progress_(report_->frames_processed, expected_);
+  }
+
+  // The first face PNG that could not be written; later results are dropped once it is set.
+  const absl::Status& failure() const { return failure_; }
+
+ private:
+  // Writes the aligned crop with its metadata and names the file in `face`.
+  absl::Status WriteFacePng(const media::SourceFrame& source_frame, int face_index,
+                            ExtractedFace* face) {
+    std::string file = FaceFileName(description_, source_frame, face_index);
+    face->face.set_face_file(file);
+    proto::FaceMetadata metadata;
+    metadata.set_version(kAlignmentsVersion);
+    metadata.set_source(input_);
+    metadata.set_source_sha256(alignments_->source().sha256());
+    metadata.set_frame(source_frame.index);
+    metadata.set_face_index(face_index);
+    *metadata.mutable_face() = face->face;
+    SetPoints(face->aligned_landmarks, metadata.mutable_aligned_landmarks());
+    FSC_ASSIGN_OR_RETURN(std::string png,
+                         EncodePngWithMetadata(face->aligned, metadata.SerializeAsString()));
+    return util::WriteFileAtomically((fs::path(output_dir_) / file).string(), png);
+  }
+
+  const std::string& input_;
+  const std::string& output_dir_;
+  const ExtractOptions& options_;
+  const media::SourceDescription& description_;
+  const ExtractProgress& progress_;
+  const int64_t expected_;
+  proto::Alignments* alignments_;
+  ExtractReport* report_;
+  absl::Status failure_;
+};
+
+// Decodes the selected frames on this thread, runs them through one worker thread per extractor
+// and hands the results to `writer` in frame order. Stops at the writer's first failure (and
+// returns it) or when options.cancelled says so (CANCELLED).
+absl::Status RunFrameWorkers(const std::string& input, const ExtractOptions& options,
+                             const FrameSelection& selection, media::FrameSource& source,
+                             const Extractors& extractors, ResultWriter& writer,
+                             ExtractReport* report) {
+  if (selection.ranged) source.SkipTo(options.frame_begin);
+  const bool video = source.description().kind == media::SourceKind::kVideo;
+  WorkQueue queue(extractors.size() * 2);
   std::vector<std::thread> threads;
-  for (int w = 0; w < workers; ++w) {
-    threads.emplace_back([&queue, video, extractor = extractors[w].get()] {
+  for (const auto& extractor : extractors) {
+    threads.emplace_back([&queue, video, extractor = extractor.get()] {
       while (auto frame = queue.Pop()) {
         FrameResult result{std::move(*frame), std::vector<ExtractedFace>{}, {}};
         if (video) result.histogram = FrameHistogram(result.frame.image);
@@ -379,80 +483,31 @@ absl::StatusOr<ExtractReport> RunExtraction(const std::string& input, const std:
     });
   }
 
-  absl::Status failure;
   std::vector<int64_t> order;  // frame indices in submission order
   size_t next_to_write = 0;
-  auto write_result = [&](FrameResult result) {
-    if (!failure.ok()) return;
-    ++report.frames_processed;
-    proto::Frame* frame = nullptr;
-    auto add_frame = [&] {
-      if (frame != nullptr) return;
-      frame = alignments.add_frames();
-      frame->set_index(result.frame.index);
-      frame->set_name(result.frame.name);
-      frame->mutable_histogram()->Assign(result.histogram.begin(), result.histogram.end());
-    };
-    // A video frame is kept for its histogram even without faces: shot cuts are found from it.
-    if (!result.histogram.empty()) add_frame();
-    if (!result.faces.ok()) {
-      report.warnings.push_back(absl::StrCat(input, " frame ", result.frame.index, ": ",
-                                             result.faces.status().message()));
-      return;
-    }
-    int face_index = 0;
-    for (ExtractedFace& face : *result.faces) {
-      add_frame();
-      ++report.faces_found;
-      if (options.write_faces) {
-        std::string file = FaceFileName(description, result.frame, face_index);
-        face.face.set_face_file(file);
-        proto::FaceMetadata metadata;
-        metadata.set_version(kAlignmentsVersion);
-        metadata.set_source(input);
-        metadata.set_source_sha256(fingerprint);
-        metadata.set_frame(result.frame.index);
-        metadata.set_face_index(face_index);
-        *metadata.mutable_face() = face.face;
-        SetPoints(face.aligned_landmarks, metadata.mutable_aligned_landmarks());
-        auto png = EncodePngWithMetadata(face.aligned, metadata.SerializeAsString());
-        absl::Status written =
-            png.ok() ? util::WriteFileAtomically((fs::path(output_dir) / file).string(), *png)
-                     : png.status();
-        if (!written.ok()) {
-          if (failure.ok()) failure = written;
-          return;
-        }
-        ++report.faces_written;
-      }
-      *frame->add_faces() = std::move(face.face);
-      ++face_index;
-    }
-    if (progress) progress(report.frames_processed, expected);
-  };
   auto drain = [&](bool wait) {
     while (next_to_write < order.size()) {
       auto result = queue.Take(order[next_to_write], wait);
       if (!result) return;
       ++next_to_write;
-      write_result(std::move(*result));
+      writer.Write(std::move(*result));
     }
   };
 
   int64_t seen = 0;
   bool cancelled = false;
-  while (failure.ok()) {
+  while (writer.failure().ok()) {
     if (options.cancelled && options.cancelled()) {
       cancelled = true;
       break;
     }
-    std::optional<media::SourceFrame> frame = source->Next();
+    std::optional<media::SourceFrame> frame = source.Next();
     if (!frame) break;
-    if (ranged && options.frame_end >= 0 && frame->index >= options.frame_end) break;
-    ++report.frames_read;
+    if (selection.ranged && options.frame_end >= 0 && frame->index >= options.frame_end) break;
+    ++report->frames_read;
     // A whole run counts delivered frames (unchanged behaviour of `fsc extract`); a range picks
     // by index so that its frames line up with the whole run's.
-    const int64_t position = ranged ? frame->index : seen;
+    const int64_t position = selection.ranged ? frame->index : seen;
     ++seen;
     if (position % options.every_n != 0) continue;
     order.push_back(frame->index);
@@ -463,18 +518,55 @@ absl::StatusOr<ExtractReport> RunExtraction(const std::string& input, const std:
   drain(/*wait=*/true);
   queue.Stop();
   for (std::thread& t : threads) t.join();
-  if (!failure.ok()) return failure;
+  if (!writer.failure().ok()) return writer.failure();
   if (cancelled) return absl::CancelledError(absl::StrCat("extraction of ", input, " cancelled"));
+  return absl::OkStatus();
+}
 
-  for (const std::string& warning : source->warnings()) report.warnings.push_back(warning);
-  for (const auto& extractor : extractors) report.faces_filtered += extractor->faces_filtered();
+// Collects the source's warnings and the filter's counts, stabilises a whole video's landmarks
+// and writes the alignments file.
+absl::Status FinishExtraction(const ExtractOptions& options, const FrameSelection& selection,
+                              const media::FrameSource& source, const Extractors& extractors,
+                              proto::Alignments* alignments, ExtractReport* report) {
+  for (const std::string& warning : source.warnings()) report->warnings.push_back(warning);
+  for (const auto& extractor : extractors) report->faces_filtered += extractor->faces_filtered();
   // A range is part of a whole the cluster's merge task stabilises once (see ExtractOptions).
-  if (video && !ranged && options.smooth == SmoothMode::kAuto) {
-    FSC_RETURN_IF_ERROR(StabilizeAlignments(options.stabilize, &alignments));
-    report.smoothed = true;
-    report.smoothing = alignments.smoothing();
+  const bool video = source.description().kind == media::SourceKind::kVideo;
+  if (video && !selection.ranged && options.smooth == SmoothMode::kAuto) {
+    FSC_RETURN_IF_ERROR(StabilizeAlignments(options.stabilize, alignments));
+    report->smoothed = true;
+    report->smoothing = alignments->smoothing();
   }
-  FSC_RETURN_IF_ERROR(WriteAlignments(report.alignments_path, alignments));
+  return WriteAlignments(report->alignments_path, *alignments);
+}
+
+}  // namespace
+
+absl::StatusOr<ExtractReport> RunExtraction(const std::string& input, const std::string& output_dir,
+                                            const std::string& alignments_path,
+                                            const ExtractOptions& options,
+                                            const ExtractProgress& progress) {
+  FSC_RETURN_IF_ERROR(ValidateExtractOptions(options));
+  auto start = std::chrono::steady_clock::now();
+  ExtractReport report;
+  report.alignments_path = alignments_path.empty()
+                               ? (fs::path(output_dir) / kAlignmentsFileName).string()
+                               : alignments_path;
+  FSC_ASSIGN_OR_RETURN(std::unique_ptr<media::FrameSource> source, media::FrameSource::Open(input));
+  const media::SourceDescription& description = source->description();
+  FSC_ASSIGN_OR_RETURN(Extractors extractors, CreateExtractors(options, description));
+  FSC_ASSIGN_OR_RETURN(proto::Alignments alignments, AlignmentsHeader(input, options, description));
+  FSC_RETURN_IF_ERROR(CheckFrameRange(options));
+  // The output folder comes last, so that a refused input, model or filter leaves nothing.
+  FSC_RETURN_IF_ERROR(CreateOutputFolder(output_dir));
+
+  const FrameSelection selection = SelectFrames(options, description.frame_count);
+  ResultWriter writer(input, output_dir, options, description, progress, selection.expected,
+                      &alignments, &report);
+  FSC_RETURN_IF_ERROR(
+      RunFrameWorkers(input, options, selection, *source, extractors, writer, &report));
+  FSC_RETURN_IF_ERROR(
+      FinishExtraction(options, selection, *source, extractors, &alignments, &report));
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
 }
