@@ -285,4 +285,21 @@ std::vector<cv::Point2f> TransformPoints(const cv::Mat& transform,
   return out;
 }
 
+void SetLandmarkPoints(const Landmarks& landmarks, ProtoPoints* out) {
+  out->Clear();
+  out->Reserve(static_cast<int>(landmarks.size()));
+  for (const cv::Point2f& p : landmarks) {
+    proto::Point* point = out->Add();
+    point->set_x(p.x);
+    point->set_y(p.y);
+  }
+}
+
+Landmarks LandmarksFromPoints(const ProtoPoints& points) {
+  Landmarks landmarks;
+  landmarks.reserve(points.size());
+  for (const proto::Point& p : points) landmarks.emplace_back(p.x(), p.y());
+  return landmarks;
+}
+
 }  // namespace fsc::face

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/face/landmark_net.h"
+#include "proto/fsc.pb.h"
 
 namespace fsc::face {
 
@@ -45,6 +46,12 @@ absl::StatusOr<AlignedFace> AlignFace(const cv::Mat& image, const Landmarks& lan
 // Applies a 2x3 transform (any floating-point type) to points.
 std::vector<cv::Point2f> TransformPoints(const cv::Mat& transform,
                                          const std::vector<cv::Point2f>& points);
+
+// Landmarks as fsc.proto stores them (Face.landmarks, FaceMetadata.aligned_landmarks) and back.
+// SetLandmarkPoints replaces what `out` held.
+using ProtoPoints = google::protobuf::RepeatedPtrField<proto::Point>;
+void SetLandmarkPoints(const Landmarks& landmarks, ProtoPoints* out);
+Landmarks LandmarksFromPoints(const ProtoPoints& points);
 
 }  // namespace fsc::face
 

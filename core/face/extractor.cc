@@ -34,16 +34,6 @@ namespace fs = std::filesystem;
 
 constexpr char kAlignerName[] = "face-api-landmark68";
 
-void SetPoints(const std::vector<cv::Point2f>& points,
-               google::protobuf::RepeatedPtrField<proto::Point>* out) {
-  out->Clear();
-  for (const cv::Point2f& p : points) {
-    proto::Point* point = out->Add();
-    point->set_x(p.x);
-    point->set_y(p.y);
-  }
-}
-
 // The descriptor of the face in the filter image: an fsc face PNG carries its aligned landmarks;
 // any other photo goes through detection and the landmark net.
 absl::StatusOr<Descriptor> ReferenceDescriptor(const std::string& path, FaceDetector& detector,
@@ -59,7 +49,7 @@ absl::StatusOr<Descriptor> ReferenceDescriptor(const std::string& path, FaceDete
   Landmarks points;
   absl::StatusOr<proto::FaceMetadata> metadata = ReadFaceMetadata(bytes, path);
   if (metadata.ok()) {
-    for (const proto::Point& p : metadata->aligned_landmarks()) points.emplace_back(p.x(), p.y());
+    points = LandmarksFromPoints(metadata->aligned_landmarks());
   } else {
     FSC_ASSIGN_OR_RETURN(auto detections, detector.Detect(image));
     if (detections.empty()) {
@@ -195,7 +185,7 @@ absl::StatusOr<std::vector<ExtractedFace>> FaceExtractor::Process(const cv::Mat&
     face.mutable_box()->set_width(kept[i].box.width);
     face.mutable_box()->set_height(kept[i].box.height);
     face.set_score(kept[i].score);
-    SetPoints(landmarks[i], face.mutable_landmarks());
+    SetLandmarkPoints(landmarks[i], face.mutable_landmarks());
     if (reference_) {
       float distance = DescriptorDistance(descriptors[i], *reference_);
       face.set_identity_distance(distance);
@@ -443,7 +433,7 @@ class ResultWriter {
     metadata.set_frame(source_frame.index);
     metadata.set_face_index(face_index);
     *metadata.mutable_face() = face->face;
-    SetPoints(face->aligned_landmarks, metadata.mutable_aligned_landmarks());
+    SetLandmarkPoints(face->aligned_landmarks, metadata.mutable_aligned_landmarks());
     FSC_ASSIGN_OR_RETURN(std::string png,
                          EncodePngWithMetadata(face->aligned, metadata.SerializeAsString()));
     return util::WriteFileAtomically((fs::path(output_dir_) / file).string(), png);

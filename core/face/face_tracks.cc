@@ -7,6 +7,8 @@
 #include <map>
 #include <vector>
 
+#include "core/face/alignment.h"
+
 namespace fsc::face {
 namespace {
 
@@ -131,24 +133,23 @@ int64_t Missed(int64_t from, int64_t to, int64_t step) {
   return std::llround(static_cast<double>(to - from) / step) - 1;
 }
 
-proto::Point Lerp(const proto::Point& a, const proto::Point& b, double t) {
-  proto::Point p;
-  p.set_x(static_cast<float>(a.x() + (b.x() - a.x()) * t));
-  p.set_y(static_cast<float>(a.y() + (b.y() - a.y()) * t));
-  return p;
-}
+float Lerp(float a, float b, double t) { return static_cast<float>(a + (b - a) * t); }
 
 proto::Face Interpolate(const proto::Face& a, const proto::Face& b, double t) {
   proto::Face face;
   const proto::Box& ba = a.box();
   const proto::Box& bb = b.box();
-  face.mutable_box()->set_x(static_cast<float>(ba.x() + (bb.x() - ba.x()) * t));
-  face.mutable_box()->set_y(static_cast<float>(ba.y() + (bb.y() - ba.y()) * t));
-  face.mutable_box()->set_width(static_cast<float>(ba.width() + (bb.width() - ba.width()) * t));
-  face.mutable_box()->set_height(static_cast<float>(ba.height() + (bb.height() - ba.height()) * t));
-  for (int i = 0; i < a.landmarks_size(); ++i) {
-    *face.add_landmarks() = Lerp(a.landmarks(i), b.landmarks(i), t);
+  face.mutable_box()->set_x(Lerp(ba.x(), bb.x(), t));
+  face.mutable_box()->set_y(Lerp(ba.y(), bb.y(), t));
+  face.mutable_box()->set_width(Lerp(ba.width(), bb.width(), t));
+  face.mutable_box()->set_height(Lerp(ba.height(), bb.height(), t));
+  const Landmarks from = LandmarksFromPoints(a.landmarks());
+  const Landmarks to = LandmarksFromPoints(b.landmarks());
+  Landmarks between;
+  for (size_t i = 0; i < from.size(); ++i) {
+    between.emplace_back(Lerp(from[i].x, to[i].x, t), Lerp(from[i].y, to[i].y, t));
   }
+  SetLandmarkPoints(between, face.mutable_landmarks());
   face.set_aligned_size(a.aligned_size());
   for (const proto::Mask& mask : a.masks()) {
     proto::Mask* copy = face.add_masks();

@@ -18,23 +18,6 @@
 namespace fsc::face {
 namespace {
 
-using Points = google::protobuf::RepeatedPtrField<proto::Point>;
-
-Landmarks ToLandmarks(const Points& points) {
-  Landmarks out;
-  for (const proto::Point& p : points) out.emplace_back(p.x(), p.y());
-  return out;
-}
-
-void SetPoints(const Landmarks& points, Points* out) {
-  out->Clear();
-  for (const cv::Point2f& p : points) {
-    proto::Point* point = out->Add();
-    point->set_x(p.x);
-    point->set_y(p.y);
-  }
-}
-
 // Undoes an earlier stabilisation: raw landmarks back, filled faces and derived fields gone.
 // Returns the faces whose landmarks were restored (their transform and masks followed smoothed
 // landmarks and must be derived again) by frame index and position in the frame.
@@ -81,7 +64,7 @@ void SmoothTrack(const std::vector<TrackSample>& track, int64_t step, double str
   std::vector<bool> observed;
   for (const TrackSample& s : track) {
     times.push_back(static_cast<double>(s.index - track.front().index) / step);
-    landmarks.push_back(ToLandmarks(s.face->landmarks()));
+    landmarks.push_back(LandmarksFromPoints(s.face->landmarks()));
     observed.push_back(!s.face->filled());
   }
   SmootherOptions options;
@@ -91,7 +74,7 @@ void SmoothTrack(const std::vector<TrackSample>& track, int64_t step, double str
     proto::Face* face = track[k].face;
     if (smooth[k] == landmarks[k]) continue;
     if (!face->filled()) *face->mutable_raw_landmarks() = face->landmarks();
-    SetPoints(smooth[k], face->mutable_landmarks());
+    SetLandmarkPoints(smooth[k], face->mutable_landmarks());
   }
 }
 
@@ -100,7 +83,7 @@ void SmoothTrack(const std::vector<TrackSample>& track, int64_t step, double str
 // mask's size), for the mask kinds and sizes the face has.
 absl::Status DeriveTransformAndMasks(int64_t index, proto::Face* face) {
   if (face->aligned_size() <= 0) return absl::OkStatus();
-  const Landmarks landmarks = ToLandmarks(face->landmarks());
+  const Landmarks landmarks = LandmarksFromPoints(face->landmarks());
   absl::StatusOr<cv::Mat> transform = AlignmentTransform(landmarks, face->aligned_size());
   if (!transform.ok()) {
     return absl::DataLossError(absl::StrCat("frame ", index, ": a face's landmarks give no ",

@@ -299,5 +299,19 @@ TEST(TransformPointsTest, RoundTripsThroughTheInverse) {
   for (size_t i = 0; i < points.size(); ++i) EXPECT_LT(cv::norm(there32[i] - there[i]), 1e-3);
 }
 
+TEST(LandmarkPointsTest, RoundTripExactlyAndReplaceWhatWasThere) {
+  const Points landmarks = MeanFace68();
+  proto::Face face;
+  face.add_landmarks()->set_x(-7);  // stale: must not survive
+  SetLandmarkPoints(landmarks, face.mutable_landmarks());
+  ASSERT_EQ(face.landmarks_size(), 68);
+  EXPECT_EQ(face.landmarks(30).x(), landmarks[30].x);
+  EXPECT_EQ(face.landmarks(30).y(), landmarks[30].y);
+  EXPECT_EQ(LandmarksFromPoints(face.landmarks()), landmarks);
+  SetLandmarkPoints({}, face.mutable_landmarks());
+  EXPECT_EQ(face.landmarks_size(), 0);
+  EXPECT_TRUE(LandmarksFromPoints(face.landmarks()).empty());
+}
+
 }  // namespace
 }  // namespace fsc::face
