@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <filesystem>
 #include <opencv2/videoio.hpp>
 
@@ -13,6 +14,9 @@ namespace fsc::media {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Time slots at the end of a video's stated length that may hold no frame (see EndOfFrames).
+constexpr int64_t kEndSlack = 1;
 
 class VideoSource : public FrameSource {
  public:
@@ -26,17 +30,11 @@ class VideoSource : public FrameSource {
     if (done_) return std::nullopt;
     SourceFrame frame;
     if (!capture_.read(frame.image) || frame.image.empty()) {
-      done_ = true;
-      // Containers state their length; stopping early means the rest did not decode.
-      if (description_.frame_count > 0 && next_index_ < description_.frame_count) {
-        warnings_.push_back(absl::StrCat(description_.path, ": decoded ", next_index_, " of ",
-                                         description_.frame_count,
-                                         " frames; the rest could not be read (truncated or "
-                                         "corrupt video?)"));
-      }
+      EndOfFrames();
       return std::nullopt;
     }
-    frame.index = next_index_++;
+    frame.index = next_index_;
+    Decoded();
     return frame;
   }
 
@@ -44,24 +42,48 @@ class VideoSource : public FrameSource {
     while (!done_ && next_index_ < index) {
       // grab() demuxes and decodes but skips the colour conversion of read().
       if (!capture_.grab()) {
-        done_ = true;
-        if (description_.frame_count > 0 && next_index_ < description_.frame_count) {
-          warnings_.push_back(absl::StrCat(description_.path, ": decoded ", next_index_, " of ",
-                                           description_.frame_count,
-                                           " frames; the rest could not be read (truncated or "
-                                           "corrupt video?)"));
-        }
+        EndOfFrames();
         return;
       }
-      ++next_index_;
+      Decoded();
     }
   }
 
  private:
+  // Notes the time slot (timestamp x fps) of the frame just decoded. Frames a decoder flushes at
+  // the end may carry no timestamp (OpenCV then says 0 ms): those take the slot after the last.
+  void Decoded() {
+    const double ms = capture_.get(cv::CAP_PROP_POS_MSEC);
+    const int64_t slot = ms > 0 ? std::llround(ms / 1000.0 * description_.fps) : 0;
+    last_slot_ = next_index_ == 0 ? slot : std::max(slot, last_slot_ + 1);
+    ++next_index_;
+  }
+
+  // The decoder has no more frames. The container's count is of time slots, not always of
+  // decodable frames: AVI muxers (ffmpeg's too) index a zero-size placeholder for each frame the
+  // source dropped, and a container without a count (Matroska) gets its duration x fps, rounded,
+  // where the duration may start up to a frame before the video does. So fewer frames than the
+  // count is damage only when the last frame decoded lies before the last slot but one, as in a
+  // truncated or corrupt file. (Frames a decoder drops inside the stream look, through OpenCV,
+  // like those placeholders.)
+  void EndOfFrames() {
+    done_ = true;
+    if (description_.frame_count <= 0 || next_index_ >= description_.frame_count) return;
+    if (next_index_ > 0 && description_.fps > 0 &&
+        last_slot_ + kEndSlack >= description_.frame_count - 1) {
+      return;
+    }
+    warnings_.push_back(absl::StrCat(description_.path, ": decoded ", next_index_, " of ",
+                                     description_.frame_count,
+                                     " frames; the rest could not be read (truncated or "
+                                     "corrupt video?)"));
+  }
+
   SourceDescription description_;
   cv::VideoCapture capture_;
   std::vector<std::string> warnings_;
   int64_t next_index_ = 0;
+  int64_t last_slot_ = 0;  // of the last frame decoded (see Decoded)
   bool done_ = false;
 };
 

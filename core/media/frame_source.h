@@ -28,8 +28,11 @@ struct SourceDescription {
   SourceKind kind = SourceKind::kVideo;
   int width = 0;  // of the first frame (images in a folder may differ)
   int height = 0;
-  int64_t frame_count = 0;  // as the container claims (video) or number of images
-  double fps = 0;           // video only
+  // Images: how many. Video: as the container claims, which may be a frame or so more than
+  // decode (placeholders for dropped frames, duration x fps); Next() warns only when decoding
+  // stops before the stream's end.
+  int64_t frame_count = 0;
+  double fps = 0;  // video only
 };
 
 class FrameSource {

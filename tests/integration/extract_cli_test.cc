@@ -237,6 +237,22 @@ TEST(ExtractCliTest, TruncatedVideoStillWritesValidAlignmentsAndNamesTheFile) {
   EXPECT_GE(alignments->frames_size(), 2);
 }
 
+// A video ffmpeg re-encoded into AVI states a frame more than it decodes (a placeholder for a
+// dropped frame); extract takes it as the whole video it is.
+TEST(ExtractCliTest, ReEncodedAviIsAWholeVideo) {
+  std::string dir = testing::MakeTempDir("fsc-extract");
+  CommandResult encode =
+      testing::RunCommand("ffmpeg -nostdin -v error -y -i " + testing::DataDir() +
+                          "/Megamind.avi -t 2 -an -c:v mjpeg " + dir + "/mjpeg.avi 2>&1");
+  ASSERT_EQ(encode.exit_code, 0) << encode.output;
+  CommandResult run =
+      RunFsc("extract " + dir + "/mjpeg.avi -o " + dir + "/out --every-n 20 --no-faces");
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  auto alignments = face::ReadAlignments(dir + "/out/alignments.fsa");
+  ASSERT_TRUE(alignments.ok()) << alignments.status();
+  EXPECT_EQ(alignments->frames_size(), 3);
+}
+
 TEST(ExtractCliTest, FolderWithAnUnreadableImage) {
   std::string dir = testing::MakeTempDir("fsc-extract");
   fs::create_directory(dir + "/in");

@@ -110,5 +110,43 @@ TEST(FrameSourceTest, TruncatedVideoDeliversWhatDecodesAndWarns) {
   EXPECT_NE((*source)->warnings()[0].find("cut.avi"), std::string::npos);
 }
 
+// ffmpeg re-encoding the sample into AVI indexes a zero-size placeholder where the source skips a
+// timestamp, so the container states one frame more than decodes: that is a whole video, not a
+// damaged one. The same file cut short still names its missing frames.
+TEST(FrameSourceTest, ReEncodedAviStatingAFrameMoreIsCompleteButItsCutIsNot) {
+  std::string dir = testing::MakeTempDir("fsc-frames");
+  testing::CommandResult encode =
+      testing::RunCommand("ffmpeg -nostdin -v error -y -i " + testing::DataDir() +
+                          "/Megamind.avi -t 4 -an -c:v mjpeg " + dir + "/mjpeg.avi 2>&1");
+  ASSERT_EQ(encode.exit_code, 0) << encode.output;
+  auto source = FrameSource::Open(dir + "/mjpeg.avi");
+  ASSERT_TRUE(source.ok()) << source.status();
+  const int64_t stated = (*source)->description().frame_count;
+  const int64_t decoded = CountFrames(**source);
+  EXPECT_GT(stated, decoded) << "ffmpeg wrote no placeholder: this no longer tests the case";
+  EXPECT_GT(decoded, 80);
+  EXPECT_TRUE((*source)->warnings().empty()) << (*source)->warnings()[0];
+
+  std::string bytes = *util::ReadFile(dir + "/mjpeg.avi");
+  ASSERT_TRUE(util::WriteFileAtomically(dir + "/cut.avi", bytes.substr(0, bytes.size() / 2)).ok());
+  auto cut = FrameSource::Open(dir + "/cut.avi");
+  ASSERT_TRUE(cut.ok()) << cut.status();
+  EXPECT_LT(CountFrames(**cut), decoded - 20);
+  ASSERT_EQ((*cut)->warnings().size(), 1u);
+  EXPECT_NE((*cut)->warnings()[0].find("cut.avi: decoded "), std::string::npos)
+      << (*cut)->warnings()[0];
+
+  // Skipping to the end meets the same end of stream.
+  auto skipped = FrameSource::Open(dir + "/mjpeg.avi");
+  ASSERT_TRUE(skipped.ok()) << skipped.status();
+  (*skipped)->SkipTo(stated);
+  EXPECT_FALSE((*skipped)->Next());
+  EXPECT_TRUE((*skipped)->warnings().empty()) << (*skipped)->warnings()[0];
+  auto skipped_cut = FrameSource::Open(dir + "/cut.avi");
+  ASSERT_TRUE(skipped_cut.ok()) << skipped_cut.status();
+  (*skipped_cut)->SkipTo(stated);
+  EXPECT_EQ((*skipped_cut)->warnings().size(), 1u);
+}
+
 }  // namespace
 }  // namespace fsc::media
