@@ -5,15 +5,18 @@
 // the true landmarks of every frame are known. Shot 1 is data/astronaut.png panned, zoomed
 // (+-12 %) and slowly rotated (+-6 deg) for 150 frames, with an abrupt 24-pixel step at frame 100
 // that stays; shot 2 (a cut at frame 150) is a 512x512 crop of data/sample1.jpg around one face,
-// moved differently, for 60 frames. Encoded by ffmpeg with libx264 at CRF 18, 30 fps, then
-// extracted by fsc in-process (RunExtraction, no face PNGs) with --re-feed 0 and 8.
+// moved differently, for 60 frames. In frames 40-42, 120 and 175-176 the face is hidden (its box
+// painted with its mean colour), as a detector misses a face now and then inside a track.
+// Encoded by ffmpeg with libx264 at CRF 18, 30 fps, then extracted by fsc in-process
+// (RunExtraction, no face PNGs) with --re-feed 0 and 8.
 //
 // Every estimate is mapped back through the inverse of its frame's known transform into the
 // photo's pixels, where a perfect estimate stands still. Per method:
 //   jitter   RMS distance of the mapped-back landmarks from their per-shot mean, % of the
 //            inter-ocular distance (IOD, between the eyes' centres, of the photo's face);
 //   f2f      RMS of the frame-to-frame difference of the mapped-back landmarks, % IOD;
-//   missed   frames of a shot without the face;
+//   missed   frames of a shot without the face (the hidden ones included: a method that fills a
+//            track's gaps has none);
 //   lag      frames from the step until the mapped-back centroid is within 10 % of the step's
 //            size (and stays so for 3 frames); 0 = right at the step frame;
 //   lead     the largest centroid error in the 3 frames before the step (% IOD): a smoother that
@@ -30,7 +33,9 @@
 // Faceswap's `spatial` alignments job reimplemented from tools/alignments/jobs.py.
 //
 //   stability_bench [--data-dir data] [--models-dir models] [--threads 2] [--megamind-frames 200]
-//                   [--strengths 1,2] [--work-dir DIR] [--json]
+//                   [--strengths 1,2] [--work-dir DIR] [--reuse] [--json]
+// --reuse takes the test video and extractions an earlier run left in --work-dir (the figures
+// of the smoothing methods are deterministic given them; only extraction takes long).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>

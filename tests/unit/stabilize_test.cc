@@ -3,7 +3,8 @@
 // shot cut is not crossed, crossing faces keep their tracks, dropouts are filled and long gaps
 // split tracks, re-running is idempotent and strength 0 restores the raw landmarks; plus the
 // frame histogram, shot cuts and option validation; and the smoother against a constant-velocity
-// RTS smoother, the alternative it was chosen over.
+// RTS smoother, the alternative it was chosen over; its step finder (a step, not a curve or a
+// gap); and curved motion with correlated noise, a step and a gap, as the bench moves its photos.
 #include "core/face/stabilize.h"
 
 #include <gtest/gtest.h>
@@ -310,6 +311,89 @@ TEST(LandmarkSmootherTest, StepIsFollowedAtOnceWhereRtsLags) {
   EXPECT_LE(lpa_lag, 1);
   EXPECT_TRUE(rts_still > lpa_still || rts_lag > 1);
   EXPECT_LT(lpa_still, kSigma / 3);
+}
+
+TEST(LandmarkSmootherTest, FindStepsFindsTheStepNotTheCurve) {
+  constexpr int kStep = 80;
+  constexpr double kSigma = 1;
+  std::mt19937 rng(5);
+  std::normal_distribution<double> noise(0, kSigma);
+  auto make = [&](double jump) {
+    SampledSignals s{{}, {}, {{}, {}}};
+    for (int t = 0; t < 150; ++t) {
+      const double u = 2 * M_PI * t / 150;
+      s.times.push_back(t);
+      s.observed.push_back(t != 40 && t != 41);  // a gap is not a step
+      s.channels[0].push_back(20 * std::sin(u) + (t >= kStep) * jump + noise(rng));
+      s.channels[1].push_back(12 * (1 - std::cos(u)) + noise(rng));
+    }
+    return s;
+  };
+  EXPECT_EQ(FindSteps(make(20), {kSigma, kSigma}, 6, 12), std::vector<size_t>{kStep});
+  EXPECT_TRUE(FindSteps(make(0), {kSigma, kSigma}, 6, 12).empty());
+  // Too short to fit either side: nothing.
+  SampledSignals short_signal = make(20);
+  short_signal.times.resize(10), short_signal.observed.resize(10);
+  for (auto& c : short_signal.channels) c.resize(10);
+  EXPECT_TRUE(FindSteps(short_signal, {kSigma, kSigma}, 6, 12).empty());
+}
+
+TEST(LandmarkSmootherTest, CurvedMotionWithCorrelatedNoiseAndAStep) {
+  // The bench's motion (pan, zoom, slow rotation over 150 frames, a step at frame 100), with
+  // the net's wobble correlated from frame to frame (an AR(1) shift, coefficient 0.5) on top of
+  // each point's own noise; a few frames missing.
+  constexpr int kFrames = 150, kStep = 100;
+  constexpr double kJump = 24;
+  std::mt19937 rng(11);
+  std::normal_distribution<double> noise(0, 1);
+  std::vector<double> times;
+  std::vector<Landmarks> truth, noisy;
+  std::vector<bool> observed;
+  cv::Point2d shift(0, 0);
+  for (int t = 0; t < kFrames; ++t) {
+    const double u = 2 * M_PI * t / kFrames;
+    truth.push_back(TrueFace(100 + 20 * std::sin(u) + (t >= kStep) * kJump,
+                             100 + 12 * (1 - std::cos(u)), kFaceSize * (1 + 0.12 * std::sin(u)),
+                             6 * M_PI / 180 * std::sin(u)));
+    shift = 0.5 * shift + 0.87 * cv::Point2d(noise(rng), noise(rng));
+    Landmarks l = AddNoise(truth.back(), 1.0, &rng);
+    for (cv::Point2f& p : l)
+      p += cv::Point2f(static_cast<float>(shift.x), static_cast<float>(shift.y));
+    times.push_back(t);
+    observed.push_back(t < 40 || t > 42);
+    noisy.push_back(observed.back() ? l : truth.back());  // unobserved values are never read
+  }
+  const std::vector<Landmarks> out = SmoothLandmarkTrack(times, noisy, observed, {});
+  // Away from the step, per frame: the error's frame-to-frame change (what a viewer sees).
+  auto jitter = [&](const std::vector<Landmarks>& estimate) {
+    double sq = 0;
+    int n = 0;
+    for (int t = 1; t < kFrames; ++t) {
+      if ((t >= kStep - 3 && t < kStep + 5) || !observed[t] || !observed[t - 1]) continue;
+      Landmarks now, before;
+      for (size_t i = 0; i < truth[t].size(); ++i) {
+        now.push_back(estimate[t][i] - truth[t][i]);
+        before.push_back(estimate[t - 1][i] - truth[t - 1][i]);
+      }
+      sq += std::pow(RmsError(now, before), 2), ++n;
+    }
+    return std::sqrt(sq / n);
+  };
+  const double raw = jitter(noisy), smooth = jitter(out);
+  // A filled frame, estimated from its neighbours only, is still closer than a raw one.
+  double worst_fill = 0, raw_error = 0;
+  for (int t = 40; t <= 42; ++t) worst_fill = std::max(worst_fill, RmsError(out[t], truth[t]));
+  for (int t = 0; t < kFrames; ++t) raw_error += std::pow(RmsError(noisy[t], truth[t]), 2);
+  raw_error = std::sqrt(raw_error / kFrames);
+  std::printf(
+      "curved motion: jitter %.3f -> %.3f px (%.0f%%); filled frames' error %.3f px (raw %.3f)\n",
+      raw, smooth, 100 * smooth / raw, worst_fill, raw_error);
+  EXPECT_LE(smooth, raw / 8);
+  EXPECT_LT(worst_fill, 0.75 * raw_error);
+  for (int t = kStep; t < kStep + 3; ++t) {
+    const double miss = cv::norm(Centroid(out[t]) - Centroid(truth[t]));
+    EXPECT_LT(miss, 0.1 * kJump) << "frame " << t;
+  }
 }
 
 TEST(StabilizeTest, ShotCutIsNotCrossed) {
