@@ -12,10 +12,11 @@
 // so its noise is low and steps show clearly) and the pose-normalised shape (expression and
 // landmark noise), smoothed separately and recombined. The noise of every signal is estimated
 // from the track itself (median absolute third difference). The pose is first cut at its abrupt
-// moves (FindSteps), then each piece is smoothed with quadratic fits only and a loose threshold:
-// head motion is curved, linear fits over long windows leave a bias that wobbles from frame to
-// frame, and with the steps cut out no window has to stop at one. The ICI alone cannot do both:
-// a threshold loose enough for long windows on curved motion lets windows creep across a step.
+// moves (FindSteps); each piece is then smoothed with quadratic fits at a looser threshold (and a
+// centred linear fit at the general one, for the piece's ends): head motion is curved, linear fits
+// over long windows leave a bias that wobbles from frame to frame, and with the steps cut out no
+// window has to stop at one. The ICI alone cannot do both: a threshold loose enough for long
+// windows on curved motion lets windows creep across a step.
 #ifndef FSC_CORE_FACE_LANDMARK_SMOOTHER_H_
 #define FSC_CORE_FACE_LANDMARK_SMOOTHER_H_
 
