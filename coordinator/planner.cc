@@ -13,8 +13,13 @@
 namespace fsc::coordinator {
 namespace {
 
-// Where a convert task finds the alignments of its source.
-const std::string kConvertAlignments = absl::StrCat("alignments/", kAlignmentsFileName);
+// Where a convert task finds the alignments of its source: in this folder of its inputs
+// (worker/convert_task.cc resolves it).
+constexpr char kConvertAlignmentsFolder[] = "alignments";
+
+std::string ConvertAlignmentsPath() {
+  return absl::StrCat(kConvertAlignmentsFolder, "/", kAlignmentsFileName);
+}
 
 InputSource FromDataset(const std::string& id, std::string from, std::string to) {
   return InputSource{InputSource::kDataset, id, std::move(from), std::move(to)};
@@ -167,12 +172,12 @@ class PlanBuilder {
                 absl::StrCat("spec.alignments_dataset: an alignments dataset is one file (",
                              kAlignmentsFileName, ")"));
           }
-          alignments = FromDataset(spec_.alignments_dataset(), "*", kConvertAlignments);
+          alignments = FromDataset(spec_.alignments_dataset(), "*", ConvertAlignmentsPath());
         } else {
           FSC_ASSIGN_OR_RETURN(std::string merge,
                                Extract(spec_.input_dataset(), "spec.input_dataset"));
           deps.push_back(merge);
-          alignments = FromTask(merge, kAlignmentsFileName, kConvertAlignments);
+          alignments = FromTask(merge, kAlignmentsFileName, ConvertAlignmentsPath());
         }
         FSC_RETURN_IF_ERROR(
             Convert(spec_.input_dataset(), "spec.input_dataset", model, alignments, deps));
@@ -206,7 +211,7 @@ class PlanBuilder {
         deps.insert(deps.end(), slots.begin(), slots.end());
         FSC_RETURN_IF_ERROR(Convert(
             spec_.input_dataset(), "spec.input_dataset", FromTask(slots[0], "model/", "model/"),
-            FromTask(merge_a, kAlignmentsFileName, kConvertAlignments), deps));
+            FromTask(merge_a, kAlignmentsFileName, ConvertAlignmentsPath()), deps));
         break;
       }
       default:

@@ -438,10 +438,9 @@ absl::StatusOr<proto::DeleteDatasetResponse> Scheduler::DeleteDataset(
             rpc::JobStateName(job.state()), "): cancel the job or wait for it to end first"));
       }
     }
-    FSC_ASSIGN_OR_RETURN(std::vector<proto::FileEntry> files, store_->DatasetFiles(dataset_id));
     released.holder_stored_unix_ms = dataset->created_unix_ms();
-    for (const proto::FileEntry& file : files) released.blobs.insert(file.sha256());
-    dataset->clear_files();
+    for (const proto::FileEntry& file : dataset->files()) released.blobs.insert(file.sha256());
+    dataset->clear_files();  // the response names what was removed, not its file list
     *response.mutable_dataset() = *std::move(dataset);
     return store_->DeleteDataset(owner, dataset_id);
   }));

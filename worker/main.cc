@@ -80,6 +80,10 @@ constexpr int kExitStopped = 0;
 constexpr int kExitError = 1;
 constexpr int kExitUsage = 2;
 
+// The shortest long-poll a worker asks the coordinator for: --lease-wait-ms 0 would turn the
+// lease loop into a busy loop of RPCs while no task is queued.
+constexpr int kMinLeaseWaitMs = 100;
+
 // Prints `message` as fsc-worker's error and returns `exit_code`: how every stage below ends the
 // process early (a stage returns std::nullopt to go on).
 int Fail(int exit_code, absl::string_view message) {
@@ -240,7 +244,7 @@ void FillWorkerOptions(const Flags& flags, fsc::worker::WorkerOptions* options) 
   fsc::metrics::ExportGpuMemory(gpu_indices);
   options->models_dir = flags.models_dir;
   options->threads = flags.threads;
-  options->lease_wait = std::chrono::milliseconds(std::max(100, flags.lease_wait_ms));
+  options->lease_wait = std::chrono::milliseconds(std::max(kMinLeaseWaitMs, flags.lease_wait_ms));
   options->keep_task_dirs = flags.keep_task_dirs;
   options->max_tasks = flags.max_tasks;
   options->collective_timeout_s = flags.collective_timeout_s;

@@ -8,6 +8,12 @@ namespace fsc::worker {
 
 using std::chrono::milliseconds;
 
+// One heartbeat attempt: the next heartbeat follows within the session's interval anyway.
+constexpr milliseconds kHeartbeatDeadline(5000);
+// A LeaseTask call long-polls for up to options_.lease_wait; it gets this much more before it
+// counts as lost (the coordinator answers at the end of its wait, plus network time).
+constexpr milliseconds kLeaseDeadlineMargin(15000);
+
 Worker::Worker(WorkerOptions options) : options_(std::move(options)) {}
 
 Worker::~Worker() {
@@ -34,7 +40,7 @@ void Worker::HeartbeatLoop() {
         [&](proto::WorkerService::Stub* stub, grpc::ClientContext* context) {
           return stub->Heartbeat(context, request, &response);
         },
-        milliseconds(5000));
+        kHeartbeatDeadline);
     if (status.code() == absl::StatusCode::kUnauthenticated ||
         (status.ok() && response.reregister()) ||
         (!status.ok() && status.message().find("not registered") != std::string::npos)) {
@@ -98,7 +104,7 @@ absl::Status Worker::Run() {
           lease_call_ = nullptr;
           return s;
         },
-        stop_, options_.lease_wait + milliseconds(15000));
+        stop_, options_.lease_wait + kLeaseDeadlineMargin);
     if (stop_) break;
     if (!status.ok()) {
       // A permanent refusal (a newer protocol, a revoked worker): nothing to retry.

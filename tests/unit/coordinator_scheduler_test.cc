@@ -440,6 +440,7 @@ TEST_F(SchedulerTest, RemovingADatasetCollectsWhatNothingReferences) {
   absl::StatusOr<proto::DeleteDatasetResponse> removed = scheduler_->DeleteDataset("alice", spare);
   ASSERT_TRUE(removed.ok()) << removed.status();
   EXPECT_EQ(removed->dataset().id(), spare);
+  EXPECT_EQ(removed->dataset().files_size(), 0);  // what was removed, without its file list
   EXPECT_EQ(removed->blobs_removed(), 1);
   EXPECT_FALSE(blobs_->Has(spare_files[0].sha256()));
   EXPECT_FALSE(store_->GetDataset("alice", spare).value().has_value());
