@@ -107,20 +107,47 @@ struct ClusterRecord {
   std::map<std::string, int> metrics_ports;  // process name -> its --metrics-port
 };
 
-ClusterRecord ReadClusterRecord(const StatePaths& state) {
+// The record of an earlier `up`, or an empty one when there is none. A record that is not what
+// WriteClusterRecord writes (edited by hand) is FAILED_PRECONDITION naming the file, the field and
+// what to do, rather than a guess at which port the running cluster has.
+absl::StatusOr<ClusterRecord> ReadClusterRecord(const StatePaths& state) {
   ClusterRecord record;
-  auto text = util::ReadFile(state.cluster_json());
-  if (!text.ok()) return record;
-  nlohmann::json json = util::ParseOutsideJson(*text);
-  if (!json.is_object()) return record;
-  record.port = json.value("port", 0);
-  record.insecure = json.value("insecure", false);
+  if (!fs::exists(state.cluster_json())) return record;
+  FSC_ASSIGN_OR_RETURN(std::string text, util::ReadFile(state.cluster_json()));
+  auto unusable = [&](const std::string& what) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        state.cluster_json(), ": ", what, "; correct it (fsc writes {\"port\": N, \"insecure\": ",
+        "false, \"metrics_ports\": {\"NAME\": N}}), or run 'fsc cluster down --dir ", state.dir,
+        "' and delete the file"));
+  };
+  const nlohmann::json json = util::ParseOutsideJson(text);
+  if (!json.is_object()) return unusable("not a JSON object");
+  if (const nlohmann::json* port = util::JsonField(json, "port")) {
+    std::optional<int64_t> value = util::JsonInt64(*port);
+    if (!value || *value < 0 || *value > 65535) {
+      return unusable(absl::StrCat("\"port\" must be a port number, not ", port->dump()));
+    }
+    record.port = static_cast<int>(*value);
+  }
+  if (const nlohmann::json* insecure = util::JsonField(json, "insecure")) {
+    std::optional<bool> value = util::JsonBool(*insecure);
+    if (!value) {
+      return unusable(absl::StrCat("\"insecure\" must be true or false, not ", insecure->dump()));
+    }
+    record.insecure = *value;
+  }
   record.present = record.port > 0;
-  const nlohmann::json& metrics =
-      json.contains("metrics_ports") ? json["metrics_ports"] : nlohmann::json::object();
-  if (metrics.is_object()) {
-    for (const auto& [name, port] : metrics.items()) {
-      if (port.is_number_integer()) record.metrics_ports[name] = port.get<int>();
+  if (const nlohmann::json* metrics = util::JsonField(json, "metrics_ports")) {
+    if (!metrics->is_object()) {
+      return unusable(absl::StrCat("\"metrics_ports\" must be an object, not ", metrics->dump()));
+    }
+    for (const auto& [name, port] : metrics->items()) {
+      std::optional<int64_t> value = util::JsonInt64(port);
+      if (!value || *value < 0 || *value > 65535) {
+        return unusable(absl::StrCat("\"metrics_ports\".\"", name, "\" must be a port number, not ",
+                                     port.dump()));
+      }
+      record.metrics_ports[name] = static_cast<int>(*value);
     }
   }
   return record;
@@ -256,7 +283,7 @@ absl::StatusOr<LocalClusterReport> LocalClusterUp(const LocalClusterOptions& opt
   FSC_ASSIGN_OR_RETURN(std::string coordinator_bin, FindSiblingBinary("fsc-coordinator"));
   FSC_ASSIGN_OR_RETURN(std::string worker_bin, FindSiblingBinary("fsc-worker"));
 
-  ClusterRecord record = ReadClusterRecord(state);
+  FSC_ASSIGN_OR_RETURN(ClusterRecord record, ReadClusterRecord(state));
   bool coordinator_running = Running(state, "coordinator");
   if (coordinator_running && record.present) {
     if (options.port != 0 && options.port != record.port) {

@@ -434,6 +434,22 @@ std::vector<Case> Cases() {
           .Run({"jobs", "--token", "abc\r\ndef"})
           .Exits(1)
           .Says({"the token from --token", "0x0d at position 4", "fsc-coordinator token create"}));
+  // A hand-edited cluster record: the file, the field and what to do, before anything starts.
+  add(Case("ClusterUpRecordWithAStringPort")
+          .Setup([](CaseEnv& env) {
+            env.Write("state/cluster.json", R"({"port": "8080", "insecure": false})");
+          })
+          .Run({"cluster", "up", "--local", "--workers", "0", "--dir", "{dir}/state"})
+          .Exits(1)
+          .Says({"state/cluster.json: \"port\" must be a port number, not \"8080\"",
+                 "fsc cluster down --dir", "delete the file"}));
+  add(Case("ClusterUpRecordWithAWrongMetricsPort")
+          .Setup([](CaseEnv& env) {
+            env.Write("state/cluster.json", R"({"port": 1, "metrics_ports": {"worker-0": true}})");
+          })
+          .Run({"cluster", "up", "--local", "--workers", "0", "--dir", "{dir}/state"})
+          .Exits(1)
+          .Says({"cluster.json: \"metrics_ports\".\"worker-0\" must be a port number, not true"}));
   add(Case("WorkerJoinTokenWithLineBreak")
           .Binary("fsc-worker")
           .Run({"--coordinator", "127.0.0.1:1", "--join-token", "abc\ndef"})
