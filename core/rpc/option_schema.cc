@@ -2,7 +2,9 @@
 #include "core/rpc/option_schema.h"
 
 #include <cmath>
+#include <memory>
 #include <optional>
+#include <string>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -10,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "core/util/status_macros.h"
+#include "google/protobuf/message.h"
 
 namespace fsc::rpc {
 namespace {
@@ -77,47 +80,65 @@ std::optional<double> NumberOf(const Message& message, const FieldDescriptor& fi
   }
 }
 
+// Parses `text` as a T with `parse` and, when that succeeds, sets `field` to it with `set` (one
+// of Reflection's setters).
+template <typename T, typename Parse>
+bool ParseAndSet(const std::string& text, Parse parse,
+                 void (Reflection::*set)(Message*, const FieldDescriptor*, T) const,
+                 const FieldDescriptor& field, Message* message) {
+  T value{};
+  if (!parse(text, &value)) return false;
+  (message->GetReflection()->*set)(message, &field, value);
+  return true;
+}
+
 // Parses `text` into the field's type and sets it; INVALID_ARGUMENT (without the flag name) when
 // it is not a value of that type.
 absl::Status ParseInto(const std::string& text, const FieldDescriptor& field, Message* message) {
-  const Reflection& r = *message->GetReflection();
+  auto whole = [](absl::string_view t, auto* v) { return absl::SimpleAtoi(t, v); };
+  auto flag = [](absl::string_view t, bool* v) { return absl::SimpleAtob(t, v); };
+  auto real = [](absl::string_view t, double* v) {
+    return absl::SimpleAtod(t, v) && std::isfinite(*v);
+  };
+  auto real32 = [](absl::string_view t, float* v) {
+    return absl::SimpleAtof(t, v) && std::isfinite(*v);
+  };
   bool ok = true;
   switch (field.cpp_type()) {
     case FieldDescriptor::CPPTYPE_STRING:
-      r.SetString(message, &field, text);
+      message->GetReflection()->SetString(message, &field, text);
       break;
-    case FieldDescriptor::CPPTYPE_BOOL: {
-      bool v = false;
-      if ((ok = absl::SimpleAtob(text, &v))) r.SetBool(message, &field, v);
+    case FieldDescriptor::CPPTYPE_BOOL:
+      ok = ParseAndSet<bool>(text, flag, &Reflection::SetBool, field, message);
       break;
-    }
-    case FieldDescriptor::CPPTYPE_INT32: {
-      int32_t v = 0;
-      if ((ok = absl::SimpleAtoi(text, &v))) r.SetInt32(message, &field, v);
+    case FieldDescriptor::CPPTYPE_INT32:
+      ok = ParseAndSet<int32_t>(text, whole, &Reflection::SetInt32, field, message);
       break;
-    }
-    case FieldDescriptor::CPPTYPE_INT64: {
-      int64_t v = 0;
-      if ((ok = absl::SimpleAtoi(text, &v))) r.SetInt64(message, &field, v);
+    case FieldDescriptor::CPPTYPE_INT64:
+      ok = ParseAndSet<int64_t>(text, whole, &Reflection::SetInt64, field, message);
       break;
-    }
-    case FieldDescriptor::CPPTYPE_UINT64: {
-      uint64_t v = 0;
-      if ((ok = absl::SimpleAtoi(text, &v))) r.SetUInt64(message, &field, v);
+    case FieldDescriptor::CPPTYPE_UINT32:
+      ok = ParseAndSet<uint32_t>(text, whole, &Reflection::SetUInt32, field, message);
       break;
-    }
-    case FieldDescriptor::CPPTYPE_DOUBLE: {
-      double v = 0;
-      if ((ok = absl::SimpleAtod(text, &v) && std::isfinite(v))) r.SetDouble(message, &field, v);
+    case FieldDescriptor::CPPTYPE_UINT64:
+      ok = ParseAndSet<uint64_t>(text, whole, &Reflection::SetUInt64, field, message);
       break;
-    }
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      ok = ParseAndSet<double>(text, real, &Reflection::SetDouble, field, message);
+      break;
+    case FieldDescriptor::CPPTYPE_FLOAT:
+      ok = ParseAndSet<float>(text, real32, &Reflection::SetFloat, field, message);
+      break;
     default:
       return absl::InternalError(absl::StrCat(field.full_name(), " has no command-line form"));
   }
   if (ok) return absl::OkStatus();
-  const char* expected = field.cpp_type() == FieldDescriptor::CPPTYPE_BOOL     ? "true or false"
-                         : field.cpp_type() == FieldDescriptor::CPPTYPE_DOUBLE ? "a number"
-                                                                               : "an integer";
+  const FieldDescriptor::CppType type = field.cpp_type();
+  const char* expected =
+      type == FieldDescriptor::CPPTYPE_BOOL ? "true or false"
+      : type == FieldDescriptor::CPPTYPE_DOUBLE || type == FieldDescriptor::CPPTYPE_FLOAT
+          ? "a number"
+          : "an integer";
   return absl::InvalidArgumentError(absl::StrCat("expects ", expected, ", got '", text, "'"));
 }
 
@@ -161,19 +182,100 @@ absl::Status SetOptionFromText(const std::string& text, const FieldDescriptor& f
 }
 
 void AddOptionFlags(OptionScope scope, const std::string& default_text, util::FlagSet* flags,
-                    Message* message) {
+                    Message* message, const std::set<std::string>& leave_out) {
   const google::protobuf::Descriptor& type = *message->GetDescriptor();
   for (int i = 0; i < type.field_count(); ++i) {
     const FieldDescriptor& field = *type.field(i);
     const proto::OptionSpec* spec = FindOptionSpec(field);
     if (spec == nullptr || (scope == OptionScope::kLocal && spec->cluster_only())) continue;
-    const char short_name = spec->short_name().empty() ? 0 : spec->short_name()[0];
-    const bool is_bool = field.cpp_type() == FieldDescriptor::CPPTYPE_BOOL;
-    flags->Value(OptionFlagName(field), short_name, spec->help(), default_text,
-                 OptionRangeText(*spec), is_bool, [&field, message](const std::string& text) {
-                   return SetOptionFromText(text, field, message);
-                 });
+    if (leave_out.count(field.name()) > 0) continue;
+    AddOptionFlag(
+        field, default_text,
+        [&field, message](const OptionValue& value) { SetOptionValue(value, field, message); },
+        flags);
   }
+}
+
+OptionValue GetOptionValue(const Message& message, const FieldDescriptor& field) {
+  const Reflection& r = *message.GetReflection();
+  switch (field.cpp_type()) {
+    case FieldDescriptor::CPPTYPE_STRING:
+      return r.GetString(message, &field);
+    case FieldDescriptor::CPPTYPE_BOOL:
+      return r.GetBool(message, &field);
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      return r.GetDouble(message, &field);
+    case FieldDescriptor::CPPTYPE_FLOAT:
+      // Through its shortest text, so that 0.55f reads as 0.55, not 0.550000011920929.
+      return static_cast<double>(std::stod(absl::StrCat(r.GetFloat(message, &field))));
+    case FieldDescriptor::CPPTYPE_INT32:
+      return int64_t{r.GetInt32(message, &field)};
+    case FieldDescriptor::CPPTYPE_UINT32:
+      return int64_t{r.GetUInt32(message, &field)};
+    case FieldDescriptor::CPPTYPE_UINT64:
+      return static_cast<int64_t>(r.GetUInt64(message, &field));
+    default:
+      return r.GetInt64(message, &field);
+  }
+}
+
+void SetOptionValue(const OptionValue& value, const FieldDescriptor& field, Message* message) {
+  const Reflection& r = *message->GetReflection();
+  const FieldDescriptor* f = &field;
+  if (const auto* text = std::get_if<std::string>(&value)) {
+    r.SetString(message, f, *text);
+    return;
+  }
+  if (const auto* flag = std::get_if<bool>(&value)) {
+    r.SetBool(message, f, *flag);
+    return;
+  }
+  const double real = std::holds_alternative<double>(value)
+                          ? std::get<double>(value)
+                          : static_cast<double>(std::get<int64_t>(value));
+  const int64_t whole =
+      std::holds_alternative<int64_t>(value) ? std::get<int64_t>(value) : std::llround(real);
+  switch (field.cpp_type()) {
+    case FieldDescriptor::CPPTYPE_INT32:
+      return r.SetInt32(message, f, static_cast<int32_t>(whole));
+    case FieldDescriptor::CPPTYPE_INT64:
+      return r.SetInt64(message, f, whole);
+    case FieldDescriptor::CPPTYPE_UINT32:
+      return r.SetUInt32(message, f, static_cast<uint32_t>(whole));
+    case FieldDescriptor::CPPTYPE_UINT64:
+      return r.SetUInt64(message, f, static_cast<uint64_t>(whole));
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      return r.SetDouble(message, f, real);
+    case FieldDescriptor::CPPTYPE_FLOAT:
+      return r.SetFloat(message, f, static_cast<float>(real));
+    default:
+      return;
+  }
+}
+
+std::string OptionValueText(const OptionValue& value) {
+  if (const auto* text = std::get_if<std::string>(&value)) return *text;
+  if (const auto* flag = std::get_if<bool>(&value)) return *flag ? "true" : "false";
+  if (const auto* whole = std::get_if<int64_t>(&value)) return absl::StrCat(*whole);
+  return absl::StrFormat("%g", std::get<double>(value));
+}
+
+void AddOptionFlag(const FieldDescriptor& field, const std::string& default_text,
+                   std::function<void(const OptionValue&)> set, util::FlagSet* flags) {
+  const proto::OptionSpec& spec = *FindOptionSpec(field);
+  const char short_name = spec.short_name().empty() ? 0 : spec.short_name()[0];
+  const bool is_bool = field.cpp_type() == FieldDescriptor::CPPTYPE_BOOL;
+  flags->Value(
+      OptionFlagName(field), short_name, spec.help(), default_text, OptionRangeText(spec), is_bool,
+      [&field, set = std::move(set)](const std::string& text) {
+        // A scratch message of the field's type: parsed and checked like a job's.
+        std::unique_ptr<Message> parsed(google::protobuf::MessageFactory::generated_factory()
+                                            ->GetPrototype(field.containing_type())
+                                            ->New());
+        FSC_RETURN_IF_ERROR(SetOptionFromText(text, field, parsed.get()));
+        set(GetOptionValue(*parsed, field));
+        return absl::OkStatus();
+      });
 }
 
 absl::Status ValidateOptions(const Message& message, const std::string& prefix) {

@@ -6,7 +6,11 @@
 #ifndef FSC_CORE_RPC_OPTION_SCHEMA_H_
 #define FSC_CORE_RPC_OPTION_SCHEMA_H_
 
+#include <cstdint>
+#include <functional>
+#include <set>
 #include <string>
+#include <variant>
 
 #include "absl/status/status.h"
 #include "core/util/flags.h"
@@ -36,8 +40,33 @@ absl::Status SetOptionFromText(const std::string& text,
 
 // Declares on `flags` one flag per annotated field of `message` within `scope`, each setting its
 // field when given. --help shows `default_text` as every flag's default (e.g. "fsc train's").
+// Fields named in `leave_out` get no flag (a verb that offers two messages whose field names
+// clash, e.g. `fsc submit swap`'s train and convert --batch).
 void AddOptionFlags(OptionScope scope, const std::string& default_text, util::FlagSet* flags,
+                    google::protobuf::Message* message,
+                    const std::set<std::string>& leave_out = {});
+
+// An option's value as the code that applies it holds it: text, a flag, a whole or a real number.
+// The spec binders (core/train/train_spec.h, core/face/extract_spec.h, ...) move values between
+// proto fields and C++ option structs through it.
+using OptionValue = std::variant<std::string, bool, int64_t, double>;
+
+// The value of `field` in `message` (its default when not present).
+OptionValue GetOptionValue(const google::protobuf::Message& message,
+                           const google::protobuf::FieldDescriptor& field);
+
+// Sets `field` of `message` (marking it present) to `value`, converted to the field's type:
+// numbers are cast (a real number rounded to the nearest whole one for an integer field).
+void SetOptionValue(const OptionValue& value, const google::protobuf::FieldDescriptor& field,
                     google::protobuf::Message* message);
+
+// The value as --help shows a default: text as is, true/false, numbers as people write them.
+std::string OptionValueText(const OptionValue& value);
+
+// Declares on `flags` the flag of the annotated `field`: the text given is parsed and checked as
+// SetOptionFromText does, then handed to `set`. --help shows `default_text` as its default.
+void AddOptionFlag(const google::protobuf::FieldDescriptor& field, const std::string& default_text,
+                   std::function<void(const OptionValue&)> set, util::FlagSet* flags);
 
 // Checks every present annotated field of `message` against its annotation: INVALID_ARGUMENT
 // "<prefix>.<field>: <value> is outside <min>..<max>" or "... is not one of: ...".

@@ -108,13 +108,73 @@ TEST(OptionSchemaTest, ValidateChecksOnlyPresentFields) {
       << status;
 }
 
-TEST(OptionSchemaTest, EveryTrainOptionIsAnnotated) {
-  const google::protobuf::Descriptor& type = *proto::TrainOptions::descriptor();
-  for (int i = 0; i < type.field_count(); ++i) {
-    const google::protobuf::FieldDescriptor& field = *type.field(i);
-    EXPECT_NE(FindOptionSpec(field), nullptr) << field.name();
-    EXPECT_TRUE(field.has_presence()) << field.name();
+TEST(OptionSchemaTest, EveryJobOptionIsAnnotated) {
+  for (const google::protobuf::Descriptor* type :
+       {proto::TrainOptions::descriptor(), proto::ExtractOptions::descriptor(),
+        proto::ConvertOptions::descriptor()}) {
+    for (int i = 0; i < type->field_count(); ++i) {
+      const google::protobuf::FieldDescriptor& field = *type->field(i);
+      EXPECT_NE(FindOptionSpec(field), nullptr) << field.full_name();
+      EXPECT_TRUE(field.has_presence()) << field.full_name();
+      EXPECT_FALSE(FindOptionSpec(field)->help().empty()) << field.full_name();
+    }
   }
+}
+
+TEST(OptionSchemaTest, FloatFieldsParseAndCheck) {
+  proto::ExtractOptions extract;
+  util::FlagSet flags("fsc test", "", "");
+  AddOptionFlags(OptionScope::kAll, "", &flags, &extract);
+  std::vector<std::string> positional;
+  ASSERT_TRUE(flags.Parse({"--min-score", "0.25", "--strength", "0"}, &positional).ok());
+  EXPECT_FLOAT_EQ(extract.min_score(), 0.25f);
+  EXPECT_TRUE(extract.has_strength());
+  absl::Status status = flags.Parse({"--min-score", "1.5"}, &positional);
+  EXPECT_NE(status.message().find("--min-score: 1.5 is outside 0..1"), std::string::npos) << status;
+  status = flags.Parse({"--min-score", "inf"}, &positional);
+  EXPECT_NE(status.message().find("--min-score expects a number, got 'inf'"), std::string::npos)
+      << status;
+}
+
+TEST(OptionSchemaTest, OldStoredSpecsParseWithTheirValuesPresent) {
+  // A job stored before the fields had presence: proto3 wrote only the values that were not 0 or
+  // empty, and they read back as present; the others as unset (the default), as they meant.
+  proto::JobSpec old;
+  old.mutable_extract()->set_size(128);
+  old.mutable_convert()->set_color("rct");
+  proto::JobSpec parsed;
+  ASSERT_TRUE(parsed.ParseFromString(old.SerializeAsString()));
+  EXPECT_TRUE(parsed.extract().has_size());
+  EXPECT_FALSE(parsed.extract().has_every_n());
+  EXPECT_EQ(parsed.convert().color(), "rct");
+  EXPECT_FALSE(parsed.convert().has_crf());
+  EXPECT_TRUE(ValidateOptions(parsed.extract(), "spec.extract").ok());
+  EXPECT_TRUE(ValidateOptions(parsed.convert(), "spec.convert").ok());
+}
+
+TEST(OptionSchemaTest, LeftOutFieldsGetNoFlag) {
+  proto::ConvertOptions convert;
+  util::FlagSet flags("fsc test", "", "");
+  AddOptionFlags(OptionScope::kAll, "", &flags, &convert, {"batch", "precision"});
+  std::vector<std::string> positional;
+  EXPECT_TRUE(flags.Parse({"--crf", "0"}, &positional).ok());
+  EXPECT_TRUE(convert.has_crf());
+  absl::Status status = flags.Parse({"--batch", "8"}, &positional);
+  EXPECT_NE(status.message().find("unknown flag --batch"), std::string::npos) << status;
+}
+
+TEST(OptionSchemaTest, ValuesConvertToTheFieldsType) {
+  proto::ExtractOptions extract;
+  const google::protobuf::Descriptor& type = *proto::ExtractOptions::descriptor();
+  SetOptionValue(OptionValue(12.6), *type.FindFieldByName("min_size"), &extract);
+  EXPECT_EQ(extract.min_size(), 13);
+  SetOptionValue(OptionValue(int64_t{3}), *type.FindFieldByName("strength"), &extract);
+  EXPECT_DOUBLE_EQ(extract.strength(), 3.0);
+  SetOptionValue(OptionValue(0.55), *type.FindFieldByName("min_score"), &extract);
+  EXPECT_EQ(OptionValueText(GetOptionValue(extract, *type.FindFieldByName("min_score"))), "0.55");
+  EXPECT_EQ(OptionValueText(OptionValue(std::string("ssd"))), "ssd");
+  EXPECT_EQ(OptionValueText(OptionValue(false)), "false");
+  EXPECT_EQ(OptionValueText(OptionValue(int64_t{256})), "256");
 }
 
 }  // namespace
