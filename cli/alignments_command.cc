@@ -5,8 +5,8 @@
 
 #include "absl/strings/str_format.h"
 #include "cli/commands.h"
-#include "cli/smooth_flags.h"
 #include "core/face/alignments_file.h"
+#include "core/face/extract_spec.h"
 #include "core/face/stabilize.h"
 #include "core/util/flags.h"
 
@@ -103,7 +103,7 @@ int RunSmooth(const Args& args) {
       "(tracks and filled faces stay). The file is rewritten atomically (a temporary file,\n"
       "then a rename). Files of still images are left as they are.\n"
       "Exit status: 0 done, 1 error (the file is unchanged), 2 usage.");
-  AddStabilizeFlags(&flags, &options);
+  face::AddStabilizeSpecFlags(&flags, &options);
   flags.Bool("json", 0, &json, "print the summary as JSON");
   std::vector<std::string> positional;
   if (auto exit_code = flags.ParseOrExit(args, &positional)) return *exit_code;

@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "cli/commands.h"
+#include "core/convert/convert_spec.h"
 #include "core/convert/converter.h"
 #include "core/face/alignments_file.h"
 #include "core/media/image_header.h"
@@ -17,8 +18,7 @@ namespace fsc::cli {
 
 int RunConvertCommand(const Args& args) {
   convert::ConvertOptions options;
-  std::string model_dir, output, swap = "a-to-b", color = "avg-color", sharpen = "none",
-                                 precision = "auto";
+  std::string model_dir, output;
   bool json = false;
   util::FlagSet flags(
       "fsc convert", "INPUT -m MODEL_DIR -o OUTPUT --alignments FILE [options]",
@@ -38,29 +38,9 @@ int RunConvertCommand(const Args& args) {
   flags.String("alignments", 'a', &options.alignments_path,
                "alignments file of INPUT written by fsc extract (its -o DIR/alignments.fsa), or "
                "that folder, or a cluster extract job's fetched folder");
-  flags.String("swap", 0, &swap, "a-to-b (A faces through B's decoder) or b-to-a");
-  flags.String("mask", 0, &options.mask,
-               "auto, learned, hull, components or extended (auto: the learned mask if the model "
-               "has one, else the landmark mask it was trained with)");
-  flags.Double("mask-erode", 0, &options.blend.erode,
-               "shrink the mask by this many aligned-face pixels (negative grows it); scaled to "
-               "the face's size in the frame");
-  flags.Double("mask-blur", 0, &options.blend.blur,
-               "feather the mask edge over this many aligned-face pixels (inside the mask)");
-  flags.String("color", 'c', &color,
-               "colour matching: " + absl::StrJoin(convert::ColorMethodNames(), ", "));
-  flags.String("sharpen", 0, &sharpen,
-               "none or unsharp: sharpen faces the frame shows larger than the model's output");
-  flags.Double("sharpen-amount", 0, &options.blend.sharpen_amount, "unsharp mask strength");
-  flags.String("codec", 0, &options.video.codec, "ffmpeg video encoder (see ffmpeg -encoders)");
-  flags.Int("crf", 0, &options.video.crf, "encoder quality (lower: better, bigger)");
-  flags.String("preset", 0, &options.video.preset, "x264/x265 speed preset");
-  flags.Int("batch", 'b', &options.batch_size, "faces per model call (batched across frames)");
+  // The options a cluster job can set as well: fsc.proto's ConvertOptions (convert_spec.h).
+  convert::AddConvertSpecFlags(&flags, &options);
   flags.Int("threads", 'j', &options.threads, "threads for the model");
-  flags.String("precision", 0, &precision,
-               "auto, fp32, bf16 or int8 (auto: the fastest the CPU runs natively: int8 with "
-               "VNNI, about 4x fp32; else bf16 with AVX-512 BF16 or AMX, about 2x; else fp32; "
-               "fp32 on a GPU)");
   flags.String("device", 0, &options.device,
                "where the model runs: auto (a CUDA GPU if this build has one), cpu, cuda, cuda:N");
   flags.Bool("json", 0, &json, "print the summary as JSON on stdout");
@@ -81,25 +61,6 @@ int RunConvertCommand(const Args& args) {
     std::cerr << "fsc convert: " << status.message() << " (see 'fsc convert --help')\n";
     return 2;
   };
-  auto direction = convert::ParseSwapDirection(swap);
-  if (!direction.ok()) return usage_error(direction.status());
-  options.direction = *direction;
-  auto color_method = convert::ParseColorMethod(color);
-  if (!color_method.ok()) return usage_error(color_method.status());
-  options.blend.color = *color_method;
-  auto sharpen_method = convert::ParseSharpenMethod(sharpen);
-  if (!sharpen_method.ok()) return usage_error(sharpen_method.status());
-  options.blend.sharpen = *sharpen_method;
-  if (auto parsed = convert::ParseInferencePrecision(precision); !parsed.ok()) {
-    return usage_error(parsed.status());
-  }
-  options.precision = precision;
-  if (options.mask != "auto" && options.mask != "learned" && options.mask != "hull" &&
-      options.mask != "components" && options.mask != "extended") {
-    return usage_error(
-        absl::InvalidArgumentError("unknown --mask \"" + options.mask +
-                                   "\"; use one of: auto, learned, hull, components, extended"));
-  }
   if (absl::Status valid = convert::ValidateConvertOptions(options); !valid.ok()) {
     return usage_error(valid);
   }
@@ -129,7 +90,7 @@ int RunConvertCommand(const Args& args) {
                           {"mask", report->mask},
                           {"precision", report->model.precision},
                           {"device", report->model.device},
-                          {"color", color},
+                          {"color", convert::ColorMethodName(options.blend.color)},
                           {"frames", report->frames},
                           {"frames_swapped", report->frames_swapped},
                           {"faces_swapped", report->faces_swapped},

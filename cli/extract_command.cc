@@ -6,8 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "cli/commands.h"
-#include "cli/smooth_flags.h"
-#include "core/face/detector.h"
+#include "core/face/extract_spec.h"
 #include "core/face/extractor.h"
 #include "core/media/image_header.h"
 #include "core/util/flags.h"
@@ -20,10 +19,8 @@ int RunExtractCommand(const Args& args) {
   face::ExtractOptions options;
   options.models_dir = util::DefaultModelsDir();
   std::string output, alignments;
-  double min_size = options.min_size, min_score = options.min_score,
-         filter_threshold = options.filter_threshold;
+  double filter_threshold = options.filter_threshold;
   bool json = false, write_faces = true;
-  SmoothFlags smooth;
   util::FlagSet flags(
       "fsc extract", "INPUT -o DIR [options]",
       "Detects faces in INPUT (a video, an image or a folder of images), finds 68 landmarks,\n"
@@ -37,28 +34,15 @@ int RunExtractCommand(const Args& args) {
           media::ImageLimitsText());
   flags.String("output", 'o', &output, "folder for the aligned faces (created if missing)");
   flags.String("alignments", 0, &alignments, "alignments file (default DIR/alignments.fsa)");
-  flags.String("detector", 'D', &options.detector,
-               "face detector: " + absl::StrJoin(face::DetectorNames(), ", "));
-  flags.Int("detector-input-size", 0, &options.detector_input_size,
-            "detector network input side in pixels (0: automatic; ssd uses 256 for frames up to "
-            "800 px, else 512)",
-            {0, 4096});
-  flags.Int("size", 's', &options.size, "side of the aligned face crops in pixels");
-  flags.Int("every-n", 'n', &options.every_n, "extract every n-th frame");
-  flags.Double("min-size", 0, &min_size, "drop faces whose box is smaller (pixels)", {0, 1e6});
-  flags.Double("min-score", 0, &min_score, "drop detections below this confidence (0..1)");
+  // The options a cluster job can set as well: fsc.proto's ExtractOptions (extract_spec.h).
+  face::AddExtractSpecFlags(&flags, &options);
   flags.String("filter", 'f', &options.filter_path,
                "keep only faces of the person in this image (photo or fsc face PNG)");
   flags.Double("filter-threshold", 0, &filter_threshold,
                "max face-descriptor distance to the --filter face", {0, 10});
-  flags.Int("re-feed", 0, &options.re_feed,
-            "also run the landmark net on N jittered copies of each face's box and average "
-            "(Faceswap's --re-feed; steadier landmarks, N+1 times the landmark work)",
-            {0, face::kMaxReFeed});
   flags.Int("threads", 'j', &options.threads, "worker threads");
   flags.String("models-dir", 0, &options.models_dir, "pretrained models (from scripts/setup)");
   flags.Bool("faces", 0, &write_faces, "write aligned face PNGs (--no-faces: alignments only)");
-  AddSmoothFlags(&flags, &smooth);
   flags.Bool("json", 0, &json, "print the summary as JSON on stdout");
 
   std::vector<std::string> positional;
@@ -67,17 +51,8 @@ int RunExtractCommand(const Args& args) {
     std::cerr << "fsc extract: needs one INPUT and -o DIR (see 'fsc extract --help')\n";
     return 2;
   }
-  options.min_size = static_cast<float>(min_size);
-  options.min_score = static_cast<float>(min_score);
   options.filter_threshold = static_cast<float>(filter_threshold);
   options.write_faces = write_faces;
-  absl::StatusOr<face::SmoothMode> mode = ParseSmoothMode(smooth);
-  if (!mode.ok()) {
-    std::cerr << "fsc extract: " << mode.status().message() << " (see 'fsc extract --help')\n";
-    return 2;
-  }
-  options.smooth = *mode;
-  options.stabilize = smooth.stabilize;
   if (absl::Status valid = face::ValidateExtractOptions(options); !valid.ok()) {
     std::cerr << "fsc extract: " << valid.message() << " (see 'fsc extract --help')\n";
     return 2;

@@ -4,6 +4,8 @@
 #include <functional>
 #include <iostream>
 #include <limits>
+#include <set>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "cli/client_common.h"
@@ -29,13 +31,6 @@ struct SubmitFlags {
   bool json = false;
   // Inputs besides the positional ones.
   std::string faces_a, faces_b, model_dir, alignments;
-  // Extract.
-  std::string detector;
-  int size = 0, every_n = 0;
-  double min_size = 0, min_score = 0;
-  // Convert.
-  std::string swap, color, codec;
-  int mask_erode = 0, mask_blur = 0, crf = 0;
 };
 
 void AddJobFlags(util::FlagSet* flags, SubmitFlags* f) {
@@ -55,59 +50,21 @@ void AddSplitFlags(util::FlagSet* flags, SubmitFlags* f) {
              {0, 1000000});
 }
 
-void AddExtractFlags(util::FlagSet* flags, SubmitFlags* f) {
-  flags->String("detector", 'D', &f->detector, "face detector: ssd, tiny, blazeface (empty: ssd)");
-  flags->Int("size", 's', &f->size, "side of the aligned face crops (0: 256)", {0, 4096});
-  flags->Int("every-n", 'n', &f->every_n, "extract every n-th frame (0: every frame)",
-             {0, 1000000});
-  flags->Double("min-size", 0, &f->min_size, "drop faces whose box is smaller (pixels)", {0, 1e6});
-  flags->Double("min-score", 0, &f->min_score, "drop detections below this confidence (0..1)",
-                {0, 1});
+// The job options, declared by their schema (fsc.proto's ExtractOptions, TrainOptions and
+// ConvertOptions); a flag not given leaves its field unset, so the job keeps the local verb's
+// default (for train, or a resumed model's own setting). `leave_out`: fields whose flag another
+// message of the same job already declares.
+void AddSpecFlags(util::FlagSet* flags, google::protobuf::Message* options,
+                  const std::set<std::string>& leave_out = {}) {
+  rpc::AddOptionFlags(rpc::OptionScope::kAll, "", flags, options, leave_out);
 }
 
-// The train options, declared by their schema (fsc.proto's TrainOptions); a flag not given leaves
-// its field unset, so the job keeps fsc train's default or a resumed model's own setting.
-void AddTrainFlags(util::FlagSet* flags, proto::TrainOptions* train) {
-  rpc::AddOptionFlags(rpc::OptionScope::kAll, "", flags, train);
-}
-
-void AddConvertFlags(util::FlagSet* flags, SubmitFlags* f) {
-  flags->String("swap", 0, &f->swap, "a-to-b (default) or b-to-a");
-  flags->String("color", 0, &f->color,
-                "colour matching: none, avg-color, rct, hist-match, seamless");
-  flags->Int("mask-erode", 0, &f->mask_erode, "erode the blend mask by N pixels", {-64, 64});
-  flags->Int("mask-blur", 0, &f->mask_blur, "blur the blend mask by N pixels", {0, 128});
-  flags->String("codec", 0, &f->codec, "video codec of the output (empty: the default)");
-  flags->Int("crf", 0, &f->crf, "quality of the output video (0: the default)", {0, 63});
-}
-
-void FillExtract(const SubmitFlags& f, proto::ExtractOptions* out) {
-  out->set_detector(f.detector);
-  out->set_size(f.size);
-  out->set_every_n(f.every_n);
-  out->set_min_size(static_cast<int32_t>(f.min_size));
-  out->set_min_score(static_cast<float>(f.min_score));
-}
-
-void FillConvert(const SubmitFlags& f, proto::ConvertOptions* out) {
-  out->set_swap(f.swap);
-  out->set_color(f.color);
-  out->set_mask_erode(f.mask_erode);
-  out->set_mask_blur(f.mask_blur);
-  out->set_codec(f.codec);
-  out->set_crf(f.crf);
-}
-
-// Checks the flags that have a fixed range before anything is uploaded.
 // The checks across flags (each flag's own range is checked as it is parsed).
-absl::Status CheckFlags(const SubmitFlags& f, const proto::JobSpec& spec) {
+absl::Status CheckFlags(const proto::JobSpec& spec) {
   const proto::TrainOptions& train = spec.train();
   if (train.max_ranks() != 0 && train.max_ranks() < train.ranks()) {
     return absl::InvalidArgumentError(
         "--max-ranks must be at least --ranks (or 0 for the same as --ranks)");
-  }
-  if (!f.swap.empty() && f.swap != "a-to-b" && f.swap != "b-to-a") {
-    return absl::InvalidArgumentError("--swap must be a-to-b or b-to-a");
   }
   return absl::OkStatus();
 }
@@ -196,14 +153,13 @@ int RunSubmitCommand(const Args& args) {
             "/*.png (as 'fsc extract -o DIR' writes them)." + inputs_note);
     AddJobFlags(&flags, &f);
     AddSplitFlags(&flags, &f);
-    AddExtractFlags(&flags, &f);
+    AddSpecFlags(&flags, spec.mutable_extract());
     if (auto exit_code = flags.ParseOrExit(rest, &positional)) return *exit_code;
     if (positional.size() != 1) {
       std::cerr << "fsc submit extract: needs one INPUT (see --help)\n";
       return 2;
     }
     spec.set_kind(proto::JOB_EXTRACT);
-    FillExtract(f, spec.mutable_extract());
   } else if (kind == "train") {
     util::FlagSet flags("fsc submit train", "--a FACES_A --b FACES_B [options]",
                         "Trains a face-swap model on the cluster, like 'fsc train': FACES_A and\n"
@@ -215,7 +171,7 @@ int RunSubmitCommand(const Args& args) {
     flags.String("a", 0, &f.faces_a, "faces of identity A (folder or dataset id)");
     flags.String("b", 0, &f.faces_b, "faces of identity B (folder or dataset id)");
     flags.String("model-dir", 'm', &f.model_dir, "a model folder to resume (optional)");
-    AddTrainFlags(&flags, spec.mutable_train());
+    AddSpecFlags(&flags, spec.mutable_train());
     if (auto exit_code = flags.ParseOrExit(rest, &positional)) return *exit_code;
     if (!positional.empty() || f.faces_a.empty() || f.faces_b.empty()) {
       std::cerr << "fsc submit train: needs --a FACES_A and --b FACES_B (see --help)\n";
@@ -232,16 +188,14 @@ int RunSubmitCommand(const Args& args) {
     AddSplitFlags(&flags, &f);
     flags.String("model-dir", 'm', &f.model_dir, "the trained model folder (or dataset id)");
     flags.String("alignments", 0, &f.alignments, "alignments file of INPUT (optional)");
-    AddExtractFlags(&flags, &f);
-    AddConvertFlags(&flags, &f);
+    AddSpecFlags(&flags, spec.mutable_extract());
+    AddSpecFlags(&flags, spec.mutable_convert());
     if (auto exit_code = flags.ParseOrExit(rest, &positional)) return *exit_code;
     if (positional.size() != 1 || f.model_dir.empty()) {
       std::cerr << "fsc submit convert: needs one INPUT and -m MODEL_DIR (see --help)\n";
       return 2;
     }
     spec.set_kind(proto::JOB_CONVERT);
-    FillExtract(f, spec.mutable_extract());
-    FillConvert(f, spec.mutable_convert());
   } else if (kind == "swap") {
     util::FlagSet flags("fsc submit swap", "VIDEO_A INPUT_B [options]",
                         "The whole pipeline on the cluster: extracts the faces of VIDEO_A and of\n"
@@ -251,22 +205,21 @@ int RunSubmitCommand(const Args& args) {
                             inputs_note);
     AddJobFlags(&flags, &f);
     AddSplitFlags(&flags, &f);
-    AddExtractFlags(&flags, &f);
-    AddTrainFlags(&flags, spec.mutable_train());
-    AddConvertFlags(&flags, &f);
+    AddSpecFlags(&flags, spec.mutable_extract());
+    AddSpecFlags(&flags, spec.mutable_train());
+    // --batch and --precision are the training's; conversion keeps its defaults for them.
+    AddSpecFlags(&flags, spec.mutable_convert(), {"batch", "precision"});
     if (auto exit_code = flags.ParseOrExit(rest, &positional)) return *exit_code;
     if (positional.size() != 2) {
       std::cerr << "fsc submit swap: needs VIDEO_A and INPUT_B (see --help)\n";
       return 2;
     }
     spec.set_kind(proto::JOB_SWAP);
-    FillExtract(f, spec.mutable_extract());
-    FillConvert(f, spec.mutable_convert());
   } else {
     std::cerr << "fsc submit: unknown job kind '" << kind << "'\n";
     return Usage();
   }
-  absl::Status checked = CheckFlags(f, spec);
+  absl::Status checked = CheckFlags(spec);
   if (!checked.ok()) {
     std::cerr << "fsc " << verb << ": " << checked.message() << " (see --help)\n";
     return 2;

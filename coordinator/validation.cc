@@ -4,7 +4,6 @@
 #include <initializer_list>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "core/rpc/option_schema.h"
 #include "core/rpc/transfer.h"
@@ -15,15 +14,6 @@ namespace {
 
 absl::Status Invalid(const std::string& what, const std::string& problem) {
   return absl::InvalidArgumentError(absl::StrCat(what, ": ", problem));
-}
-
-absl::Status OneOf(const std::string& value, std::initializer_list<const char*> allowed,
-                   const std::string& what) {
-  if (value.empty()) return absl::OkStatus();  // the default
-  for (const char* candidate : allowed) {
-    if (value == candidate) return absl::OkStatus();
-  }
-  return Invalid(what, absl::StrCat("'", value, "' is not one of: ", absl::StrJoin(allowed, ", ")));
 }
 
 absl::Status InRange(int64_t value, int64_t low, int64_t high, const std::string& what) {
@@ -137,16 +127,7 @@ absl::Status ValidateJobSpec(const proto::JobSpec& spec) {
   FSC_RETURN_IF_ERROR(InRange(spec.frames_per_task(), 0, 1000000, "spec.frames_per_task"));
   FSC_RETURN_IF_ERROR(InRange(spec.max_attempts(), 0, kMaxAttemptsLimit, "spec.max_attempts"));
 
-  const proto::ExtractOptions& extract = spec.extract();
-  FSC_RETURN_IF_ERROR(
-      OneOf(extract.detector(), {"ssd", "tiny", "blazeface"}, "spec.extract.detector"));
-  if (extract.size() != 0)
-    FSC_RETURN_IF_ERROR(InRange(extract.size(), 32, 2048, "spec.extract.size"));
-  FSC_RETURN_IF_ERROR(InRange(extract.every_n(), 0, 100000, "spec.extract.every_n"));
-  FSC_RETURN_IF_ERROR(InRange(extract.min_size(), 0, 100000, "spec.extract.min_size"));
-  if (!(extract.min_score() >= 0.0f && extract.min_score() <= 1.0f)) {
-    return Invalid("spec.extract.min_score", "must be within 0..1");
-  }
+  FSC_RETURN_IF_ERROR(rpc::ValidateOptions(spec.extract(), "spec.extract"));
 
   const proto::TrainOptions& train = spec.train();
   FSC_RETURN_IF_ERROR(rpc::ValidateOptions(train, "spec.train"));
@@ -157,14 +138,8 @@ absl::Status ValidateJobSpec(const proto::JobSpec& spec) {
                                 train.ranks(), "); use 0 for 'the same as ranks'"));
   }
 
-  const proto::ConvertOptions& convert = spec.convert();
-  FSC_RETURN_IF_ERROR(OneOf(convert.swap(), {"a-to-b", "b-to-a"}, "spec.convert.swap"));
-  FSC_RETURN_IF_ERROR(OneOf(convert.color(), {"none", "avg-color", "rct", "hist-match", "seamless"},
-                            "spec.convert.color"));
-  FSC_RETURN_IF_ERROR(InRange(convert.mask_erode(), -100, 100, "spec.convert.mask_erode"));
-  FSC_RETURN_IF_ERROR(InRange(convert.mask_blur(), 0, 200, "spec.convert.mask_blur"));
-  FSC_RETURN_IF_ERROR(ValidateName(convert.codec(), "spec.convert.codec"));
-  FSC_RETURN_IF_ERROR(InRange(convert.crf(), 0, 63, "spec.convert.crf"));
+  FSC_RETURN_IF_ERROR(rpc::ValidateOptions(spec.convert(), "spec.convert"));
+  FSC_RETURN_IF_ERROR(ValidateName(spec.convert().codec(), "spec.convert.codec"));
 
   switch (spec.kind()) {
     case proto::JOB_EXTRACT:

@@ -13,12 +13,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/convert/color_transfer.h"
+#include "core/convert/convert_spec.h"
 #include "core/convert/converter.h"
 #include "core/convert/swap_model.h"
 #include "core/convert/synthetic_label.h"
 #include "core/face/alignments_file.h"
 #include "core/media/frame_source.h"
 #include "core/media/video_writer.h"
+#include "core/rpc/option_schema.h"
 #include "core/util/status_macros.h"
 #include "worker/extract_task.h"
 #include "worker/stage_metrics.h"
@@ -26,21 +28,6 @@
 namespace fsc::worker {
 namespace fs = std::filesystem;
 namespace {
-
-absl::StatusOr<convert::ConvertOptions> OptionsFromSpec(const proto::ConvertOptions& spec) {
-  convert::ConvertOptions options;
-  if (!spec.swap().empty()) {
-    FSC_ASSIGN_OR_RETURN(options.direction, convert::ParseSwapDirection(spec.swap()));
-  }
-  if (!spec.color().empty()) {
-    FSC_ASSIGN_OR_RETURN(options.blend.color, convert::ParseColorMethod(spec.color()));
-  }
-  if (spec.mask_erode() != 0) options.blend.erode = spec.mask_erode();
-  if (spec.mask_blur() > 0) options.blend.blur = spec.mask_blur();
-  if (!spec.codec().empty()) options.video.codec = spec.codec();
-  if (spec.crf() > 0) options.video.crf = spec.crf();
-  return options;
-}
 
 // One frame of the range: its index in the source and its file name in the range folder.
 struct RangeFrame {
@@ -150,7 +137,11 @@ absl::Status Convert(const proto::Task& task, const TaskEnv& env, const fs::path
   // A task planned before the cluster named the file alignments.fsa holds alignments.fsca.
   const std::string source_alignments = face::ResolveAlignmentsPath((in / "alignments").string());
   FSC_ASSIGN_OR_RETURN(proto::Alignments alignments, face::ReadAlignments(source_alignments));
-  FSC_ASSIGN_OR_RETURN(convert::ConvertOptions options, OptionsFromSpec(task.spec().convert()));
+  // The coordinator checked the spec on submit; a spec that reaches a worker otherwise (an older
+  // coordinator) is checked here rather than applied in part.
+  FSC_RETURN_IF_ERROR(rpc::ValidateOptions(task.spec().convert(), "spec.convert"));
+  convert::ConvertOptions options;
+  convert::ApplyConvertSpec(task.spec().convert(), &options);
   options.threads = std::max(1, env.threads);
   FSC_RETURN_IF_ERROR(convert::ValidateConvertOptions(options));
 

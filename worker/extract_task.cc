@@ -5,6 +5,8 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "core/face/extract_spec.h"
+#include "core/rpc/option_schema.h"
 #include "core/util/image_names.h"
 #include "core/util/status_macros.h"
 #include "worker/stage_metrics.h"
@@ -14,11 +16,7 @@ namespace fs = std::filesystem;
 
 face::ExtractOptions ExtractOptionsFromSpec(const proto::ExtractOptions& spec) {
   face::ExtractOptions options;
-  if (!spec.detector().empty()) options.detector = spec.detector();
-  if (spec.size() > 0) options.size = spec.size();
-  if (spec.every_n() > 0) options.every_n = spec.every_n();
-  if (spec.min_size() > 0) options.min_size = static_cast<float>(spec.min_size());
-  if (spec.min_score() > 0) options.min_score = spec.min_score();
+  face::ApplyExtractSpec(spec, &options);
   return options;
 }
 
@@ -51,6 +49,8 @@ absl::Status CheckVideoRange(const std::string& source, int64_t begin, int64_t e
 absl::Status RunExtractTask(const proto::Task& task, const TaskEnv& env) {
   FSC_ASSIGN_OR_RETURN(std::string source,
                        ResolveSource((fs::path(env.in_dir) / "input").string()));
+  // Checked on submit; a spec that reaches a worker otherwise is checked here, not applied in part.
+  FSC_RETURN_IF_ERROR(rpc::ValidateOptions(task.spec().extract(), "spec.extract"));
   face::ExtractOptions options = ExtractOptionsFromSpec(task.spec().extract());
   options.models_dir = env.models_dir;
   options.threads = std::max(1, env.threads);

@@ -17,8 +17,8 @@
 
 namespace fsc::worker {
 
-// The extraction options a job asks for, on top of fsc extract's defaults (a zero/empty field
-// in the proto means "the default"). The extract task itself never smooths (see
+// The extraction options a job asks for, on top of fsc extract's defaults (a field not present
+// keeps the default; face::ApplyExtractSpec). The extract task itself never smooths (see
 // ExtractOptions::smooth); the merge task stabilises with `smooth` and `stabilize`.
 face::ExtractOptions ExtractOptionsFromSpec(const proto::ExtractOptions& spec);
 

@@ -119,13 +119,26 @@ absl::Status ValidateExtractOptions(const ExtractOptions& options) {
     return absl::InvalidArgumentError(
         absl::StrCat("--size ", options.size, " is out of range; use 32..4096 pixels"));
   }
-  if (options.every_n < 1) {
+  if (options.every_n < 1 || options.every_n > 100000) {
     return absl::InvalidArgumentError(
-        absl::StrCat("--every-n ", options.every_n, " is out of range; use 1 or more"));
+        absl::StrCat("--every-n ", options.every_n, " is out of range; use 1..100000"));
+  }
+  if (!(options.min_size >= 0 && options.min_size <= 100000)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--min-size ", options.min_size, " is out of range; use 0..100000 pixels"));
   }
   if (options.min_score < 0 || options.min_score > 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("--min-score must be within 0..1, got ", options.min_score));
+  }
+  if (options.detector_input_size < 0 || options.detector_input_size > 4096) {
+    return absl::InvalidArgumentError(absl::StrCat("--detector-input-size ",
+                                                   options.detector_input_size,
+                                                   " is out of range; use 0..4096 (0: automatic)"));
+  }
+  if (options.mask_size < 16 || options.mask_size > 1024) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--mask-size ", options.mask_size, " is out of range; use 16..1024 pixels"));
   }
   if (options.re_feed < 0 || options.re_feed > kMaxReFeed) {
     return absl::InvalidArgumentError(

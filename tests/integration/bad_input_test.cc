@@ -224,10 +224,6 @@ std::vector<Case> Cases() {
           .Run({"extract", "--help"})
           .Exits(0)
           .Says({"100 megapixels", "65535 pixels a side"}));
-  add(Case("ExtractUnknownDetector")
-          .Run({"extract", "{data}/astronaut.png", "-o", "{dir}/out", "--detector", "nope"})
-          .Exits(1)
-          .Says({"unknown detector 'nope'"}));
   add(Case("ExtractUnknownFlag")
           .Run({"extract", "{data}/astronaut.png", "-o", "{dir}/out", "--no-such-flag"})
           .Exits(2)
@@ -238,15 +234,21 @@ std::vector<Case> Cases() {
           .Exits(1)
           .Says({"scripts/setup"}));
   // Options out of range are usage errors (exit 2) found before any work: no out/ is made.
+  // The job options' ranges and spellings are fsc.proto's (the same for fsc submit extract).
   for (const auto& [name, flag, value, says] : std::vector<std::array<std::string, 4>>{
-           {"ExtractThreadsHuge", "--threads", "100000", "0..256"},
-           {"ExtractThreadsNegative", "--threads", "-1", "0..256"},
-           {"ExtractEveryNZero", "--every-n", "0", "1 or more"},
-           {"ExtractSizeNegative", "--size", "-5", "32..4096"}}) {
+           {"ExtractThreadsHuge", "--threads", "100000", "--threads 100000 not in 0..256"},
+           {"ExtractThreadsNegative", "--threads", "-1", "--threads -1 not in 0..256"},
+           {"ExtractEveryNZero", "--every-n", "0", "--every-n: 0 is outside 1..100000"},
+           {"ExtractSizeNegative", "--size", "-5", "--size: -5 is outside 32..4096"},
+           {"ExtractUnknownDetector", "--detector", "nope",
+            "--detector: 'nope' is not one of: ssd, tiny, blazeface"},
+           {"ExtractSmoothUnknown", "--smooth", "on", "--smooth: 'on' is not one of: auto, off"},
+           {"ExtractStrengthHuge", "--strength", "9", "--strength: 9 is outside 0..8"},
+           {"ExtractReFeedHuge", "--re-feed", "33", "--re-feed: 33 is outside 0..32"}}) {
     add(Case(name)
             .Run({"extract", "{data}/astronaut.png", "-o", "{dir}/out", flag, value})
             .Exits(2)
-            .Says({flag + " " + value, says, "fsc extract --help"}));
+            .Says({says, "fsc extract --help"}));
   }
 
   // Alignments files that are not, are damaged, or come from a newer fsc.
@@ -315,6 +317,18 @@ std::vector<Case> Cases() {
                 "--alignments", "{dir}/align"})
           .Exits(1)
           .Says({"align"}));
+
+  for (const auto& [name, flag, value, says] : std::vector<std::array<std::string, 4>>{
+           {"ConvertSwapUnknown", "--swap", "a-to-c", "--swap: 'a-to-c' is not one of: a-to-b"},
+           {"ConvertMaskBlurHuge", "--mask-blur", "200", "--mask-blur: 200 is outside 0..128"},
+           {"ConvertPresetUnknown", "--preset", "warp", "--preset: 'warp' is not one of: "},
+           {"ConvertBatchZero", "--batch", "0", "--batch: 0 is outside 1..256"}}) {
+    add(Case(name)
+            .Run({"convert", "{data}/astronaut.png", "-m", "{dir}/model", "-o", "{dir}/out.png",
+                  "--alignments", "{dir}/a.fsa", flag, value})
+            .Exits(2)
+            .Says({says, "fsc convert --help"}));
+  }
 
   // Train: damaged checkpoints, architecture files and face folders.
   add(Case("TrainResumeCorruptManifest")
@@ -461,6 +475,15 @@ std::vector<Case> Cases() {
           .Run({"submit", "extract", "{data}/astronaut.png", "--priority", "10"})
           .Exits(2)
           .Says({"--priority 10 not in 0..9", "fsc submit"}));
+  add(Case("SubmitExtractMaxGapOutOfRange")
+          .Run({"submit", "extract", "{data}/astronaut.png", "--max-gap", "61"})
+          .Exits(2)
+          .Says({"--max-gap: 61 is outside 0..60", "fsc submit extract --help"}));
+  add(Case("SubmitSwapColorUnknown")
+          .Run({"submit", "swap", "{data}/astronaut.png", "{data}/astronaut.png", "--color",
+                "sepia"})
+          .Exits(2)
+          .Says({"--color: 'sepia' is not one of: none, avg-color", "fsc submit swap --help"}));
   add(Case("JobsNegativeLimit")
           .Run({"jobs", "--limit", "-1"})
           .Exits(2)

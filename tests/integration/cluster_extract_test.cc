@@ -1,8 +1,8 @@
 // End to end: a distributed extract of the sample video over a local cluster of two workers (real
 // fsc-coordinator and fsc-worker processes, TLS) gives the same alignments as a local
 // `fsc extract`, smoothing (on by default) included: the merge task stabilises the merged file
-// once, across the ranges' borders; the client verbs around it (submit --wait, job, jobs, fetch,
-// dataset dedupe) behave as documented.
+// once, across the ranges' borders, with the job's own --strength and --max-gap; the client verbs
+// around it (submit --wait, job, jobs, fetch, dataset dedupe) behave as documented.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -22,6 +22,9 @@ using testing::CommandResult;
 // a range that does not start on a sampled frame would show up as missing or extra frames.
 constexpr int kEveryN = 3;
 constexpr int kFramesPerTask = 50;
+// Steady-faces settings other than the defaults (1 and 5), given to both runs: the job's must
+// reach the merge task, which records them in the alignments' smoothing.
+constexpr char kSmoothFlags[] = " --strength 0.5 --max-gap 3";
 
 json Dump(const std::string& alignments) {
   CommandResult run =
@@ -84,9 +87,10 @@ TEST(ClusterExtractTest, TwoWorkersMatchALocalExtract) {
   const std::string work = testing::MakeTempDir("fsc-cluster-extract");
 
   // The reference: the local verb, same options.
-  CommandResult local = testing::RunCommand(
-      testing::CleanEnv() + testing::BinDir() + "/fsc extract " + video + " -o " + work +
-      "/local --no-faces --threads 2 --every-n " + std::to_string(kEveryN) + " 2>&1");
+  CommandResult local =
+      testing::RunCommand(testing::CleanEnv() + testing::BinDir() + "/fsc extract " + video +
+                          " -o " + work + "/local --no-faces --threads 2 --every-n " +
+                          std::to_string(kEveryN) + kSmoothFlags + " 2>&1");
   ASSERT_EQ(local.exit_code, 0) << local.output;
 
   testing::LocalCluster cluster(2);
@@ -108,9 +112,9 @@ TEST(ClusterExtractTest, TwoWorkersMatchALocalExtract) {
   EXPECT_EQ(testing::ReadJson(cluster.config()), config);
 
   // Submit and follow to the end; stdout is the Job as it ended.
-  CommandResult submitted =
-      cluster.Fsc("submit extract " + video + " --every-n " + std::to_string(kEveryN) +
-                  " --frames-per-task " + std::to_string(kFramesPerTask) + " --wait --json");
+  CommandResult submitted = cluster.Fsc(
+      "submit extract " + video + " --every-n " + std::to_string(kEveryN) + kSmoothFlags +
+      " --frames-per-task " + std::to_string(kFramesPerTask) + " --wait --json");
   ASSERT_EQ(submitted.exit_code, 0) << submitted.output;
   json job = testing::ParseJsonOutput(submitted);
   ASSERT_EQ(job.value("state", ""), "JOB_SUCCEEDED") << job.dump(1);
@@ -139,6 +143,10 @@ TEST(ClusterExtractTest, TwoWorkersMatchALocalExtract) {
   json fetched = cluster.FscJson("fetch " + id.substr(0, 8) + " -o " + work + "/fetched --json");
   ASSERT_TRUE(fs::exists(work + "/fetched/alignments.fsa")) << fetched.dump(1);
   json cluster_dump = Dump(work + "/fetched/alignments.fsa");
+  ASSERT_TRUE(cluster_dump.contains("smoothing")) << "the merge task stabilises by default";
+  EXPECT_EQ(cluster_dump["smoothing"].value("max_gap", 0), 3) << cluster_dump["smoothing"];
+  EXPECT_DOUBLE_EQ(cluster_dump["smoothing"].value("strength", 0.0), 0.5)
+      << cluster_dump["smoothing"];
   ExpectSameAlignments(Dump(work + "/local/alignments.fsa"), cluster_dump);
   size_t faces = 0;  // detected ones: a filled face has no PNG
   for (const json& frame : cluster_dump["frames"]) {

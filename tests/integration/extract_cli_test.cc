@@ -281,8 +281,10 @@ TEST(ExtractCliTest, ClearErrorsAndNothingWritten) {
 
   CommandResult detector =
       RunFsc("extract " + testing::DataDir() + "/astronaut.png -o " + dir + "/out --detector nope");
-  EXPECT_EQ(detector.exit_code, 1);
-  EXPECT_NE(detector.output.find("unknown detector 'nope'"), std::string::npos);
+  EXPECT_EQ(detector.exit_code, 2) << "a usage error, found before any work";
+  EXPECT_NE(detector.output.find("--detector: 'nope' is not one of: ssd, tiny, blazeface"),
+            std::string::npos)
+      << detector.output;
 
   CommandResult usage = RunFsc("extract --size");
   EXPECT_EQ(usage.exit_code, 2);
