@@ -15,8 +15,8 @@
 #include "cli/client_common.h"
 #include "cli/commands.h"
 #include "core/rpc/transfer.h"
-#include "core/train/model_folder.h"
 #include "core/util/flags.h"
+#include "core/util/model_folder.h"
 #include "core/util/progress.h"
 
 namespace fsc::cli {
@@ -70,7 +70,7 @@ int RunFetchCommand(const Args& args) {
     constexpr std::string_view kModel = "model/";
     const bool state =
         file.path().rfind(kModel, 0) == 0 &&
-        train::IsTrainingStatePath(std::string_view(file.path()).substr(kModel.size()));
+        util::IsTrainingStatePath(std::string_view(file.path()).substr(kModel.size()));
     if (state && !with_state && file.path() != path) {
       state_bytes += file.size();
       continue;

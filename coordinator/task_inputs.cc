@@ -6,7 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "core/train/model_folder.h"
+#include "core/util/model_folder.h"
 #include "core/util/status_macros.h"
 
 namespace fsc::coordinator {
@@ -31,7 +31,7 @@ std::optional<std::string> MapSourcePath(const InputSource& source, const std::s
 bool InputNeeded(proto::TaskKind kind, const std::string& path) {
   constexpr std::string_view kModel = "model/";
   if (kind != proto::TASK_CONVERT || path.rfind(kModel, 0) != 0) return true;
-  return !train::IsTrainingStatePath(std::string_view(path).substr(kModel.size()));
+  return !util::IsTrainingStatePath(std::string_view(path).substr(kModel.size()));
 }
 
 absl::StatusOr<std::vector<proto::FileEntry>> ResolveInputs(const std::vector<InputSource>& sources,

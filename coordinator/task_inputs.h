@@ -25,7 +25,7 @@ using SourceFilesFn =
 
 // Whether a task of `kind` needs its input at `path` (a path in the task's folder). A convert
 // task takes a model's weights only, never the training state beside them (model/state/...,
-// twice the weights' size: core/train/model_folder.h); everything else needs all it maps.
+// twice the weights' size: core/util/model_folder.h); everything else needs all it maps.
 bool InputNeeded(proto::TaskKind kind, const std::string& path);
 
 // All inputs of a task. FAILED_PRECONDITION when a source selects nothing (e.g. a merge that

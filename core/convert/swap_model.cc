@@ -144,14 +144,14 @@ SwapModel::~SwapModel() = default;
 
 absl::StatusOr<std::unique_ptr<SwapModel>> SwapModel::Load(const std::string& dir,
                                                            const SwapOptions& options) {
-  const std::string manifest_path = dir + "/" + train::kManifestFile;
+  const std::string manifest_path = dir + "/" + util::kManifestFile;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
     return absl::NotFoundError(
         absl::StrCat("model folder ", dir, " does not exist; train one with fsc train -m ", dir));
   }
   if (!fs::exists(manifest_path, ec)) {
-    return absl::NotFoundError(absl::StrCat("no trained model in ", dir, " (", train::kManifestFile,
+    return absl::NotFoundError(absl::StrCat("no trained model in ", dir, " (", util::kManifestFile,
                                             " is missing); train one with fsc train -m ", dir));
   }
   FSC_ASSIGN_OR_RETURN(std::string text, util::ReadFile(manifest_path));

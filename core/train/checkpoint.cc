@@ -28,7 +28,7 @@ std::string IterationTag(int64_t iteration) { return absl::StrFormat("%06d", ite
 // The .pt files in `dir` and its state/ folder that `manifest` does not name (left by earlier
 // checkpoints; snapshots hold their own links).
 void RemoveStaleDataFiles(const std::string& dir, const CheckpointManifest& manifest) {
-  for (const std::string& sub : {std::string(), std::string(kTrainingStateDir) + "/"}) {
+  for (const std::string& sub : {std::string(), std::string(util::kTrainingStateDir) + "/"}) {
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(dir + "/" + sub, ec)) {
       const std::string name = sub + entry.path().filename().string();
@@ -43,7 +43,7 @@ void RemoveStaleDataFiles(const std::string& dir, const CheckpointManifest& mani
 // Creates the folders a checkpoint's files go in.
 absl::Status MakeFolders(const std::string& dir) {
   std::error_code ec;
-  fs::create_directories(dir + "/" + kTrainingStateDir, ec);
+  fs::create_directories(dir + "/" + util::kTrainingStateDir, ec);
   if (ec) {
     return absl::PermissionDeniedError(
         absl::StrCat("cannot create model folder ", dir, ": ", ec.message()));
@@ -55,7 +55,7 @@ absl::Status MakeFolders(const std::string& dir) {
 
 std::string CheckpointFileName(const std::string& role, int64_t iteration) {
   std::string name = absl::StrCat(role, "_", IterationTag(iteration), ".pt");
-  return role == kWeightsRole ? name : absl::StrCat(kTrainingStateDir, "/", name);
+  return role == kWeightsRole ? name : absl::StrCat(util::kTrainingStateDir, "/", name);
 }
 
 NamedTensors ModuleTensors(const torch::nn::Module& module) {
@@ -161,7 +161,7 @@ absl::StatusOr<CheckpointManifest> WriteCheckpoint(const std::string& dir,
   }
   const std::string manifest_text = ManifestToJson(manifest).dump(1) + "\n";
   // The commit point: from here on the new checkpoint is the current one.
-  FSC_RETURN_IF_ERROR(util::WriteFileAtomically(dir + "/" + kManifestFile, manifest_text));
+  FSC_RETURN_IF_ERROR(util::WriteFileAtomically(dir + "/" + util::kManifestFile, manifest_text));
   RemoveStaleDataFiles(dir, manifest);
 
   if (options.snapshot && options.keep_snapshots > 0) {
@@ -178,7 +178,8 @@ absl::StatusOr<CheckpointManifest> WriteCheckpoint(const std::string& dir,
         FSC_RETURN_IF_ERROR(util::WriteFileAtomically(temp_dir + "/" + file.name, blobs.at(role)));
       }
     }
-    FSC_RETURN_IF_ERROR(util::WriteFileAtomically(temp_dir + "/" + kManifestFile, manifest_text));
+    FSC_RETURN_IF_ERROR(
+        util::WriteFileAtomically(temp_dir + "/" + util::kManifestFile, manifest_text));
     fs::remove_all(final_dir, ec);
     fs::rename(temp_dir, final_dir, ec);
     if (ec) {
@@ -193,14 +194,14 @@ absl::StatusOr<CheckpointManifest> WriteCheckpoint(const std::string& dir,
 
 bool HasCheckpoint(const std::string& dir) {
   std::error_code ec;
-  return fs::exists(dir + "/" + kManifestFile, ec);
+  return fs::exists(dir + "/" + util::kManifestFile, ec);
 }
 
 absl::StatusOr<LoadedCheckpoint> ReadCheckpoint(const std::string& dir, CheckpointScope scope) {
-  const std::string manifest_path = dir + "/" + kManifestFile;
+  const std::string manifest_path = dir + "/" + util::kManifestFile;
   if (!HasCheckpoint(dir)) {
     return absl::NotFoundError(
-        absl::StrCat("no training checkpoint in ", dir, " (", kManifestFile, " is missing)"));
+        absl::StrCat("no training checkpoint in ", dir, " (", util::kManifestFile, " is missing)"));
   }
   FSC_ASSIGN_OR_RETURN(std::string text, util::ReadFile(manifest_path));
   nlohmann::json json = util::ParseOutsideJson(text);
@@ -219,7 +220,7 @@ absl::StatusOr<LoadedCheckpoint> ReadCheckpoint(const std::string& dir, Checkpoi
     if (scope == CheckpointScope::kWeights && role != kWeightsRole) continue;
     const std::string path = dir + "/" + file.name;
     std::error_code ec;
-    if (role != kWeightsRole && IsTrainingStatePath(file.name) && !fs::exists(path, ec)) {
+    if (role != kWeightsRole && util::IsTrainingStatePath(file.name) && !fs::exists(path, ec)) {
       return absl::FailedPreconditionError(absl::StrCat(
           dir, " holds the weights but not the training state (", file.name,
           "): it is a model to convert with, not one to resume training from; fetch the job's "

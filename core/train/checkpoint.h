@@ -38,7 +38,7 @@
 #include "absl/status/statusor.h"
 #include "core/model/face_swap_model.h"
 #include "core/train/checkpoint_manifest.h"
-#include "core/train/model_folder.h"
+#include "core/util/model_folder.h"
 
 namespace fsc::train {
 

@@ -19,8 +19,8 @@ constexpr int kMaxKeptJsonDepth = 16;
 // A data file's name as a manifest may record it: NAME, or state/NAME from format 2 on.
 bool ValidFileName(const std::string& name, int format_version) {
   std::string base = name;
-  if (format_version >= 2 && IsTrainingStatePath(name)) {
-    base = name.substr(std::string(kTrainingStateDir).size() + 1);
+  if (format_version >= 2 && util::IsTrainingStatePath(name)) {
+    base = name.substr(std::string(util::kTrainingStateDir).size() + 1);
   }
   return !base.empty() && !absl::StrContains(base, "/") && base[0] != '.';
 }

@@ -11,7 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/model/architecture.h"
-#include "core/train/model_folder.h"
+#include "core/util/model_folder.h"
 
 namespace fsc::train {
 

@@ -249,9 +249,10 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& opt
     return absl::InvalidArgumentError("no model folder (-m DIR) to write the model to");
   }
   if (HasCheckpoint(options.model_dir)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        options.model_dir, " already holds a trained model (", kManifestFile, "); pass --resume ",
-        options.model_dir, " to continue training it, or choose another model folder"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(options.model_dir, " already holds a trained model (", util::kManifestFile,
+                     "); pass --resume ", options.model_dir,
+                     " to continue training it, or choose another model folder"));
   }
   return Build(options, 0);
 }
@@ -268,7 +269,7 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Resume(const std::string& dir,
                                                          const TrainOptions& options) {
   FSC_ASSIGN_OR_RETURN(LoadedCheckpoint checkpoint, ReadCheckpoint(dir));
   const CheckpointManifest& m = checkpoint.manifest;
-  const std::string manifest_path = dir + "/" + kManifestFile;
+  const std::string manifest_path = dir + "/" + util::kManifestFile;
   model::Architecture arch;
   if (options.architecture) {
     arch = *options.architecture;

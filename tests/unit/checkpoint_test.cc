@@ -122,8 +122,8 @@ TEST(CheckpointTest, TheTrainingStateLivesApartFromTheWeights) {
   EXPECT_EQ(written.format_version, kCheckpointFormatVersion);
   EXPECT_EQ(written.files.at("weights").name, "weights_000004.pt");
   EXPECT_EQ(written.files.at("optimizer").name, "state/optimizer_000004.pt");
-  EXPECT_TRUE(IsTrainingStatePath(written.files.at("optimizer").name));
-  EXPECT_FALSE(IsTrainingStatePath(written.files.at("weights").name));
+  EXPECT_TRUE(util::IsTrainingStatePath(written.files.at("optimizer").name));
+  EXPECT_FALSE(util::IsTrainingStatePath(written.files.at("weights").name));
   EXPECT_TRUE(fs::exists(dir + "/state/optimizer_000004.pt"));
   // The next checkpoint replaces the state file too.
   Save(**step, dir, 5);
@@ -132,7 +132,7 @@ TEST(CheckpointTest, TheTrainingStateLivesApartFromTheWeights) {
 
   // A copy with the weights alone (what convert and a plain `fsc fetch` get).
   const std::string weights_only = testing::MakeTempDir("fsc-ckpt-weights");
-  fs::copy_file(dir + "/" + kManifestFile, weights_only + "/" + kManifestFile);
+  fs::copy_file(dir + "/" + util::kManifestFile, weights_only + "/" + util::kManifestFile);
   fs::copy_file(dir + "/weights_000005.pt", weights_only + "/weights_000005.pt");
   auto weights = ReadCheckpoint(weights_only, CheckpointScope::kWeights);
   ASSERT_TRUE(weights.ok()) << weights.status();
@@ -144,18 +144,18 @@ TEST(CheckpointTest, TheTrainingStateLivesApartFromTheWeights) {
 
   // Format 1: every file beside the manifest.
   const std::string old = testing::MakeTempDir("fsc-ckpt-v1");
-  nlohmann::json manifest = nlohmann::json::parse(*util::ReadFile(dir + "/" + kManifestFile));
+  nlohmann::json manifest = nlohmann::json::parse(*util::ReadFile(dir + "/" + util::kManifestFile));
   manifest["format_version"] = 1;
   manifest["files"]["optimizer"]["name"] = "optimizer_000005.pt";
   fs::copy_file(dir + "/weights_000005.pt", old + "/weights_000005.pt");
   fs::copy_file(dir + "/state/optimizer_000005.pt", old + "/optimizer_000005.pt");
-  ASSERT_TRUE(util::WriteFileAtomically(old + "/" + kManifestFile, manifest.dump()).ok());
+  ASSERT_TRUE(util::WriteFileAtomically(old + "/" + util::kManifestFile, manifest.dump()).ok());
   auto v1 = ReadCheckpoint(old);
   ASSERT_TRUE(v1.ok()) << v1.status();
   EXPECT_EQ(v1->blobs.at("optimizer"), *util::ReadFile(dir + "/state/optimizer_000005.pt"));
   // ...where a state/ path is not a valid name.
   manifest["files"]["optimizer"]["name"] = "state/optimizer_000005.pt";
-  ASSERT_TRUE(util::WriteFileAtomically(old + "/" + kManifestFile, manifest.dump()).ok());
+  ASSERT_TRUE(util::WriteFileAtomically(old + "/" + util::kManifestFile, manifest.dump()).ok());
   EXPECT_EQ(ReadCheckpoint(old).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
@@ -238,7 +238,7 @@ TEST(CheckpointTest, RefusesTruncatedCorruptedAndMissingFiles) {
   ASSERT_TRUE(util::WriteFileAtomically(weights, good).ok());
   EXPECT_TRUE(ReadCheckpoint(dir).ok());
   // A truncated manifest.
-  const std::string manifest = dir + "/" + kManifestFile;
+  const std::string manifest = dir + "/" + util::kManifestFile;
   std::string text = *util::ReadFile(manifest);
   ASSERT_TRUE(util::WriteFileAtomically(manifest, text.substr(0, text.size() / 2)).ok());
   auto bad_manifest = ReadCheckpoint(dir);
