@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/face/mask.h"
 #include "core/util/status_macros.h"
 
 namespace fsc::train {
@@ -183,11 +184,15 @@ absl::Status PreparedFaces::Fits(const BatchLoaderOptions& options) const {
       options.mask_type == mask_type_) {
     return absl::OkStatus();
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "batch loader: the faces of ", dir_, " were prepared at ", size_, " px, coverage ", coverage_,
-      ", ", mask_type_ ? "with" : "without", " a mask, not as the loader's options say (",
-      options.augment.size, " px, coverage ", options.augment.coverage, ", ",
-      options.mask_type ? "with" : "without", " a mask)"));
+  auto describe = [](int size, double coverage, const std::optional<face::MaskType>& mask) {
+    return absl::StrCat(size, " px, coverage ", coverage, ", ",
+                        mask ? face::MaskTypeName(*mask) + " mask" : "no mask");
+  };
+  return absl::InvalidArgumentError(
+      absl::StrCat("batch loader: the faces of ", dir_, " were prepared at ",
+                   describe(size_, coverage_, mask_type_), ", but the loader's options ask for ",
+                   describe(options.augment.size, options.augment.coverage, options.mask_type),
+                   "; prepare them again with these options (PreparedFaces::Make)"));
 }
 
 absl::StatusOr<std::unique_ptr<BatchLoader>> BatchLoader::Create(

@@ -307,7 +307,11 @@ TEST_F(BatchLoaderTest, LoadersShareFacesPreparedOnceAndReshardThem) {
   // Faces prepared for another model size or mask are refused, not silently used.
   BatchLoaderOptions other = options;
   other.augment.size = 128;
-  EXPECT_EQ(BatchLoader::Create(a, b, other).status().code(), absl::StatusCode::kInvalidArgument);
+  absl::Status refused = BatchLoader::Create(a, b, other).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.message().find(a_->dir()), std::string::npos) << refused;
+  EXPECT_NE(refused.message().find("ask for 128 px"), std::string::npos) << refused;
+  EXPECT_NE(refused.message().find("prepare them again"), std::string::npos) << refused;
   other = options;
   other.mask_type = std::nullopt;
   EXPECT_EQ(BatchLoader::Create(a, b, other).status().code(), absl::StatusCode::kInvalidArgument);
