@@ -161,8 +161,12 @@ absl::StatusOr<std::unique_ptr<FaceExtractor>> FaceExtractor::Create(
   detector_options.input_size = options.detector_input_size;
   FSC_ASSIGN_OR_RETURN(extractor->detector_, CreateDetector(options.detector, detector_options));
   FSC_ASSIGN_OR_RETURN(extractor->landmarks_, LandmarkNet::Load(options.models_dir));
-  if (!options.filter_path.empty()) {
+  // Descriptors serve the identity filter and, when the faces will be tracked, tell apart the
+  // people of a frame with several faces (see Process).
+  if (!options.filter_path.empty() || options.smooth != SmoothMode::kOff) {
     FSC_ASSIGN_OR_RETURN(extractor->recognition_, RecognitionNet::Load(options.models_dir));
+  }
+  if (!options.filter_path.empty()) {
     FSC_ASSIGN_OR_RETURN(extractor->reference_,
                          ReferenceDescriptor(options.filter_path, *extractor->detector_,
                                              *extractor->landmarks_, *extractor->recognition_));
@@ -185,8 +189,11 @@ absl::StatusOr<std::vector<ExtractedFace>> FaceExtractor::Process(const cv::Mat&
   FSC_ASSIGN_OR_RETURN(std::vector<Landmarks> landmarks,
                        PredictReFed(*landmarks_, image, boxes, options_.re_feed));
 
+  // Face tracks link faces by box overlap and motion, which cannot tell two people apart where
+  // they cross: faces that share a frame get descriptors so their tracks keep them apart. A lone
+  // face needs none (the recognition net costs about what the landmark net does).
   std::vector<Descriptor> descriptors;
-  if (reference_) {
+  if (reference_ || (recognition_ != nullptr && kept.size() >= 2)) {
     FSC_ASSIGN_OR_RETURN(descriptors, recognition_->Describe(image, landmarks));
   }
 
@@ -206,6 +213,8 @@ absl::StatusOr<std::vector<ExtractedFace>> FaceExtractor::Process(const cv::Mat&
         ++faces_filtered_;
         continue;
       }
+    }
+    if (!descriptors.empty()) {
       for (float v : descriptors[i]) face.add_identity(v);
     }
     FSC_ASSIGN_OR_RETURN(AlignedFace aligned, AlignFace(image, landmarks[i], options_.size));

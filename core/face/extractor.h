@@ -81,7 +81,9 @@ class FaceExtractor {
   // reference descriptor. Errors name the missing model or unusable filter image.
   static absl::StatusOr<std::unique_ptr<FaceExtractor>> Create(const ExtractOptions& options);
 
-  // All kept faces of one 8-bit BGR frame, ordered by descending detector score.
+  // All kept faces of one 8-bit BGR frame, ordered by descending detector score. A face carries
+  // its descriptor (Face.identity) with a filter, and, unless smoothing is off, whenever its frame
+  // holds two or more faces (what face tracks need to keep crossing people apart).
   absl::StatusOr<std::vector<ExtractedFace>> Process(const cv::Mat& image);
 
   // Faces dropped so far by the identity filter.

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -161,21 +162,29 @@ TEST(ExtractCliTest, VideosAreSmoothedAndAlignmentsSmoothRedoesOrUndoesIt) {
   for (const proto::Frame& frame : off->frames()) {
     for (int i = 0; i < frame.faces_size(); ++i) {
       EXPECT_EQ(frame.faces(i).track_id(), 0);
+      EXPECT_EQ(frame.faces(i).identity_size(), 0) << "no tracks, no descriptors";
       off_landmarks[{frame.index(), i}] = Landmarks(frame.faces(i));
     }
   }
-  int detected = 0;
+  int detected = 0, crowded_frames = 0;
   for (const proto::Frame& frame : first->frames()) {
+    const int found = static_cast<int>(std::count_if(frame.faces().begin(), frame.faces().end(),
+                                                     [](const auto& f) { return !f.filled(); }));
+    if (found >= 2) ++crowded_frames;
     for (int i = 0; i < frame.faces_size(); ++i) {
       const proto::Face& face = frame.faces(i);
       EXPECT_GT(face.track_id(), 0) << "frame " << frame.index();
       if (face.filled()) continue;
       ++detected;
+      // Faces that share a frame carry descriptors, so tracks tell the people apart; a lone
+      // face does without.
+      EXPECT_EQ(face.identity_size(), found >= 2 ? 128 : 0) << "frame " << frame.index();
       EXPECT_EQ(RawLandmarks(face), (off_landmarks[{frame.index(), i}]))
           << "frame " << frame.index() << " face " << i;
     }
   }
   EXPECT_EQ(detected, static_cast<int>(off_landmarks.size()));
+  EXPECT_GT(crowded_frames, 0) << "the video's background face shares frames with the main one";
 
   // The summary shows the tracks.
   CommandResult dump = RunFsc("alignments dump " + file);
