@@ -58,8 +58,9 @@ absl::Status RunExtractTask(const proto::Task& task, const TaskEnv& env) {
   // [0, 0) is "the whole source" (a task over a single image or an unsplit input).
   options.frame_end = (task.frame_begin() == 0 && task.frame_end() == 0) ? -1 : task.frame_end();
   options.cancelled = env.cancelled;
-  // Even a task over the whole source stays raw: its job's merge task stabilises, once.
-  options.smooth = face::SmoothMode::kOff;
+  // Even a task over the whole source stays raw: its job's merge task stabilises, once; the faces
+  // still get what tracking needs, as in a local extraction.
+  if (options.smooth == face::SmoothMode::kAuto) options.smooth = face::SmoothMode::kDeferred;
 
   const auto start = std::chrono::steady_clock::now();
   StageMeter meter("extract");

@@ -25,8 +25,9 @@ namespace fsc::face {
 inline constexpr int kMaxReFeed = 32;
 
 // kAuto: a video's faces are tracked and smoothed (StabilizeAlignments) once all its frames are
-// extracted; images are left raw. kOff: raw landmarks, no tracks, no filled faces.
-enum class SmoothMode { kAuto, kOff };
+// extracted; images are left raw. kOff: raw landmarks, no tracks, no filled faces. kDeferred: raw
+// landmarks, but ready to be tracked later (the cluster's merge task stabilises the merged file).
+enum class SmoothMode { kAuto, kOff, kDeferred };
 
 struct ExtractOptions {
   std::string detector = "ssd";
