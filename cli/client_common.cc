@@ -241,62 +241,10 @@ int Fail(const std::string& verb, const absl::Status& status) {
 }
 
 std::optional<proto::JobState> ParseJobState(const std::string& name) {
-  std::string lower = absl::AsciiStrToLower(name);
-  for (proto::JobState state : {proto::JOB_QUEUED, proto::JOB_RUNNING, proto::JOB_SUCCEEDED,
-                                proto::JOB_FAILED, proto::JOB_CANCELLED}) {
-    if (lower == JobStateName(state)) return state;
-  }
-  if (lower == "canceled") return proto::JOB_CANCELLED;
-  return std::nullopt;
-}
-
-std::string JobKindName(proto::JobKind kind) {
-  switch (kind) {
-    case proto::JOB_EXTRACT:
-      return "extract";
-    case proto::JOB_CONVERT:
-      return "convert";
-    case proto::JOB_TRAIN:
-      return "train";
-    case proto::JOB_SWAP:
-      return "swap";
-    default:
-      return "unknown";
-  }
-}
-
-std::string TaskKindName(proto::TaskKind kind) {
-  switch (kind) {
-    case proto::TASK_EXTRACT:
-      return "extract";
-    case proto::TASK_MERGE_ALIGNMENTS:
-      return "merge-alignments";
-    case proto::TASK_TRAIN:
-      return "train";
-    case proto::TASK_CONVERT:
-      return "convert";
-    case proto::TASK_MERGE_VIDEO:
-      return "merge-video";
-    default:
-      return "unknown";
-  }
-}
-
-std::string TaskStateName(proto::TaskState state) {
-  switch (state) {
-    case proto::TASK_PENDING:
-      return "pending";
-    case proto::TASK_LEASED:
-      return "leased";
-    case proto::TASK_SUCCEEDED:
-      return "succeeded";
-    case proto::TASK_FAILED:
-      return "failed";
-    case proto::TASK_CANCELLED:
-      return "cancelled";
-    default:
-      return "unknown";
-  }
+  if (absl::AsciiStrToLower(name) == "canceled") return proto::JOB_CANCELLED;
+  std::optional<int> state = rpc::ParseEnumWord(*proto::JobState_descriptor(), name);
+  if (!state) return std::nullopt;
+  return static_cast<proto::JobState>(*state);
 }
 
 std::string ShortTaskId(const std::string& job_id, const std::string& task_id) {

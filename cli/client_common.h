@@ -49,11 +49,13 @@ int Fail(const std::string& verb, const absl::Status& status);
 
 // Lowercase names as users type them: "queued", "running", "succeeded", "failed", "cancelled";
 // "extract", "convert", "train", "swap"; task kinds "extract", "merge-alignments", ...
-using rpc::JobStateName;  // core/rpc/job_names.h
+// (core/rpc/job_names.h derives them from fsc.proto).
+using rpc::JobKindName;
+using rpc::JobStateName;
+using rpc::TaskKindName;
+using rpc::TaskStateName;
+// A job state's word, or the American "canceled"; nullopt for anything else.
 std::optional<proto::JobState> ParseJobState(const std::string& name);
-std::string JobKindName(proto::JobKind kind);
-std::string TaskKindName(proto::TaskKind kind);
-std::string TaskStateName(proto::TaskState state);
 bool IsFinal(proto::JobState state);
 // A task id for tables and log lines: "t0003" for "<job id>-t0003", else the id's first 12 chars.
 std::string ShortTaskId(const std::string& job_id, const std::string& task_id);

@@ -18,19 +18,6 @@
 namespace fsc::cli {
 namespace {
 
-std::string RoleName(int role) {
-  switch (role) {
-    case proto::ROLE_EXTRACT:
-      return "extract";
-    case proto::ROLE_CONVERT:
-      return "convert";
-    case proto::ROLE_TRAIN:
-      return "train";
-    default:
-      return "?";
-  }
-}
-
 int RunUp(const Args& args) {
   LocalClusterOptions options;
   options.dir = DefaultClusterDir();
@@ -193,7 +180,8 @@ int RunStatus(const Args& args) {
   }
   for (const auto& worker : response.workers()) {
     std::vector<std::string> roles;
-    for (int role : worker.roles()) roles.push_back(RoleName(role));
+    for (int role : worker.roles())
+      roles.push_back(rpc::WorkerRoleName(static_cast<proto::WorkerRole>(role)));
     // Only the caller's task ids come back; the others are counted.
     std::vector<std::string> tasks;
     for (const std::string& task : worker.task_ids()) tasks.push_back(task.substr(0, 8));

@@ -12,10 +12,6 @@
 namespace fsc::coordinator {
 namespace {
 
-// Label values of fsc_workers{role}: the role names users pass to fsc-worker --roles.
-const std::pair<proto::WorkerRole, const char*> kRoles[] = {{proto::ROLE_EXTRACT, "extract"},
-                                                            {proto::ROLE_CONVERT, "convert"},
-                                                            {proto::ROLE_TRAIN, "train"}};
 const char* const kWorkerStates[] = {"idle", "busy", "lost"};
 
 prometheus::MetricFamily JobsFamily(const proto::ClusterStatusResponse& status) {
@@ -35,15 +31,15 @@ prometheus::MetricFamily JobsFamily(const proto::ClusterStatusResponse& status) 
 
 prometheus::MetricFamily WorkersFamily(const proto::ClusterStatusResponse& status) {
   std::map<std::pair<std::string, std::string>, double> counts;
-  for (const auto& [role, role_name] : kRoles) {
-    for (const char* state : kWorkerStates) counts[{role_name, state}] = 0;
+  // Label values of fsc_workers{role}: the role names users pass to fsc-worker --roles.
+  for (const std::string& role : rpc::EnumWords(*proto::WorkerRole_descriptor())) {
+    for (const char* state : kWorkerStates) counts[{role, state}] = 0;
   }
   for (const proto::WorkerInfo& worker : status.workers()) {
     const char* state = !worker.alive() ? "lost" : (worker.task_ids_size() > 0 ? "busy" : "idle");
     for (int role : worker.roles()) {
-      for (const auto& [known, role_name] : kRoles) {
-        if (role == known) counts[{role_name, state}] += 1;
-      }
+      const std::string name = rpc::WorkerRoleName(static_cast<proto::WorkerRole>(role));
+      if (name != "unknown") counts[{name, state}] += 1;
     }
   }
   prometheus::MetricFamily workers =

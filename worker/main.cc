@@ -15,6 +15,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "core/dist/recovery.h"
 #include "core/metrics/gpu_memory.h"
@@ -22,6 +23,7 @@
 #include "core/metrics/standard_metrics.h"
 #include "core/rpc/channel.h"
 #include "core/rpc/client_config.h"
+#include "core/rpc/job_names.h"
 #include "core/util/flags.h"
 #include "core/util/limits.h"
 #include "core/util/malloc_tuning.h"
@@ -41,18 +43,15 @@ using fsc::worker::Log;
 absl::StatusOr<std::vector<fsc::proto::WorkerRole>> ParseRoles(const std::string& text) {
   std::vector<fsc::proto::WorkerRole> roles;
   for (absl::string_view word : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
-    std::string role = absl::AsciiStrToLower(absl::StripAsciiWhitespace(word));
-    fsc::proto::WorkerRole value;
-    if (role == "extract") {
-      value = fsc::proto::ROLE_EXTRACT;
-    } else if (role == "convert") {
-      value = fsc::proto::ROLE_CONVERT;
-    } else if (role == "train") {
-      value = fsc::proto::ROLE_TRAIN;
-    } else {
+    const std::string role(absl::StripAsciiWhitespace(word));
+    const google::protobuf::EnumDescriptor& roles_enum = *fsc::proto::WorkerRole_descriptor();
+    std::optional<int> parsed = fsc::rpc::ParseEnumWord(roles_enum, role);
+    if (!parsed) {
       return absl::InvalidArgumentError(
-          absl::StrCat("--roles: unknown role '", role, "'; use extract, convert, train"));
+          absl::StrCat("--roles: unknown role '", role, "'; use ",
+                       absl::StrJoin(fsc::rpc::EnumWords(roles_enum), ", ")));
     }
+    const auto value = static_cast<fsc::proto::WorkerRole>(*parsed);
     if (std::find(roles.begin(), roles.end(), value) == roles.end()) roles.push_back(value);
   }
   if (roles.empty()) return absl::InvalidArgumentError("--roles is empty");
