@@ -315,6 +315,8 @@ absl::StatusOr<Extractors> CreateExtractors(const ExtractOptions& options,
     resolved.detector_input_size =
         DefaultInputSize(options.detector, description.width, description.height);
   }
+  // Only a video's faces are tracked: images need no descriptors (nor the net) for it.
+  if (description.kind != media::SourceKind::kVideo) resolved.smooth = SmoothMode::kOff;
   // Each worker owns its networks and runs them single-threaded: frames in parallel scale better
   // than one frame's small convolutions split over cores.
   const int workers = std::max(1, options.threads);
