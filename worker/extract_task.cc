@@ -14,7 +14,8 @@
 namespace fsc::worker {
 namespace fs = std::filesystem;
 
-face::ExtractOptions ExtractOptionsFromSpec(const proto::ExtractOptions& spec) {
+absl::StatusOr<face::ExtractOptions> ExtractOptionsFromSpec(const proto::ExtractOptions& spec) {
+  FSC_RETURN_IF_ERROR(rpc::ValidateOptions(spec, "spec.extract"));
   face::ExtractOptions options;
   face::ApplyExtractSpec(spec, &options);
   return options;
@@ -49,9 +50,7 @@ absl::Status CheckVideoRange(const std::string& source, int64_t begin, int64_t e
 absl::Status RunExtractTask(const proto::Task& task, const TaskEnv& env) {
   FSC_ASSIGN_OR_RETURN(std::string source,
                        ResolveSource((fs::path(env.in_dir) / "input").string()));
-  // Checked on submit; a spec that reaches a worker otherwise is checked here, not applied in part.
-  FSC_RETURN_IF_ERROR(rpc::ValidateOptions(task.spec().extract(), "spec.extract"));
-  face::ExtractOptions options = ExtractOptionsFromSpec(task.spec().extract());
+  FSC_ASSIGN_OR_RETURN(face::ExtractOptions options, ExtractOptionsFromSpec(task.spec().extract()));
   options.models_dir = env.models_dir;
   options.threads = std::max(1, env.threads);
   options.frame_begin = task.frame_begin();

@@ -20,7 +20,9 @@ namespace fsc::worker {
 // The extraction options a job asks for, on top of fsc extract's defaults (a field not present
 // keeps the default; face::ApplyExtractSpec). The extract task itself never smooths (see
 // ExtractOptions::smooth); the merge task stabilises with `smooth` and `stabilize`.
-face::ExtractOptions ExtractOptionsFromSpec(const proto::ExtractOptions& spec);
+// INVALID_ARGUMENT when the spec breaks its schema: the coordinator checks it on submit, so only
+// a spec from elsewhere (an older coordinator) gets here; it is refused, not applied in part.
+absl::StatusOr<face::ExtractOptions> ExtractOptionsFromSpec(const proto::ExtractOptions& spec);
 
 // The source a task's input folder holds: `dir`/<file> for one file, else `dir` itself (a folder
 // of images). NOT_FOUND when it is empty.

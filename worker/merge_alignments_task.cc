@@ -8,7 +8,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/face/alignments_file.h"
-#include "core/rpc/option_schema.h"
 #include "core/rpc/transfer.h"
 #include "core/util/file_io.h"
 #include "core/util/sha256.h"
@@ -170,8 +169,8 @@ absl::Status RunMergeAlignmentsTask(const proto::Task& task, const TaskEnv& env)
     }
     std::sort(part_dirs.begin(), part_dirs.end());
   }
-  FSC_RETURN_IF_ERROR(rpc::ValidateOptions(task.spec().extract(), "spec.extract"));
-  const face::ExtractOptions options = ExtractOptionsFromSpec(task.spec().extract());
+  FSC_ASSIGN_OR_RETURN(const face::ExtractOptions options,
+                       ExtractOptionsFromSpec(task.spec().extract()));
   std::optional<face::StabilizeOptions> stabilize;
   if (options.smooth == face::SmoothMode::kAuto) stabilize = options.stabilize;
   FSC_RETURN_IF_ERROR(MergeAlignmentParts(part_dirs, env.out_dir, stabilize));
