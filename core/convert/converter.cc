@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/convert/bounded_queue.h"
+#include "core/convert/convert_spec.h"
 #include "core/convert/face_warp.h"
 #include "core/convert/synthetic_label.h"
 #include "core/convert/watermark.h"
@@ -27,6 +28,7 @@
 #include "core/face/mask.h"
 #include "core/media/frame_source.h"
 #include "core/media/image_reader.h"
+#include "core/rpc/option_schema.h"
 #include "core/util/limits.h"
 #include "core/util/status_macros.h"
 
@@ -248,38 +250,12 @@ absl::Status ValidateConvertOptions(const ConvertOptions& o) {
     return absl::InvalidArgumentError(
         "a calibration input needs its alignments file, and an alignments file its input");
   }
-  if (o.batch_size < 1 || o.batch_size > 256) {
-    return absl::InvalidArgumentError(absl::StrCat("--batch ", o.batch_size, " not in 1..256"));
-  }
+  // The job options' ranges and spellings are fsc.proto's (the flags and the coordinator check
+  // the same ones).
+  FSC_RETURN_IF_ERROR(rpc::ValidateOptionFlags(ConvertSpecOf(o)));
   if (o.threads < 1 || o.threads > util::kMaxThreads) {
     return absl::InvalidArgumentError(
         absl::StrCat("--threads ", o.threads, " not in 1..", util::kMaxThreads));
-  }
-  if (o.video.crf < 0 || o.video.crf > 63) {
-    return absl::InvalidArgumentError(absl::StrCat("--crf ", o.video.crf, " not in 0..63"));
-  }
-  if (o.blend.blur < 0 || o.blend.blur > 128) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--mask-blur ", o.blend.blur, " not in 0..128 (aligned-face pixels)"));
-  }
-  if (o.blend.erode < -64 || o.blend.erode > 64) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--mask-erode ", o.blend.erode, " not in -64..64 (aligned-face pixels)"));
-  }
-  if (o.blend.sharpen_amount < 0 || o.blend.sharpen_amount > 5) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--sharpen-amount ", o.blend.sharpen_amount, " not in 0..5"));
-  }
-  if (o.jpeg_quality < 1 || o.jpeg_quality > 100) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("JPEG quality ", o.jpeg_quality, " not in 1..100"));
-  }
-  static const char* const kPresets[] = {"ultrafast", "superfast", "veryfast", "faster",  "fast",
-                                         "medium",    "slow",      "slower",   "veryslow"};
-  if (std::find(std::begin(kPresets), std::end(kPresets), o.video.preset) == std::end(kPresets)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "unknown --preset \"", o.video.preset,
-        "\"; use one of: ", absl::StrJoin(std::begin(kPresets), std::end(kPresets), ", ")));
   }
   return absl::OkStatus();
 }

@@ -84,4 +84,8 @@ proto::ExtractOptions ExtractSpecOf(const ExtractOptions& options) {
   return rpc::BoundSpecOf<proto::ExtractOptions>(ExtractBindings(), options);
 }
 
+proto::ExtractOptions StabilizeSpecOf(const StabilizeOptions& options) {
+  return rpc::BoundSpecOf<proto::ExtractOptions>(StabilizeBindings(), options);
+}
+
 }  // namespace fsc::face

@@ -26,6 +26,9 @@ void ApplyExtractSpec(const proto::ExtractOptions& spec, ExtractOptions* options
 // The spec with every field present, holding `options`' values.
 proto::ExtractOptions ExtractSpecOf(const ExtractOptions& options);
 
+// The spec with the steady-faces fields (strength, max_gap) present, holding `options`' values.
+proto::ExtractOptions StabilizeSpecOf(const StabilizeOptions& options);
+
 }  // namespace fsc::face
 
 #endif  // FSC_CORE_FACE_EXTRACT_SPEC_H_

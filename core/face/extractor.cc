@@ -17,11 +17,13 @@
 #include "absl/synchronization/mutex.h"
 #include "core/face/alignment.h"
 #include "core/face/alignments_file.h"
+#include "core/face/extract_spec.h"
 #include "core/face/face_metadata.h"
 #include "core/face/face_png.h"
 #include "core/face/mask.h"
 #include "core/media/frame_source.h"
 #include "core/media/image_reader.h"
+#include "core/rpc/option_schema.h"
 #include "core/util/artifact_names.h"
 #include "core/util/file_io.h"
 #include "core/util/limits.h"
@@ -115,35 +117,8 @@ absl::StatusOr<std::vector<Landmarks>> PredictReFed(LandmarkNet& net, const cv::
 }  // namespace
 
 absl::Status ValidateExtractOptions(const ExtractOptions& options) {
-  if (options.size < 32 || options.size > 4096) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--size ", options.size, " is out of range; use 32..4096 pixels"));
-  }
-  if (options.every_n < 1 || options.every_n > 100000) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--every-n ", options.every_n, " is out of range; use 1..100000"));
-  }
-  if (!(options.min_size >= 0 && options.min_size <= 100000)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--min-size ", options.min_size, " is out of range; use 0..100000 pixels"));
-  }
-  if (options.min_score < 0 || options.min_score > 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--min-score must be within 0..1, got ", options.min_score));
-  }
-  if (options.detector_input_size < 0 || options.detector_input_size > 4096) {
-    return absl::InvalidArgumentError(absl::StrCat("--detector-input-size ",
-                                                   options.detector_input_size,
-                                                   " is out of range; use 0..4096 (0: automatic)"));
-  }
-  if (options.mask_size < 16 || options.mask_size > 1024) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--mask-size ", options.mask_size, " is out of range; use 16..1024 pixels"));
-  }
-  if (options.re_feed < 0 || options.re_feed > kMaxReFeed) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--re-feed ", options.re_feed, " is out of range; use 0..", kMaxReFeed));
-  }
+  // The job options' ranges are fsc.proto's (the flags and the coordinator check the same ones).
+  FSC_RETURN_IF_ERROR(rpc::ValidateOptionFlags(ExtractSpecOf(options)));
   if (options.threads < 0 || options.threads > util::kMaxThreads) {
     return absl::InvalidArgumentError(absl::StrCat("--threads ", options.threads, " not in 0..",
                                                    util::kMaxThreads, " (0: one thread)"));

@@ -21,9 +21,6 @@
 
 namespace fsc::face {
 
-// Largest --re-feed (ExtractOptions::re_feed).
-inline constexpr int kMaxReFeed = 32;
-
 // kAuto: a video's faces are tracked and smoothed (StabilizeAlignments) once all its frames are
 // extracted; images are left raw. kOff: raw landmarks, no tracks, no filled faces. kDeferred: raw
 // landmarks, but ready to be tracked later (the cluster's merge task stabilises the merged file).

@@ -9,10 +9,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/face/alignment.h"
+#include "core/face/extract_spec.h"
 #include "core/face/face_tracks.h"
 #include "core/face/landmark_smoother.h"
 #include "core/face/mask.h"
 #include "core/face/shot_cuts.h"
+#include "core/rpc/option_schema.h"
 #include "core/util/status_macros.h"
 
 namespace fsc::face {
@@ -112,14 +114,8 @@ bool IsStill(const proto::Alignments& alignments) {
 }  // namespace
 
 absl::Status ValidateStabilizeOptions(const StabilizeOptions& options) {
-  if (!(options.strength >= 0 && options.strength <= 8)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--strength ", options.strength, " is out of range; use 0..8"));
-  }
-  if (options.max_gap < 0 || options.max_gap > 60) {
-    return absl::InvalidArgumentError(absl::StrCat("--max-gap ", options.max_gap,
-                                                   " is out of range; use 0..60 processed frames"));
-  }
+  FSC_RETURN_IF_ERROR(rpc::ValidateOptionFlags(StabilizeSpecOf(options)));
+  // Not a job option (no flag offers it): its range is only the code's.
   if (!(options.cut_threshold > 0 && options.cut_threshold <= 1)) {
     return absl::InvalidArgumentError(absl::StrCat("--cut-threshold ", options.cut_threshold,
                                                    " is out of range; use a value in (0, 1]"));

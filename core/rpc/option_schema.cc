@@ -154,6 +154,20 @@ absl::Status CheckField(const Message& message, const FieldDescriptor& field,
   return absl::OkStatus();
 }
 
+// Checks every present annotated field of `message`, naming a field as `name` spells it.
+template <typename Name>
+absl::Status CheckPresentFields(const Message& message, Name name) {
+  const google::protobuf::Descriptor& type = *message.GetDescriptor();
+  const Reflection& r = *message.GetReflection();
+  for (int i = 0; i < type.field_count(); ++i) {
+    const FieldDescriptor& field = *type.field(i);
+    const proto::OptionSpec* spec = FindOptionSpec(field);
+    if (spec == nullptr || !r.HasField(message, &field)) continue;
+    FSC_RETURN_IF_ERROR(CheckField(message, field, *spec, name(field)));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 const proto::OptionSpec* FindOptionSpec(const FieldDescriptor& field) {
@@ -279,15 +293,15 @@ void AddOptionFlag(const FieldDescriptor& field, const std::string& default_text
 }
 
 absl::Status ValidateOptions(const Message& message, const std::string& prefix) {
-  const google::protobuf::Descriptor& type = *message.GetDescriptor();
-  const Reflection& r = *message.GetReflection();
-  for (int i = 0; i < type.field_count(); ++i) {
-    const FieldDescriptor& field = *type.field(i);
-    const proto::OptionSpec* spec = FindOptionSpec(field);
-    if (spec == nullptr || !r.HasField(message, &field)) continue;
-    FSC_RETURN_IF_ERROR(CheckField(message, field, *spec, absl::StrCat(prefix, ".", field.name())));
-  }
-  return absl::OkStatus();
+  return CheckPresentFields(message, [&prefix](const FieldDescriptor& field) {
+    return absl::StrCat(prefix, ".", field.name());
+  });
+}
+
+absl::Status ValidateOptionFlags(const Message& message) {
+  return CheckPresentFields(message, [](const FieldDescriptor& field) {
+    return absl::StrCat("--", OptionFlagName(field));
+  });
 }
 
 }  // namespace fsc::rpc

@@ -72,6 +72,12 @@ void AddOptionFlag(const google::protobuf::FieldDescriptor& field, const std::st
 // "<prefix>.<field>: <value> is outside <min>..<max>" or "... is not one of: ...".
 absl::Status ValidateOptions(const google::protobuf::Message& message, const std::string& prefix);
 
+// The same checks, naming a field by its flag as the flags' own checks do: "--<flag>: <value> is
+// outside <min>..<max>" or "--<flag>: '<value>' is not one of: ...". For options that reach the
+// code that applies them from a C++ struct (a local verb's, the worker's), checked through the
+// spec of the struct's values (e.g. face::ExtractSpecOf), so their ranges are the schema's only.
+absl::Status ValidateOptionFlags(const google::protobuf::Message& message);
+
 }  // namespace fsc::rpc
 
 #endif  // FSC_CORE_RPC_OPTION_SCHEMA_H_

@@ -10,6 +10,7 @@
 #include "core/face/detector.h"
 #include "core/face/extractor.h"
 #include "core/face/landmark_net.h"
+#include "core/rpc/option_schema.h"
 #include "tests/test_paths.h"
 
 namespace fsc::face {
@@ -106,10 +107,14 @@ TEST(ExtractReFeedTest, JitteredBoxesAverageCloseToTheSingleRunAndRepeatExactly)
 }
 
 TEST(ExtractReFeedTest, OptionRangeIsChecked) {
-  EXPECT_TRUE(ValidateExtractOptions(Options(kMaxReFeed)).ok());
-  absl::Status too_many = ValidateExtractOptions(Options(kMaxReFeed + 1));
+  // The largest re-feed is the schema's (fsc.proto's ExtractOptions.re_feed).
+  const int max_re_feed = static_cast<int>(
+      rpc::FindOptionSpec(*proto::ExtractOptions::descriptor()->FindFieldByName("re_feed"))->max());
+  EXPECT_EQ(max_re_feed, 32);
+  EXPECT_TRUE(ValidateExtractOptions(Options(max_re_feed)).ok());
+  absl::Status too_many = ValidateExtractOptions(Options(max_re_feed + 1));
   EXPECT_EQ(too_many.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(too_many.message().find("--re-feed"), std::string::npos) << too_many;
+  EXPECT_EQ(too_many.message(), "--re-feed: 33 is outside 0..32") << too_many;
   EXPECT_FALSE(ValidateExtractOptions(Options(-1)).ok());
 }
 

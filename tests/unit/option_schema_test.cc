@@ -108,6 +108,24 @@ TEST(OptionSchemaTest, ValidateChecksOnlyPresentFields) {
       << status;
 }
 
+TEST(OptionSchemaTest, FlagValidationNamesTheFlagAsParsingDoes) {
+  proto::ExtractOptions extract;
+  EXPECT_TRUE(ValidateOptionFlags(extract).ok());
+  extract.set_re_feed(33);
+  EXPECT_EQ(ValidateOptionFlags(extract).message(), "--re-feed: 33 is outside 0..32");
+  // The message a bad --re-feed on the command line gives.
+  proto::ExtractOptions parsed;
+  EXPECT_EQ(SetOptionFromText(
+                "33", *proto::ExtractOptions::descriptor()->FindFieldByName("re_feed"), &parsed)
+                .message(),
+            "--re-feed: 33 is outside 0..32");
+  extract.clear_re_feed();
+  extract.set_detector("nope");
+  EXPECT_EQ(ValidateOptionFlags(extract).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ValidateOptionFlags(extract).message(),
+            "--detector: 'nope' is not one of: ssd, tiny, blazeface");
+}
+
 TEST(OptionSchemaTest, EveryJobOptionIsAnnotated) {
   for (const google::protobuf::Descriptor* type :
        {proto::TrainOptions::descriptor(), proto::ExtractOptions::descriptor(),
