@@ -13,12 +13,9 @@
 namespace fsc::coordinator {
 namespace {
 
-// Where a convert task finds the alignments of its source: in this folder of its inputs
-// (worker/convert_task.cc resolves it).
-constexpr char kConvertAlignmentsFolder[] = "alignments";
-
+// Where a convert task finds the alignments of its source (worker/convert_task.cc resolves it).
 std::string ConvertAlignmentsPath() {
-  return absl::StrCat(kConvertAlignmentsFolder, "/", kAlignmentsFileName);
+  return absl::StrCat(kConvertAlignmentsFolderName, "/", kAlignmentsFileName);
 }
 
 InputSource FromDataset(const std::string& id, std::string from, std::string to) {

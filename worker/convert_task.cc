@@ -21,6 +21,7 @@
 #include "core/media/frame_source.h"
 #include "core/media/video_writer.h"
 #include "core/rpc/option_schema.h"
+#include "core/util/artifact_names.h"
 #include "core/util/status_macros.h"
 #include "worker/extract_task.h"
 #include "worker/stage_metrics.h"
@@ -135,7 +136,8 @@ absl::Status Convert(const proto::Task& task, const TaskEnv& env, const fs::path
   FSC_ASSIGN_OR_RETURN(std::string source_path, ResolveSource((in / "input").string()));
   const std::string model_dir = (in / "model").string();
   // A task planned before the cluster named the file alignments.fsa holds alignments.fsca.
-  const std::string source_alignments = face::ResolveAlignmentsPath((in / "alignments").string());
+  const std::string source_alignments =
+      face::ResolveAlignmentsPath((in / kConvertAlignmentsFolderName).string());
   FSC_ASSIGN_OR_RETURN(proto::Alignments alignments, face::ReadAlignments(source_alignments));
   // The coordinator checked the spec on submit; a spec that reaches a worker otherwise (an older
   // coordinator) is checked here rather than applied in part.

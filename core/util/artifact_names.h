@@ -13,6 +13,10 @@ inline constexpr char kAlignmentsFileName[] = "alignments.fsa";
 // The folder of aligned face PNGs beside the alignments file in a cluster job's results.
 inline constexpr char kFacesFolderName[] = "faces";
 
+// The folder of a convert task's inputs that holds its source's alignments file: the
+// coordinator's planner places it there and the worker's convert task reads it from there.
+inline constexpr char kConvertAlignmentsFolderName[] = "alignments";
+
 }  // namespace fsc
 
 #endif  // FSC_CORE_UTIL_ARTIFACT_NAMES_H_
