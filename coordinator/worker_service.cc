@@ -5,13 +5,13 @@
 #include "coordinator/tokens.h"
 #include "coordinator/validation.h"
 #include "core/rpc/version.h"
+#include "core/util/limits.h"
 #include "core/util/status_macros.h"
 
 namespace fsc::coordinator {
 namespace {
 
 constexpr int64_t kFetchChunkBytes = 1 << 20;
-constexpr int64_t kMaxLeaseWaitMs = 60000;
 constexpr int kMaxHeartbeatTasks = 10000;
 
 grpc::Status Handle(const std::function<absl::Status()>& body) { return ToGrpcStatus(body()); }
@@ -62,9 +62,9 @@ grpc::Status WorkerServiceImpl::LeaseTask(grpc::ServerContext* context,
   return Handle([&]() -> absl::Status {
     FSC_ASSIGN_OR_RETURN(std::string worker, auth_->Worker(*context, request->worker_id()));
     FSC_RETURN_IF_ERROR(CheckVersion(request->version()));
-    if (request->wait_ms() < 0 || request->wait_ms() > kMaxLeaseWaitMs) {
+    if (request->wait_ms() < 0 || request->wait_ms() > util::kMaxLeaseWaitMs) {
       return absl::InvalidArgumentError(
-          absl::StrCat("wait_ms: ", request->wait_ms(), " is outside 0..", kMaxLeaseWaitMs));
+          absl::StrCat("wait_ms: ", request->wait_ms(), " is outside 0..", util::kMaxLeaseWaitMs));
     }
     FSC_ASSIGN_OR_RETURN(std::optional<proto::Task> task,
                          scheduler_->LeaseTask(worker, request->wait_ms(),

@@ -79,10 +79,6 @@ constexpr int kExitStopped = 0;
 constexpr int kExitError = 1;
 constexpr int kExitUsage = 2;
 
-// The shortest long-poll a worker asks the coordinator for: --lease-wait-ms 0 would turn the
-// lease loop into a busy loop of RPCs while no task is queued.
-constexpr int kMinLeaseWaitMs = 100;
-
 // Prints `message` as fsc-worker's error and returns `exit_code`: how every stage below ends the
 // process early (a stage returns std::nullopt to go on).
 int Fail(int exit_code, absl::string_view message) {
@@ -133,8 +129,9 @@ std::optional<int> ParseFlags(int argc, char** argv, Flags* f) {
                "task folders; a folder others may write to (e.g. /tmp) gets a private one inside "
                "(default: a new private folder under the system temp dir)");
   flags.String("models-dir", 0, &f->models_dir, "pretrained face models");
-  flags.Int("lease-wait-ms", 0, &f->lease_wait_ms, "long-poll length when asking for a task",
-            {0, 600000});
+  flags.Int("lease-wait-ms", 0, &f->lease_wait_ms,
+            "how long a request for a task waits on the coordinator for one to be queued",
+            {fsc::util::kMinLeaseWaitMs, fsc::util::kMaxLeaseWaitMs});
   flags.Int("max-tasks", 0, &f->max_tasks, "exit after this many tasks (0: run until stopped)",
             {0, std::numeric_limits<int>::max()});
   flags.Bool("keep-task-dirs", 0, &f->keep_task_dirs, "keep task folders after they end (debug)");
@@ -243,7 +240,7 @@ void FillWorkerOptions(const Flags& flags, fsc::worker::WorkerOptions* options) 
   fsc::metrics::ExportGpuMemory(gpu_indices);
   options->models_dir = flags.models_dir;
   options->threads = flags.threads;
-  options->lease_wait = std::chrono::milliseconds(std::max(kMinLeaseWaitMs, flags.lease_wait_ms));
+  options->lease_wait = std::chrono::milliseconds(flags.lease_wait_ms);
   options->keep_task_dirs = flags.keep_task_dirs;
   options->max_tasks = flags.max_tasks;
   options->collective_timeout_s = flags.collective_timeout_s;

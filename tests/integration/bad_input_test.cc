@@ -497,6 +497,18 @@ std::vector<Case> Cases() {
           .Run({"--coordinator", "127.0.0.1:1", "--threads", "100000"})
           .Exits(2)
           .Says({"--threads 100000 not in 1..256"}));
+  // A long-poll of 0 would be a busy loop of RPCs: refused, not silently raised.
+  add(Case("WorkerLeaseWaitZero")
+          .Binary("fsc-worker")
+          .Run({"--coordinator", "127.0.0.1:1", "--lease-wait-ms", "0"})
+          .Exits(2)
+          .Says({"--lease-wait-ms 0 not in 100..60000"}));
+  // Longer than the coordinator holds a request (it would refuse every one).
+  add(Case("WorkerLeaseWaitLongerThanTheCoordinatorHolds")
+          .Binary("fsc-worker")
+          .Run({"--coordinator", "127.0.0.1:1", "--lease-wait-ms", "60001"})
+          .Exits(2)
+          .Says({"--lease-wait-ms 60001 not in 100..60000"}));
   return cases;
 }
 
