@@ -6,14 +6,17 @@
 #include <chrono>
 #include <filesystem>
 #include <limits>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/dist/elastic.h"
+#include "core/rpc/option_schema.h"
 #include "core/train/train_gauges.h"
 #include "core/train/train_spec.h"
 #include "core/train/trainer.h"
+#include "core/util/artifact_names.h"
 #include "core/util/status_macros.h"
 #include "worker/preview_publisher.h"
 
@@ -30,12 +33,18 @@ bool HasPng(const fs::path& dir) {
   return false;
 }
 
-// The job's TrainOptions over fsc train's defaults (zero/empty = the default).
 }  // namespace
+
+absl::StatusOr<train::TrainOptions> TrainOptionsFromSpec(const proto::TrainOptions& spec,
+                                                         train::TrainOptions base) {
+  FSC_RETURN_IF_ERROR(rpc::ValidateOptions(spec, "spec.train"));
+  train::ApplyTrainSpec(spec, &base);
+  return base;
+}
 
 absl::StatusOr<std::string> FindFacesFolder(const std::string& dir) {
   if (HasPng(dir)) return dir;
-  fs::path nested = fs::path(dir) / "faces";
+  fs::path nested = fs::path(dir) / kFacesFolderName;
   if (HasPng(nested)) return nested.string();
   return absl::NotFoundError(absl::StrCat("no face PNGs in ", dir, " (nor in its faces/): the ",
                                           "face dataset must be an fsc extract output"));
@@ -43,6 +52,17 @@ absl::StatusOr<std::string> FindFacesFolder(const std::string& dir) {
 
 absl::Status RunTrainTask(const proto::Task& task, const TaskEnv& env) {
   const proto::TrainOptions& spec = task.spec().train();
+  const fs::path in(env.in_dir);
+  const std::string model_out = (fs::path(env.out_dir) / "model").string();
+  const fs::path model_in = in / "model";
+  std::error_code ec;
+  const bool resume = fs::is_directory(model_in, ec);
+  train::TrainOptions base;
+  if (resume) {
+    FSC_ASSIGN_OR_RETURN(base, train::Trainer::LoadOptions(model_in.string()));
+  }
+  // Checked before any of the spec is used (its ranks included).
+  FSC_ASSIGN_OR_RETURN(train::TrainOptions options, TrainOptionsFromSpec(spec, std::move(base)));
   // A job with several rank slots trains as one elastic group, even when only one slot is live.
   const bool elastic = std::max(spec.ranks(), spec.max_ranks()) > 1;
   std::unique_ptr<dist::GroupDirectory> group;
@@ -55,17 +75,6 @@ absl::Status RunTrainTask(const proto::Task& task, const TaskEnv& env) {
                        "fsc-worker)"));
     }
   }
-  const fs::path in(env.in_dir);
-  const std::string model_out = (fs::path(env.out_dir) / "model").string();
-  const fs::path model_in = in / "model";
-  std::error_code ec;
-  const bool resume = fs::is_directory(model_in, ec);
-
-  train::TrainOptions options;
-  if (resume) {
-    FSC_ASSIGN_OR_RETURN(options, train::Trainer::LoadOptions(model_in.string()));
-  }
-  train::ApplyTrainSpec(spec, &options);
   FSC_ASSIGN_OR_RETURN(options.faces_a, FindFacesFolder((in / "faces_a").string()));
   FSC_ASSIGN_OR_RETURN(options.faces_b, FindFacesFolder((in / "faces_b").string()));
   options.model_dir = model_out;

@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "core/train/train_options.h"
 #include "proto/fsc.pb.h"
 #include "worker/task_env.h"
 
@@ -22,6 +23,14 @@ namespace fsc::worker {
 // The folder of face PNGs inside a face dataset folder (see above); NOT_FOUND naming the folder
 // when it holds none.
 absl::StatusOr<std::string> FindFacesFolder(const std::string& dir);
+
+// The training options a job asks for over `base` (fsc train's defaults, or a resumed model's
+// own options): a field not present keeps base's value (train::ApplyTrainSpec). INVALID_ARGUMENT
+// when the spec breaks its schema (its cluster-only fields included): the coordinator checks it
+// on submit, so only a spec from elsewhere (an older coordinator) gets here; it is refused, not
+// applied in part.
+absl::StatusOr<train::TrainOptions> TrainOptionsFromSpec(const proto::TrainOptions& spec,
+                                                         train::TrainOptions base);
 
 absl::Status RunTrainTask(const proto::Task& task, const TaskEnv& env);
 

@@ -390,6 +390,14 @@ TEST_F(WorkerTasksTest, TrainTaskWritesAResumableModelFolder) {
   absl::Status ranks = RunTaskKind(task, Env(dirs));
   EXPECT_EQ(ranks.code(), absl::StatusCode::kFailedPrecondition) << ranks;
   EXPECT_NE(ranks.message().find("rendezvous"), std::string::npos) << ranks;
+
+  // A spec outside the schema (only an older coordinator would send one) is refused before any
+  // of it is used, not applied in part.
+  train->set_batch(0);
+  absl::Status bad = RunTaskKind(task, Env(dirs));
+  EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument) << bad;
+  EXPECT_EQ(bad.message(), "spec.train.batch: 0 is outside 1..4096");
+  EXPECT_FALSE(IsRetryable(bad));
 }
 
 // ffprobe's view of a file's first video stream, decoding every frame: "nb_read_frames=N",
