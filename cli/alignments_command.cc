@@ -1,13 +1,19 @@
-// fsc alignments: inspect alignments files (dump) and stabilise them again (smooth).
+// fsc alignments: inspect alignments files (dump) and stabilise them again (smooth), cutting
+// their face PNGs again to follow.
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cli/commands.h"
 #include "core/face/alignments_file.h"
 #include "core/face/extract_spec.h"
+#include "core/face/face_recut.h"
 #include "core/face/stabilize.h"
+#include "core/util/artifact_names.h"
 #include "core/util/flags.h"
 
 namespace fsc::cli {
@@ -15,7 +21,8 @@ namespace {
 
 constexpr char kUsage[] =
     "fsc alignments: usage: fsc alignments dump FILE|DIR [--json]\n"
-    "                       fsc alignments smooth FILE|DIR [--strength S] [--max-gap N] [--json]\n";
+    "                       fsc alignments smooth FILE|DIR [--strength S] [--max-gap N]\n"
+    "                                         [--source VIDEO] [--faces DIR] [--json]\n";
 
 // Per track: its faces, filled ones among them, and its first and last frame.
 struct TrackSummary {
@@ -91,19 +98,99 @@ int RunDump(const Args& args) {
   return 0;
 }
 
+// The folder of face PNGs that belongs to the alignments file at `path`: `faces` beside it (a
+// cluster job's fetched folder) or the file's own folder (an extract output folder); empty when
+// neither holds PNGs.
+std::string FacesFolderOf(const std::string& path) {
+  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  for (const std::filesystem::path& candidate : {dir / kFacesFolderName, dir}) {
+    if (face::HasFacePngs(candidate.string())) return candidate.string();
+  }
+  return "";
+}
+
+// What became of the face PNGs: how many were cut again, or why they were not.
+struct RecutOutcome {
+  std::string faces_dir;  // empty: no PNGs, nothing to do
+  int64_t faces_recut = 0;
+  double seconds = 0;
+  std::string not_recut;  // why the PNGs were left as they were (the source is not there)
+};
+
+// Cuts the PNGs of `faces_dir` again to follow `alignments` (naming filled faces' new PNGs in it).
+// A source that is missing leaves the PNGs alone (`not_recut` says so); another error, such as a
+// source that is not the file the alignments were made from, is returned.
+absl::StatusOr<RecutOutcome> RecutFaces(const std::string& faces_dir, const std::string& source,
+                                        proto::Alignments* alignments) {
+  RecutOutcome outcome;
+  outcome.faces_dir = faces_dir;
+  if (faces_dir.empty()) return outcome;
+  proto::Alignments recut = *alignments;
+  absl::StatusOr<face::RecutReport> report = face::RecutFacePngs(
+      source, faces_dir, &recut, std::max(1u, std::thread::hardware_concurrency()));
+  if (absl::IsNotFound(report.status())) {
+    outcome.not_recut =
+        absl::StrCat("the face PNGs in ", faces_dir,
+                     " were NOT cut again to follow the new landmarks: ", report.status().message(),
+                     " (run this again with --source VIDEO)");
+    return outcome;
+  }
+  if (!report.ok()) return report.status();
+  *alignments = std::move(recut);
+  outcome.faces_recut = report->faces_recut;
+  outcome.seconds = report->seconds;
+  return outcome;
+}
+
+void PrintSmoothSummary(const std::string& path, const proto::Smoothing& smoothing,
+                        const RecutOutcome& recut, bool json) {
+  if (json) {
+    nlohmann::json out = {{"alignments", path},
+                          {"strength", smoothing.strength()},
+                          {"max_gap", smoothing.max_gap()},
+                          {"tracks", smoothing.tracks()},
+                          {"shot_cuts", smoothing.shot_cuts()},
+                          {"faces_filled", smoothing.faces_filled()},
+                          {"faces_dir", recut.faces_dir},
+                          {"faces_recut", recut.faces_recut},
+                          {"recut_seconds", recut.seconds}};
+    if (!recut.not_recut.empty()) out["not_recut"] = recut.not_recut;
+    std::cout << out.dump(2) << "\n";
+    return;
+  }
+  std::cout << absl::StrFormat(
+      "%s: %d tracks, %d shot cuts, %d missed faces filled (strength %g, max gap %d)\n", path,
+      smoothing.tracks(), smoothing.shot_cuts(), smoothing.faces_filled(), smoothing.strength(),
+      smoothing.max_gap());
+  if (!recut.faces_dir.empty() && recut.not_recut.empty()) {
+    std::cout << absl::StrFormat("%s: %d face PNGs cut again to follow it (%.1f s)\n",
+                                 recut.faces_dir, recut.faces_recut, recut.seconds);
+  }
+}
+
 int RunSmooth(const Args& args) {
   face::StabilizeOptions options;
   bool json = false;
+  std::string source, faces_dir;
   util::FlagSet flags(
-      "fsc alignments smooth", "FILE|DIR [--strength S] [--max-gap N] [--json]",
+      "fsc alignments smooth",
+      "FILE|DIR [--strength S] [--max-gap N] [--source VIDEO] [--faces DIR] [--json]",
       "Stabilises a video's alignments file again, in place: links its faces into tracks\n"
       "(ending at shot cuts and at gaps longer than --max-gap), fills short dropouts and\n"
       "smooths each track's landmarks, transforms and masks with --strength. It always\n"
       "starts from the raw landmarks kept in the file, so --strength 0 undoes the smoothing\n"
       "(tracks and filled faces stay). The file is rewritten atomically (a temporary file,\n"
       "then a rename). Files of still images are left as they are.\n"
-      "Exit status: 0 done, 1 error (the file is unchanged), 2 usage.");
+      "The aligned face PNGs extract wrote (beside the file, or in faces/ of a fetched cluster\n"
+      "job) are cut again from the source video where their landmarks changed, and filled\n"
+      "faces get theirs; the video is the one the file names, or --source.\n"
+      "Exit status: 0 done, 1 error (the file is unchanged), 2 usage, 3 the file was rewritten\n"
+      "but the face PNGs were not cut again (the source video is not there: give --source).");
   face::AddStabilizeSpecFlags(&flags, &options);
+  flags.String("source", 0, &source,
+               "the video the alignments were extracted from (default: the path in the file)");
+  flags.String("faces", 0, &faces_dir,
+               "the folder of the face PNGs (default: beside the file, or its faces/)");
   flags.Bool("json", 0, &json, "print the summary as JSON");
   std::vector<std::string> positional;
   if (auto exit_code = flags.ParseOrExit(args, &positional)) return *exit_code;
@@ -122,26 +209,23 @@ int RunSmooth(const Args& args) {
     std::cerr << "fsc alignments smooth: " << alignments.status().message() << "\n";
     return 1;
   }
-  absl::Status stabilized = face::StabilizeAlignments(options, &*alignments);
-  if (stabilized.ok()) stabilized = face::WriteAlignments(path, *alignments);
-  if (!stabilized.ok()) {
-    std::cerr << "fsc alignments smooth: " << path << ": " << stabilized.message() << "\n";
+  if (source.empty()) source = alignments->source().path();
+  if (faces_dir.empty()) faces_dir = FacesFolderOf(path);
+  absl::StatusOr<RecutOutcome> recut = RecutOutcome{};
+  absl::Status done = face::StabilizeAlignments(options, &*alignments);
+  if (done.ok()) {
+    recut = RecutFaces(faces_dir, source, &*alignments);
+    done = recut.status();
+  }
+  if (done.ok()) done = face::WriteAlignments(path, *alignments);
+  if (!done.ok()) {
+    std::cerr << "fsc alignments smooth: " << path << ": " << done.message() << "\n";
     return 1;
   }
-  const proto::Smoothing& smoothing = alignments->smoothing();
-  if (json) {
-    nlohmann::json out = {{"alignments", path},
-                          {"strength", smoothing.strength()},
-                          {"max_gap", smoothing.max_gap()},
-                          {"tracks", smoothing.tracks()},
-                          {"shot_cuts", smoothing.shot_cuts()},
-                          {"faces_filled", smoothing.faces_filled()}};
-    std::cout << out.dump(2) << "\n";
-  } else {
-    std::cout << absl::StrFormat(
-        "%s: %d tracks, %d shot cuts, %d missed faces filled (strength %g, max gap %d)\n", path,
-        smoothing.tracks(), smoothing.shot_cuts(), smoothing.faces_filled(), smoothing.strength(),
-        smoothing.max_gap());
+  PrintSmoothSummary(path, alignments->smoothing(), *recut, json);
+  if (!recut->not_recut.empty()) {
+    std::cerr << "fsc alignments smooth: " << recut->not_recut << "\n";
+    return 3;
   }
   return 0;
 }

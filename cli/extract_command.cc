@@ -90,7 +90,9 @@ int RunExtractCommand(const Args& args) {
                           {"max_gap", report->smoothing.max_gap()},
                           {"tracks", report->smoothing.tracks()},
                           {"shot_cuts", report->smoothing.shot_cuts()},
-                          {"faces_filled", report->smoothing.faces_filled()}};
+                          {"faces_filled", report->smoothing.faces_filled()},
+                          {"faces_recut", report->faces_recut},
+                          {"recut_seconds", report->recut_seconds}};
     }
     std::cout << out.dump(2) << "\n";
   } else {
@@ -108,6 +110,10 @@ int RunExtractCommand(const Args& args) {
           "  smoothed:   %d tracks, %d shot cuts, %d missed faces filled (strength %g)\n",
           report->smoothing.tracks(), report->smoothing.shot_cuts(),
           report->smoothing.faces_filled(), report->smoothing.strength());
+      if (report->faces_written > 0) {
+        std::cout << absl::StrFormat("  re-cut:     %d face PNGs, to follow it (%.1f s)\n",
+                                     report->faces_recut, report->recut_seconds);
+      }
     }
   }
   return report->warnings.empty() ? 0 : 3;

@@ -24,6 +24,7 @@
 #include "core/convert/face_warp.h"
 #include "core/convert/synthetic_label.h"
 #include "core/convert/watermark.h"
+#include "core/face/alignment.h"
 #include "core/face/alignments_file.h"
 #include "core/face/mask.h"
 #include "core/media/frame_source.h"
@@ -77,23 +78,11 @@ class ErrorSlot {
   absl::Status status_;
 };
 
-// The 2x3 CV_64F matrix of a stored transform; empty when it is not 6 finite numbers.
-cv::Mat TransformOf(const proto::Face& face) {
-  if (face.transform().m_size() != 6) return {};
-  cv::Mat m(2, 3, CV_64F);
-  for (int i = 0; i < 6; ++i) {
-    const double v = face.transform().m(i);
-    if (!std::isfinite(v)) return {};
-    m.at<double>(i / 3, i % 3) = v;
-  }
-  return m;
-}
-
 // The geometry of a stored face in a frame of `frame_size`; nullopt when its transform is
 // unusable (no 6 finite numbers, tiny aligned size) or it lies off the frame.
 std::optional<FaceGeometry> GeometryOf(const proto::Face& stored, double coverage, int model_size,
                                        cv::Size frame_size) {
-  cv::Mat to_aligned = TransformOf(stored);
+  cv::Mat to_aligned = face::TransformOf(stored);
   if (to_aligned.empty() || stored.aligned_size() < 8) return std::nullopt;
   absl::StatusOr<FaceGeometry> geometry =
       ComputeFaceGeometry(to_aligned, stored.aligned_size(), coverage, model_size, frame_size);
@@ -461,7 +450,7 @@ class ConversionPipeline {
     const SwapModelInfo& info = model_.info();
     for (const proto::Face& stored : frame.faces()) {
       FaceJob face;
-      face.swapped.to_aligned = TransformOf(stored);
+      face.swapped.to_aligned = face::TransformOf(stored);
       face.swapped.aligned_size = stored.aligned_size();
       if (face.swapped.to_aligned.empty() || stored.aligned_size() < 8) {
         return absl::DataLossError(

@@ -260,10 +260,9 @@ absl::StatusOr<cv::Mat> AlignmentTransform(const Landmarks& landmarks, int size,
 absl::StatusOr<AlignedFace> AlignFace(const cv::Mat& image, const Landmarks& landmarks, int size,
                                       double padding) {
   if (image.empty()) return absl::InvalidArgumentError("AlignFace: the image is empty");
-  FSC_ASSIGN_OR_RETURN(cv::Mat bgr, ToBgr8(image));
   FSC_ASSIGN_OR_RETURN(cv::Mat transform, AlignmentTransform(landmarks, size, padding));
   AlignedFace aligned;
-  aligned.image = WarpCrop(bgr, transform, size);
+  FSC_ASSIGN_OR_RETURN(aligned.image, WarpAlignedCrop(image, transform, size));
   aligned.aligned_landmarks = TransformPoints(transform, landmarks);
   aligned.transform = std::move(transform);
   return aligned;
@@ -300,6 +299,30 @@ Landmarks LandmarksFromPoints(const ProtoPoints& points) {
   landmarks.reserve(points.size());
   for (const proto::Point& p : points) landmarks.emplace_back(p.x(), p.y());
   return landmarks;
+}
+
+absl::StatusOr<cv::Mat> WarpAlignedCrop(const cv::Mat& image, const cv::Mat& transform, int size) {
+  if (image.empty()) return absl::InvalidArgumentError("AlignFace: the image is empty");
+  if (transform.rows != 2 || transform.cols != 3 || size < 8) {
+    return absl::InvalidArgumentError(absl::StrCat("AlignFace: a ", transform.rows, "x",
+                                                   transform.cols, " transform to a ", size,
+                                                   " px crop; want 2x3 and at least 8 pixels"));
+  }
+  FSC_ASSIGN_OR_RETURN(cv::Mat bgr, ToBgr8(image));
+  cv::Mat transform64;
+  transform.convertTo(transform64, CV_64F);
+  return WarpCrop(bgr, transform64, size);
+}
+
+cv::Mat TransformOf(const proto::Face& face) {
+  if (face.transform().m_size() != 6) return {};
+  cv::Mat m(2, 3, CV_64F);
+  for (int i = 0; i < 6; ++i) {
+    const double v = face.transform().m(i);
+    if (!std::isfinite(v)) return {};
+    m.at<double>(i / 3, i % 3) = v;
+  }
+  return m;
 }
 
 }  // namespace fsc::face

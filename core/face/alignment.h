@@ -43,6 +43,14 @@ absl::StatusOr<cv::Mat> AlignmentTransform(const Landmarks& landmarks, int size,
 absl::StatusOr<AlignedFace> AlignFace(const cv::Mat& image, const Landmarks& landmarks, int size,
                                       double padding = 0.25);
 
+// The `size` x `size` 8-bit BGR crop that the 2x3 `transform` (source pixels -> crop pixels) cuts
+// from `image` (as AlignFace takes it), pixel for pixel what AlignFace gives for the landmarks the
+// transform came from: extraction and the re-cut of smoothed faces (face_recut.h) share it.
+absl::StatusOr<cv::Mat> WarpAlignedCrop(const cv::Mat& image, const cv::Mat& transform, int size);
+
+// The 2x3 CV_64F matrix of a stored face's transform; empty when it is not 6 finite numbers.
+cv::Mat TransformOf(const proto::Face& face);
+
 // Applies a 2x3 transform (any floating-point type) to points.
 std::vector<cv::Point2f> TransformPoints(const cv::Mat& transform,
                                          const std::vector<cv::Point2f>& points);

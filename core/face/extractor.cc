@@ -20,6 +20,7 @@
 #include "core/face/extract_spec.h"
 #include "core/face/face_metadata.h"
 #include "core/face/face_png.h"
+#include "core/face/face_recut.h"
 #include "core/face/mask.h"
 #include "core/media/frame_source.h"
 #include "core/media/image_reader.h"
@@ -273,13 +274,6 @@ class WorkQueue {
   bool stopped_ = false;
 };
 
-std::string FaceFileName(const media::SourceDescription& source, const media::SourceFrame& frame,
-                         int face_index) {
-  std::string stem = frame.name.empty() ? fs::path(source.path).stem().string()
-                                        : fs::path(frame.name).stem().string();
-  return absl::StrFormat("%s_%06d_%d.png", stem, frame.index, face_index);
-}
-
 using Extractors = std::vector<std::unique_ptr<FaceExtractor>>;
 
 // One extractor per worker thread, with the detector's input size resolved for this source.
@@ -423,19 +417,13 @@ class ResultWriter {
   // Writes the aligned crop with its metadata and names the file in `face`.
   absl::Status WriteFacePng(const media::SourceFrame& source_frame, int face_index,
                             ExtractedFace* face) {
-    std::string file = FaceFileName(description_, source_frame, face_index);
+    std::string file =
+        FaceFileName(description_.path, source_frame.name, source_frame.index, face_index);
     face->face.set_face_file(file);
-    proto::FaceMetadata metadata;
-    metadata.set_version(kAlignmentsVersion);
-    metadata.set_source(input_);
-    metadata.set_source_sha256(alignments_->source().sha256());
-    metadata.set_frame(source_frame.index);
-    metadata.set_face_index(face_index);
-    *metadata.mutable_face() = face->face;
-    SetLandmarkPoints(face->aligned_landmarks, metadata.mutable_aligned_landmarks());
-    FSC_ASSIGN_OR_RETURN(std::string png,
-                         EncodePngWithMetadata(face->aligned, metadata.SerializeAsString()));
-    return util::WriteFileAtomically((fs::path(output_dir_) / file).string(), png);
+    return fsc::face::WriteFacePng(
+        (fs::path(output_dir_) / file).string(), face->aligned,
+        MakeFaceMetadata(alignments_->source(), source_frame.index, face_index, face->face,
+                         face->aligned_landmarks));
   }
 
   const std::string& input_;
@@ -513,10 +501,11 @@ absl::Status RunFrameWorkers(const std::string& input, const ExtractOptions& opt
 }
 
 // Collects the source's warnings and the filter's counts, stabilises a whole video's landmarks
-// and writes the alignments file.
+// (cutting its face PNGs again to follow them) and writes the alignments file.
 absl::Status FinishExtraction(const ExtractOptions& options, const FrameSelection& selection,
                               const media::FrameSource& source, const Extractors& extractors,
-                              proto::Alignments* alignments, ExtractReport* report) {
+                              const std::string& output_dir, proto::Alignments* alignments,
+                              ExtractReport* report) {
   for (const std::string& warning : source.warnings()) report->warnings.push_back(warning);
   for (const auto& extractor : extractors) report->faces_filtered += extractor->faces_filtered();
   // A range is part of a whole the cluster's merge task stabilises once (see ExtractOptions).
@@ -525,6 +514,13 @@ absl::Status FinishExtraction(const ExtractOptions& options, const FrameSelectio
     FSC_RETURN_IF_ERROR(StabilizeAlignments(options.stabilize, alignments));
     report->smoothed = true;
     report->smoothing = alignments->smoothing();
+    if (options.write_faces) {
+      FSC_ASSIGN_OR_RETURN(RecutReport recut,
+                           RecutFacePngs(source.description().path, output_dir, alignments,
+                                         std::max(1, options.threads)));
+      report->faces_recut = recut.faces_recut;
+      report->recut_seconds = recut.seconds;
+    }
   }
   return WriteAlignments(report->alignments_path, *alignments);
 }
@@ -555,7 +551,7 @@ absl::StatusOr<ExtractReport> RunExtraction(const std::string& input, const std:
   FSC_RETURN_IF_ERROR(
       RunFrameWorkers(input, options, selection, *source, extractors, writer, &report));
   FSC_RETURN_IF_ERROR(
-      FinishExtraction(options, selection, *source, extractors, &alignments, &report));
+      FinishExtraction(options, selection, *source, extractors, output_dir, &alignments, &report));
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
 }

@@ -109,6 +109,8 @@ struct ExtractReport {
   double seconds = 0;
   bool smoothed = false;       // StabilizeAlignments ran (a whole video with smoothing on)
   proto::Smoothing smoothing;  // its counts, when smoothed
+  int64_t faces_recut = 0;     // face PNGs cut again to follow the smoothing (RecutFacePngs)
+  double recut_seconds = 0;
 };
 
 // Called after each processed frame with (frames done, frames expected or 0).
@@ -121,10 +123,10 @@ using ExtractProgress = std::function<void(int64_t, int64_t)>;
 //
 // Every processed video frame gets its FrameHistogram in the file, faces or not (shot cuts are
 // found from them). With smoothing on (see ExtractOptions::smooth) the file's landmarks,
-// transforms and masks are the stabilised ones and filled faces are added (without a face PNG).
-// The face PNGs are written as frames are processed, from the raw landmarks: they are training
-// material, where each crop's own alignment is what matters; convert is driven by the
-// transforms in the alignments file, which are the smoothed ones.
+// transforms and masks are the stabilised ones and filled faces are added. The face PNGs are
+// written as frames are processed, from the raw landmarks; once the video is stabilised, those
+// of faces that smoothing moved, and new ones for filled faces, are cut again from the source
+// (face_recut.h), so the training material follows the alignments convert is driven by.
 absl::StatusOr<ExtractReport> RunExtraction(const std::string& input, const std::string& output_dir,
                                             const std::string& alignments_path,
                                             const ExtractOptions& options,

@@ -1,11 +1,16 @@
-// Face PNG metadata: fsCm chunk -> FaceMetadata, with the checks every reader needs.
+// Face PNG metadata: FaceMetadata -> fsCm chunk, and back with the checks every reader needs.
 #include "core/face/face_metadata.h"
 
 #include <cmath>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/face/alignment.h"
 #include "core/face/alignments_file.h"
 #include "core/face/face_png.h"
+#include "core/util/file_io.h"
+#include "core/util/status_macros.h"
 
 namespace fsc::face {
 namespace {
@@ -51,6 +56,34 @@ absl::StatusOr<proto::FaceMetadata> ReadFaceMetadata(absl::string_view png_bytes
     }
   }
   return metadata;
+}
+
+std::string FaceFileName(const std::string& source_path, const std::string& frame_name,
+                         int64_t frame, int face_index) {
+  namespace fs = std::filesystem;
+  const std::string stem = frame_name.empty() ? fs::path(source_path).stem().string()
+                                              : fs::path(frame_name).stem().string();
+  return absl::StrFormat("%s_%06d_%d.png", stem, frame, face_index);
+}
+
+proto::FaceMetadata MakeFaceMetadata(const proto::SourceInfo& source, int64_t frame, int face_index,
+                                     const proto::Face& face,
+                                     const std::vector<cv::Point2f>& aligned_landmarks) {
+  proto::FaceMetadata metadata;
+  metadata.set_version(kAlignmentsVersion);
+  metadata.set_source(source.path());
+  metadata.set_source_sha256(source.sha256());
+  metadata.set_frame(frame);
+  metadata.set_face_index(face_index);
+  *metadata.mutable_face() = face;
+  SetLandmarkPoints(aligned_landmarks, metadata.mutable_aligned_landmarks());
+  return metadata;
+}
+
+absl::Status WriteFacePng(const std::string& path, const cv::Mat& crop,
+                          const proto::FaceMetadata& metadata) {
+  FSC_ASSIGN_OR_RETURN(std::string png, EncodePngWithMetadata(crop, metadata.SerializeAsString()));
+  return util::WriteFileAtomically(path, png);
 }
 
 }  // namespace fsc::face

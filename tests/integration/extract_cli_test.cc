@@ -10,10 +10,16 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <set>
 
+#include "absl/strings/str_cat.h"
+#include "core/face/alignment.h"
 #include "core/face/alignments_file.h"
+#include "core/face/face_metadata.h"
 #include "core/face/face_png.h"
+#include "core/media/frame_source.h"
 #include "core/util/file_io.h"
+#include "tests/png_pixels.h"
 #include "tests/test_paths.h"
 
 namespace fsc {
@@ -99,13 +105,11 @@ TEST(ExtractCliTest, VideoEveryNthFrameAndTwoThreadsAgree) {
     EXPECT_NEAR(first->frames(i).faces(0).landmarks(30).x(),
                 second->frames(i).faces(0).landmarks(30).x(), 1e-3);
   }
-  int detected = 0;  // faces with a PNG (filled ones have none)
-  for (const auto& frame : first->frames()) {
-    for (const auto& face : frame.faces()) detected += face.filled() ? 0 : 1;
-  }
+  int faces = 0;  // every face has a PNG, filled ones included
+  for (const auto& frame : first->frames()) faces += frame.faces_size();
   int pngs = 0;
   for (const auto& entry : fs::directory_iterator(one)) pngs += entry.path().extension() == ".png";
-  EXPECT_EQ(pngs, detected);
+  EXPECT_EQ(pngs, faces);
   EXPECT_GE(pngs, 8);
   int none = 0;
   for (const auto& entry : fs::directory_iterator(two)) none += entry.path().extension() == ".png";
@@ -230,6 +234,133 @@ TEST(ExtractCliTest, VideosAreSmoothedAndAlignmentsSmoothRedoesOrUndoesIt) {
   EXPECT_NE(help.output.find("--max-gap"), std::string::npos) << help.output;
   EXPECT_NE(help.output.find("0..8"), std::string::npos) << help.output;
   EXPECT_EQ(face::ReadAlignments(file)->SerializeAsString(), first->SerializeAsString());
+  fs::remove_all(dir);
+}
+
+// The decoded frames of `video` with the given indices.
+std::map<int64_t, cv::Mat> DecodeFrames(const std::string& video, const std::set<int64_t>& wanted) {
+  std::map<int64_t, cv::Mat> frames;
+  auto source = media::FrameSource::Open(video);
+  EXPECT_TRUE(source.ok()) << source.status();
+  if (!source.ok()) return frames;
+  while (auto frame = (*source)->Next()) {
+    if (wanted.count(frame->index)) frames[frame->index] = frame->image;
+  }
+  return frames;
+}
+
+// Checks that every face's PNG in `dir` was cut for the face as `alignments` hold it: its
+// metadata has the face's landmarks and transform, and its pixels are exactly the warp of the
+// decoded frame by the face's transform. Counts the filled faces in `filled`.
+void ExpectPngsFollow(const std::string& dir, const std::string& video,
+                      const proto::Alignments& alignments, int* filled) {
+  std::set<int64_t> indices;
+  for (const proto::Frame& frame : alignments.frames()) indices.insert(frame.index());
+  std::map<int64_t, cv::Mat> images = DecodeFrames(video, indices);
+  *filled = 0;
+  for (const proto::Frame& frame : alignments.frames()) {
+    for (int i = 0; i < frame.faces_size(); ++i) {
+      const proto::Face& face = frame.faces(i);
+      const std::string where = absl::StrCat("frame ", frame.index(), " face ", i);
+      *filled += face.filled() ? 1 : 0;
+      ASSERT_FALSE(face.face_file().empty()) << where << ": every face has a PNG";
+      absl::StatusOr<std::string> png = util::ReadFile(dir + "/" + face.face_file());
+      ASSERT_TRUE(png.ok()) << where << ": " << png.status();
+      auto metadata = face::ReadFaceMetadata(*png, face.face_file());
+      ASSERT_TRUE(metadata.ok()) << metadata.status();
+      EXPECT_EQ(Landmarks(metadata->face()), Landmarks(face)) << where;
+      EXPECT_EQ(metadata->face().transform().SerializeAsString(),
+                face.transform().SerializeAsString())
+          << where;
+      EXPECT_EQ(metadata->face().filled(), face.filled()) << where;
+      const cv::Mat transform = face::TransformOf(face);
+      auto expected = face::WarpAlignedCrop(images[frame.index()], transform, face.aligned_size());
+      ASSERT_TRUE(expected.ok()) << expected.status();
+      cv::Mat crop = cv::imdecode(std::vector<uchar>(png->begin(), png->end()), cv::IMREAD_COLOR);
+      ASSERT_EQ(crop.size(), expected->size()) << where;
+      EXPECT_EQ(cv::norm(crop, *expected, cv::NORM_INF), 0) << where;
+      const auto aligned =
+          face::TransformPoints(transform, face::LandmarksFromPoints(face.landmarks()));
+      EXPECT_EQ(face::LandmarksFromPoints(metadata->aligned_landmarks()), aligned) << where;
+    }
+  }
+}
+
+TEST(ExtractCliTest, FacePngsFollowTheSmoothedLandmarks) {
+  const std::string dir = testing::MakeTempDir("fsc-recut");
+  // A copy of the video, so that it can go missing.
+  const std::string video = dir + "/clip.avi";
+  fs::copy_file(testing::DataDir() + "/Megamind.avi", video);
+  CommandResult run = testing::RunCommand(testing::BinDir() + "/fsc extract " + video + " -o " +
+                                          dir + "/auto --every-n 3 --threads 2 --json 2>/dev/null");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  nlohmann::json report = nlohmann::json::parse(run.output);
+  ASSERT_TRUE(report.contains("smoothing")) << run.output;
+  EXPECT_GT(report["smoothing"]["faces_recut"].get<int>(), 0) << run.output;
+  CommandResult raw =
+      RunFsc("extract " + video + " -o " + dir + "/off --every-n 3 --threads 2 --smooth off");
+  ASSERT_EQ(raw.exit_code, 0) << raw.output;
+  const std::string file = dir + "/auto/alignments.fsa";
+  auto smoothed = face::ReadAlignments(file);
+  ASSERT_TRUE(smoothed.ok()) << smoothed.status();
+  int moved = 0;
+  for (const proto::Frame& frame : smoothed->frames()) {
+    for (const proto::Face& face : frame.faces()) moved += face.raw_landmarks_size() > 0 ? 1 : 0;
+  }
+  ASSERT_GT(moved, 0);
+  int filled = 0;
+  ExpectPngsFollow(dir + "/auto", video, *smoothed, &filled);
+  EXPECT_EQ(filled, smoothed->smoothing().faces_filled());
+  EXPECT_GT(filled, 0) << "every third frame of the video has a missed face inside a track";
+  EXPECT_EQ(report["smoothing"]["faces_recut"].get<int>(), moved + filled);
+  const std::map<std::string, cv::Mat> first_pngs = testing::PngPixels(dir + "/auto");
+
+  // Undone: the detected faces' PNGs are again exactly what an extraction without smoothing cuts.
+  CommandResult undo = RunFsc("alignments smooth " + file + " --strength 0 --json");
+  ASSERT_EQ(undo.exit_code, 0) << undo.output;
+  nlohmann::json summary = nlohmann::json::parse(undo.output);
+  // The moved faces, and the filled ones, now between raw landmarks.
+  EXPECT_EQ(summary["faces_recut"].get<int>(), moved + filled) << undo.output;
+  auto undone = face::ReadAlignments(file);
+  ASSERT_TRUE(undone.ok()) << undone.status();
+  int filled_undone = 0;
+  ExpectPngsFollow(dir + "/auto", video, *undone, &filled_undone);
+  EXPECT_EQ(filled_undone, filled);
+  const std::map<std::string, cv::Mat> raw_pngs = testing::PngPixels(dir + "/off");
+  const std::map<std::string, cv::Mat> undone_pngs = testing::PngPixels(dir + "/auto");
+  for (const auto& [name, pixels] : raw_pngs) {
+    ASSERT_TRUE(undone_pngs.count(name)) << name;
+    EXPECT_EQ(cv::norm(pixels, undone_pngs.at(name), cv::NORM_INF), 0) << name;
+  }
+  EXPECT_EQ(undone_pngs.size(), raw_pngs.size() + filled);
+
+  // The video is gone: the file is smoothed again, but the PNGs cannot follow, and it says so.
+  fs::rename(video, dir + "/moved.avi");
+  CommandResult missing = RunFsc("alignments smooth " + file);
+  EXPECT_EQ(missing.exit_code, 3) << missing.output;
+  EXPECT_NE(missing.output.find("NOT cut again"), std::string::npos) << missing.output;
+  EXPECT_NE(missing.output.find("--source"), std::string::npos) << missing.output;
+  // Another video is refused, and the file is left alone.
+  const std::string before = *util::ReadFile(file);
+  CommandResult other = RunFsc("alignments smooth " + file + " --strength 2 --source " +
+                               testing::DataDir() + "/sample1.jpg");
+  EXPECT_EQ(other.exit_code, 1) << other.output;
+  EXPECT_NE(other.output.find("is not the one the alignments were extracted from"),
+            std::string::npos)
+      << other.output;
+  EXPECT_EQ(*util::ReadFile(file), before);
+  // With --source, the PNGs catch up: smoothed again with the defaults, the extraction's own.
+  CommandResult found = RunFsc("alignments smooth " + file + " --source " + dir + "/moved.avi");
+  ASSERT_EQ(found.exit_code, 0) << found.output;
+  auto again = face::ReadAlignments(file);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->SerializeAsString(), smoothed->SerializeAsString());
+  const std::map<std::string, cv::Mat> again_pngs = testing::PngPixels(dir + "/auto");
+  ASSERT_EQ(again_pngs.size(), first_pngs.size());
+  for (const auto& [name, pixels] : first_pngs) {
+    ASSERT_TRUE(again_pngs.count(name)) << name;
+    EXPECT_EQ(cv::norm(pixels, again_pngs.at(name), cv::NORM_INF), 0) << name;
+  }
   fs::remove_all(dir);
 }
 
