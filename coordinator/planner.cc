@@ -104,7 +104,9 @@ class PlanBuilder {
     FSC_ASSIGN_OR_RETURN(DatasetShape shape, Shape(dataset, field));
     FSC_ASSIGN_OR_RETURN(auto ranges, Ranges(shape.frame_count, field));
     std::vector<std::string> parts;
+    // A video's merge cuts the face PNGs that smoothing moved again, from the source.
     std::vector<InputSource> merge_sources;
+    if (shape.is_video) merge_sources.push_back(FromDataset(dataset, "", "input/"));
     for (const auto& [begin, end] : ranges) {
       std::string id =
           Add(proto::TASK_EXTRACT, begin, end, {}, {FromDataset(dataset, "", "input/")});

@@ -1,5 +1,5 @@
-// TASK_MERGE_ALIGNMENTS: concatenate range alignments in frame order, gather their faces and
-// stabilise the whole once.
+// TASK_MERGE_ALIGNMENTS: concatenate range alignments in frame order, gather their faces,
+// stabilise the whole once and cut the moved faces' PNGs again.
 #include "worker/merge_alignments_task.h"
 
 #include <algorithm>
@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/face/alignments_file.h"
+#include "core/face/face_recut.h"
 #include "core/rpc/transfer.h"
 #include "core/util/file_io.h"
 #include "core/util/sha256.h"
@@ -55,7 +56,8 @@ std::string FreeName(const fs::path& dir, const std::string& name) {
 
 absl::Status MergeAlignmentParts(const std::vector<std::string>& part_dirs,
                                  const std::string& out_dir,
-                                 const std::optional<face::StabilizeOptions>& stabilize) {
+                                 const std::optional<face::StabilizeOptions>& stabilize,
+                                 const std::string& source, int threads) {
   if (part_dirs.empty()) {
     return absl::InvalidArgumentError("merge: no parts to merge (parts/<task id>/ is empty)");
   }
@@ -145,6 +147,14 @@ absl::Status MergeAlignmentParts(const std::vector<std::string>& part_dirs,
       return absl::Status(stabilized.code(),
                           absl::StrCat("merge: stabilising: ", stabilized.message()));
     }
+    if (!source.empty()) {
+      absl::Status recut =
+          face::RecutFacePngs(source, faces_out.string(), &merged, threads).status();
+      if (!recut.ok()) {
+        return absl::Status(recut.code(),
+                            absl::StrCat("merge: cutting the faces again: ", recut.message()));
+      }
+    }
   }
   return face::WriteAlignments((fs::path(out_dir) / kAlignmentsFileName).string(), merged);
 }
@@ -173,11 +183,18 @@ absl::Status RunMergeAlignmentsTask(const proto::Task& task, const TaskEnv& env)
                        ExtractOptionsFromSpec(task.spec().extract()));
   std::optional<face::StabilizeOptions> stabilize;
   if (options.smooth == face::SmoothMode::kAuto) stabilize = options.stabilize;
-  FSC_RETURN_IF_ERROR(MergeAlignmentParts(part_dirs, env.out_dir, stabilize));
+  // The source the face PNGs are cut again from: the job's input, as the extract tasks got it.
+  // A coordinator from before it sent one gives none: the parts' PNGs stay as they were cut.
+  absl::StatusOr<std::string> source = ResolveSource((fs::path(env.in_dir) / "input").string());
+  FSC_RETURN_IF_ERROR(MergeAlignmentParts(part_dirs, env.out_dir, stabilize,
+                                          source.ok() ? *source : "", std::max(1, env.threads)));
   TaskProgress done;
   done.fraction = 1;
   done.message = absl::StrCat("merged ", part_dirs.size(), " alignment parts");
   if (stabilize) absl::StrAppend(&done.message, ", stabilised");
+  if (stabilize && !source.ok()) {
+    absl::StrAppend(&done.message, " (face PNGs not cut again: ", source.status().message(), ")");
+  }
   env.Report(done);
   return absl::OkStatus();
 }

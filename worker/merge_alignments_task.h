@@ -7,7 +7,9 @@
 // should two different files share a name, the later one is renamed <stem>-<n>.png and its
 // face_file updated. Then, for a video with smoothing on (the job's ExtractOptions.smooth), the
 // merged file is stabilised once (core/face/stabilize.h): tracks, gaps and shot cuts cross range
-// borders, so this gives exactly what one local `fsc extract` gives.
+// borders, so this gives exactly what one local `fsc extract` gives. The face PNGs then follow the
+// smoothed landmarks, as a local extraction's do: those of moved faces, and new ones for filled
+// faces, are cut again from the source (in: input/, the job's input dataset; see face_recut.h).
 #ifndef FSC_WORKER_MERGE_ALIGNMENTS_TASK_H_
 #define FSC_WORKER_MERGE_ALIGNMENTS_TASK_H_
 
@@ -23,11 +25,14 @@
 namespace fsc::worker {
 
 // Merges the part folders (each holding alignments.fsa and faces/) into `out_dir`, stabilising
-// a video's merged alignments with `stabilize` when given (nullopt: left raw).
-// INVALID_ARGUMENT for parts of different sources or overlapping frames, naming the parts.
+// a video's merged alignments with `stabilize` when given (nullopt: left raw) and then cutting
+// the face PNGs again from `source` (the media extracted, on `threads` threads; empty: the
+// parts' PNGs are kept as they are). INVALID_ARGUMENT for parts of different sources or overlapping
+// frames, naming the parts; FAILED_PRECONDITION for a `source` that is not the parts' source.
 absl::Status MergeAlignmentParts(
     const std::vector<std::string>& part_dirs, const std::string& out_dir,
-    const std::optional<face::StabilizeOptions>& stabilize = std::nullopt);
+    const std::optional<face::StabilizeOptions>& stabilize = std::nullopt,
+    const std::string& source = "", int threads = 1);
 
 absl::Status RunMergeAlignmentsTask(const proto::Task& task, const TaskEnv& env);
 

@@ -1,15 +1,19 @@
 // End to end: a distributed extract of the sample video over a local cluster of two workers (real
 // fsc-coordinator and fsc-worker processes, TLS) gives the same alignments as a local
 // `fsc extract`, smoothing (on by default) included: the merge task stabilises the merged file
-// once, across the ranges' borders, with the job's own --strength and --max-gap; the client verbs
+// once, across the ranges' borders, with the job's own --strength and --max-gap, and cuts the
+// face PNGs again to follow it (the same files and pixels as locally); the client verbs
 // around it (submit --wait, job, jobs, fetch, dataset dedupe) behave as documented.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <filesystem>
+#include <map>
+#include <opencv2/core.hpp>
 #include <set>
 
 #include "tests/integration/cluster_harness.h"
+#include "tests/png_pixels.h"
 
 namespace fsc {
 namespace {
@@ -87,10 +91,9 @@ TEST(ClusterExtractTest, TwoWorkersMatchALocalExtract) {
   const std::string work = testing::MakeTempDir("fsc-cluster-extract");
 
   // The reference: the local verb, same options.
-  CommandResult local =
-      testing::RunCommand(testing::CleanEnv() + testing::BinDir() + "/fsc extract " + video +
-                          " -o " + work + "/local --no-faces --threads 2 --every-n " +
-                          std::to_string(kEveryN) + kSmoothFlags + " 2>&1");
+  CommandResult local = testing::RunCommand(
+      testing::CleanEnv() + testing::BinDir() + "/fsc extract " + video + " -o " + work +
+      "/local --threads 2 --every-n " + std::to_string(kEveryN) + kSmoothFlags + " 2>&1");
   ASSERT_EQ(local.exit_code, 0) << local.output;
 
   testing::LocalCluster cluster(2);
@@ -148,15 +151,18 @@ TEST(ClusterExtractTest, TwoWorkersMatchALocalExtract) {
   EXPECT_DOUBLE_EQ(cluster_dump["smoothing"].value("strength", 0.0), 0.5)
       << cluster_dump["smoothing"];
   ExpectSameAlignments(Dump(work + "/local/alignments.fsa"), cluster_dump);
-  size_t faces = 0;  // detected ones: a filled face has no PNG
-  for (const json& frame : cluster_dump["frames"]) {
-    for (const json& face : frame["faces"]) faces += face.value("filled", false) ? 0 : 1;
+  size_t faces = 0;  // filled ones included: the merge cuts their PNGs
+  for (const json& frame : cluster_dump["frames"]) faces += frame["faces"].size();
+  // The face PNGs follow the smoothed landmarks as the local run's do: the same files, the same
+  // pixels.
+  const std::map<std::string, cv::Mat> local_pngs = testing::PngPixels(work + "/local");
+  const std::map<std::string, cv::Mat> cluster_pngs = testing::PngPixels(work + "/fetched/faces");
+  EXPECT_EQ(cluster_pngs.size(), faces) << "one aligned face PNG per face";
+  ASSERT_EQ(cluster_pngs.size(), local_pngs.size());
+  for (const auto& [name, pixels] : local_pngs) {
+    ASSERT_TRUE(cluster_pngs.count(name)) << name << " is only in the local run";
+    EXPECT_EQ(cv::norm(pixels, cluster_pngs.at(name), cv::NORM_INF), 0) << name;
   }
-  size_t pngs = 0;
-  for (const auto& entry : fs::directory_iterator(work + "/fetched/faces")) {
-    pngs += entry.path().extension() == ".png" ? 1 : 0;
-  }
-  EXPECT_EQ(pngs, faces) << "one aligned face PNG per face";
   EXPECT_EQ(fetched["files"].size(), job["artifacts"].size());
 
   // The listing knows the job; a filter by another state does not show it.

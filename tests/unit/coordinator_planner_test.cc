@@ -88,6 +88,11 @@ TEST(PlannerTest, ExtractRangesCoverEveryFrameExactlyOnce) {
       EXPECT_EQ(merges[0]->task.depends_on_size(), static_cast<int>(extracts.size()));
       EXPECT_TRUE(merges[0]->final);
       EXPECT_EQ(merges[0]->role, proto::ROLE_EXTRACT);
+      // The video itself too: the merge cuts the smoothed faces' PNGs again from it.
+      ASSERT_EQ(merges[0]->sources.size(), extracts.size() + 1);
+      EXPECT_EQ(merges[0]->sources[0].kind, InputSource::kDataset);
+      EXPECT_EQ(merges[0]->sources[0].id, spec.input_dataset());
+      EXPECT_EQ(merges[0]->sources[0].to, "input/");
       ExpectTopological(tasks);
     }
   }
@@ -111,7 +116,7 @@ TEST(PlannerTest, ExtractInputsAndMergeParts) {
     EXPECT_FALSE(tasks[i].final);
   }
   const TaskRecord& merge = tasks[3];
-  ASSERT_EQ(merge.sources.size(), 3u);
+  ASSERT_EQ(merge.sources.size(), 3u) << "images are not smoothed: their merge needs no input";
   EXPECT_EQ(merge.sources[1].kind, InputSource::kTaskOutputs);
   EXPECT_EQ(merge.sources[1].id, "j1-t0001");
   EXPECT_EQ(merge.sources[1].to, "parts/j1-t0001/");

@@ -13,6 +13,7 @@
 #include "core/convert/verify.h"
 #include "core/face/alignments_file.h"
 #include "core/face/extractor.h"
+#include "core/face/face_recut.h"
 #include "core/face/stabilize.h"
 #include "core/train/trainer.h"
 #include "core/util/file_io.h"
@@ -198,7 +199,8 @@ TEST_F(WorkerTasksTest, MergedRangesEqualTheFullExtract) {
 
   // Lay the parts out as the coordinator does: parts/<task id>/..., listed in reverse to show
   // that the frame order, not the part order, decides.
-  TaskDirs merge{*root_ + "/merge/in", *root_ + "/merge/out"};
+  // The merge gets the video too (input/), to cut the faces smoothing moved again.
+  TaskDirs merge = MakeTaskDirs(*root_, "merge", {*video_});
   fs::create_directories(merge.in + "/parts");
   fs::rename(fs::path(b.out), merge.in + "/parts/tb");
   fs::rename(fs::path(a.out), merge.in + "/parts/ta");
@@ -210,10 +212,19 @@ TEST_F(WorkerTasksTest, MergedRangesEqualTheFullExtract) {
   ASSERT_TRUE(status.ok()) << status;
   auto merged = face::ReadAlignments(merge.out + "/" + kAlignmentsFileName);
   ASSERT_TRUE(merged.ok());
-  // The merge stabilised the whole once (smoothing is on by default): what a local extract with
-  // smoothing gives, i.e. the raw full extract stabilised.
+  // The merge stabilised the whole once (smoothing is on by default) and cut the faces again:
+  // what a local extract with smoothing gives, i.e. the raw full extract stabilised and cut again.
   proto::Alignments smoothed = *full_;
   ASSERT_TRUE(face::StabilizeAlignments(face::StabilizeOptions(), &smoothed).ok());
+  const std::string recut = *root_ + "/full-recut";
+  fs::create_directories(recut);
+  for (const auto& entry : fs::directory_iterator(*root_ + "/full")) {
+    if (entry.path().extension() == ".png")
+      fs::copy_file(entry.path(), fs::path(recut) / entry.path().filename());
+  }
+  auto cut = face::RecutFacePngs(*video_, recut, &smoothed);
+  ASSERT_TRUE(cut.ok()) << cut.status();
+  EXPECT_GT(cut->faces_recut, 0);
   ExpectSameFrames(FramesIn(*merged, 0, 1 << 30), FramesIn(smoothed, 0, 1 << 30));
   EXPECT_EQ(merged->smoothing().SerializeAsString(), smoothed.smoothing().SerializeAsString());
   EXPECT_GT(merged->smoothing().tracks(), 0);
@@ -223,15 +234,23 @@ TEST_F(WorkerTasksTest, MergedRangesEqualTheFullExtract) {
   size_t files = 0;
   for (const auto& entry : fs::directory_iterator(merge.out + "/faces")) {
     ++files;
-    EXPECT_TRUE(
-        SamePixels(entry.path().string(), *root_ + "/full/" + entry.path().filename().string()))
+    EXPECT_TRUE(SamePixels(entry.path().string(), recut + "/" + entry.path().filename().string()))
         << entry.path();
   }
   size_t full_files = 0;
-  for (const auto& entry : fs::directory_iterator(*root_ + "/full")) {
+  for (const auto& entry : fs::directory_iterator(recut)) {
     full_files += entry.path().extension() == ".png";
   }
   EXPECT_EQ(files, full_files);
+  // The parts' own PNGs, which the merged folder hard-links, are left as the ranges cut them.
+  for (const proto::Frame& frame : full_->frames()) {
+    for (const proto::Face& face : frame.faces()) {
+      const std::string part = frame.index() < 131 ? "ta" : "tb";
+      EXPECT_TRUE(SamePixels(merge.in + "/parts/" + part + "/faces/" + face.face_file(),
+                             *root_ + "/full/" + face.face_file()))
+          << face.face_file();
+    }
+  }
 
   // Overlapping parts are refused, naming the frame.
   TaskDirs again = MakeTaskDirs(*root_, "again", {*video_});
