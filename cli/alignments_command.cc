@@ -126,8 +126,10 @@ absl::StatusOr<RecutOutcome> RecutFaces(const std::string& faces_dir, const std:
   outcome.faces_dir = faces_dir;
   if (faces_dir.empty()) return outcome;
   proto::Alignments recut = *alignments;
-  absl::StatusOr<face::RecutReport> report = face::RecutFacePngs(
-      source, faces_dir, &recut, std::max(1u, std::thread::hardware_concurrency()));
+  face::RecutOptions options;
+  options.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  absl::StatusOr<face::RecutReport> report =
+      face::RecutFacePngs(source, faces_dir, &recut, options);
   if (absl::IsNotFound(report.status())) {
     outcome.not_recut =
         absl::StrCat("the face PNGs in ", faces_dir,

@@ -111,7 +111,7 @@ int RunExtractCommand(const Args& args) {
           report->smoothing.tracks(), report->smoothing.shot_cuts(),
           report->smoothing.faces_filled(), report->smoothing.strength());
       if (report->faces_written > 0) {
-        std::cout << absl::StrFormat("  re-cut:     %d face PNGs, to follow it (%.1f s)\n",
+        std::cout << absl::StrFormat("  face PNGs:  %d cut from the smoothed landmarks (%.1f s)\n",
                                      report->faces_recut, report->recut_seconds);
       }
     }

@@ -148,8 +148,10 @@ absl::Status MergeAlignmentParts(const std::vector<std::string>& part_dirs,
                           absl::StrCat("merge: stabilising: ", stabilized.message()));
     }
     if (!source.empty()) {
+      face::RecutOptions options;
+      options.threads = threads;
       absl::Status recut =
-          face::RecutFacePngs(source, faces_out.string(), &merged, threads).status();
+          face::RecutFacePngs(source, faces_out.string(), &merged, options).status();
       if (!recut.ok()) {
         return absl::Status(recut.code(),
                             absl::StrCat("merge: cutting the faces again: ", recut.message()));

@@ -193,19 +193,21 @@ absl::StatusOr<std::vector<ExtractedFace>> FaceExtractor::Process(const cv::Mat&
     if (!descriptors.empty()) {
       for (float v : descriptors[i]) face.add_identity(v);
     }
-    FSC_ASSIGN_OR_RETURN(AlignedFace aligned, AlignFace(image, landmarks[i], options_.size));
+    // AlignFace, with the crop only when it is written now.
+    FSC_ASSIGN_OR_RETURN(cv::Mat transform, AlignmentTransform(landmarks[i], options_.size));
     for (int r = 0; r < 2; ++r) {
-      for (int c = 0; c < 3; ++c)
-        face.mutable_transform()->add_m(aligned.transform.at<double>(r, c));
+      for (int c = 0; c < 3; ++c) face.mutable_transform()->add_m(transform.at<double>(r, c));
     }
     face.set_aligned_size(options_.size);
+    out.aligned_landmarks = TransformPoints(transform, landmarks[i]);
     // Masks are stored small, in the aligned frame; consumers scale them to their crop.
     for (MaskType type : {MaskType::kHull, MaskType::kComponents, MaskType::kExtended}) {
       *face.add_masks() =
-          EncodeLandmarkMask(aligned.aligned_landmarks, options_.size, options_.mask_size, type);
+          EncodeLandmarkMask(out.aligned_landmarks, options_.size, options_.mask_size, type);
     }
-    out.aligned = aligned.image;
-    out.aligned_landmarks = aligned.aligned_landmarks;
+    if (options_.write_faces) {
+      FSC_ASSIGN_OR_RETURN(out.aligned, WarpAlignedCrop(image, transform, options_.size));
+    }
     faces.push_back(std::move(out));
   }
   return faces;
@@ -276,10 +278,13 @@ class WorkQueue {
 
 using Extractors = std::vector<std::unique_ptr<FaceExtractor>>;
 
-// One extractor per worker thread, with the detector's input size resolved for this source.
+// One extractor per worker thread, with the detector's input size resolved for this source;
+// they cut no crops when the faces are written later (`defer_faces`) or not at all.
 absl::StatusOr<Extractors> CreateExtractors(const ExtractOptions& options,
-                                            const media::SourceDescription& description) {
+                                            const media::SourceDescription& description,
+                                            bool defer_faces) {
   ExtractOptions resolved = options;
+  if (defer_faces) resolved.write_faces = false;
   if (resolved.detector_input_size == 0) {
     resolved.detector_input_size =
         DefaultInputSize(options.detector, description.width, description.height);
@@ -377,6 +382,10 @@ class ResultWriter {
         alignments_(alignments),
         report_(report) {}
 
+  // A video that is smoothed once extracted gets all its face PNGs then, cut once from the
+  // smoothed landmarks (FinishExtraction); until then faces are not written.
+  void DeferFaces() { defer_faces_ = true; }
+
   void Write(FrameResult result) {
     if (!failure_.ok()) return;
     ++report_->frames_processed;
@@ -399,7 +408,7 @@ class ResultWriter {
     for (ExtractedFace& face : *result.faces) {
       add_frame();
       ++report_->faces_found;
-      if (options_.write_faces) {
+      if (options_.write_faces && !defer_faces_) {
         failure_ = WriteFacePng(result.frame, face_index, &face);
         if (!failure_.ok()) return;
         ++report_->faces_written;
@@ -434,6 +443,7 @@ class ResultWriter {
   const int64_t expected_;
   proto::Alignments* alignments_;
   ExtractReport* report_;
+  bool defer_faces_ = false;
   absl::Status failure_;
 };
 
@@ -500,24 +510,33 @@ absl::Status RunFrameWorkers(const std::string& input, const ExtractOptions& opt
   return absl::OkStatus();
 }
 
+// True when this run stabilises what it extracts: a whole video with smoothing on. A range is
+// part of a whole the cluster's merge task stabilises once (see ExtractOptions).
+bool SmoothsWhole(const ExtractOptions& options, const FrameSelection& selection,
+                  const media::SourceDescription& description) {
+  return description.kind == media::SourceKind::kVideo && !selection.ranged &&
+         options.smooth == SmoothMode::kAuto;
+}
+
 // Collects the source's warnings and the filter's counts, stabilises a whole video's landmarks
-// (cutting its face PNGs again to follow them) and writes the alignments file.
+// (and then cuts its face PNGs from them) and writes the alignments file.
 absl::Status FinishExtraction(const ExtractOptions& options, const FrameSelection& selection,
                               const media::FrameSource& source, const Extractors& extractors,
                               const std::string& output_dir, proto::Alignments* alignments,
                               ExtractReport* report) {
   for (const std::string& warning : source.warnings()) report->warnings.push_back(warning);
   for (const auto& extractor : extractors) report->faces_filtered += extractor->faces_filtered();
-  // A range is part of a whole the cluster's merge task stabilises once (see ExtractOptions).
-  const bool video = source.description().kind == media::SourceKind::kVideo;
-  if (video && !selection.ranged && options.smooth == SmoothMode::kAuto) {
+  if (SmoothsWhole(options, selection, source.description())) {
     FSC_RETURN_IF_ERROR(StabilizeAlignments(options.stabilize, alignments));
     report->smoothed = true;
     report->smoothing = alignments->smoothing();
     if (options.write_faces) {
-      FSC_ASSIGN_OR_RETURN(RecutReport recut,
-                           RecutFacePngs(source.description().path, output_dir, alignments,
-                                         std::max(1, options.threads)));
+      RecutOptions recut_options;
+      recut_options.threads = std::max(1, options.threads);
+      recut_options.cut_unnamed = true;  // the frame pass deferred them (ResultWriter)
+      FSC_ASSIGN_OR_RETURN(RecutReport recut, RecutFacePngs(source.description().path, output_dir,
+                                                            alignments, recut_options));
+      report->faces_written += recut.faces_recut;
       report->faces_recut = recut.faces_recut;
       report->recut_seconds = recut.seconds;
     }
@@ -539,15 +558,17 @@ absl::StatusOr<ExtractReport> RunExtraction(const std::string& input, const std:
                                : alignments_path;
   FSC_ASSIGN_OR_RETURN(std::unique_ptr<media::FrameSource> source, media::FrameSource::Open(input));
   const media::SourceDescription& description = source->description();
-  FSC_ASSIGN_OR_RETURN(Extractors extractors, CreateExtractors(options, description));
+  const FrameSelection selection = SelectFrames(options, description.frame_count);
+  const bool defer_faces = SmoothsWhole(options, selection, description);
+  FSC_ASSIGN_OR_RETURN(Extractors extractors, CreateExtractors(options, description, defer_faces));
   FSC_ASSIGN_OR_RETURN(proto::Alignments alignments, AlignmentsHeader(input, options, description));
   FSC_RETURN_IF_ERROR(CheckFrameRange(options));
   // The output folder comes last, so that a refused input, model or filter leaves nothing.
   FSC_RETURN_IF_ERROR(CreateOutputFolder(output_dir));
 
-  const FrameSelection selection = SelectFrames(options, description.frame_count);
   ResultWriter writer(input, output_dir, options, description, progress, selection.expected,
                       &alignments, &report);
+  if (defer_faces) writer.DeferFaces();
   FSC_RETURN_IF_ERROR(
       RunFrameWorkers(input, options, selection, *source, extractors, writer, &report));
   FSC_RETURN_IF_ERROR(

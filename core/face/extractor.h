@@ -65,7 +65,7 @@ struct ExtractOptions {
 // One face found in a frame, ready to be stored.
 struct ExtractedFace {
   proto::Face face;  // box, score, landmarks, transform, masks, identity (source pixels)
-  cv::Mat aligned;   // size x size BGR crop
+  cv::Mat aligned;   // size x size BGR crop; empty when write_faces is off
   std::vector<cv::Point2f> aligned_landmarks;
 };
 
@@ -109,7 +109,8 @@ struct ExtractReport {
   double seconds = 0;
   bool smoothed = false;       // StabilizeAlignments ran (a whole video with smoothing on)
   proto::Smoothing smoothing;  // its counts, when smoothed
-  int64_t faces_recut = 0;     // face PNGs cut again to follow the smoothing (RecutFacePngs)
+  int64_t faces_recut = 0;     // face PNGs cut after smoothing, from its landmarks (all, filled
+                               // faces included: RecutFacePngs)
   double recut_seconds = 0;
 };
 
@@ -123,10 +124,10 @@ using ExtractProgress = std::function<void(int64_t, int64_t)>;
 //
 // Every processed video frame gets its FrameHistogram in the file, faces or not (shot cuts are
 // found from them). With smoothing on (see ExtractOptions::smooth) the file's landmarks,
-// transforms and masks are the stabilised ones and filled faces are added. The face PNGs are
-// written as frames are processed, from the raw landmarks; once the video is stabilised, those
-// of faces that smoothing moved, and new ones for filled faces, are cut again from the source
-// (face_recut.h), so the training material follows the alignments convert is driven by.
+// transforms and masks are the stabilised ones and filled faces are added, and the face PNGs are
+// cut once the video is stabilised, in a second pass over the source (face_recut.h), so the
+// training material follows the alignments convert is driven by; otherwise they are written as
+// frames are processed.
 absl::StatusOr<ExtractReport> RunExtraction(const std::string& input, const std::string& output_dir,
                                             const std::string& alignments_path,
                                             const ExtractOptions& options,

@@ -48,10 +48,11 @@ std::optional<proto::FaceMetadata> PngMetadata(const std::string& path) {
   return *std::move(metadata);
 }
 
-// True when the PNG at `path` was cut for `face` as the alignments now hold it.
-bool CutFor(const std::string& path, const proto::Face& face) {
+// True when the PNG at `path` was cut for `face` as the alignments now hold it, from the source
+// with fingerprint `sha256`.
+bool CutFor(const std::string& path, const proto::Face& face, const std::string& sha256) {
   std::optional<proto::FaceMetadata> metadata = PngMetadata(path);
-  if (!metadata) return false;
+  if (!metadata || metadata->source_sha256() != sha256) return false;
   const proto::Face& cut = metadata->face();
   const auto& a = cut.transform().m();
   const auto& b = face.transform().m();
@@ -60,10 +61,10 @@ bool CutFor(const std::string& path, const proto::Face& face) {
          std::equal(a.begin(), a.end(), b.begin());
 }
 
-// The faces whose PNGs must be cut (naming the PNGs of filled faces that have none yet), and
+// The faces whose PNGs must be cut (naming the PNGs of the faces that get their first), and
 // the names of all the PNGs the alignments list, in `listed`.
-absl::StatusOr<Plan> PlanCuts(const std::string& faces_dir, proto::Alignments* alignments,
-                              std::set<std::string>* listed) {
+absl::StatusOr<Plan> PlanCuts(const std::string& faces_dir, bool cut_unnamed,
+                              proto::Alignments* alignments, std::set<std::string>* listed) {
   Plan plan;
   for (int f = 0; f < alignments->frames_size(); ++f) {
     proto::Frame& frame = *alignments->mutable_frames(f);
@@ -71,8 +72,9 @@ absl::StatusOr<Plan> PlanCuts(const std::string& faces_dir, proto::Alignments* a
       proto::Face& face = *frame.mutable_faces(i);
       bool named_now = false;
       if (face.face_file().empty()) {
-        // A detected face without a PNG was extracted without one; a filled face gets one.
-        if (!face.filled() || face.aligned_size() <= 0) continue;
+        // A detected face without a PNG was extracted without one (unless extraction left its
+        // PNG to this pass); a filled face gets one.
+        if (!(face.filled() || cut_unnamed) || face.aligned_size() <= 0) continue;
         face.set_face_file(
             FaceFileName(alignments->source().path(), frame.name(), frame.index(), i));
         named_now = true;
@@ -86,7 +88,7 @@ absl::StatusOr<Plan> PlanCuts(const std::string& faces_dir, proto::Alignments* a
       std::error_code ec;
       const bool exists = fs::exists(path, ec);
       if (!exists && !named_now) continue;  // deleted by the user: stays deleted
-      if (exists && CutFor(path, face)) continue;
+      if (exists && CutFor(path, face, alignments->source().sha256())) continue;
       plan[frame.index()].emplace_back(f, i);
     }
   }
@@ -186,14 +188,17 @@ absl::Status CutPlanned(const std::string& source_path, const std::string& faces
 
 absl::StatusOr<RecutReport> RecutFacePngs(const std::string& source_path,
                                           const std::string& faces_dir,
-                                          proto::Alignments* alignments, int threads) {
+                                          proto::Alignments* alignments,
+                                          const RecutOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   RecutReport report;
   std::set<std::string> listed;
-  FSC_ASSIGN_OR_RETURN(const Plan plan, PlanCuts(faces_dir, alignments, &listed));
+  FSC_ASSIGN_OR_RETURN(const Plan plan,
+                       PlanCuts(faces_dir, options.cut_unnamed, alignments, &listed));
   if (!plan.empty()) {
     FSC_RETURN_IF_ERROR(CheckSource(source_path, alignments->source()));
-    FSC_RETURN_IF_ERROR(CutPlanned(source_path, faces_dir, plan, *alignments, threads, &report));
+    FSC_RETURN_IF_ERROR(
+        CutPlanned(source_path, faces_dir, plan, *alignments, options.threads, &report));
   }
   report.stale_removed = RemoveStaleFilled(faces_dir, alignments->source().sha256(), listed);
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

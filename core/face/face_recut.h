@@ -14,6 +14,13 @@
 
 namespace fsc::face {
 
+struct RecutOptions {
+  int threads = 1;  // warp and encode faces on this many threads while one decodes
+  // Faces without a PNG (no face_file) get one too, not only filled faces: a local extraction
+  // that smooths a video leaves all its PNGs to this pass instead of cutting them twice.
+  bool cut_unnamed = false;
+};
+
 struct RecutReport {
   int64_t faces_recut = 0;     // PNGs written: cut again, or new for filled faces
   int64_t stale_removed = 0;   // PNGs of filled faces the alignments no longer hold, removed
@@ -24,21 +31,22 @@ struct RecutReport {
 // Makes the face PNGs in `faces_dir` follow `alignments`, whose faces name their PNGs there
 // (Face.face_file). A face's PNG is cut again when its metadata's landmarks, transform or
 // aligned size differ from the face's (smoothed faces, and faces whose smoothing was undone or
-// changed), or when it is a filled face without a PNG yet: that one gets the name extraction
-// would give it (FaceFileName) and its face_file is set in `alignments` (so write the alignments
-// after this). A PNG a face names but that is missing stays missing (users delete faces they do
-// not want to train on). PNGs of filled faces that the alignments no longer hold (smoothed again
-// with a shorter --max-gap) are removed. Each PNG is written atomically, with MakeFaceMetadata.
+// changed), or when it is a filled face without a PNG yet (any face without one, with
+// cut_unnamed): that one gets the name extraction gives it (FaceFileName) and its face_file is
+// set in `alignments` (so write the alignments after this). A PNG a face names but that is missing
+// stays missing (users delete faces they do not want to train on). PNGs of filled faces that the
+// alignments no longer hold (smoothed again with a shorter --max-gap) are removed. Each PNG is
+// written atomically, with MakeFaceMetadata.
 //
 // `source_path` is the media the alignments were extracted from; it is read only when a face
-// needs cutting, in one pass that stops after the last frame needed, while `threads` threads
-// warp and encode the faces of the frames read. Errors: FAILED_PRECONDITION
+// needs cutting, in one pass that stops after the last frame needed. Errors: FAILED_PRECONDITION
 // when its fingerprint differs from alignments->source().sha256() (another file), NOT_FOUND
 // when it is missing (both name the path and say what to do), DATA_LOSS when a needed frame does
 // not decode or a face's transform is unusable; PNGs already re-cut stay re-cut.
 absl::StatusOr<RecutReport> RecutFacePngs(const std::string& source_path,
                                           const std::string& faces_dir,
-                                          proto::Alignments* alignments, int threads = 1);
+                                          proto::Alignments* alignments,
+                                          const RecutOptions& options = {});
 
 // True when `dir` holds at least one .png file (extraction wrote face PNGs there).
 bool HasFacePngs(const std::string& dir);
