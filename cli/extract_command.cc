@@ -27,8 +27,9 @@ int RunExtractCommand(const Args& args) {
       "aligns each face onto the mean face and writes the aligned crops (PNG, with their\n"
       "alignment metadata embedded) plus one alignments file for the whole source.\n"
       "A video's faces are then linked into tracks, short dropouts filled and the landmarks\n"
-      "smoothed over time (--smooth); the face PNGs keep the raw alignment, the alignments\n"
-      "file (which convert follows) the smoothed one.\n"
+      "smoothed over time (--smooth); the face PNGs and the alignments file (which convert\n"
+      "follows) both hold the smoothed alignment: a smoothed video's PNGs are cut after\n"
+      "smoothing, in a second pass over it, and filled faces get PNGs too.\n"
       "Exit status: 0 done, 1 error (nothing written), 2 usage, 3 done but some frames or images\n"
       "could not be decoded (they are listed; everything else was extracted).\n" +
           media::ImageLimitsText());
