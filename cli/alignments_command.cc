@@ -113,6 +113,7 @@ std::string FacesFolderOf(const std::string& path) {
 struct RecutOutcome {
   std::string faces_dir;  // empty: no PNGs, nothing to do
   int64_t faces_recut = 0;
+  int64_t stale_removed = 0;  // PNGs of filled faces that are gone (a shorter --max-gap)
   double seconds = 0;
   std::string not_recut;  // why the PNGs were left as they were (the source is not there)
 };
@@ -140,6 +141,7 @@ absl::StatusOr<RecutOutcome> RecutFaces(const std::string& faces_dir, const std:
   if (!report.ok()) return report.status();
   *alignments = std::move(recut);
   outcome.faces_recut = report->faces_recut;
+  outcome.stale_removed = report->stale_removed;
   outcome.seconds = report->seconds;
   return outcome;
 }
@@ -155,6 +157,7 @@ void PrintSmoothSummary(const std::string& path, const proto::Smoothing& smoothi
                           {"faces_filled", smoothing.faces_filled()},
                           {"faces_dir", recut.faces_dir},
                           {"faces_recut", recut.faces_recut},
+                          {"filled_pngs_removed", recut.stale_removed},
                           {"recut_seconds", recut.seconds}};
     if (!recut.not_recut.empty()) out["not_recut"] = recut.not_recut;
     std::cout << out.dump(2) << "\n";

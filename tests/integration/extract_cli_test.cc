@@ -363,6 +363,13 @@ TEST(ExtractCliTest, FacePngsFollowTheSmoothedLandmarks) {
     ASSERT_TRUE(again_pngs.count(name)) << name;
     EXPECT_EQ(cv::norm(pixels, again_pngs.at(name), cv::NORM_INF), 0) << name;
   }
+  // Without gap filling the filled faces are gone, and so are their PNGs.
+  CommandResult no_gaps =
+      RunFsc("alignments smooth " + file + " --max-gap 0 --json --source " + dir + "/moved.avi");
+  ASSERT_EQ(no_gaps.exit_code, 0) << no_gaps.output;
+  EXPECT_EQ(nlohmann::json::parse(no_gaps.output)["filled_pngs_removed"].get<int>(), filled)
+      << no_gaps.output;
+  EXPECT_EQ(testing::PngPixels(dir + "/auto").size(), first_pngs.size() - filled);
   fs::remove_all(dir);
 }
 
