@@ -112,9 +112,7 @@ std::string FacesFolderOf(const std::string& path) {
 // What became of the face PNGs: how many were cut again, or why they were not.
 struct RecutOutcome {
   std::string faces_dir;  // empty: no PNGs, nothing to do
-  int64_t faces_recut = 0;
-  int64_t stale_removed = 0;  // PNGs of filled faces that are gone (a shorter --max-gap)
-  double seconds = 0;
+  face::RecutReport report;
   std::string not_recut;  // why the PNGs were left as they were (the source is not there)
 };
 
@@ -140,9 +138,7 @@ absl::StatusOr<RecutOutcome> RecutFaces(const std::string& faces_dir, const std:
   }
   if (!report.ok()) return report.status();
   *alignments = std::move(recut);
-  outcome.faces_recut = report->faces_recut;
-  outcome.stale_removed = report->stale_removed;
-  outcome.seconds = report->seconds;
+  outcome.report = *report;
   return outcome;
 }
 
@@ -156,9 +152,10 @@ void PrintSmoothSummary(const std::string& path, const proto::Smoothing& smoothi
                           {"shot_cuts", smoothing.shot_cuts()},
                           {"faces_filled", smoothing.faces_filled()},
                           {"faces_dir", recut.faces_dir},
-                          {"faces_recut", recut.faces_recut},
-                          {"filled_pngs_removed", recut.stale_removed},
-                          {"recut_seconds", recut.seconds}};
+                          {"faces_recut", recut.report.faces_recut},
+                          {"filled_pngs_removed", recut.report.stale_removed},
+                          {"frames_decoded", recut.report.frames_decoded},
+                          {"recut_seconds", recut.report.seconds}};
     if (!recut.not_recut.empty()) out["not_recut"] = recut.not_recut;
     std::cout << out.dump(2) << "\n";
     return;
@@ -168,8 +165,10 @@ void PrintSmoothSummary(const std::string& path, const proto::Smoothing& smoothi
       smoothing.tracks(), smoothing.shot_cuts(), smoothing.faces_filled(), smoothing.strength(),
       smoothing.max_gap());
   if (!recut.faces_dir.empty() && recut.not_recut.empty()) {
-    std::cout << absl::StrFormat("%s: %d face PNGs cut again to follow it (%.1f s)\n",
-                                 recut.faces_dir, recut.faces_recut, recut.seconds);
+    std::cout << absl::StrFormat(
+        "%s: %d face PNGs cut again to follow it from %d decoded frames (%.1f s)\n",
+        recut.faces_dir, recut.report.faces_recut, recut.report.frames_decoded,
+        recut.report.seconds);
   }
 }
 

@@ -161,7 +161,9 @@ absl::Status CutPlanned(const std::string& source_path, const std::string& faces
   auto next = plan.begin();
   while (next != plan.end() && status.ok()) {
     std::optional<media::SourceFrame> frame = source->Next();
-    if (!frame || frame->index > next->first) break;
+    if (!frame) break;
+    ++report->frames_decoded;
+    if (frame->index > next->first) break;
     if (frame->index < next->first) continue;
     if (static_cast<int>(cutting.size()) >= std::max(1, threads)) finish_oldest();
     cutting.push_back(

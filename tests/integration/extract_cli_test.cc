@@ -325,6 +325,9 @@ TEST(ExtractCliTest, FacePngsFollowTheSmoothedLandmarks) {
   EXPECT_EQ(summary["faces_recut"].get<int>(), moved + filled) << undo.output;
   auto undone = face::ReadAlignments(file);
   ASSERT_TRUE(undone.ok()) << undone.status();
+  // One pass, from the first frame to cut to the last: never more frames than the video has.
+  EXPECT_GT(summary["frames_decoded"].get<int>(), 0) << undo.output;
+  EXPECT_LE(summary["frames_decoded"].get<int>(), undone->source().frame_count()) << undo.output;
   int filled_undone = 0;
   ExpectPngsFollow(dir + "/auto", video, *undone, &filled_undone);
   EXPECT_EQ(filled_undone, filled);
