@@ -120,14 +120,19 @@ absl::StatusOr<ClusterRecord> ReadClusterRecord(const StatePaths& state) {
         "false, \"metrics_ports\": {\"NAME\": N}}), or run 'fsc cluster down --dir ", state.dir,
         "' and delete the file"));
   };
+  // The port `value` holds (0: none); `field` names it in the error.
+  auto port_number = [&](const nlohmann::json& value,
+                         const std::string& field) -> absl::StatusOr<int> {
+    std::optional<int64_t> number = util::JsonInt64(value);
+    if (!number || *number < 0 || *number > 65535) {
+      return unusable(absl::StrCat(field, " must be a port number, not ", value.dump()));
+    }
+    return static_cast<int>(*number);
+  };
   const nlohmann::json json = util::ParseOutsideJson(text);
   if (!json.is_object()) return unusable("not a JSON object");
   if (const nlohmann::json* port = util::JsonField(json, "port")) {
-    std::optional<int64_t> value = util::JsonInt64(*port);
-    if (!value || *value < 0 || *value > 65535) {
-      return unusable(absl::StrCat("\"port\" must be a port number, not ", port->dump()));
-    }
-    record.port = static_cast<int>(*value);
+    FSC_ASSIGN_OR_RETURN(record.port, port_number(*port, "\"port\""));
   }
   if (const nlohmann::json* insecure = util::JsonField(json, "insecure")) {
     std::optional<bool> value = util::JsonBool(*insecure);
@@ -142,12 +147,8 @@ absl::StatusOr<ClusterRecord> ReadClusterRecord(const StatePaths& state) {
       return unusable(absl::StrCat("\"metrics_ports\" must be an object, not ", metrics->dump()));
     }
     for (const auto& [name, port] : metrics->items()) {
-      std::optional<int64_t> value = util::JsonInt64(port);
-      if (!value || *value < 0 || *value > 65535) {
-        return unusable(absl::StrCat("\"metrics_ports\".\"", name, "\" must be a port number, not ",
-                                     port.dump()));
-      }
-      record.metrics_ports[name] = static_cast<int>(*value);
+      FSC_ASSIGN_OR_RETURN(record.metrics_ports[name],
+                           port_number(port, absl::StrCat("\"metrics_ports\".\"", name, "\"")));
     }
   }
   return record;
