@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/convert/int8_swap_net.h"
 #include "core/model/autocast_scope.h"
+#include "core/model/device.h"
 #include "core/model/face_swap_model.h"
 #include "core/train/checkpoint.h"
 #include "core/train/train_step.h"
@@ -87,24 +88,6 @@ absl::Status CheckFaces(const std::vector<cv::Mat>& faces, int size) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<torch::Device> ResolveDevice(const std::string& name) {
-  if (name == "auto") {
-    return torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0)
-                                       : torch::Device(torch::kCPU);
-  }
-  try {
-    torch::Device device(name);
-    if (device.is_cuda() && !torch::cuda::is_available()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "device ", name, " asked for, but this fsc has no usable CUDA GPU; use --device cpu"));
-    }
-    if (device.is_cpu() || device.is_cuda()) return device;
-  } catch (const std::exception&) {
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown device \"", name, "\"; use auto, cpu, cuda or cuda:N"));
-}
-
 }  // namespace
 
 absl::StatusOr<SwapDirection> ParseSwapDirection(const std::string& name) {
@@ -168,7 +151,7 @@ absl::StatusOr<std::unique_ptr<SwapModel>> SwapModel::Load(const std::string& di
     return absl::InvalidArgumentError(absl::StrCat(manifest_path, " names no weights file"));
   }
   const std::string weights_path = dir + "/" + file->second.name;
-  FSC_ASSIGN_OR_RETURN(torch::Device device, ResolveDevice(options.device));
+  FSC_ASSIGN_OR_RETURN(torch::Device device, model::ResolveDevice(options.device));
   FSC_ASSIGN_OR_RETURN(InferencePrecision precision, ParseInferencePrecision(options.precision));
   if (!device.is_cpu()) {
     if (precision == InferencePrecision::kInt8) {

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/model/autocast_scope.h"
+#include "core/model/device.h"
 #include "core/model/model_registry.h"
 #include "core/util/cpu_features.h"
 #include "core/util/status_macros.h"
@@ -25,26 +26,6 @@ std::optional<at::ScalarType> AutocastType(Precision precision) {
       break;
   }
   return std::nullopt;
-}
-
-absl::StatusOr<torch::Device> ResolveDevice(const std::string& name) {
-  if (name == "auto")
-    return torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0)
-                                       : torch::Device(torch::kCPU);
-  try {
-    torch::Device device(name);
-    if (device.is_cuda() && !torch::cuda::is_available()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "device ", name, " asked for, but this fsc has no usable CUDA GPU; use --device cpu"));
-    }
-    if (!device.is_cpu() && !device.is_cuda()) {
-      return absl::InvalidArgumentError(absl::StrCat("unsupported device ", name));
-    }
-    return device;
-  } catch (const std::exception&) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown device \"", name, "\"; use auto, cpu, cuda or cuda:N"));
-  }
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> NamedParams(const torch::nn::Module& m) {
@@ -132,7 +113,7 @@ absl::StatusOr<std::unique_ptr<TrainStep>> TrainStep::Create(const TrainOptions&
   FSC_RETURN_IF_ERROR(ValidateTrainOptions(options));
   std::unique_ptr<TrainStep> step(new TrainStep());
   step->options_ = options;
-  FSC_ASSIGN_OR_RETURN(step->device_, ResolveDevice(options.device));
+  FSC_ASSIGN_OR_RETURN(step->device_, model::ResolveDevice(options.device));
   if (options.precision == "auto") {
     step->precision_ =
         step->device_.is_cuda() || CpuHasBf16() ? Precision::kBf16 : Precision::kFp32;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/model/adversarial_loss.h"
+#include "core/model/device.h"
 #include "core/model/discriminator.h"
 #include "core/model/face_swap_model.h"
 #include "core/model/model_registry.h"
@@ -121,6 +122,24 @@ void ExpectSameParameters(const torch::nn::Module& a, const torch::nn::Module& b
     const torch::Tensor* other = pb.find(item.key());
     ASSERT_NE(other, nullptr) << item.key();
     EXPECT_TRUE(torch::equal(item.value(), *other)) << item.key();
+  }
+}
+
+TEST(DeviceTest, SpellingsOfTrainingAndInference) {
+  absl::StatusOr<torch::Device> cpu = ResolveDevice("cpu");
+  ASSERT_TRUE(cpu.ok()) << cpu.status();
+  EXPECT_TRUE(cpu->is_cpu());
+  absl::StatusOr<torch::Device> automatic = ResolveDevice("auto");
+  ASSERT_TRUE(automatic.ok()) << automatic.status();
+  EXPECT_EQ(automatic->is_cuda(), torch::cuda::is_available());
+  if (!torch::cuda::is_available()) {
+    EXPECT_EQ(ResolveDevice("cuda:0").status().code(), absl::StatusCode::kFailedPrecondition);
+  }
+  // Neither a device LibTorch knows (nonsense) nor one it knows but fsc does not use (meta).
+  for (const char* name : {"nonsense", "meta"}) {
+    absl::Status status = ResolveDevice(name).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << name;
+    EXPECT_NE(status.message().find("use auto, cpu, cuda or cuda:N"), std::string::npos) << status;
   }
 }
 
