@@ -204,6 +204,19 @@ absl::Status Scheduler::SetJobState(proto::Job* job, proto::JobState state,
   return Emit(std::move(event), effects);
 }
 
+absl::Status Scheduler::CancelUnfinishedTasks(const std::string& job_id, Effects* effects) {
+  FSC_ASSIGN_OR_RETURN(std::vector<TaskRecord> tasks, store_->TasksOfJob(job_id));
+  for (TaskRecord& task : tasks) {
+    proto::TaskState state = task.task.state();
+    if (state == proto::TASK_PENDING || state == proto::TASK_LEASED) {
+      task.task.set_state(proto::TASK_CANCELLED);
+      FSC_RETURN_IF_ERROR(store_->UpdateTask(task));
+    }
+  }
+  effects->tasks_changed = true;
+  return absl::OkStatus();
+}
+
 absl::Status Scheduler::RollUp(const std::string& job_id, Effects* effects) {
   FSC_ASSIGN_OR_RETURN(std::optional<proto::Job> job, store_->GetJob(job_id));
   if (!job) return absl::NotFoundError("no job " + job_id);
@@ -212,15 +225,7 @@ absl::Status Scheduler::RollUp(const std::string& job_id, Effects* effects) {
   if (!summary.first_failed.empty()) {
     FSC_ASSIGN_OR_RETURN(std::optional<TaskRecord> failed, store_->GetTask(summary.first_failed));
     // The job has failed: nothing else of it should run.
-    FSC_ASSIGN_OR_RETURN(std::vector<TaskRecord> tasks, store_->TasksOfJob(job_id));
-    for (TaskRecord& task : tasks) {
-      proto::TaskState state = task.task.state();
-      if (state == proto::TASK_PENDING || state == proto::TASK_LEASED) {
-        task.task.set_state(proto::TASK_CANCELLED);
-        FSC_RETURN_IF_ERROR(store_->UpdateTask(task));
-      }
-    }
-    effects->tasks_changed = true;
+    FSC_RETURN_IF_ERROR(CancelUnfinishedTasks(job_id, effects));
     return SetJobState(
         &*job, proto::JOB_FAILED,
         absl::StrCat(failed->task.id(), " (", Describe(failed->task), "): ", failed->task.error()),
@@ -331,15 +336,7 @@ absl::StatusOr<proto::Job> Scheduler::Cancel(const std::string& owner, const std
                                                         rpc::JobStateName(job->state()),
                                                         "): there is nothing to cancel"));
     }
-    FSC_ASSIGN_OR_RETURN(std::vector<TaskRecord> tasks, store_->TasksOfJob(job_id));
-    for (TaskRecord& task : tasks) {
-      proto::TaskState state = task.task.state();
-      if (state == proto::TASK_PENDING || state == proto::TASK_LEASED) {
-        task.task.set_state(proto::TASK_CANCELLED);
-        FSC_RETURN_IF_ERROR(store_->UpdateTask(task));
-      }
-    }
-    effects.tasks_changed = true;
+    FSC_RETURN_IF_ERROR(CancelUnfinishedTasks(job_id, &effects));
     return SetJobState(&*job, proto::JOB_CANCELLED, "cancelled by " + owner, &effects);
   }));
   Publish(effects);

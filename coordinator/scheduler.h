@@ -180,6 +180,8 @@ class Scheduler {
                           Effects* effects);
   absl::Status SetJobState(proto::Job* job, proto::JobState state, const std::string& error,
                            Effects* effects);
+  // Cancels the job's pending and leased tasks (a failed or cancelled job runs nothing more).
+  absl::Status CancelUnfinishedTasks(const std::string& job_id, Effects* effects);
   // Ends the other slots of `done`'s train stage once it finished: pending slots (and, when it
   // delivered the model, `leased_too`, the leased ones) become succeeded without outputs
   // ("retired").
