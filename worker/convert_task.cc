@@ -2,7 +2,6 @@
 #include "worker/convert_task.h"
 
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
 #include <map>
 #include <opencv2/imgcodecs.hpp>
@@ -188,19 +187,9 @@ absl::Status Convert(const proto::Task& task, const TaskEnv& env, const fs::path
   options.calibration_alignments_path = source_alignments;
 
   const fs::path converted = video ? scratch / "converted" : fs::path(env.out_dir) / "images";
-  const auto start = std::chrono::steady_clock::now();
   StageMeter meter("convert");
-  auto progress = [&](int64_t done, int64_t expected) {
-    meter.Progress(done);
-    double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    TaskProgress p;
-    // Conversion is most of the work; encoding the segment the rest.
-    p.fraction = expected > 0 ? (video ? 0.9 : 1.0) * done / expected : 0;
-    p.rate = seconds > 0 ? done / seconds : 0;
-    p.unit = "frames";
-    env.Report(p);
-  };
+  // Conversion is most of the work; encoding the segment the rest.
+  const auto progress = meter.Reporter(env, video ? 0.9 : 1.0);
   FSC_ASSIGN_OR_RETURN(
       convert::ConvertReport report,
       convert::RunConversion(range_dir.string(), model_dir, converted.string(), options, progress));

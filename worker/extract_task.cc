@@ -1,7 +1,6 @@
 // TASK_EXTRACT over a frame range with core/face's RunExtraction.
 #include "worker/extract_task.h"
 
-#include <chrono>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -61,18 +60,8 @@ absl::Status RunExtractTask(const proto::Task& task, const TaskEnv& env) {
   // still get what tracking needs, as in a local extraction.
   if (options.smooth == face::SmoothMode::kAuto) options.smooth = face::SmoothMode::kDeferred;
 
-  const auto start = std::chrono::steady_clock::now();
   StageMeter meter("extract");
-  auto progress = [&](int64_t done, int64_t expected) {
-    meter.Progress(done);
-    double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    TaskProgress p;
-    p.fraction = expected > 0 ? std::min(1.0, static_cast<double>(done) / expected) : 0;
-    p.rate = seconds > 0 ? done / seconds : 0;
-    p.unit = "frames";
-    env.Report(p);
-  };
+  const auto progress = meter.Reporter(env);
   FSC_ASSIGN_OR_RETURN(
       face::ExtractReport report,
       face::RunExtraction(source, (fs::path(env.out_dir) / kFacesFolderName).string(),

@@ -1,6 +1,8 @@
 // Frame counters and frames/s of extract and convert tasks.
 #include "worker/stage_metrics.h"
 
+#include <algorithm>
+
 #include "core/metrics/standard_metrics.h"
 
 namespace fsc::worker {
@@ -29,6 +31,19 @@ void StageMeter::Progress(int64_t done) {
 
 void StageMeter::AddFaces(int64_t faces) {
   if (faces > 0) faces_.Increment(static_cast<double>(faces));
+}
+
+std::function<void(int64_t, int64_t)> StageMeter::Reporter(const TaskEnv& env, double share) {
+  return [this, &env, share](int64_t done, int64_t expected) {
+    Progress(done);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    TaskProgress p;
+    p.fraction = expected > 0 ? share * std::min(1.0, static_cast<double>(done) / expected) : 0;
+    p.rate = seconds > 0 ? done / seconds : 0;
+    p.unit = "frames";
+    env.Report(p);
+  };
 }
 
 }  // namespace fsc::worker

@@ -10,7 +10,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
+
+#include "worker/task_env.h"
 
 namespace fsc::worker {
 
@@ -26,6 +29,12 @@ class StageMeter {
   void Progress(int64_t done);
   // The task's faces (found by extraction, swapped by conversion).
   void AddFaces(int64_t faces);
+
+  // The progress callback of the task's extraction or conversion (frames done, frames expected
+  // or 0 while unknown): counts the frames (Progress) and reports to `env` the frames/s so far
+  // and the task's fraction, `share` of it when all frames are done (a video's convert range
+  // leaves the rest to encoding its segment). The meter and `env` must outlive it.
+  std::function<void(int64_t, int64_t)> Reporter(const TaskEnv& env, double share = 1);
 
  private:
   prometheus::Counter& frames_;
