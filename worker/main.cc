@@ -188,8 +188,8 @@ std::optional<int> MakePrivateFolders(const Flags& flags, fsc::worker::WorkerOpt
   for (const auto* dir : {&work, &cache}) {
     if (!dir->ok()) return Fail(kExitError, dir->status().message());
   }
-  options->work_dir = *work;
-  options->cache_dir = *cache;
+  options->tasks.work_dir = *work;
+  options->tasks.cache_dir = *cache;
   return std::nullopt;
 }
 
@@ -212,14 +212,14 @@ std::optional<int> ResolveTraining(const Flags& flags, fsc::worker::WorkerOption
   if (!recovery.ok()) {
     return Fail(kExitUsage, absl::StrCat("--elastic-recovery: ", recovery.status().message()));
   }
-  options->elastic_recovery = *recovery;
-  options->data_plane_address = flags.data_plane_address;
+  options->tasks.elastic_recovery = *recovery;
+  options->tasks.data_plane_address = flags.data_plane_address;
   if (flags.data_plane_address.empty()) {
     // The coordinator's name may not resolve yet (a starting cluster): then each training task
     // looks again (task_runner.cc).
     auto local = fsc::worker::LocalAddressToward(options->session.connect.address);
     if (local.ok()) {
-      options->data_plane_address = *local;
+      options->tasks.data_plane_address = *local;
     } else {
       Log(absl::StrCat("no route toward the coordinator yet (", local.status().message(),
                        "); the data plane address is looked up again for each training task"));
@@ -228,7 +228,7 @@ std::optional<int> ResolveTraining(const Flags& flags, fsc::worker::WorkerOption
              !bindable.ok()) {
     return Fail(kExitUsage, absl::StrCat("--data-plane-address: ", bindable.message()));
   }
-  options->session.data_plane_address = options->data_plane_address;
+  options->session.data_plane_address = options->tasks.data_plane_address;
   return std::nullopt;
 }
 
@@ -238,13 +238,13 @@ void FillWorkerOptions(const Flags& flags, fsc::worker::WorkerOptions* options) 
   std::vector<int> gpu_indices;
   for (const auto& gpu : options->session.gpus) gpu_indices.push_back(gpu.index());
   fsc::metrics::ExportGpuMemory(gpu_indices);
-  options->models_dir = flags.models_dir;
-  options->threads = flags.threads;
+  options->tasks.models_dir = flags.models_dir;
+  options->tasks.threads = flags.threads;
   options->lease_wait = std::chrono::milliseconds(flags.lease_wait_ms);
-  options->keep_task_dirs = flags.keep_task_dirs;
+  options->tasks.keep_task_dirs = flags.keep_task_dirs;
   options->max_tasks = flags.max_tasks;
-  options->collective_timeout_s = flags.collective_timeout_s;
-  options->rendezvous_poll = std::chrono::milliseconds(flags.rendezvous_poll_ms);
+  options->tasks.collective_timeout_s = flags.collective_timeout_s;
+  options->tasks.rendezvous_poll = std::chrono::milliseconds(flags.rendezvous_poll_ms);
 }
 
 // Stage 7: joins and runs tasks until SIGTERM/SIGINT, --max-tasks or a permanent error, then
@@ -264,16 +264,16 @@ int RunUntilStopped(const fsc::worker::WorkerOptions& options, const std::string
   }).detach();
 
   const fsc::worker::SessionOptions& session = options.session;
-  Log(absl::StrCat(
-      "worker '", session.name, "' (", roles, ", ", options.threads, " threads, ",
-      session.gpus.size(), " GPUs, data plane ",
-      options.data_plane_address.empty() ? "looked up per task" : options.data_plane_address,
-      ") joining ", session.connect.address,
-      session.connect.insecure ? " without TLS" : " over TLS"));
+  Log(absl::StrCat("worker '", session.name, "' (", roles, ", ", options.tasks.threads,
+                   " threads, ", session.gpus.size(), " GPUs, data plane ",
+                   options.tasks.data_plane_address.empty() ? "looked up per task"
+                                                            : options.tasks.data_plane_address,
+                   ") joining ", session.connect.address,
+                   session.connect.insecure ? " without TLS" : " over TLS"));
   absl::Status status = worker.Run();
   // Only when empty: each task's folder is removed when the task ends.
   std::error_code ec;
-  if (!options.keep_task_dirs) fs::remove(options.work_dir, ec);
+  if (!options.tasks.keep_task_dirs) fs::remove(options.tasks.work_dir, ec);
   if (!status.ok()) return Fail(kExitError, status.message());
   Log("stopped");
   return kExitStopped;

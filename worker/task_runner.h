@@ -28,12 +28,13 @@ absl::Status RunTaskKind(const proto::Task& task, const TaskEnv& env);
 bool CanRun(proto::TaskKind kind);
 
 struct TaskRunnerOptions {
-  std::string cache_dir;
-  std::string work_dir;
-  std::string models_dir;
+  std::string cache_dir;   // blob cache (shared across tasks and restarts)
+  std::string work_dir;    // task folders
+  std::string models_dir;  // pretrained face models
   int threads = 1;
-  bool keep_task_dirs = false;
-  // Multi-rank training (see task_env.h).
+  bool keep_task_dirs = false;  // for debugging
+  // Multi-rank training (see task_env.h): the address Gloo binds (empty: the one toward the
+  // coordinator), the bound on one collective, how often the group's membership is polled.
   std::string data_plane_address;
   double collective_timeout_s = 30;
   dist::Recovery elastic_recovery = dist::Recovery::kInMemory;

@@ -67,17 +67,7 @@ absl::Status Worker::Run() {
   auto session = Session::Create(options_.session);
   if (!session.ok()) return session.status();
   session_ = *std::move(session);
-  TaskRunnerOptions runner_options;
-  runner_options.cache_dir = options_.cache_dir;
-  runner_options.work_dir = options_.work_dir;
-  runner_options.models_dir = options_.models_dir;
-  runner_options.threads = options_.threads;
-  runner_options.keep_task_dirs = options_.keep_task_dirs;
-  runner_options.data_plane_address = options_.data_plane_address;
-  runner_options.collective_timeout_s = options_.collective_timeout_s;
-  runner_options.elastic_recovery = options_.elastic_recovery;
-  runner_options.rendezvous_poll = options_.rendezvous_poll;
-  runner_ = std::make_unique<TaskRunner>(runner_options, session_.get(), &stop_);
+  runner_ = std::make_unique<TaskRunner>(options_.tasks, session_.get(), &stop_);
 
   absl::Status registered = session_->Register(stop_);
   if (!registered.ok()) return stop_ ? absl::OkStatus() : registered;

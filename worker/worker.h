@@ -25,19 +25,9 @@ namespace fsc::worker {
 
 struct WorkerOptions {
   SessionOptions session;
-  std::string cache_dir;   // blob cache (shared across tasks and restarts)
-  std::string work_dir;    // task folders
-  std::string models_dir;  // pretrained face models
-  int threads = 1;
-  std::chrono::milliseconds lease_wait{10000};  // long-poll length
-  bool keep_task_dirs = false;                  // for debugging
+  TaskRunnerOptions tasks;                      // where and how the leased tasks run
+  std::chrono::milliseconds lease_wait{10000};  // how long one request for a task may wait
   int64_t max_tasks = 0;                        // stop after this many tasks (0: never)
-  // Multi-rank training: the address Gloo binds (empty: the one toward the coordinator), the
-  // bound on one collective, how often the group's membership is polled.
-  std::string data_plane_address;
-  double collective_timeout_s = 30;
-  dist::Recovery elastic_recovery = dist::Recovery::kInMemory;
-  std::chrono::milliseconds rendezvous_poll{250};
 };
 
 class Worker {
