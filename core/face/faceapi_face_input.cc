@@ -5,7 +5,10 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <opencv2/imgproc.hpp>
 #include <vector>
+
+#include "absl/strings/str_cat.h"
 
 namespace fsc::face {
 namespace {
@@ -41,6 +44,19 @@ std::vector<AxisSample> SampleAxis(int side, int size, int pad_before, int exten
 }
 
 }  // namespace
+
+absl::StatusOr<cv::Mat> FaceApiBgr(const cv::Mat& image, const std::string& net) {
+  if (image.empty() || image.depth() != CV_8U ||
+      (image.channels() != 1 && image.channels() != 3 && image.channels() != 4)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(net, ": expected a non-empty 8-bit BGR image, got ", image.cols, "x",
+                     image.rows, " with ", image.channels(), " channels of depth ", image.depth()));
+  }
+  cv::Mat bgr = image;
+  if (image.channels() == 1) cv::cvtColor(image, bgr, cv::COLOR_GRAY2BGR);
+  if (image.channels() == 4) cv::cvtColor(image, bgr, cv::COLOR_BGRA2BGR);
+  return bgr;
+}
 
 FaceApiCrop ClipAtImageBorders(double x, double y, double width, double height, int image_width,
                                int image_height) {

@@ -13,8 +13,16 @@
 #define FSC_CORE_FACE_FACEAPI_FACE_INPUT_H_
 
 #include <opencv2/core.hpp>
+#include <string>
+
+#include "absl/status/statusor.h"
 
 namespace fsc::face {
+
+// `image` (8-bit grey, BGR or BGRA) as the BGR image the networks' input is cut from (the image
+// itself when it is BGR already); INVALID_ARGUMENT "<net>: expected a non-empty 8-bit BGR image,
+// got ..." for anything else.
+absl::StatusOr<cv::Mat> FaceApiBgr(const cv::Mat& image, const std::string& net);
 
 // An integer crop of an image; width or height may be <= 0 when the box lies outside the image.
 struct FaceApiCrop {

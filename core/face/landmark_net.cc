@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
-#include <opencv2/imgproc.hpp>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -144,16 +143,8 @@ class LandmarkNetImpl : public LandmarkNet {
 
 absl::StatusOr<std::vector<Landmarks>> LandmarkNetImpl::Predict(
     const cv::Mat& image, const std::vector<cv::Rect2f>& boxes) {
-  if (image.empty() || image.depth() != CV_8U ||
-      (image.channels() != 1 && image.channels() != 3 && image.channels() != 4)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("landmark net: expected a non-empty 8-bit BGR image, got ", image.cols, "x",
-                     image.rows, " with ", image.channels(), " channels of depth ", image.depth()));
-  }
+  FSC_ASSIGN_OR_RETURN(const cv::Mat bgr, FaceApiBgr(image, "landmark net"));
   if (boxes.empty()) return std::vector<Landmarks>{};
-  cv::Mat bgr = image;
-  if (image.channels() == 1) cv::cvtColor(image, bgr, cv::COLOR_GRAY2BGR);
-  if (image.channels() == 4) cv::cvtColor(image, bgr, cv::COLOR_BGRA2BGR);
 
   const int64_t n = static_cast<int64_t>(boxes.size());
   std::vector<FaceApiCrop> crops(n);

@@ -5,7 +5,6 @@
 #include <cmath>
 #include <exception>
 #include <limits>
-#include <opencv2/imgproc.hpp>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -131,16 +130,8 @@ class RecognitionNetImpl : public RecognitionNet {
 
 absl::StatusOr<std::vector<Descriptor>> RecognitionNetImpl::Describe(
     const cv::Mat& image, const std::vector<Landmarks>& landmarks) {
-  if (image.empty() || image.depth() != CV_8U ||
-      (image.channels() != 1 && image.channels() != 3 && image.channels() != 4)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("recognition net: expected a non-empty 8-bit BGR image, got ", image.cols, "x",
-                     image.rows, " with ", image.channels(), " channels of depth ", image.depth()));
-  }
+  FSC_ASSIGN_OR_RETURN(const cv::Mat bgr, FaceApiBgr(image, "recognition net"));
   if (landmarks.empty()) return std::vector<Descriptor>{};
-  cv::Mat bgr = image;
-  if (image.channels() == 1) cv::cvtColor(image, bgr, cv::COLOR_GRAY2BGR);
-  if (image.channels() == 4) cv::cvtColor(image, bgr, cv::COLOR_BGRA2BGR);
 
   const int64_t n = static_cast<int64_t>(landmarks.size());
   std::vector<FaceApiCrop> crops(n);
