@@ -309,13 +309,8 @@ std::string FormatUnixMs(int64_t unix_ms) {
 
 absl::StatusOr<proto::Job> GetJob(const Client& client, const std::string& job_id) {
   proto::GetJobRequest request;
-  request.set_version(rpc::kClusterProtoVersion);
   request.set_job_id(job_id);
-  proto::Job job;
-  auto context = client.Context();
-  grpc::Status status = client.stub->GetJob(context.get(), request, &job);
-  if (!status.ok()) return RpcError(status, "GetJob " + job_id, client.options);
-  return job;
+  return Call(client, &proto::ClientService::Stub::GetJob, request, "GetJob " + job_id);
 }
 
 absl::StatusOr<std::string> ResolveJobId(const Client& client, const std::string& id_or_prefix) {
@@ -323,12 +318,9 @@ absl::StatusOr<std::string> ResolveJobId(const Client& client, const std::string
   absl::StatusOr<proto::Job> job = GetJob(client, id_or_prefix);
   if (job.ok()) return job->id();
   if (job.status().code() != absl::StatusCode::kNotFound) return job.status();
-  proto::ListJobsRequest request;
-  request.set_version(rpc::kClusterProtoVersion);
-  proto::ListJobsResponse response;
-  auto context = client.Context();
-  grpc::Status status = client.stub->ListJobs(context.get(), request, &response);
-  if (!status.ok()) return RpcError(status, "ListJobs", client.options);
+  FSC_ASSIGN_OR_RETURN(
+      proto::ListJobsResponse response,
+      Call(client, &proto::ClientService::Stub::ListJobs, proto::ListJobsRequest(), "ListJobs"));
   std::vector<std::string> matches;
   for (const proto::Job& candidate : response.jobs()) {
     if (candidate.id().rfind(id_or_prefix, 0) == 0) matches.push_back(candidate.id());

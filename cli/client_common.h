@@ -18,6 +18,7 @@
 #include "core/rpc/channel.h"
 #include "core/rpc/client_config.h"
 #include "core/rpc/job_names.h"
+#include "core/rpc/version.h"
 #include "proto/fsc.grpc.pb.h"
 
 namespace google::protobuf {
@@ -43,6 +44,23 @@ absl::StatusOr<Client> Connect(const rpc::ConnectFlags& flags);
 // do: a refused token, an unreachable coordinator, TLS trouble, a missing job.
 absl::Status RpcError(const grpc::Status& status, const std::string& what,
                       const rpc::ConnectOptions& options);
+
+// Calls the unary ClientService `method` (e.g. &proto::ClientService::Stub::GetJob) with
+// `request`, its version set here, under client.Context(timeout): the response, or the failure
+// as RpcError tells it, naming `what` ("GetJob <id>").
+template <typename Request, typename Response>
+absl::StatusOr<Response> Call(const Client& client,
+                              grpc::Status (proto::ClientService::Stub::*method)(
+                                  grpc::ClientContext*, const Request&, Response*),
+                              Request request, const std::string& what,
+                              absl::Duration timeout = absl::Seconds(30)) {
+  request.set_version(rpc::kClusterProtoVersion);
+  Response response;
+  std::unique_ptr<grpc::ClientContext> context = client.Context(timeout);
+  grpc::Status status = (client.stub.get()->*method)(context.get(), request, &response);
+  if (!status.ok()) return RpcError(status, what, client.options);
+  return response;
+}
 
 // Prints "fsc VERB: message" to stderr and returns the exit code 1.
 int Fail(const std::string& verb, const absl::Status& status);

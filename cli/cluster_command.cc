@@ -142,19 +142,18 @@ int RunStatus(const Args& args) {
 
   auto client = Connect(connect);
   if (!client.ok()) return Fail("cluster status", client.status());
-  proto::ClusterStatusRequest request;
-  request.set_version(rpc::kClusterProtoVersion);
-  proto::ClusterStatusResponse response;
-  auto context = client->Context(absl::Seconds(10));
-  grpc::Status status = client->stub->ClusterStatus(context.get(), request, &response);
-  if (!status.ok()) {
+  absl::StatusOr<proto::ClusterStatusResponse> answer =
+      Call(*client, &proto::ClientService::Stub::ClusterStatus, proto::ClusterStatusRequest(),
+           "ClusterStatus", absl::Seconds(10));
+  if (!answer.ok()) {
     for (const LocalProcessInfo& process : processes) {
       std::cerr << absl::StrFormat(
           "  local %-12s %s\n", process.name,
           process.running ? absl::StrCat("pid ", process.pid) : std::string("not running"));
     }
-    return Fail("cluster status", RpcError(status, "ClusterStatus", client->options));
+    return Fail("cluster status", answer.status());
   }
+  const proto::ClusterStatusResponse& response = *answer;
   if (json) {
     nlohmann::json out = nlohmann::json::parse(ToJson(response));
     out["address"] = client->options.address;

@@ -126,14 +126,11 @@ int RunRemove(const Args& args) {
   nlohmann::json removed = nlohmann::json::array();
   for (const std::string& id : ids) {
     proto::DeleteDatasetRequest request;
-    request.set_version(rpc::kClusterProtoVersion);
     request.set_dataset_id(id);
-    proto::DeleteDatasetResponse response;
-    auto context = client->Context();
-    grpc::Status status = client->stub->DeleteDataset(context.get(), request, &response);
-    if (!status.ok()) {
-      return Fail("dataset rm", RpcError(status, "DeleteDataset " + id, client->options));
-    }
+    absl::StatusOr<proto::DeleteDatasetResponse> deleted =
+        Call(*client, &proto::ClientService::Stub::DeleteDataset, request, "DeleteDataset " + id);
+    if (!deleted.ok()) return Fail("dataset rm", deleted.status());
+    const proto::DeleteDatasetResponse& response = *deleted;
     if (json) {
       removed.push_back(nlohmann::json::parse(ToJson(response)));
     } else {

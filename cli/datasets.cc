@@ -52,13 +52,8 @@ bool SameFiles(const proto::Dataset& dataset, const std::vector<proto::FileEntry
 }  // namespace
 
 absl::StatusOr<proto::ListDatasetsResponse> ListDatasets(const Client& client) {
-  proto::ListDatasetsRequest request;
-  request.set_version(rpc::kClusterProtoVersion);
-  proto::ListDatasetsResponse response;
-  auto context = client.Context();
-  grpc::Status status = client.stub->ListDatasets(context.get(), request, &response);
-  if (!status.ok()) return RpcError(status, "ListDatasets", client.options);
-  return response;
+  return Call(client, &proto::ClientService::Stub::ListDatasets, proto::ListDatasetsRequest(),
+              "ListDatasets");
 }
 
 absl::StatusOr<EnsuredDataset> EnsureDataset(const Client& client, const std::string& path_or_id,

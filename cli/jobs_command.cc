@@ -86,7 +86,6 @@ int RunJobsCommand(const Args& args) {
     return 2;
   }
   proto::ListJobsRequest request;
-  request.set_version(rpc::kClusterProtoVersion);
   request.set_limit(limit);
   if (!state_name.empty()) {
     auto state = ParseJobState(state_name);
@@ -99,10 +98,10 @@ int RunJobsCommand(const Args& args) {
   }
   auto client = Connect(connect);
   if (!client.ok()) return Fail("jobs", client.status());
-  proto::ListJobsResponse response;
-  auto context = client->Context();
-  grpc::Status status = client->stub->ListJobs(context.get(), request, &response);
-  if (!status.ok()) return Fail("jobs", RpcError(status, "ListJobs", client->options));
+  absl::StatusOr<proto::ListJobsResponse> listed =
+      Call(*client, &proto::ClientService::Stub::ListJobs, request, "ListJobs");
+  if (!listed.ok()) return Fail("jobs", listed.status());
+  const proto::ListJobsResponse& response = *listed;
   if (json) {
     std::cout << ToJson(response) << "\n";
     return 0;
@@ -170,12 +169,11 @@ int RunCancelCommand(const Args& args) {
   auto id = ResolveJobId(*client, positional[0]);
   if (!id.ok()) return Fail("cancel", id.status());
   proto::CancelJobRequest request;
-  request.set_version(rpc::kClusterProtoVersion);
   request.set_job_id(*id);
-  proto::Job job;
-  auto context = client->Context();
-  grpc::Status status = client->stub->CancelJob(context.get(), request, &job);
-  if (!status.ok()) return Fail("cancel", RpcError(status, "CancelJob " + *id, client->options));
+  absl::StatusOr<proto::Job> cancelled =
+      Call(*client, &proto::ClientService::Stub::CancelJob, request, "CancelJob " + *id);
+  if (!cancelled.ok()) return Fail("cancel", cancelled.status());
+  const proto::Job& job = *cancelled;
   if (json) {
     std::cout << ToJson(job) << "\n";
   } else {

@@ -24,13 +24,8 @@ constexpr absl::Duration kPollInterval = absl::Seconds(1);
 absl::StatusOr<proto::GetPreviewResponse> FetchPreview(const Client& client,
                                                        const std::string& job_id) {
   proto::GetPreviewRequest request;
-  request.set_version(rpc::kClusterProtoVersion);
   request.set_job_id(job_id);
-  proto::GetPreviewResponse response;
-  auto context = client.Context();
-  grpc::Status status = client.stub->GetPreview(context.get(), request, &response);
-  if (!status.ok()) return RpcError(status, "GetPreview " + job_id, client.options);
-  return response;
+  return Call(client, &proto::ClientService::Stub::GetPreview, request, "GetPreview " + job_id);
 }
 
 }  // namespace

@@ -84,12 +84,11 @@ int Submit(const std::string& verb, const Client& client, const SubmitFlags& f,
   spec.set_frames_per_task(f.frames_per_task);
   spec.set_max_attempts(f.max_attempts);
   proto::SubmitJobRequest request;
-  request.set_version(rpc::kClusterProtoVersion);
   *request.mutable_spec() = spec;
-  proto::Job job;
-  auto context = client.Context();
-  grpc::Status status = client.stub->SubmitJob(context.get(), request, &job);
-  if (!status.ok()) return Fail(verb, RpcError(status, "SubmitJob", client.options));
+  absl::StatusOr<proto::Job> submitted =
+      Call(client, &proto::ClientService::Stub::SubmitJob, request, "SubmitJob");
+  if (!submitted.ok()) return Fail(verb, submitted.status());
+  const proto::Job& job = *submitted;
   if (!f.wait) {
     if (f.json) {
       std::cout << ToJson(job) << "\n";
