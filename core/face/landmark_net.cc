@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/face/faceapi_face_input.h"
 #include "core/face/landmark_net_module.h"
+#include "core/face/tfjs_manifest.h"
 #include "core/face/tfjs_weights.h"
 #include "core/util/status_macros.h"
 
@@ -219,7 +220,7 @@ absl::StatusOr<std::vector<Landmarks>> LandmarkNetImpl::Predict(
 
 absl::StatusOr<std::unique_ptr<LandmarkNet>> LandmarkNet::Load(const std::string& models_dir) {
   const std::string manifest =
-      models_dir + "/face-api/model/face_landmark_68_model-weights_manifest.json";
+      FaceApiManifestPath(models_dir, "face_landmark_68_model-weights_manifest.json");
   try {
     FSC_ASSIGN_OR_RETURN(TfjsWeights weights, TfjsWeights::Load(manifest));
     FSC_ASSIGN_OR_RETURN(LandmarkNetwork net, LandmarkNetwork::FromWeights(weights));

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/face/faceapi_face_input.h"
 #include "core/face/recognition_net_module.h"
+#include "core/face/tfjs_manifest.h"
 #include "core/face/tfjs_weights.h"
 #include "core/util/status_macros.h"
 
@@ -183,7 +184,7 @@ absl::StatusOr<std::vector<Descriptor>> RecognitionNetImpl::Describe(
 absl::StatusOr<std::unique_ptr<RecognitionNet>> RecognitionNet::Load(
     const std::string& models_dir) {
   const std::string manifest =
-      models_dir + "/face-api/model/face_recognition_model-weights_manifest.json";
+      FaceApiManifestPath(models_dir, "face_recognition_model-weights_manifest.json");
   try {
     FSC_ASSIGN_OR_RETURN(TfjsWeights weights, TfjsWeights::Load(manifest));
     FSC_ASSIGN_OR_RETURN(RecognitionNetwork net, RecognitionNetwork::FromWeights(weights));

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/face/nms.h"
 #include "core/face/tf_ops.h"
+#include "core/face/tfjs_manifest.h"
 #include "core/face/tfjs_weights.h"
 #include "core/util/status_macros.h"
 
@@ -246,8 +247,7 @@ absl::StatusOr<std::unique_ptr<SsdMobilenetDetector>> SsdMobilenetDetector::Crea
         "SSD MobileNetV1 input size must be a positive multiple of 32 (face-api: 512); got ",
         options.input_size));
   }
-  const std::string path =
-      (std::filesystem::path(options.models_dir) / "face-api" / "model" / kManifest).string();
+  const std::string path = FaceApiManifestPath(options.models_dir, kManifest);
   FSC_ASSIGN_OR_RETURN(std::unique_ptr<SsdMobilenetNet> net, SsdMobilenetNet::Load(path));
   return std::unique_ptr<SsdMobilenetDetector>(
       new SsdMobilenetDetector(options, std::move(net), size));

@@ -203,4 +203,8 @@ absl::Status DecodeTfjsTensor(const TfjsTensorSpec& spec, absl::string_view grou
   return absl::OkStatus();
 }
 
+std::string FaceApiManifestPath(const std::string& models_dir, const std::string& file) {
+  return (std::filesystem::path(models_dir) / "face-api" / "model" / file).string();
+}
+
 }  // namespace fsc::face

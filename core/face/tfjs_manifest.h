@@ -55,6 +55,10 @@ absl::StatusOr<std::vector<TfjsWeightGroup>> ParseTfjsManifest(absl::string_view
 absl::Status DecodeTfjsTensor(const TfjsTensorSpec& spec, absl::string_view group_data,
                               const std::string& what, float* out);
 
+// Where the manifest `file` of face-api's published weights lies in a models folder (as
+// scripts/setup lays it out): models_dir/face-api/model/file.
+std::string FaceApiManifestPath(const std::string& models_dir, const std::string& file);
+
 }  // namespace fsc::face
 
 #endif  // FSC_CORE_FACE_TFJS_MANIFEST_H_
