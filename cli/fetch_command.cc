@@ -67,10 +67,7 @@ int RunFetchCommand(const Args& args) {
   std::vector<proto::FileEntry> expected;
   int64_t state_bytes = 0;  // training state left out
   for (const proto::FileEntry& file : job->artifacts()) {
-    constexpr std::string_view kModel = "model/";
-    const bool state =
-        file.path().rfind(kModel, 0) == 0 &&
-        util::IsTrainingStatePath(std::string_view(file.path()).substr(kModel.size()));
+    const bool state = util::IsModelTrainingStatePath(file.path());
     if (state && !with_state && file.path() != path) {
       state_bytes += file.size();
       continue;

@@ -106,11 +106,12 @@ class PlanBuilder {
     std::vector<std::string> parts;
     // A video's merge cuts the face PNGs that smoothing moved again, from the source.
     std::vector<InputSource> merge_sources;
-    if (shape.is_video) merge_sources.push_back(FromDataset(dataset, "", "input/"));
+    if (shape.is_video)
+      merge_sources.push_back(FromDataset(dataset, "", FolderPrefix(kTaskSourceFolder)));
     for (const auto& [begin, end] : ranges) {
-      std::string id =
-          Add(proto::TASK_EXTRACT, begin, end, {}, {FromDataset(dataset, "", "input/")});
-      merge_sources.push_back(FromTask(id, "", absl::StrCat("parts/", id, "/")));
+      std::string id = Add(proto::TASK_EXTRACT, begin, end, {},
+                           {FromDataset(dataset, "", FolderPrefix(kTaskSourceFolder))});
+      merge_sources.push_back(FromTask(id, "", absl::StrCat(kTaskPartsFolder, "/", id, "/")));
       parts.push_back(id);
     }
     return Add(proto::TASK_MERGE_ALIGNMENTS, 0, 0, parts, std::move(merge_sources));
@@ -123,13 +124,15 @@ class PlanBuilder {
     FSC_ASSIGN_OR_RETURN(DatasetShape shape, Shape(dataset, field));
     FSC_ASSIGN_OR_RETURN(auto ranges, Ranges(shape.frame_count, field));
     std::vector<std::string> segments;
-    std::vector<InputSource> merge_sources = {FromDataset(dataset, "", "input/")};
+    std::vector<InputSource> merge_sources = {
+        FromDataset(dataset, "", FolderPrefix(kTaskSourceFolder))};
     for (const auto& [begin, end] : ranges) {
-      std::string id = Add(proto::TASK_CONVERT, begin, end, deps,
-                           {FromDataset(dataset, "", "input/"), model, alignments});
+      std::string id =
+          Add(proto::TASK_CONVERT, begin, end, deps,
+              {FromDataset(dataset, "", FolderPrefix(kTaskSourceFolder)), model, alignments});
       segments.push_back(id);
       merge_sources.push_back(
-          FromTask(id, "segment.mkv", absl::StrCat("parts/", id, "/segment.mkv")));
+          FromTask(id, kSegmentName, absl::StrCat(kTaskPartsFolder, "/", id, "/", kSegmentName)));
     }
     if (!shape.is_video) {
       // Converted images are the results themselves; there is nothing to join.
@@ -160,7 +163,7 @@ class PlanBuilder {
       }
       case proto::JOB_CONVERT: {
         FSC_RETURN_IF_ERROR(Shape(spec_.model_dataset(), "spec.model_dataset", false).status());
-        InputSource model = FromDataset(spec_.model_dataset(), "", "model/");
+        InputSource model = FromDataset(spec_.model_dataset(), "", FolderPrefix(kTaskModelFolder));
         std::vector<std::string> deps;
         InputSource alignments;
         if (!spec_.alignments_dataset().empty()) {
@@ -183,13 +186,14 @@ class PlanBuilder {
         break;
       }
       case proto::JOB_TRAIN: {
-        std::vector<InputSource> sources = {FromDataset(spec_.faces_a_dataset(), "", "faces_a/"),
-                                            FromDataset(spec_.faces_b_dataset(), "", "faces_b/")};
+        std::vector<InputSource> sources = {
+            FromDataset(spec_.faces_a_dataset(), "", FolderPrefix(kTaskFacesAFolder)),
+            FromDataset(spec_.faces_b_dataset(), "", FolderPrefix(kTaskFacesBFolder))};
         FSC_RETURN_IF_ERROR(Shape(spec_.faces_a_dataset(), "spec.faces_a_dataset", false).status());
         FSC_RETURN_IF_ERROR(Shape(spec_.faces_b_dataset(), "spec.faces_b_dataset", false).status());
         if (!spec_.model_dataset().empty()) {
           FSC_RETURN_IF_ERROR(Shape(spec_.model_dataset(), "spec.model_dataset", false).status());
-          sources.push_back(FromDataset(spec_.model_dataset(), "", "model/"));
+          sources.push_back(FromDataset(spec_.model_dataset(), "", FolderPrefix(kTaskModelFolder)));
         }
         // Every slot is final: the artifacts are the model of the one that delivers it (the
         // others end without outputs).
@@ -203,13 +207,15 @@ class PlanBuilder {
                              Extract(spec_.input_b_dataset(), "spec.input_b_dataset"));
         std::vector<std::string> slots = Train(
             {merge_a, merge_b},
-            {FromTask(merge_a, "faces/", "faces_a/"), FromTask(merge_b, "faces/", "faces_b/")});
+            {FromTask(merge_a, FolderPrefix(kFacesFolderName), FolderPrefix(kTaskFacesAFolder)),
+             FromTask(merge_b, FolderPrefix(kFacesFolderName), FolderPrefix(kTaskFacesBFolder))});
         // The model source names the first slot; the scheduler takes the model from whichever
         // slot of the stage delivered it. Converting waits for every slot (all end together).
         std::vector<std::string> deps = {merge_a};
         deps.insert(deps.end(), slots.begin(), slots.end());
         FSC_RETURN_IF_ERROR(Convert(
-            spec_.input_dataset(), "spec.input_dataset", FromTask(slots[0], "model/", "model/"),
+            spec_.input_dataset(), "spec.input_dataset",
+            FromTask(slots[0], FolderPrefix(kTaskModelFolder), FolderPrefix(kTaskModelFolder)),
             FromTask(merge_a, kAlignmentsFileName, ConvertAlignmentsPath()), deps));
         break;
       }

@@ -66,14 +66,16 @@ absl::Status CheckRequiredOutputs(const TaskRecord& task,
       }
       break;
     case proto::TASK_TRAIN:
-      if (!has_under("model/")) {
-        return absl::InvalidArgumentError("outputs: a train task returns the model under model/");
+      if (!has_under(FolderPrefix(kTaskModelFolder))) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("outputs: a train task returns the model under ", kTaskModelFolder, "/"));
       }
       break;
     case proto::TASK_CONVERT:
-      if (!has("segment.mkv") && !has_under("images/")) {
-        return absl::InvalidArgumentError(
-            "outputs: a convert task returns segment.mkv (video) or images/* (images)");
+      if (!has(kSegmentName) && !has_under(FolderPrefix(kTaskImagesFolder))) {
+        return absl::InvalidArgumentError(absl::StrCat("outputs: a convert task returns ",
+                                                       kSegmentName, " (video) or ",
+                                                       kTaskImagesFolder, "/* (images)"));
       }
       break;
     case proto::TASK_MERGE_VIDEO:

@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "core/util/artifact_names.h"
 #include "core/util/model_folder.h"
 #include "core/util/status_macros.h"
 
@@ -29,9 +30,7 @@ std::optional<std::string> MapSourcePath(const InputSource& source, const std::s
 }
 
 bool InputNeeded(proto::TaskKind kind, const std::string& path) {
-  constexpr std::string_view kModel = "model/";
-  if (kind != proto::TASK_CONVERT || path.rfind(kModel, 0) != 0) return true;
-  return !util::IsTrainingStatePath(std::string_view(path).substr(kModel.size()));
+  return kind != proto::TASK_CONVERT || !util::IsModelTrainingStatePath(path);
 }
 
 absl::StatusOr<std::vector<proto::FileEntry>> ResolveInputs(const std::vector<InputSource>& sources,

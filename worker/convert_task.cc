@@ -132,8 +132,8 @@ absl::Status EncodeSegment(const std::vector<RangeFrame>& frames, const fs::path
 
 absl::Status Convert(const proto::Task& task, const TaskEnv& env, const fs::path& scratch) {
   const fs::path in(env.in_dir);
-  FSC_ASSIGN_OR_RETURN(std::string source_path, ResolveSource((in / "input").string()));
-  const std::string model_dir = (in / "model").string();
+  FSC_ASSIGN_OR_RETURN(std::string source_path, ResolveSource((in / kTaskSourceFolder).string()));
+  const std::string model_dir = (in / kTaskModelFolder).string();
   // A task planned before the cluster named the file alignments.fsa holds alignments.fsca.
   const std::string source_alignments =
       face::ResolveAlignmentsPath((in / kConvertAlignmentsFolderName).string());
@@ -186,7 +186,8 @@ absl::Status Convert(const proto::Task& task, const TaskEnv& env, const fs::path
   options.calibration_input = source_path;
   options.calibration_alignments_path = source_alignments;
 
-  const fs::path converted = video ? scratch / "converted" : fs::path(env.out_dir) / "images";
+  const fs::path converted =
+      video ? scratch / "converted" : fs::path(env.out_dir) / kTaskImagesFolder;
   StageMeter meter("convert");
   // Conversion is most of the work; encoding the segment the rest.
   const auto progress = meter.Reporter(env, video ? 0.9 : 1.0);

@@ -17,8 +17,6 @@
 
 namespace fsc::worker {
 
-inline constexpr char kSegmentName[] = "segment.mkv";
-
 absl::Status RunConvertTask(const proto::Task& task, const TaskEnv& env);
 
 }  // namespace fsc::worker

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/face/extract_spec.h"
 #include "core/rpc/option_schema.h"
+#include "core/util/artifact_names.h"
 #include "core/util/image_names.h"
 #include "core/util/status_macros.h"
 #include "worker/stage_metrics.h"
@@ -39,7 +40,7 @@ absl::Status CheckVideoRange(const std::string& source, int64_t begin, int64_t e
                              int64_t frames_read) {
   if (end <= 0 || frames_read >= end - begin) return absl::OkStatus();
   return absl::InvalidArgumentError(absl::StrCat(
-      "input/", fs::path(source).filename().string(), ": the video ends at frame ",
+      kTaskSourceFolder, "/", fs::path(source).filename().string(), ": the video ends at frame ",
       begin + frames_read, ", inside this task's frames [", begin, ", ", end,
       "): it holds fewer frames than were declared when it was uploaded (a wrong count in its ",
       "header, or a damaged file); upload it again: fsc counts the frames of a video whose ",
@@ -48,7 +49,7 @@ absl::Status CheckVideoRange(const std::string& source, int64_t begin, int64_t e
 
 absl::Status RunExtractTask(const proto::Task& task, const TaskEnv& env) {
   FSC_ASSIGN_OR_RETURN(std::string source,
-                       ResolveSource((fs::path(env.in_dir) / "input").string()));
+                       ResolveSource((fs::path(env.in_dir) / kTaskSourceFolder).string()));
   FSC_ASSIGN_OR_RETURN(face::ExtractOptions options, ExtractOptionsFromSpec(task.spec().extract()));
   options.models_dir = env.models_dir;
   options.threads = std::max(1, env.threads);

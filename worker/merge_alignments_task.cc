@@ -10,6 +10,7 @@
 #include "core/face/alignments_file.h"
 #include "core/face/face_recut.h"
 #include "core/rpc/transfer.h"
+#include "core/util/artifact_names.h"
 #include "core/util/file_io.h"
 #include "core/util/sha256.h"
 #include "core/util/status_macros.h"
@@ -164,7 +165,7 @@ absl::Status MergeAlignmentParts(const std::vector<std::string>& part_dirs,
 absl::Status RunMergeAlignmentsTask(const proto::Task& task, const TaskEnv& env) {
   // Parts in the order the coordinator listed their tasks (the frame order decides the output).
   std::vector<std::string> part_dirs;
-  const fs::path parts_root = fs::path(env.in_dir) / "parts";
+  const fs::path parts_root = fs::path(env.in_dir) / kTaskPartsFolder;
   std::error_code ec;
   std::vector<std::string> missing;
   for (const std::string& id : task.depends_on()) {
@@ -187,7 +188,8 @@ absl::Status RunMergeAlignmentsTask(const proto::Task& task, const TaskEnv& env)
   if (options.smooth == face::SmoothMode::kAuto) stabilize = options.stabilize;
   // The source the face PNGs are cut again from: the job's input, as the extract tasks got it.
   // A coordinator from before it sent one gives none: the parts' PNGs stay as they were cut.
-  absl::StatusOr<std::string> source = ResolveSource((fs::path(env.in_dir) / "input").string());
+  absl::StatusOr<std::string> source =
+      ResolveSource((fs::path(env.in_dir) / kTaskSourceFolder).string());
   FSC_RETURN_IF_ERROR(MergeAlignmentParts(part_dirs, env.out_dir, stabilize,
                                           source.ok() ? *source : "", std::max(1, env.threads)));
   TaskProgress done;

@@ -13,10 +13,10 @@
 #include "absl/strings/str_split.h"
 #include "core/convert/synthetic_label.h"
 #include "core/media/video_writer.h"
+#include "core/util/artifact_names.h"
 #include "core/util/file_io.h"
 #include "core/util/status_macros.h"
 #include "core/util/subprocess.h"
-#include "worker/convert_task.h"
 #include "worker/extract_task.h"
 
 namespace fsc::worker {
@@ -104,20 +104,21 @@ absl::Status MergeSegments(const std::vector<std::string>& segments, const std::
 
 absl::Status RunMergeVideoTask(const proto::Task& task, const TaskEnv& env) {
   const fs::path in(env.in_dir);
-  FSC_ASSIGN_OR_RETURN(std::string source, ResolveSource((in / "input").string()));
+  FSC_ASSIGN_OR_RETURN(std::string source, ResolveSource((in / kTaskSourceFolder).string()));
   // Segments in the order the coordinator listed their tasks (frame order); every one is needed.
   std::vector<std::string> segments;
   std::error_code ec;
   for (const std::string& id : task.depends_on()) {
-    fs::path segment = in / "parts" / id / kSegmentName;
+    fs::path segment = in / kTaskPartsFolder / id / kSegmentName;
     if (!fs::is_regular_file(segment, ec)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("merge video: the inputs lack parts/", id, "/", kSegmentName));
+      return absl::InvalidArgumentError(absl::StrCat("merge video: the inputs lack ",
+                                                     kTaskPartsFolder, "/", id, "/", kSegmentName));
     }
     segments.push_back(segment.string());
   }
   if (segments.empty()) {  // no dependencies listed: the part folders in name order
-    for (fs::directory_iterator it(in / "parts", ec), end; !ec && it != end; it.increment(ec)) {
+    for (fs::directory_iterator it(in / kTaskPartsFolder, ec), end; !ec && it != end;
+         it.increment(ec)) {
       fs::path segment = it->path() / kSegmentName;
       if (fs::is_regular_file(segment, ec)) segments.push_back(segment.string());
     }

@@ -53,8 +53,8 @@ absl::StatusOr<std::string> FindFacesFolder(const std::string& dir) {
 absl::Status RunTrainTask(const proto::Task& task, const TaskEnv& env) {
   const proto::TrainOptions& spec = task.spec().train();
   const fs::path in(env.in_dir);
-  const std::string model_out = (fs::path(env.out_dir) / "model").string();
-  const fs::path model_in = in / "model";
+  const std::string model_out = (fs::path(env.out_dir) / kTaskModelFolder).string();
+  const fs::path model_in = in / kTaskModelFolder;
   std::error_code ec;
   const bool resume = fs::is_directory(model_in, ec);
   train::TrainOptions base;
@@ -75,8 +75,8 @@ absl::Status RunTrainTask(const proto::Task& task, const TaskEnv& env) {
                        "fsc-worker)"));
     }
   }
-  FSC_ASSIGN_OR_RETURN(options.faces_a, FindFacesFolder((in / "faces_a").string()));
-  FSC_ASSIGN_OR_RETURN(options.faces_b, FindFacesFolder((in / "faces_b").string()));
+  FSC_ASSIGN_OR_RETURN(options.faces_a, FindFacesFolder((in / kTaskFacesAFolder).string()));
+  FSC_ASSIGN_OR_RETURN(options.faces_b, FindFacesFolder((in / kTaskFacesBFolder).string()));
   options.model_dir = model_out;
   options.threads = std::max(1, env.threads);
   options.loader_threads = std::clamp(env.threads / 2, 1, 4);

@@ -13,15 +13,28 @@
 
 #include <string_view>
 
+#include "core/util/artifact_names.h"
+
 namespace fsc::util {
 
 inline constexpr char kManifestFile[] = "fsc_model.json";
 inline constexpr char kTrainingStateDir[] = "state";
 
+// True when the '/'-separated relative `path` lies inside the folder `folder`.
+inline bool InFolder(std::string_view path, std::string_view folder) {
+  return path.size() > folder.size() && path.substr(0, folder.size()) == folder &&
+         path[folder.size()] == '/';
+}
+
 // True for a path (relative to a model folder, '/'-separated) inside its training state.
-inline bool IsTrainingStatePath(std::string_view path) {
-  constexpr std::string_view prefix = "state/";
-  return path.substr(0, prefix.size()) == prefix;
+inline bool IsTrainingStatePath(std::string_view path) { return InFolder(path, kTrainingStateDir); }
+
+// True for a path among a train task's or job's outputs (relative to them, '/'-separated) inside
+// the training state of the model folder they return (kTaskModelFolder): what a convert task and
+// `fsc fetch` leave out.
+inline bool IsModelTrainingStatePath(std::string_view path) {
+  constexpr std::string_view model = kTaskModelFolder;
+  return InFolder(path, model) && IsTrainingStatePath(path.substr(model.size() + 1));
 }
 
 }  // namespace fsc::util

@@ -16,6 +16,7 @@
 #include "core/face/face_recut.h"
 #include "core/face/stabilize.h"
 #include "core/train/trainer.h"
+#include "core/util/artifact_names.h"
 #include "core/util/file_io.h"
 #include "core/util/subprocess.h"
 #include "tests/hostile_images.h"
