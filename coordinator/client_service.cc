@@ -7,6 +7,7 @@
 #include "coordinator/datasets.h"
 #include "coordinator/previews.h"
 #include "coordinator/validation.h"
+#include "core/rpc/job_names.h"
 #include "core/util/status_macros.h"
 
 namespace fsc::coordinator {
@@ -175,9 +176,8 @@ grpc::Status ClientServiceImpl::DownloadArtifact(grpc::ServerContext* context,
         return absl::NotFoundError(
             absl::StrCat("job ", job.id(), " has no artifact '", request->path(), "'"));
       }
-      return absl::FailedPreconditionError(absl::StrCat("job ", job.id(),
-                                                        " has no artifacts yet (state ",
-                                                        proto::JobState_Name(job.state()), ")"));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "job ", job.id(), " has no artifacts yet (state ", rpc::JobStateName(job.state()), ")"));
     }
     for (const proto::FileEntry& file : wanted) {
       int64_t offset = 0;

@@ -277,7 +277,7 @@ absl::StatusOr<proto::Job> Scheduler::Submit(const std::string& owner, const pro
       FSC_RETURN_IF_ERROR(store_->InsertTask(task));
     }
     return Log(job.id(), "",
-               absl::StrCat("submitted by ", owner, ": ", proto::JobKind_Name(spec.kind()), ", ",
+               absl::StrCat("submitted by ", owner, ": ", rpc::JobKindName(spec.kind()), ", ",
                             tasks.size(), " tasks, priority ", spec.priority()),
                &effects);
   }));
@@ -777,7 +777,7 @@ absl::Status Scheduler::CompleteTask(const std::string& worker_id, const std::st
     if (wire.state() != proto::TASK_LEASED || wire.worker_id() != worker_id) {
       return absl::FailedPreconditionError(absl::StrCat(
           "task ", task_id, " is not leased to worker ", worker_id, " any more (state ",
-          proto::TaskState_Name(wire.state()), "); its result is not needed"));
+          rpc::TaskStateName(wire.state()), "); its result is not needed"));
     }
     FSC_ASSIGN_OR_RETURN(bool slot, IsRankSlot(wire));
     // The ranks of a multi-rank stage other than the final rank 0 end without outputs.

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "core/rpc/job_names.h"
 #include "core/rpc/option_schema.h"
 #include "core/rpc/transfer.h"
 #include "core/util/status_macros.h"
@@ -141,39 +142,41 @@ absl::Status ValidateJobSpec(const proto::JobSpec& spec) {
   FSC_RETURN_IF_ERROR(rpc::ValidateOptions(spec.convert(), "spec.convert"));
   FSC_RETURN_IF_ERROR(ValidateName(spec.convert().codec(), "spec.convert.codec"));
 
+  // Messages name the kind as the CLI spells it ("a swap job needs this dataset id").
+  const std::string kind = rpc::JobKindName(spec.kind());
   switch (spec.kind()) {
     case proto::JOB_EXTRACT:
-      FSC_RETURN_IF_ERROR(Needs(spec.input_dataset(), "spec.input_dataset", "extract"));
-      FSC_RETURN_IF_ERROR(Forbids(spec.input_b_dataset(), "spec.input_b_dataset", "extract"));
-      FSC_RETURN_IF_ERROR(Forbids(spec.faces_a_dataset(), "spec.faces_a_dataset", "extract"));
-      FSC_RETURN_IF_ERROR(Forbids(spec.faces_b_dataset(), "spec.faces_b_dataset", "extract"));
-      FSC_RETURN_IF_ERROR(Forbids(spec.model_dataset(), "spec.model_dataset", "extract"));
-      return Forbids(spec.alignments_dataset(), "spec.alignments_dataset", "extract");
+      FSC_RETURN_IF_ERROR(Needs(spec.input_dataset(), "spec.input_dataset", kind));
+      FSC_RETURN_IF_ERROR(Forbids(spec.input_b_dataset(), "spec.input_b_dataset", kind));
+      FSC_RETURN_IF_ERROR(Forbids(spec.faces_a_dataset(), "spec.faces_a_dataset", kind));
+      FSC_RETURN_IF_ERROR(Forbids(spec.faces_b_dataset(), "spec.faces_b_dataset", kind));
+      FSC_RETURN_IF_ERROR(Forbids(spec.model_dataset(), "spec.model_dataset", kind));
+      return Forbids(spec.alignments_dataset(), "spec.alignments_dataset", kind);
     case proto::JOB_CONVERT:
-      FSC_RETURN_IF_ERROR(Needs(spec.input_dataset(), "spec.input_dataset", "convert"));
-      FSC_RETURN_IF_ERROR(Needs(spec.model_dataset(), "spec.model_dataset", "convert"));
+      FSC_RETURN_IF_ERROR(Needs(spec.input_dataset(), "spec.input_dataset", kind));
+      FSC_RETURN_IF_ERROR(Needs(spec.model_dataset(), "spec.model_dataset", kind));
       if (!spec.alignments_dataset().empty()) {
         FSC_RETURN_IF_ERROR(ValidateId(spec.alignments_dataset(), "spec.alignments_dataset"));
       }
-      FSC_RETURN_IF_ERROR(Forbids(spec.input_b_dataset(), "spec.input_b_dataset", "convert"));
-      FSC_RETURN_IF_ERROR(Forbids(spec.faces_a_dataset(), "spec.faces_a_dataset", "convert"));
-      return Forbids(spec.faces_b_dataset(), "spec.faces_b_dataset", "convert");
+      FSC_RETURN_IF_ERROR(Forbids(spec.input_b_dataset(), "spec.input_b_dataset", kind));
+      FSC_RETURN_IF_ERROR(Forbids(spec.faces_a_dataset(), "spec.faces_a_dataset", kind));
+      return Forbids(spec.faces_b_dataset(), "spec.faces_b_dataset", kind);
     case proto::JOB_TRAIN:
-      FSC_RETURN_IF_ERROR(Needs(spec.faces_a_dataset(), "spec.faces_a_dataset", "train"));
-      FSC_RETURN_IF_ERROR(Needs(spec.faces_b_dataset(), "spec.faces_b_dataset", "train"));
+      FSC_RETURN_IF_ERROR(Needs(spec.faces_a_dataset(), "spec.faces_a_dataset", kind));
+      FSC_RETURN_IF_ERROR(Needs(spec.faces_b_dataset(), "spec.faces_b_dataset", kind));
       if (!spec.model_dataset().empty()) {
         FSC_RETURN_IF_ERROR(ValidateId(spec.model_dataset(), "spec.model_dataset"));
       }
-      FSC_RETURN_IF_ERROR(Forbids(spec.input_dataset(), "spec.input_dataset", "train"));
-      FSC_RETURN_IF_ERROR(Forbids(spec.input_b_dataset(), "spec.input_b_dataset", "train"));
-      return Forbids(spec.alignments_dataset(), "spec.alignments_dataset", "train");
+      FSC_RETURN_IF_ERROR(Forbids(spec.input_dataset(), "spec.input_dataset", kind));
+      FSC_RETURN_IF_ERROR(Forbids(spec.input_b_dataset(), "spec.input_b_dataset", kind));
+      return Forbids(spec.alignments_dataset(), "spec.alignments_dataset", kind);
     case proto::JOB_SWAP:
-      FSC_RETURN_IF_ERROR(Needs(spec.input_dataset(), "spec.input_dataset", "swap"));
-      FSC_RETURN_IF_ERROR(Needs(spec.input_b_dataset(), "spec.input_b_dataset", "swap"));
-      FSC_RETURN_IF_ERROR(Forbids(spec.faces_a_dataset(), "spec.faces_a_dataset", "swap"));
-      FSC_RETURN_IF_ERROR(Forbids(spec.faces_b_dataset(), "spec.faces_b_dataset", "swap"));
-      FSC_RETURN_IF_ERROR(Forbids(spec.model_dataset(), "spec.model_dataset", "swap"));
-      return Forbids(spec.alignments_dataset(), "spec.alignments_dataset", "swap");
+      FSC_RETURN_IF_ERROR(Needs(spec.input_dataset(), "spec.input_dataset", kind));
+      FSC_RETURN_IF_ERROR(Needs(spec.input_b_dataset(), "spec.input_b_dataset", kind));
+      FSC_RETURN_IF_ERROR(Forbids(spec.faces_a_dataset(), "spec.faces_a_dataset", kind));
+      FSC_RETURN_IF_ERROR(Forbids(spec.faces_b_dataset(), "spec.faces_b_dataset", kind));
+      FSC_RETURN_IF_ERROR(Forbids(spec.model_dataset(), "spec.model_dataset", kind));
+      return Forbids(spec.alignments_dataset(), "spec.alignments_dataset", kind);
     default:
       return Invalid("spec.kind", "unknown job kind");
   }

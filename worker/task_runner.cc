@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
+#include "core/rpc/job_names.h"
 #include "core/rpc/version.h"
 #include "core/util/status_macros.h"
 #include "worker/convert_task.h"
@@ -228,11 +229,6 @@ absl::Status FromException(const std::exception& e) {
   return absl::InternalError(absl::StrCat("task crashed: ", e.what()));
 }
 
-std::string KindName(proto::TaskKind kind) {
-  std::string name = proto::TaskKind_Name(kind);
-  return name.empty() ? absl::StrCat("kind ", static_cast<int>(kind)) : name;
-}
-
 }  // namespace
 
 bool CanRun(proto::TaskKind kind) {
@@ -262,7 +258,7 @@ absl::Status RunTaskKind(const proto::Task& task, const TaskEnv& env) {
       return RunMergeVideoTask(task, env);
     default:
       return absl::UnimplementedError(
-          absl::StrCat("this fsc-worker cannot run ", KindName(task.kind()), " tasks"));
+          absl::StrCat("this fsc-worker cannot run ", rpc::TaskKindName(task.kind()), " tasks"));
   }
 }
 
@@ -356,7 +352,7 @@ absl::Status TaskRunner::Execute(const proto::Task& task) {
   if (task.kind() == proto::TASK_EXTRACT || task.kind() == proto::TASK_CONVERT) {
     range = absl::StrCat(" frames [", task.frame_begin(), ", ", task.frame_end(), ")");
   }
-  Log(absl::StrCat("task ", task.id(), " (", KindName(task.kind()), range, ") of job ",
+  Log(absl::StrCat("task ", task.id(), " (", rpc::TaskKindName(task.kind()), range, ") of job ",
                    task.job_id(), ", attempt ", task.attempt()));
 
   const fs::path dir = fs::path(options_.work_dir) / absl::StrCat(task.id(), "-", task.attempt());

@@ -264,6 +264,11 @@ TEST_F(SchedulerTest, SubmitRefusesOtherUsersDatasetsAndBadSpecs) {
   spec.set_priority(10);
   EXPECT_EQ(scheduler_->Submit("alice", spec).status().code(), absl::StatusCode::kInvalidArgument);
   spec.set_priority(0);
+  // A kind is named as the CLI spells it (rpc/job_names.h), not by its proto value name.
+  spec.set_kind(proto::JOB_SWAP);
+  absl::Status no_b = scheduler_->Submit("alice", spec).status();
+  EXPECT_EQ(no_b.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(no_b.message().find("a swap job needs this dataset id"), std::string::npos) << no_b;
   spec.set_kind(static_cast<proto::JobKind>(42));
   EXPECT_EQ(scheduler_->Submit("alice", spec).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(scheduler_->ListJobs("", proto::JOB_STATE_UNSPECIFIED, 0)->empty());
@@ -299,7 +304,8 @@ TEST_F(SchedulerTest, EventsRecordTheJobsHistory) {
   EXPECT_FALSE(done);
   ASSERT_GE(events.size(), 4u);
   EXPECT_EQ(events[0].kind(), proto::JobEvent::LOG);
-  EXPECT_NE(events[0].message().find("submitted"), std::string::npos);
+  EXPECT_NE(events[0].message().find("submitted by alice: extract, "), std::string::npos)
+      << events[0].message();
   bool saw_running = false, saw_progress = false;
   for (size_t i = 0; i < events.size(); ++i) {
     EXPECT_EQ(events[i].sequence(), static_cast<int64_t>(i + 1));
