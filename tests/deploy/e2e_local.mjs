@@ -16,7 +16,7 @@
 // short video against a folder of photos, through the public Service's address, with TLS and the
 // user token, waiting for the job and fetching the swapped video. Last, every pod annotated for
 // Prometheus must serve /metrics on its annotated port (the trainer with the job's losses).
-// Usage: node tests/deploy/e2e_local.mjs REPO_ROOT BUILD_BIN_DIR    (exit 77: binaries not built)
+// Usage: node tests/deploy/e2e_local.mjs REPO_ROOT BUILD_BIN_DIR
 import { execFileSync, spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeFileSync, readFileSync } from "node:fs";
 import net from "node:net";
@@ -32,8 +32,8 @@ const log = (...a) => console.log(`[e2e +${Math.round((Date.now() - t0) / 1000)}
 
 for (const b of ["fsc-coordinator", "fsc-worker", "fsc", "fsc-local"]) {
   if (!existsSync(path.join(binDir, b))) {
-    console.log(`[e2e] skipped: ${path.join(binDir, b)} is not built yet`);
-    process.exit(77);
+    console.error(`[e2e] FAIL: ${path.join(binDir, b)} is not built (build fsc, fsc-local, fsc-worker and fsc-coordinator first)`);
+    process.exit(1);
   }
 }
 for (const f of ["models/face-api", "data/Megamind.avi", "data/sample1.jpg"]) {
@@ -298,18 +298,6 @@ try {
   job = JSON.parse(submitOut.slice(submitOut.indexOf("{")));
 } catch {
   fail(`fsc submit printed no job JSON: ${submitOut.slice(0, 2000)}`);
-}
-if (code !== 0 && /cannot run TASK_CONVERT tasks/.test(job?.error ?? "")) {
-  // The worker's convert task kind has not landed yet: everything up to it (coordinator, TLS,
-  // tokens, extract, merge, train through the manifests' arguments) ran; report a skip, not a pass.
-  const done = (job.tasks ?? []).filter((t) => t.state === "TASK_SUCCEEDED").map((t) => t.kind);
-  log(`skipped at convert: this fsc-worker has no convert task yet (${job.error}); succeeded before it: ${done.join(", ")}`);
-  finished = true;
-  for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
-  await sleep(3000);
-  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
-  rmSync(tmp, { recursive: true, force: true });
-  process.exit(77);
 }
 if (code !== 0) fail(`the swap job did not succeed: ${JSON.stringify(job).slice(0, 3000)}`);
 

@@ -120,9 +120,8 @@ class WorkerProcessTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = testing::MakeTempDir("worker_process");
-    if (!fs::exists(testing::BinDir() + "/fsc-coordinator")) {
-      GTEST_SKIP() << "fsc-coordinator is not built";
-    }
+    ASSERT_TRUE(fs::exists(testing::BinDir() + "/fsc-coordinator"))
+        << "fsc-coordinator is not built: build it first (scripts/test builds every target)";
     auto certs = rpc::GenerateLocalCerts(dir_ + "/pki");
     ASSERT_TRUE(certs.ok()) << certs.status();
     certs_ = *certs;
